@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `mcp` command. The CLI lives in src/cli; this file only starts the compiled build.
+import { main } from "../dist/cli/main.js";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    // main() turns every user-facing failure into a diagnostic; reaching here is a bug.
+    process.stderr.write(`mcp: internal error: ${err && err.stack ? err.stack : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);
