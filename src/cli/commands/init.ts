@@ -1,0 +1,81 @@
+/** `mcp init [DIR]`: scaffold mcp.yaml and an example pipeline, never overwriting a file. */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parse } from "../args.js";
+import { writeLine, type CliIo } from "../io.js";
+
+export const help = `Usage: mcp init [DIR]
+
+Creates mcp.yaml and pipelines/hello.yaml in DIR (default: the current folder).
+Existing files are left alone.`;
+
+const CONFIG = `# yaml-language-server: $schema=https://mcp-runner.dev/schemas/config.schema.json
+# Project settings for the MCP runner; pipelines below this folder use them.
+version: 1
+
+# Environment variables expressions may read as $env.NAME (nothing else is visible).
+env: []
+
+models:
+  # In-process English NLP: no network, no key.
+  nlp:
+    provider: nlp
+    capabilities: [sentiment-analysis, entity-extraction, keyword-extraction, sentence-split, summarization]
+  # A scripted model for tests and demos.
+  echo:
+    provider: mock
+    capabilities: [text-generation]
+    options:
+      reply: { text: "echo: \${{ $request.prompt }}" }
+      latency: 10ms
+`;
+
+const PIPELINE = `# yaml-language-server: $schema=../node_modules/mcp-runner/schemas/pipeline.schema.json
+version: 1
+name: hello
+description: Analyse a text and answer it.
+inputs:
+  type: object
+  required: [text]
+  properties:
+    text: { type: string, maxLength: 20000 }
+steps:
+  sentiment:
+    capabilities: [sentiment-analysis]
+    input: { text: "\${{ $input.text }}" }
+  keywords:
+    capabilities: [keyword-extraction]
+    input: { text: "\${{ $input.text }}" }
+  answer:
+    model: echo
+    input:
+      prompt: "You sounded \${{ $steps.sentiment.output.label }} about \${{ $join($steps.keywords.output.keywords[[0..2]].value, ', ') }}."
+output:
+  sentiment: \${{ $steps.sentiment.output }}
+  answer: \${{ $steps.answer.output.text }}
+`;
+
+export async function initCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse("init", argv, {});
+  if (values.help) {
+    writeLine(io.stdout, help);
+    return 0;
+  }
+  const dir = join(io.cwd, positionals[0] ?? ".");
+  const files: [string, string][] = [
+    [join(dir, "mcp.yaml"), CONFIG],
+    [join(dir, "pipelines", "hello.yaml"), PIPELINE],
+  ];
+  for (const [path, text] of files) {
+    const shown = relative(io.cwd, path) || path;
+    if (existsSync(path)) {
+      writeLine(io.stderr, `exists, left alone: ${shown}`);
+      continue;
+    }
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, text, { flag: "wx" });
+    writeLine(io.stderr, `created ${shown}`);
+  }
+  writeLine(io.stderr, `next: mcp validate ${relative(io.cwd, join(dir, "pipelines")) || "pipelines"} && mcp run ${relative(io.cwd, join(dir, "pipelines", "hello.yaml"))} --input '{"text": "I love this!"}'`);
+  return 0;
+}

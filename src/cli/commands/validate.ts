@@ -1,0 +1,108 @@
+/** `mcp validate PATH...`: check pipeline files and mcp.yaml without running anything. */
+import { readdirSync, statSync } from "node:fs";
+import { basename, isAbsolute, join } from "node:path";
+import { error, hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { SourceMap } from "../../diagnostics/source.js";
+import { CONFIG_NAMES, loadConfigFile, loadPipelineFile, type LoadOptions } from "../../config/load.js";
+import { DEFAULT_LIMITS } from "../../config/limits.js";
+import { toJson } from "../../diagnostics/printer.js";
+import { oneOf, parse } from "../args.js";
+import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
+
+export const help = `Usage: mcp validate PATH... [--format text|json|github]
+
+Checks pipeline files (and the mcp.yaml each one uses) without running them.
+PATH may be a file or a folder; folders are searched for *.yaml and *.yml.
+All problems of all files are reported in one pass.
+
+Options:
+  --format text|json|github  output format (github prints ::error annotations)  [default: text]
+  -h, --help                 show this help
+
+Exit codes: 0 all valid, 2 problems found.`;
+
+const SKIP_DIRS = new Set(["node_modules", ".git", ".mcp", "dist"]);
+
+/** Expands folders into the YAML files inside them (sorted, hidden folders skipped). */
+export function collectFiles(paths: string[], cwd: string): { files: string[]; diagnostics: Diagnostic[] } {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const walk = (dir: string) => {
+    for (const ent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (ent.name.startsWith(".") || SKIP_DIRS.has(ent.name)) continue;
+      const p = join(dir, ent.name);
+      if (ent.isDirectory()) walk(p);
+      else if (/\.ya?ml$/.test(ent.name)) files.push(p);
+    }
+  };
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(isAbsolute(p) ? p : join(cwd, p));
+    } catch {
+      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`));
+      continue;
+    }
+    if (st.isDirectory()) {
+      const before = files.length;
+      walk(p);
+      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`));
+    } else files.push(p);
+  }
+  return { files: [...new Set(files)], diagnostics };
+}
+
+export interface ValidateSummary {
+  files: number;
+  valid: number;
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+}
+
+export function validatePaths(paths: string[], cwd: string): ValidateSummary {
+  const sources = new SourceMap();
+  const { files, diagnostics } = collectFiles(paths, cwd);
+  const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
+  let valid = 0;
+  for (const f of files) {
+    let ds: Diagnostic[];
+    if (CONFIG_NAMES.includes(basename(f))) {
+      if (configCache.has(f)) continue;
+      const loaded = loadConfigFile(f, DEFAULT_LIMITS, sources);
+      configCache.set(f, loaded);
+      ds = loaded.diagnostics;
+    } else {
+      ds = loadPipelineFile(f, { sources, configCache }).diagnostics;
+    }
+    if (!hasErrors(ds)) valid++;
+    diagnostics.push(...ds);
+  }
+  return { files: files.length, valid, diagnostics, sources };
+}
+
+export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse("validate", argv, { format: { type: "string" } });
+  if (values.help) {
+    writeLine(io.stdout, help);
+    return 0;
+  }
+  const format = oneOf("validate", "format", values.format as string | undefined, ["text", "json", "github"] as const, "text");
+  if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
+  return printValidation(validatePaths(positionals, io.cwd), format, io);
+}
+
+export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
+  const failed = hasErrors(r.diagnostics);
+  if (format === "json") {
+    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(r.diagnostics, r.sources) }, null, 2));
+  } else {
+    printDiagnostics(io, "stdout", r.diagnostics, r.sources, format);
+    if (format === "text") {
+      const errors = r.diagnostics.filter((d) => d.severity === "error").length;
+      const warnings = r.diagnostics.length - errors;
+      const tail = warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : "";
+      writeLine(io.stdout, failed ? `${errors} error${errors > 1 ? "s" : ""}${tail} in ${r.files - r.valid} of ${r.files} file${r.files > 1 ? "s" : ""}` : `${r.files} file${r.files === 1 ? "" : "s"} valid${tail}`);
+    }
+  }
+  return failed ? 2 : 0;
+}

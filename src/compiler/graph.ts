@@ -1,0 +1,156 @@
+/**
+ * The DAG: topological order, parallel levels and cycles. Knows nothing about YAML or
+ * models; it sees node ids and edges only.
+ */
+
+export interface GraphInput {
+  /** Node ids in declaration order; ties in the order keep this order. */
+  nodes: readonly string[];
+  /** dependencies.get(a) = the nodes `a` waits for. Unknown ids must be filtered out first. */
+  dependencies: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface Dag {
+  /** A topological order: every node after all of its dependencies. */
+  order: string[];
+  /** levels[k] = the nodes whose longest dependency chain has k edges; each level can run in parallel. */
+  levels: string[][];
+  dependants: Map<string, string[]>;
+}
+
+/** A cycle, as the node sequence a -> b -> ... -> a (first node repeated at the end). */
+export type Cycle = string[];
+
+export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
+  const { nodes, dependencies } = input;
+  const index = new Map(nodes.map((n, i) => [n, i]));
+  const dependants = new Map<string, string[]>(nodes.map((n) => [n, []]));
+  const indegree = new Map<string, number>();
+  for (const n of nodes) {
+    const deps = dependencies.get(n) ?? [];
+    indegree.set(n, deps.length);
+    for (const d of deps) dependants.get(d)?.push(n);
+  }
+
+  // Kahn's algorithm with a queue kept in declaration order, so the order is stable and
+  // reads like the file.
+  const ready = nodes.filter((n) => indegree.get(n) === 0);
+  const order: string[] = [];
+  const level = new Map<string, number>();
+  let head = 0;
+  while (head < ready.length) {
+    const n = ready[head++]!;
+    order.push(n);
+    const lv = Math.max(-1, ...(dependencies.get(n) ?? []).map((d) => level.get(d) ?? -1)) + 1;
+    level.set(n, lv);
+    const next: string[] = [];
+    for (const m of dependants.get(n) ?? []) {
+      const left = indegree.get(m)! - 1;
+      indegree.set(m, left);
+      if (left === 0) next.push(m);
+    }
+    next.sort((a, b) => index.get(a)! - index.get(b)!);
+    ready.push(...next);
+  }
+
+  const levels: string[][] = [];
+  for (const n of order) (levels[level.get(n)!] ??= []).push(n);
+  const cycles = order.length === nodes.length ? [] : findCycles(nodes, dependencies, new Set(order));
+  return { dag: { order, levels, dependants }, cycles };
+}
+
+/**
+ * One cycle per strongly connected component among the nodes Kahn's algorithm could not
+ * order (Tarjan's algorithm, iterative so deep graphs do not overflow the stack).
+ */
+function findCycles(nodes: readonly string[], deps: ReadonlyMap<string, readonly string[]>, ordered: Set<string>): Cycle[] {
+  const rest = nodes.filter((n) => !ordered.has(n));
+  const restSet = new Set(rest);
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const sccs: string[][] = [];
+  let counter = 0;
+
+  for (const root of rest) {
+    if (idx.has(root)) continue;
+    const work: [string, number][] = [[root, 0]];
+    idx.set(root, counter);
+    low.set(root, counter++);
+    stack.push(root);
+    onStack.add(root);
+    while (work.length) {
+      const top = work[work.length - 1]!;
+      const [v, i] = top;
+      const succ = (deps.get(v) ?? []).filter((d) => restSet.has(d));
+      if (i < succ.length) {
+        top[1]++;
+        const w = succ[i]!;
+        if (!idx.has(w)) {
+          idx.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          onStack.add(w);
+          work.push([w, 0]);
+        } else if (onStack.has(w)) {
+          low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+        }
+      } else {
+        work.pop();
+        if (work.length) {
+          const parent = work[work.length - 1]![0];
+          low.set(parent, Math.min(low.get(parent)!, low.get(v)!));
+        }
+        if (low.get(v) === idx.get(v)) {
+          const comp: string[] = [];
+          let w: string;
+          do {
+            w = stack.pop()!;
+            onStack.delete(w);
+            comp.push(w);
+          } while (w !== v);
+          const selfLoop = (deps.get(v) ?? []).includes(v);
+          if (comp.length > 1 || selfLoop) sccs.push(comp);
+        }
+      }
+    }
+  }
+
+  // Within each component, walk from its first-declared node to find one concrete cycle.
+  const pos = new Map(nodes.map((n, i) => [n, i]));
+  return sccs
+    .map((comp) => {
+      const members = new Set(comp);
+      const start = [...comp].sort((a, b) => pos.get(a)! - pos.get(b)!)[0]!;
+      // BFS for the shortest path from start back to start inside the component.
+      const prev = new Map<string, string>();
+      const queue = [start];
+      let found = false;
+      for (let h = 0; h < queue.length && !found; h++) {
+        const v = queue[h]!;
+        for (const w of deps.get(v) ?? []) {
+          if (!members.has(w)) continue;
+          if (w === start) {
+            prev.set(start + "\u0000end", v);
+            found = true;
+            break;
+          }
+          if (!prev.has(w)) {
+            prev.set(w, v);
+            queue.push(w);
+          }
+        }
+      }
+      const path: string[] = [start];
+      let cur = prev.get(start + "\u0000end");
+      const back: string[] = [];
+      while (cur !== undefined && cur !== start) {
+        back.push(cur);
+        cur = prev.get(cur);
+      }
+      path.push(...back.reverse(), start);
+      return path;
+    })
+    .sort((a, b) => pos.get(a[0]!)! - pos.get(b[0]!)!);
+}

@@ -1,0 +1,109 @@
+/** The compiled form of a pipeline: what the orchestrator runs. */
+import type { Location } from "../diagnostics/diagnostic.js";
+import type { SourceMap } from "../diagnostics/source.js";
+import type { CompiledExpression } from "../expr/expression.js";
+import type { Template } from "../expr/template.js";
+import type { ModelConfig } from "../models/types.js";
+import type { SelectPolicy } from "../registry/model-registry.js";
+
+export interface RetryPolicy {
+  /** Attempts on one model, the first included. */
+  attempts: number;
+  backoff: "fixed" | "linear" | "exponential";
+  initialDelayMs: number;
+  maxDelayMs: number;
+  jitter: boolean;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 3,
+  backoff: "exponential",
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  jitter: true,
+};
+
+export interface CachePolicy {
+  enabled: boolean;
+  ttlMs?: number;
+}
+
+/** What a failed step does to the run: `fail` aborts it; `continue` records the error. */
+export type FailureMode = "fail" | "continue";
+
+export interface CompiledStep {
+  readonly id: string;
+  readonly description?: string;
+  /** Model named by the step (or its task). */
+  readonly model?: string;
+  /** Capabilities required (step's and task's). */
+  readonly capabilities: readonly string[];
+  readonly task?: string;
+  readonly select: SelectPolicy;
+  /**
+   * Models the step may run on, in order: the chosen one first, then the fallback chain.
+   * Models too small for the actual input are skipped at run time.
+   */
+  readonly chain: readonly string[];
+  readonly input: Template;
+  readonly when?: CompiledExpression;
+  readonly forEach?: CompiledExpression;
+  readonly concurrency?: number;
+  readonly retry: RetryPolicy;
+  readonly timeoutMs?: number;
+  readonly cache?: CachePolicy;
+  readonly onError: FailureMode;
+  readonly output?: Template;
+  readonly appendToContext?: Template;
+  /** Steps this one waits for (explicit `needs` plus `$steps` references), sorted. */
+  readonly dependencies: readonly string[];
+  /** Where the step is defined (its key). */
+  readonly location: Location;
+}
+
+export interface ContextSettings {
+  conversation?: Template;
+  maxHistory?: number;
+  maxTokens?: number;
+  recent?: number;
+  relevant?: number;
+  compress?: { threshold: number; keep?: number; model?: string };
+}
+
+export interface ProjectSettings {
+  /** mcp.yaml path, when one was found. */
+  configFile?: string;
+  /** Folder of mcp.yaml, else of the pipeline: where `.mcp/` lives. */
+  projectDir: string;
+  env: string[];
+  store?: { type?: "sqlite" | "memory" | "redis"; path?: string; url?: string };
+  cache?: { enabled?: boolean; ttlMs?: number };
+  server?: Record<string, unknown>;
+}
+
+export interface CompiledPipeline {
+  readonly version: 1;
+  readonly name: string;
+  readonly description?: string;
+  /** Path of the pipeline file as given. */
+  readonly file: string;
+  /** sha256 of the pipeline file and the mcp.yaml it merged, hex. */
+  readonly hash: string;
+  /** JSON Schema of the run input. */
+  readonly inputs?: Record<string, unknown>;
+  /** The merged registry (mcp.yaml models, then the pipeline's). */
+  readonly models: readonly ModelConfig[];
+  readonly concurrency?: number;
+  readonly context?: ContextSettings;
+  readonly budget?: { maxCost?: number; maxTokens?: number };
+  readonly steps: ReadonlyMap<string, CompiledStep>;
+  /** Topological order. */
+  readonly order: readonly string[];
+  /** Parallel levels: levels[k] can run together once levels[0..k-1] are done. */
+  readonly levels: readonly (readonly string[])[];
+  readonly dependants: ReadonlyMap<string, readonly string[]>;
+  readonly output?: Template;
+  readonly settings: ProjectSettings;
+  /** Every source text read, for printing diagnostics. */
+  readonly sources: SourceMap;
+}

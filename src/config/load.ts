@@ -1,0 +1,167 @@
+/**
+ * Loading a pipeline: read the file (within limits), find and read mcp.yaml by walking up
+ * from the pipeline's folder, check both against their schemas, and compile.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { SourceMap } from "../diagnostics/source.js";
+import { compilePipeline } from "../compiler/compile.js";
+import type { CompiledPipeline } from "../compiler/types.js";
+import type { ModelConfig } from "../models/types.js";
+import { getAjv, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
+import { ConfigError } from "../util/errors.js";
+import { DEFAULT_LIMITS, type LoadLimits } from "./limits.js";
+import { parseYaml, type YamlFile } from "./yaml-file.js";
+
+export const CONFIG_NAMES = ["mcp.yaml", "mcp.yml"];
+
+export interface LoadOptions {
+  limits?: LoadLimits;
+  /** Collects every text read, for printing diagnostics. */
+  sources?: SourceMap;
+  /** mcp.yaml to use; null: none; undefined: search upwards from the pipeline. */
+  configPath?: string | null;
+  /** Models registered in code, merged under the files' models. */
+  models?: readonly ModelConfig[];
+  /** Parsed mcp.yaml files by path, shared across loads (a folder validated at once). */
+  configCache?: Map<string, { file: YamlFile; diagnostics: Diagnostic[] }>;
+  /** Pipeline text to use instead of reading the file (editors, tests). */
+  text?: string;
+}
+
+export interface LoadResult {
+  pipeline?: CompiledPipeline;
+  /** Errors and warnings of the pipeline and its mcp.yaml, sorted. */
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+  /** The mcp.yaml used, if any. */
+  configPath?: string;
+}
+
+/** The nearest mcp.yaml at or above `dir`. */
+export function findProjectConfig(dir: string): string | undefined {
+  let d = resolve(dir);
+  for (;;) {
+    for (const n of CONFIG_NAMES) {
+      const p = join(d, n);
+      if (existsSync(p)) return p;
+    }
+    const up = dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+}
+
+/** Reads a text file, refusing files over the size limit before reading them. */
+export function readSource(path: string, limits: LoadLimits): { text?: string; diagnostic?: Diagnostic } {
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) return { diagnostic: error("MCP006", `${path} is a folder, not a file`) };
+    if (st.size > limits.maxFileBytes) {
+      return {
+        diagnostic: error("MCP002", `file is ${st.size} bytes; the limit is ${limits.maxFileBytes}`, { file: path, offset: 0, length: 0 }),
+      };
+    }
+    return { text: readFileSync(path, "utf8") };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    return { diagnostic: error("MCP006", `cannot read ${path}: ${why}`) };
+  }
+}
+
+/** Loads, validates and compiles one pipeline file; never throws for user mistakes. */
+export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResult {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const sources = opts.sources ?? new SourceMap();
+  const diagnostics: Diagnostic[] = [];
+
+  let text = opts.text;
+  if (text === undefined) {
+    const r = readSource(path, limits);
+    if (r.diagnostic) return { diagnostics: [r.diagnostic], sources };
+    text = r.text!;
+  }
+  sources.add(path, text);
+  const file = parseYaml(path, text, limits);
+  diagnostics.push(...file.diagnostics);
+  if (file.value !== undefined && !hasErrors(file.diagnostics)) {
+    if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
+      diagnostics.push(error("MCP008", "a pipeline file must be a mapping with at least `steps:`", file.locate([]), { hint: "see pipelines/ for examples" }));
+    } else {
+      diagnostics.push(...validatePipelineSchema(file));
+      diagnostics.push(...checkInputsSchema(file));
+    }
+  }
+
+  // mcp.yaml
+  const configPath = opts.configPath === null ? undefined : (opts.configPath ?? findProjectConfig(dirname(path)));
+  let config: YamlFile | undefined;
+  if (configPath) {
+    const cached = opts.configCache?.get(configPath);
+    const loaded = cached ?? loadConfigFile(configPath, limits, sources);
+    if (!cached) opts.configCache?.set(configPath, loaded);
+    else if (!sources.get(configPath)) sources.add(configPath, loaded.file.text);
+    config = loaded.file;
+    // A broken mcp.yaml is reported once per validation run, with its first pipeline.
+    if (!cached) diagnostics.push(...loaded.diagnostics);
+    else if (hasErrors(loaded.diagnostics)) diagnostics.push(error("MCP006", `the project config ${configPath} has errors (reported above)`));
+  }
+
+  const structured = file.value !== null && typeof file.value === "object" && !Array.isArray(file.value);
+  if (hasErrors(file.diagnostics) || !structured) {
+    return { diagnostics: sortDiagnostics(diagnostics), sources, ...(configPath ? { configPath } : {}) };
+  }
+  // Compile even when the schema check failed, so every problem of the file shows at once;
+  // a schema error supersedes a compile error at the same place.
+  const compiled = compilePipeline({ pipeline: file, ...(config ? { config } : {}), sources, ...(opts.models ? { models: opts.models } : {}) });
+  const taken = new Set(diagnostics.map((d) => `${d.location?.file}:${d.location?.offset}`));
+  diagnostics.push(...compiled.diagnostics.filter((d) => !taken.has(`${d.location?.file}:${d.location?.offset}`)));
+  return {
+    ...(compiled.pipeline && !hasErrors(diagnostics) ? { pipeline: compiled.pipeline } : {}),
+    diagnostics: sortDiagnostics(diagnostics),
+    sources,
+    ...(configPath ? { configPath } : {}),
+  };
+}
+
+export function loadConfigFile(path: string, limits: LoadLimits, sources: SourceMap): { file: YamlFile; diagnostics: Diagnostic[] } {
+  const r = readSource(path, limits);
+  if (r.diagnostic) {
+    const file = parseYaml(path, "", limits);
+    return { file, diagnostics: [r.diagnostic] };
+  }
+  sources.add(path, r.text!);
+  const file = parseYaml(path, r.text!, limits);
+  const diagnostics = [...file.diagnostics];
+  if (file.value !== undefined && file.value !== null && !hasErrors(diagnostics)) {
+    if (typeof file.value !== "object" || Array.isArray(file.value)) {
+      diagnostics.push(error("MCP008", "mcp.yaml must be a mapping", file.locate([])));
+    } else {
+      diagnostics.push(...validateConfigSchema(file));
+    }
+  }
+  return { file, diagnostics };
+}
+
+function checkInputsSchema(file: YamlFile): Diagnostic[] {
+  const inputs = (file.value as { inputs?: unknown }).inputs;
+  if (!inputs || typeof inputs !== "object") return [];
+  try {
+    getAjv().compile(inputs as object);
+    return [];
+  } catch (e) {
+    return [error("MCP104", `inputs is not a valid JSON Schema: ${(e as Error).message}`, file.locate(["inputs"]))];
+  }
+}
+
+/**
+ * Loads a pipeline for running; throws ConfigError (with every diagnostic) when invalid.
+ * @example const p = await loadPipeline("pipelines/ticket-triage.yaml");
+ */
+export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<CompiledPipeline> {
+  const r = loadPipelineFile(path, opts);
+  if (!r.pipeline) throw new ConfigError(r.diagnostics, r.sources);
+  return r.pipeline;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one catalog of diagnostic codes, a range per phase (as JSONata's errorCodes):
+ * MCP0xx files and YAML, MCP1xx schema, MCP2xx expressions, MCP3xx graph, MCP4xx models,
+ * MCP5xx run input and runtime. docs/diagnostics.md explains each one.
+ */
+export const CODES = {
+  // 0xx: reading files and YAML
+  MCP001: "YAML syntax error",
+  MCP002: "file too large",
+  MCP003: "nesting too deep",
+  MCP004: "too many alias expansions",
+  MCP005: "forbidden key",
+  MCP006: "cannot read file",
+  MCP007: "duplicate key",
+  MCP008: "not a mapping",
+  MCP009: "no pipeline files found",
+  MCP012: "unknown step in needs",
+  // 1xx: schema
+  MCP101: "unknown key",
+  MCP102: "wrong type",
+  MCP103: "missing key",
+  MCP104: "invalid value",
+  MCP105: "schema violation",
+  // 2xx: expressions
+  MCP201: "expression syntax error",
+  MCP202: "unknown step in expression",
+  MCP203: "expression misread by YAML",
+  MCP204: "environment variable not allowed",
+  MCP205: "unknown binding",
+  MCP206: "unclosed template",
+  // 3xx: graph
+  MCP301: "dependency cycle",
+  MCP302: "invalid step id",
+  MCP303: "step has no model",
+  MCP304: "step depends on itself",
+  // 4xx: models and tasks
+  MCP401: "unknown model",
+  MCP402: "unknown task",
+  MCP403: "no model has the capabilities",
+  MCP404: "model lacks a capability",
+  MCP405: "model file problem",
+  MCP406: "invalid model option",
+  // 5xx: run input and running
+  MCP501: "invalid run input",
+  MCP502: "budget exceeded",
+} as const;
+
+export type DiagnosticCode = keyof typeof CODES;

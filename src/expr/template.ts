@@ -1,0 +1,182 @@
+/**
+ * Templates: any YAML value in which strings may hold `${{ expr }}`. A string that is exactly
+ * one `${{ expr }}` becomes the expression's value; `${{ }}` inside other text is
+ * interpolated into a string. Templates are compiled once; subtrees without expressions
+ * are kept as literals and cost nothing to evaluate.
+ */
+import type { Location } from "../diagnostics/diagnostic.js";
+import { CompiledExpression, type Bindings, type ExprSyntaxError, isSyntaxError } from "./expression.js";
+
+export type Template =
+  | { readonly kind: "literal"; readonly value: unknown }
+  | { readonly kind: "expr"; readonly expr: CompiledExpression }
+  | { readonly kind: "interp"; readonly parts: readonly (string | CompiledExpression)[] }
+  | { readonly kind: "array"; readonly items: readonly Template[] }
+  | { readonly kind: "object"; readonly entries: readonly (readonly [string, Template])[] };
+
+/** One `${{ ... }}` found in a string: offsets of the expression text inside the string. */
+export interface TemplateSpan {
+  start: number; // offset of "${{"
+  end: number; // offset after "}}"
+  exprStart: number;
+  exprEnd: number;
+}
+
+export interface TemplateProblem {
+  kind: "syntax" | "unclosed";
+  message: string;
+  /** Offset and length inside the string value. */
+  offset: number;
+  length: number;
+}
+
+/**
+ * Finds `${{ ... }}` spans. The closing `}}` is the first one outside string literals and
+ * outside braces opened inside the expression, so `${{ {"a": {"b": 1}} }}` works.
+ */
+export function scanTemplate(s: string): { spans: TemplateSpan[]; unclosedAt?: number } {
+  const spans: TemplateSpan[] = [];
+  let i = s.indexOf("${{");
+  while (i !== -1) {
+    const exprStart = i + 3;
+    let depth = 0;
+    let quote: string | null = null;
+    let j = exprStart;
+    let end = -1;
+    for (; j < s.length; j++) {
+      const c = s[j]!;
+      if (quote) {
+        if (c === "\\") j++;
+        else if (c === quote) quote = null;
+        continue;
+      }
+      if (c === '"' || c === "'" || c === "`") quote = c;
+      else if (c === "{") depth++;
+      else if (c === "}") {
+        if (depth === 0 && s[j + 1] === "}") {
+          end = j;
+          break;
+        }
+        depth = Math.max(0, depth - 1);
+      } else if (c === "/" && s[j + 1] === "*") {
+        const close = s.indexOf("*/", j + 2);
+        if (close === -1) break;
+        j = close + 1;
+      }
+    }
+    if (end === -1) return { spans, unclosedAt: i };
+    spans.push({ start: i, end: end + 2, exprStart, exprEnd: end });
+    i = s.indexOf("${{", end + 2);
+  }
+  return { spans };
+}
+
+export function hasTemplate(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("${{");
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v && typeof v === "object") return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+/**
+ * Compiles one string. `locate` maps an offset inside the string to a file location.
+ * Problems are returned, not thrown, so every error of a file is reported at once.
+ */
+export function compileString(
+  s: string,
+  locate: (offset: number, length: number) => Location | undefined,
+  problems: TemplateProblem[],
+): Template {
+  const { spans, unclosedAt } = scanTemplate(s);
+  if (unclosedAt !== undefined) {
+    problems.push({
+      kind: "unclosed",
+      message: "'${{' is not closed by '}}'",
+      offset: unclosedAt,
+      length: 3,
+    });
+    return { kind: "literal", value: s };
+  }
+  if (spans.length === 0) return { kind: "literal", value: s };
+  const compiled: CompiledExpression[] = [];
+  for (const sp of spans) {
+    const text = s.slice(sp.exprStart, sp.exprEnd);
+    if (text.trim() === "") {
+      problems.push({ kind: "syntax", message: "empty expression '${{ }}'", offset: sp.start, length: sp.end - sp.start });
+      return { kind: "literal", value: s };
+    }
+    const r = CompiledExpression.compile(text, locate(sp.exprStart, sp.exprEnd - sp.exprStart));
+    if (isSyntaxError(r)) {
+      problems.push(syntaxProblem(r, sp.exprStart));
+      return { kind: "literal", value: s };
+    }
+    compiled.push(r);
+  }
+  const only = spans[0]!;
+  if (spans.length === 1 && only.start === 0 && only.end === s.length) return { kind: "expr", expr: compiled[0]! };
+  const parts: (string | CompiledExpression)[] = [];
+  let at = 0;
+  spans.forEach((sp, k) => {
+    if (sp.start > at) parts.push(s.slice(at, sp.start));
+    parts.push(compiled[k]!);
+    at = sp.end;
+  });
+  if (at < s.length) parts.push(s.slice(at));
+  return { kind: "interp", parts };
+}
+
+function syntaxProblem(r: ExprSyntaxError, base: number): TemplateProblem {
+  return { kind: "syntax", message: r.message, offset: base + r.offset, length: r.length };
+}
+
+/** Every compiled expression of a template, in document order. */
+export function templateExpressions(t: Template): CompiledExpression[] {
+  switch (t.kind) {
+    case "literal":
+      return [];
+    case "expr":
+      return [t.expr];
+    case "interp":
+      return t.parts.filter((p): p is CompiledExpression => typeof p !== "string");
+    case "array":
+      return t.items.flatMap(templateExpressions);
+    case "object":
+      return t.entries.flatMap(([, v]) => templateExpressions(v));
+  }
+}
+
+/** Evaluates a template to a plain value. */
+export async function evaluateTemplate(t: Template, bindings: Bindings): Promise<unknown> {
+  switch (t.kind) {
+    case "literal":
+      return t.value;
+    case "expr":
+      return t.expr.evaluate(bindings);
+    case "interp": {
+      let out = "";
+      for (const p of t.parts) out += typeof p === "string" ? p : stringify(await p.evaluate(bindings));
+      return out;
+    }
+    case "array": {
+      const out: unknown[] = [];
+      for (const item of t.items) out.push(await evaluateTemplate(item, bindings));
+      return out;
+    }
+    case "object": {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of t.entries) {
+        const val = await evaluateTemplate(v, bindings);
+        if (val !== undefined) out[k] = val;
+      }
+      return out;
+    }
+  }
+}
+
+/** How a value reads inside interpolated text: strings as they are, others as JSON. */
+export function stringify(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}

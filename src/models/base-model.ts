@@ -1,0 +1,47 @@
+/**
+ * BaseModel: the one interface every provider implements. Custom models subclass it.
+ *
+ * @example
+ * class Shouter extends BaseModel {
+ *   capabilities = ["text-generation"];
+ *   async process(input: { prompt: string }) { return { text: input.prompt.toUpperCase() }; }
+ * }
+ */
+import type { Usage } from "./types.js";
+
+/** What a model call gets besides its input. */
+export interface ModelCallContext {
+  /** Aborted when the run is cancelled or the step times out; pass it to fetch and friends. */
+  readonly signal: AbortSignal;
+  readonly runId?: string;
+  readonly stepId?: string;
+  /** 1 for the first attempt on this model. */
+  readonly attempt?: number;
+}
+
+export abstract class BaseModel {
+  /** Registry name; set from the config for configured models. */
+  name = "";
+  /** Capabilities this model has. */
+  capabilities: string[] = [];
+  /** Context window in tokens, if limited. */
+  maxTokens?: number;
+  /** USD per 1M tokens. */
+  cost?: { input?: number; output?: number };
+
+  /** Runs one call. Throw ModelError for failures the orchestrator should act on. */
+  abstract process(input: unknown, ctx: ModelCallContext): Promise<unknown>;
+
+  /** Releases connections and other resources. */
+  async close(): Promise<void> {}
+}
+
+/** Reads `usage` from a model result when it has the standard shape. */
+export function usageOf(result: unknown): Usage | undefined {
+  const u = (result as { usage?: Partial<Usage> } | null)?.usage;
+  if (!u || typeof u !== "object") return undefined;
+  const i = Number(u.inputTokens);
+  const o = Number(u.outputTokens);
+  if (!Number.isFinite(i) && !Number.isFinite(o)) return undefined;
+  return { inputTokens: Number.isFinite(i) ? i : 0, outputTokens: Number.isFinite(o) ? o : 0 };
+}

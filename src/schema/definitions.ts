@@ -1,0 +1,239 @@
+/**
+ * The JSON Schemas (draft 2020-12) of pipeline files and mcp.yaml, built from shared parts so
+ * both stay self-contained for editors (no cross-file $ref to resolve offline).
+ * `npm run schemas` writes them to schemas/*.schema.json; a test checks the files are current.
+ */
+import { DURATION_PATTERN } from "../util/duration.js";
+
+type Schema = Record<string, unknown>;
+
+export const SCHEMA_BASE = "https://mcp-runner.dev/schemas";
+export const PROVIDERS = ["openai", "anthropic", "nlp", "http", "mock", "module"] as const;
+
+const d = (description: string, schema: Schema): Schema => ({ description, ...schema });
+const str = (description: string, extra: Schema = {}): Schema => d(description, { type: "string", ...extra });
+const int = (description: string, extra: Schema = {}): Schema => d(description, { type: "integer", ...extra });
+const num = (description: string, extra: Schema = {}): Schema => d(description, { type: "number", ...extra });
+const bool = (description: string): Schema => d(description, { type: "boolean" });
+const strict = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
+  description,
+  type: "object",
+  additionalProperties: false,
+  properties,
+  ...extra,
+});
+const stringList = (description: string): Schema => d(description, { type: "array", items: { type: "string" } });
+
+const defs: Record<string, Schema> = {
+  duration: d("A duration: \"500ms\", \"30s\", \"2m\", \"1h\", or a number of milliseconds.", {
+    anyOf: [
+      { type: "string", pattern: DURATION_PATTERN },
+      { type: "number", minimum: 0 },
+    ],
+  }),
+  template: d(
+    "Any YAML value. A string that is exactly one ${{ expr }} becomes the JSONata expression's value; ${{ }} inside other text is interpolated.",
+    {},
+  ),
+  capabilities: d("Capabilities, e.g. text-generation, sentiment-analysis, entity-extraction.", {
+    type: "array",
+    items: { type: "string", minLength: 1 },
+    uniqueItems: true,
+  }),
+  retry: strict("How a failed model call is retried before the fallback chain is tried.", {
+    attempts: int("Total attempts on one model, the first included.", { minimum: 1, maximum: 100 }),
+    backoff: d("Delay growth between attempts.", { enum: ["fixed", "linear", "exponential"] }),
+    initialDelay: { $ref: "#/$defs/duration", description: "Delay before the second attempt." },
+    maxDelay: { $ref: "#/$defs/duration", description: "Upper bound of any one delay." },
+    jitter: bool("Randomise delays (full jitter) so parallel retries do not stampede. Default true."),
+  }),
+  cache: d("Cache identical model calls: true, false, or { ttl }.", {
+    anyOf: [
+      { type: "boolean" },
+      strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served." } }),
+    ],
+  }),
+  model: strict(
+    "A model in the registry.",
+    {
+      provider: d("Which adapter runs the model.", { enum: [...PROVIDERS] }),
+      description: str("What the model is for."),
+      model: str("The provider's model name, e.g. gpt-4o-mini."),
+      baseUrl: str("Base URL of the API, e.g. http://127.0.0.1:11434/v1 for a local Ollama."),
+      url: str("Endpoint of an http model."),
+      method: d("HTTP method of an http model.", { enum: ["POST", "PUT", "GET"] }),
+      apiKeyEnv: str("Environment variable that holds the API key; keys are never written in files.", {
+        pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+      }),
+      headers: d("Extra HTTP headers; values are templates.", {
+        type: "object",
+        additionalProperties: { type: "string" },
+      }),
+      request: { $ref: "#/$defs/template", description: "http: the request body, a template over $request." },
+      response: { $ref: "#/$defs/template", description: "http: the output, a template over $response." },
+      module: str("module: path of a .js, .mjs or .ts file exporting a BaseModel subclass or function."),
+      export: str("module: the export to use. Default: default."),
+      capabilities: { $ref: "#/$defs/capabilities" },
+      maxTokens: int("Context window in tokens; steps whose input is larger skip this model.", { minimum: 1 }),
+      cost: strict("Price in USD per 1M tokens.", {
+        input: num("USD per 1M input tokens.", { minimum: 0 }),
+        output: num("USD per 1M output tokens.", { minimum: 0 }),
+      }),
+      latency: { $ref: "#/$defs/duration", description: "Typical latency, used by select: fastest and plans." },
+      concurrency: int("Most calls in flight to this model at once.", { minimum: 1 }),
+      fallback: stringList("Models tried in order after this one's retries are spent."),
+      options: d("Provider options (temperature, mock replies, ...). Values are templates over $request.", {
+        type: "object",
+      }),
+      timeout: { $ref: "#/$defs/duration", description: "Default timeout of one call." },
+      connectTimeout: { $ref: "#/$defs/duration", description: "Timeout to open a connection." },
+      stream: bool("Stream the response (openai, anthropic)."),
+      cache: { $ref: "#/$defs/cache" },
+    },
+    { required: ["provider"] },
+  ),
+  task: strict("A named task type: capabilities and defaults a step gets by naming it in `task`.", {
+    description: str("What the task does."),
+    capabilities: { $ref: "#/$defs/capabilities" },
+    model: str("Model to use."),
+    select: d("How a model is chosen among those with the capabilities.", { enum: ["first", "cheapest", "fastest"] }),
+    input: { $ref: "#/$defs/template", description: "Default input template." },
+    output: { $ref: "#/$defs/template", description: "Default output mapping." },
+    retry: { $ref: "#/$defs/retry" },
+    timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
+    fallback: stringList("Fallback models."),
+    cache: { $ref: "#/$defs/cache" },
+  }),
+  defaults: strict("Defaults for every step.", {
+    retry: { $ref: "#/$defs/retry" },
+    timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
+    onError: d("What a step failure does.", { enum: ["fail", "continue"] }),
+    cache: { $ref: "#/$defs/cache" },
+  }),
+  step: strict("One step of the pipeline: a model call, run when its dependencies are done.", {
+    description: str("What the step does."),
+    model: str("The model to use, by registry name."),
+    capabilities: { $ref: "#/$defs/capabilities", description: "The registry picks a model having all of them." },
+    task: str("A task type from mcp.yaml `tasks:`; implies capabilities and defaults."),
+    select: d("How a model is chosen among those with the capabilities.", { enum: ["first", "cheapest", "fastest"] }),
+    input: { $ref: "#/$defs/template", description: "The model input: a template over $input, $steps, $context, $item." },
+    needs: d("Steps that must finish first (besides those referenced as $steps.<id>).", {
+      anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+    }),
+    when: d("JSONata condition; the step is skipped when false.", { type: ["string", "boolean"] }),
+    forEach: str("JSONata expression giving an array; the step runs once per element ($item, $index)."),
+    concurrency: int("Most forEach elements in flight at once.", { minimum: 1 }),
+    retry: { $ref: "#/$defs/retry" },
+    timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
+    fallback: stringList("Models tried after the chosen one fails."),
+    cache: { $ref: "#/$defs/cache" },
+    onError: d("fail: stop the run; continue: record the error and go on.", { enum: ["fail", "continue"] }),
+    output: { $ref: "#/$defs/template", description: "Mapping of the model's raw result ($result) to the step output." },
+    appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
+  }),
+  context: strict("The conversation this pipeline reads and appends to.", {
+    conversation: str("Conversation id, usually a template such as ${{ $input.conversationId }}."),
+    maxHistory: int("Most turns kept.", { minimum: 1 }),
+    maxTokens: int("Token budget of the history.", { minimum: 1 }),
+    recent: int("Turns always included in $context.history.", { minimum: 0 }),
+    relevant: int("Older turns included by relevance (BM25) to the input.", { minimum: 0 }),
+    compress: strict("Summarise old turns instead of dropping them.", {
+      threshold: int("Compress when the history has more turns than this.", { minimum: 1 }),
+      keep: int("Turns kept verbatim after compression.", { minimum: 0 }),
+      model: str("Model that summarises; default the nlp extractive summary."),
+    }),
+  }),
+  budget: strict("Limits of one run; it stops before a call that would pass them.", {
+    maxCost: num("USD.", { minimum: 0 }),
+    maxTokens: int("Input plus output tokens.", { minimum: 0 }),
+  }),
+  models: d("Models by name.", {
+    type: "object",
+    additionalProperties: { $ref: "#/$defs/model" },
+  }),
+  tasks: d("Task types by name.", { type: "object", additionalProperties: { $ref: "#/$defs/task" } }),
+};
+
+export const pipelineSchema: Schema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: `${SCHEMA_BASE}/pipeline.schema.json`,
+  title: "MCP pipeline",
+  description: "A pipeline: models and a graph of steps. See README.md.",
+  type: "object",
+  additionalProperties: false,
+  required: ["steps"],
+  properties: {
+    $schema: str("JSON Schema of this file, for editors."),
+    version: d("File format version.", { const: 1 }),
+    name: str("Pipeline name, unique in a folder. Default: the file name.", {
+      pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    }),
+    description: str("What the pipeline does."),
+    inputs: d("JSON Schema of the run input, checked before any step runs.", { type: "object" }),
+    models: { $ref: "#/$defs/models" },
+    tasks: { $ref: "#/$defs/tasks" },
+    defaults: { $ref: "#/$defs/defaults" },
+    concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
+    context: { $ref: "#/$defs/context" },
+    budget: { $ref: "#/$defs/budget" },
+    steps: d("The steps, by id (letters, digits, _; not starting with a digit).", {
+      type: "object",
+      minProperties: 1,
+      additionalProperties: { $ref: "#/$defs/step" },
+    }),
+    output: { $ref: "#/$defs/template", description: "The run's result, a template over $input and $steps." },
+  },
+  $defs: defs,
+};
+
+export const configSchema: Schema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: `${SCHEMA_BASE}/config.schema.json`,
+  title: "MCP project config (mcp.yaml)",
+  description: "Project-wide models, tasks and settings, merged under every pipeline below this folder.",
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    $schema: str("JSON Schema of this file, for editors."),
+    version: d("File format version.", { const: 1 }),
+    models: { $ref: "#/$defs/models" },
+    tasks: { $ref: "#/$defs/tasks" },
+    defaults: { $ref: "#/$defs/defaults" },
+    concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
+    env: d("The only environment variables expressions may read, as $env.NAME.", {
+      type: "array",
+      items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+    }),
+    store: strict("Where runs, journal, context and cache live.", {
+      type: d("sqlite (default, a file), memory, or redis.", { enum: ["sqlite", "memory", "redis"] }),
+      path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),
+      url: str("Redis URL."),
+    }),
+    cache: strict("Model response cache.", {
+      enabled: bool("Cache every model call unless a model or step says otherwise."),
+      ttl: { $ref: "#/$defs/duration", description: "Default time to live." },
+    }),
+    server: strict("Settings of `mcp serve`.", {
+      host: str("Address to listen on. Default 127.0.0.1."),
+      port: int("Port. Default 8080.", { minimum: 0, maximum: 65535 }),
+      bodyLimit: d("Largest request body, e.g. 1mb.", { type: ["string", "integer"] }),
+      keys: d("API keys (bearer tokens).", {
+        type: "array",
+        items: strict(
+          "An API key.",
+          {
+            name: str("Name of the key's owner, used in logs and rate limits."),
+            key: str("The key itself."),
+            keyEnv: str("Environment variable holding the key."),
+          },
+          { required: ["name"] },
+        ),
+      }),
+      rateLimit: strict("Per-key rate limit.", {
+        max: int("Requests per window.", { minimum: 1 }),
+        window: { $ref: "#/$defs/duration", description: "Window length." },
+      }),
+    }),
+  },
+  $defs: defs,
+};

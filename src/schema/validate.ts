@@ -1,0 +1,181 @@
+/**
+ * Checks a parsed YAML file against a JSON Schema with ajv and turns each ajv error into a
+ * diagnostic a person understands: which key, what was expected, what was found, and a
+ * close match for a misspelt key or value. Positions come from the YAML nodes.
+ */
+import { Ajv2020 } from "ajv/dist/2020.js";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { DiagnosticCode } from "../diagnostics/codes.js";
+import type { JsonPath, YamlFile } from "../config/yaml-file.js";
+import { closest } from "../util/suggest.js";
+import { configSchema, pipelineSchema } from "./definitions.js";
+
+let ajv: Ajv2020 | undefined;
+let validators: { pipeline: ValidateFunction; config: ValidateFunction } | undefined;
+
+/** One Ajv instance for the process; schemas are compiled once, on first use. */
+export function getAjv(): Ajv2020 {
+  ajv ??= new Ajv2020({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
+  return ajv;
+}
+
+function getValidators() {
+  if (!validators) {
+    const a = getAjv();
+    validators = { pipeline: a.compile(pipelineSchema), config: a.compile(configSchema) };
+  }
+  return validators;
+}
+
+export function validatePipelineSchema(file: YamlFile): Diagnostic[] {
+  return validateWith(getValidators().pipeline, file);
+}
+
+export function validateConfigSchema(file: YamlFile): Diagnostic[] {
+  return validateWith(getValidators().config, file);
+}
+
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return "an empty value";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
+  if (typeof v === "boolean") return `the boolean ${v}`;
+  return `the number ${String(v)}`;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  string: "a string",
+  integer: "an integer",
+  number: "a number",
+  boolean: "true or false",
+  null: "empty",
+};
+
+export function pathToJsonPath(instancePath: string): (string | number)[] {
+  if (instancePath === "") return [];
+  return instancePath
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** `steps.reply.retry` for messages; "the file" at the root. */
+export function displayPath(path: JsonPath): string {
+  if (path.length === 0) return "the file";
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+}
+
+function validateWith(validate: ValidateFunction, file: YamlFile): Diagnostic[] {
+  if (validate(file.value)) return [];
+  const errors = validate.errors ?? [];
+  // Errors inside a failed anyOf branch are noise when the anyOf itself is reported.
+  const anyOfAt = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword !== "anyOf" && isInsideFailedAnyOf(e, anyOfAt)) continue;
+    const d = toDiagnostic(e, file);
+    if (!d) continue;
+    const key = `${d.code}:${d.location?.offset}:${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
+}
+
+function isInsideFailedAnyOf(e: ErrorObject, anyOfAt: Set<string>): boolean {
+  if (!e.schemaPath.includes("/anyOf/")) return false;
+  for (const p of anyOfAt) if (e.instancePath === p || e.instancePath.startsWith(p + "/")) return true;
+  return false;
+}
+
+function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
+  const path = pathToJsonPath(e.instancePath);
+  const where = displayPath(path);
+  const parent = (e.parentSchema ?? {}) as { description?: string; properties?: Record<string, unknown> };
+  const mk = (code: DiagnosticCode, message: string, p: JsonPath, hint?: string, key = false) =>
+    error(code, message, key ? file.locateKey(p) : file.locate(p), hint ? { hint } : {});
+
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys(parent.properties ?? {});
+      const near = closest(extra, known);
+      return mk(
+        "MCP101",
+        `unknown key '${extra}' in ${where}${near ? ` (did you mean '${near}'?)` : ""}`,
+        [...path, extra],
+        near ? undefined : known.length ? `allowed keys: ${known.join(", ")}` : undefined,
+        true,
+      );
+    }
+    case "required": {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      return mk("MCP103", `${where} is missing the key '${missing}'`, path, undefined, true);
+    }
+    case "type": {
+      const t = (e.params as { type: string | string[] }).type;
+      const want = (Array.isArray(t) ? t : t.split(",")).map((x) => TYPE_NAMES[x] ?? x).join(" or ");
+      return mk("MCP102", `${where} must be ${want}, found ${describeValue(e.data)}`, path, typeHint(e.data, t));
+    }
+    case "enum": {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const near = typeof e.data === "string" ? closest(e.data, allowed) : undefined;
+      return mk(
+        "MCP104",
+        `${where} must be one of ${allowed.join(", ")}; found ${describeValue(e.data)}${near ? ` (did you mean '${near}'?)` : ""}`,
+        path,
+      );
+    }
+    case "const":
+      return mk("MCP104", `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${describeValue(e.data)}`, path);
+    case "anyOf":
+    case "oneOf":
+      return mk("MCP102", `${where} is not valid: expected ${lowerFirst(parent.description ?? "another form")}; found ${describeValue(e.data)}`, path);
+    case "pattern":
+      return mk("MCP104", `${where} has an invalid form: ${describeValue(e.data)} ${patternWords(e)}`, path);
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum": {
+      const p = e.params as { comparison: string; limit: number };
+      return mk("MCP104", `${where} must be ${p.comparison} ${p.limit}, found ${describeValue(e.data)}`, path);
+    }
+    case "minProperties":
+      return mk("MCP104", `${where} must not be empty`, path, undefined, true);
+    case "minLength":
+      return mk("MCP104", `${where} must not be empty`, path);
+    case "uniqueItems":
+      return mk("MCP104", `${where} lists the same value twice`, path);
+    case "minItems":
+    case "maxItems":
+    case "maxLength":
+      return mk("MCP104", `${where} ${e.message ?? "is invalid"}`, path);
+    default:
+      return mk("MCP105", `${where} ${e.message ?? "is invalid"}`, path);
+  }
+}
+
+function patternWords(e: ErrorObject): string {
+  const desc = (e.parentSchema as { description?: string } | undefined)?.description;
+  return desc ? `(expected ${lowerFirst(desc)})` : `(must match ${(e.params as { pattern: string }).pattern})`;
+}
+
+function typeHint(data: unknown, t: string | string[]): string | undefined {
+  const types = Array.isArray(t) ? t : [t];
+  if (data && typeof data === "object" && !Array.isArray(data) && types.includes("string")) {
+    return 'if this is an expression, quote it: "${{ ... }}" (YAML reads unquoted { } as a mapping)';
+  }
+  if (data === null && types.length) return "the value is empty; write one after the colon or remove the key";
+  return undefined;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1).replace(/\.$/, "");
+}
