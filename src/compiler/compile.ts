@@ -63,7 +63,7 @@ class Compilation {
       if (!value.includes("${{")) return { kind: "literal", value };
       const map = scalarOffsetMapper(file, path);
       const problems: Parameters<typeof compileString>[2] = [];
-      const t = compileString(value, map, problems);
+      const t = compileString(value, map, problems, (e, exprStart) => this.#mappers.set(e, (o, l) => map(exprStart + o, l)));
       for (const p of problems) {
         const loc = map(p.offset, p.length);
         if (p.kind === "unclosed") {
@@ -71,10 +71,6 @@ class Compilation {
         } else {
           this.report("MCP201", `expression syntax error: ${p.message}`, loc);
         }
-      }
-      for (const e of templateExpressions(t)) {
-        const exprStart = scanTemplate(value).spans.find((s) => value.slice(s.exprStart, s.exprEnd) === e.source)?.exprStart ?? 0;
-        this.#mappers.set(e, (o, l) => map(exprStart + o, l));
       }
       return t;
     }
@@ -160,6 +156,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const stepIds = Object.keys(stepsRaw);
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, string[]>();
+  // Sets, not arrays: every reference is looked up, and a 5,000-step file has thousands.
+  const allIds = new Set(stepIds);
   const validIds = new Set(stepIds.filter((id) => STEP_ID.test(id)));
 
   for (const id of stepIds) {
@@ -240,7 +238,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
     const exprs = [...templateExpressions(inputT), ...(outputT ? templateExpressions(outputT) : []), ...(appendT ? templateExpressions(appendT) : []), ...(when ? [when] : []), ...(forEach ? [forEach] : [])];
     const stepDeps = new Set<string>();
-    for (const e of exprs) checkRefs(c, e, id, validIds, stepIds, env, stepDeps);
+    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps);
     if (!forEach) {
       for (const e of exprs) {
         for (const v of ["item", "index"]) {
@@ -255,11 +253,11 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       if (typeof n !== "string") return;
       const loc = file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
       if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc);
-      else if (!stepIds.includes(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc);
+      else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc);
       else stepDeps.add(n);
     });
     stepDeps.delete(id);
-    const dependencies = [...stepDeps].filter((d) => validIds.has(d) || stepIds.includes(d)).sort();
+    const dependencies = [...stepDeps].sort();
     deps.set(id, dependencies);
 
     const retry = retryPolicy({ ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
@@ -307,7 +305,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
   // Pipeline-level templates.
   const output = doc.output !== undefined ? c.template(file, ["output"], doc.output) : undefined;
-  if (output) for (const e of templateExpressions(output)) checkRefs(c, e, undefined, validIds, stepIds, env, new Set());
+  if (output) for (const e of templateExpressions(output)) checkRefs(c, e, undefined, validIds, allIds, env, new Set());
   const ctxRaw = obj(doc.context);
   let context: ContextSettings | undefined;
   if (doc.context !== undefined) {
@@ -315,7 +313,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     if (conversation) {
       for (const e of templateExpressions(conversation)) {
         if (e.refs.steps.size || e.refs.bareSteps !== undefined) c.report("MCP202", "the conversation id can only use $input and $env: it is read before any step runs", e.location);
-        checkRefs(c, e, undefined, validIds, stepIds, env, new Set());
+        checkRefs(c, e, undefined, validIds, allIds, env, new Set());
       }
     }
     const compress = obj(ctxRaw.compress);
@@ -367,9 +365,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   };
 }
 
-function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: Set<string>, stepIds: string[], env: string[], into: Set<string>) {
+function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>) {
   for (const [ref, offset] of e.refs.steps) {
-    if (stepIds.includes(ref)) {
+    if (allIds.has(ref)) {
       if (ref === stepId) c.report("MCP304", `step '${stepId}' reads its own output ($steps.${ref})`, c.locateInExpr(e, offset, ref.length));
       else into.add(ref);
     } else {

@@ -30,16 +30,36 @@ export interface YamlFile {
 
 class LimitExceeded extends Error {}
 
+/** At most this many YAML syntax errors are reported per file; the rest are counted. */
+const MAX_SYNTAX_ERRORS = 20;
+
 export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS): YamlFile {
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number, length = 0): Location => ({ file: path, offset, length });
+  // A node reached through several aliases would report the same problem once per alias.
+  const reported = new Set<string>();
+  const report = (d: Diagnostic): void => {
+    const key = `${d.code}:${d.location?.offset ?? -1}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    diagnostics.push(d);
+  };
 
-  if (text.length > limits.maxFileBytes) {
-    diagnostics.push(
-      error("MCP002", `file is ${text.length} bytes; the limit is ${limits.maxFileBytes}`, at(0), {
+  const bytes = text.length > limits.maxFileBytes / 4 ? Buffer.byteLength(text, "utf8") : text.length;
+  if (bytes > limits.maxFileBytes) {
+    report(
+      error("MCP002", `file is ${bytes} bytes; the limit is ${limits.maxFileBytes}`, at(0), {
         hint: "split the pipeline into smaller files",
       }),
     );
+    return makeFile(path, text, undefined, undefined, diagnostics);
+  }
+
+  // The yaml parser recurses once per nesting level: thousands of `[` overflow the stack,
+  // and a megabyte of them exhausts memory. Refuse such text before parsing it.
+  const tooDeep = nestingBeyond(text, 2 * limits.maxDepth + 8);
+  if (tooDeep !== -1) {
+    report(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(tooDeep, 1), { hint: DEPTH_HINT }));
     return makeFile(path, text, undefined, undefined, diagnostics);
   }
 
@@ -47,32 +67,39 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   const doc = parseDocument(text, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    // Duplicate keys are found in toJs below: yaml's own check scans every earlier key of
+    // the mapping for each key, which is quadratic in the size of `steps:`.
+    uniqueKeys: false,
     strict: true,
     keepSourceTokens: false,
   }) as Document.Parsed;
 
   const exprLinesReported = new Set<number>();
+  let syntaxErrors = 0;
   for (const e of doc.errors) {
     const [start, end] = e.pos;
+    if (/call stack/i.test(e.message)) {
+      report(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(start, 1), { hint: DEPTH_HINT }));
+      continue;
+    }
+    if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
+    const lineStart = text.lastIndexOf("\n", start - 1) + 1;
     const lineText = lineOf(text, start);
-    const aboutExpr = lineText.includes("${{");
-    const dup = e.code === "DUPLICATE_KEY";
-    if (aboutExpr && !dup) {
+    if (lineText.includes("${{")) {
       // One unquoted expression makes YAML report several errors on its line; one is enough.
-      const lineStart = text.lastIndexOf("\n", start - 1) + 1;
       if (exprLinesReported.has(lineStart)) continue;
       exprLinesReported.add(lineStart);
+      report(
+        error("MCP203", `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})`, expressionOnLine(path, lineText, lineStart, start), {
+          hint: "quote this value: YAML reads '{', '}', ': ' and '#' in a plain value as syntax, e.g. key: \"${{ expr }}\"",
+        }),
+      );
+      continue;
     }
-    diagnostics.push(
-      error(
-        aboutExpr && !dup ? "MCP203" : dup ? "MCP007" : "MCP001",
-        aboutExpr && !dup ? `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})` : cleanYamlMessage(e.message), at(start, Math.max(0, end - start)), {
-        ...(aboutExpr && !dup
-          ? { hint: "quote this value: YAML reads '{', '}', ': ' and '#' in a plain value as syntax, e.g. key: \"${{ expr }}\"" }
-          : {}),
-      }),
-    );
+    report(error("MCP001", cleanYamlMessage(e.message), at(start, Math.max(0, end - start))));
+  }
+  if (syntaxErrors > MAX_SYNTAX_ERRORS) {
+    report(error("MCP001", `${syntaxErrors - MAX_SYNTAX_ERRORS} more YAML syntax errors not shown`, at(text.length)));
   }
   if (doc.errors.length > 0) return makeFile(path, text, doc, undefined, diagnostics);
 
@@ -84,7 +111,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     }
     if (depth > limits.maxDepth) {
       const r = (node as YamlNode).range;
-      diagnostics.push(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(r?.[0] ?? 0)));
+      report(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(r?.[0] ?? 0, 1), { hint: DEPTH_HINT }));
       throw new LimitExceeded("");
     }
     if (isAlias(node)) {
@@ -98,21 +125,28 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     if (isSeq(node)) return node.items.map((item) => toJs(item, depth + 1));
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
+      const seen = new Set<string>();
       for (const pair of node.items) {
         const key = keyString(pair.key);
         if (key === "<<") {
           mergeInto(obj, toJs(pair.value, depth + 1));
           continue;
         }
+        const r = (pair.key as YamlNode | null)?.range;
+        const keyLoc = at(r?.[0] ?? 0, Math.max(0, (r?.[1] ?? 0) - (r?.[0] ?? 0)));
         if (FORBIDDEN_KEYS.has(key)) {
-          const r = (pair.key as YamlNode | null)?.range;
-          diagnostics.push(
-            error("MCP005", `the key '${key}' is not allowed`, at(r?.[0] ?? 0, (r?.[1] ?? 0) - (r?.[0] ?? 0)), {
+          report(
+            error("MCP005", `the key '${key}' is not allowed`, keyLoc, {
               hint: "rename it; keys that reach JavaScript prototypes are refused",
             }),
           );
           continue;
         }
+        if (seen.has(key)) {
+          report(error("MCP007", `duplicate key '${key}'`, keyLoc, { hint: "a mapping may name each key once; remove or rename one" }));
+          continue;
+        }
+        seen.add(key);
         obj[key] = pair.value === null ? null : toJs(pair.value, depth + 1);
       }
       return obj;
@@ -126,11 +160,102 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   } catch (e) {
     if (!(e instanceof LimitExceeded)) throw e;
     if (e.message) {
-      diagnostics.push(error("MCP004", e.message, at(0), { hint: "reduce the use of anchors and aliases (*name)" }));
+      report(error("MCP004", e.message, at(0), { hint: "reduce the use of anchors and aliases (*name)" }));
     }
     value = undefined;
   }
   return makeFile(path, text, doc, value, diagnostics);
+}
+
+const DEPTH_HINT = "flatten the structure; deeply nested values are refused to protect the parser";
+
+/**
+ * The offset where a cheap, conservative estimate of the nesting depth first passes `max`,
+ * or -1. It counts flow brackets outside quoted strings and comments, plus block
+ * indentation levels and compact `- ` / `? ` indicators, skipping block scalar bodies.
+ * It may overestimate a little (the real check is in toJs), never by `max` on real files.
+ */
+export function nestingBeyond(text: string, max: number): number {
+  const indents: number[] = [];
+  const n = text.length;
+  let flow = 0; // open flow brackets
+  let blockDepth = 0; // block nesting of the line where the current flow collection began
+  let blockScalarParent = -1; // indent of the line that opened a block scalar, or -1
+  let i = 0;
+  while (i < n) {
+    let indent = 0;
+    while (i + indent < n && text.charCodeAt(i + indent) === 32) indent++;
+    const first = text[i + indent];
+    const blank = first === undefined || first === "\n" || first === "\r" || first === "#";
+    if (blockScalarParent !== -1 && (blank || indent > blockScalarParent)) {
+      const nl = text.indexOf("\n", i);
+      if (nl === -1) return -1;
+      i = nl + 1;
+      continue;
+    }
+    blockScalarParent = -1;
+    let j = i + indent;
+    if (flow === 0 && !blank) {
+      while (indents.length && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
+      blockDepth = indents.length;
+      // Compact nested sequences and complex keys on one line: `- - - x`, `? ? x`.
+      while ((text[j] === "-" || text[j] === "?") && (text[j + 1] === " " || text[j + 1] === "\n")) {
+        blockDepth++;
+        j += 2;
+        while (text[j] === " ") j++;
+      }
+      if (blockDepth > max) return j;
+    }
+    let prev = " ";
+    let contentEnd = -1;
+    for (; j < n; j++) {
+      const c = text[j]!;
+      if (c === "\n") break;
+      if (c === "#" && (prev === " " || prev === "\t")) {
+        contentEnd = j;
+        const nl = text.indexOf("\n", j);
+        j = nl === -1 ? n : nl;
+        break;
+      }
+      const tokenStart = prev === " " || prev === "\t" || prev === "[" || prev === "{" || prev === "," || prev === ":";
+      if ((c === '"' || c === "'") && tokenStart) {
+        // A quoted scalar: skip to its end, across lines if need be.
+        let k = j + 1;
+        for (; k < n; k++) {
+          const q = text[k];
+          if (c === '"' && q === "\\") k++;
+          else if (q === c) {
+            if (c === "'" && text[k + 1] === "'") k++;
+            else break;
+          }
+        }
+        j = k;
+        prev = c;
+        continue;
+      }
+      if (c === "[" || c === "{") {
+        if (++flow + blockDepth > max) return j;
+      } else if ((c === "]" || c === "}") && flow > 0) flow--;
+      prev = c;
+    }
+    if (flow === 0 && /(?:^|\s)[|>](?:[+-]?[1-9]?|[1-9][+-])\s*$/.test(text.slice(i, contentEnd === -1 ? j : contentEnd))) {
+      blockScalarParent = indent;
+    }
+    i = j + 1;
+  }
+  return -1;
+}
+
+/** The `${{ ... }}` on a line that a YAML error at `errorAt` is about. */
+function expressionOnLine(path: string, lineText: string, lineStart: number, errorAt: number): Location {
+  let best = -1;
+  for (let k = lineText.indexOf("${{"); k !== -1; k = lineText.indexOf("${{", k + 3)) {
+    if (best === -1 || lineStart + k <= errorAt) best = k;
+  }
+  const close = lineText.indexOf("}}", best + 3);
+  const end = close === -1 ? lineText.length : close + 2;
+  return { file: path, offset: lineStart + best, length: end - best };
 }
 
 function mergeInto(target: Record<string, unknown>, source: unknown): void {
@@ -183,6 +308,23 @@ function makeFile(
     return r ? { file: path, offset: r[0], length: Math.max(0, r[1] - r[0]) } : undefined;
   };
 
+  // Key -> pair of each mapping, built on first use: the compiler locates every step of
+  // a 5,000-step file, and a linear search of `steps:` per lookup made that quadratic.
+  const index = new WeakMap<object, Map<string, Pair>>();
+  const pairsOf = (map: { items: unknown[] }): Map<string, Pair> => {
+    let m = index.get(map);
+    if (!m) {
+      m = new Map();
+      for (const it of map.items) {
+        if (!isPair(it)) continue;
+        const k = keyString(it.key);
+        if (!m.has(k)) m.set(k, it as Pair);
+      }
+      index.set(map, m);
+    }
+    return m;
+  };
+
   // Follows a JSON path through the YAML tree, resolving aliases; returns the deepest
   // pair and node reached.
   const walk = (p: JsonPath): { node: unknown; pair?: Pair; complete: boolean } => {
@@ -191,9 +333,9 @@ function makeFile(
     for (const seg of p) {
       if (isAlias(node) && doc) node = node.resolve(doc);
       if (isMap(node)) {
-        const found = node.items.find((it) => isPair(it) && keyString(it.key) === String(seg));
+        const found = pairsOf(node).get(String(seg));
         if (!found) return { node, ...(pair ? { pair } : {}), complete: false };
-        pair = found as Pair;
+        pair = found;
         node = found.value;
       } else if (isSeq(node) && typeof seg === "number") {
         const item = node.items[seg];

@@ -86,6 +86,8 @@ export function compileString(
   s: string,
   locate: (offset: number, length: number) => Location | undefined,
   problems: TemplateProblem[],
+  /** Receives each compiled expression with the offset of its text inside `s`. */
+  onExpression?: (expr: CompiledExpression, exprStart: number) => void,
 ): Template {
   const { spans, unclosedAt } = scanTemplate(s);
   if (unclosedAt !== undefined) {
@@ -111,6 +113,7 @@ export function compileString(
       return { kind: "literal", value: s };
     }
     compiled.push(r);
+    onExpression?.(r, sp.exprStart);
   }
   const only = spans[0]!;
   if (spans.length === 1 && only.start === 0 && only.end === s.length) return { kind: "expr", expr: compiled[0]! };
@@ -145,27 +148,27 @@ export function templateExpressions(t: Template): CompiledExpression[] {
   }
 }
 
-/** Evaluates a template to a plain value. */
-export async function evaluateTemplate(t: Template, bindings: Bindings): Promise<unknown> {
+/** Evaluates a template to a plain value; `input` is JSONata's context value `$`. */
+export async function evaluateTemplate(t: Template, bindings: Bindings, input?: unknown): Promise<unknown> {
   switch (t.kind) {
     case "literal":
       return t.value;
     case "expr":
-      return t.expr.evaluate(bindings);
+      return t.expr.evaluate(bindings, input);
     case "interp": {
       let out = "";
-      for (const p of t.parts) out += typeof p === "string" ? p : stringify(await p.evaluate(bindings));
+      for (const p of t.parts) out += typeof p === "string" ? p : stringify(await p.evaluate(bindings, input));
       return out;
     }
     case "array": {
       const out: unknown[] = [];
-      for (const item of t.items) out.push(await evaluateTemplate(item, bindings));
+      for (const item of t.items) out.push(await evaluateTemplate(item, bindings, input));
       return out;
     }
     case "object": {
       const out: Record<string, unknown> = {};
       for (const [k, v] of t.entries) {
-        const val = await evaluateTemplate(v, bindings);
+        const val = await evaluateTemplate(v, bindings, input);
         if (val !== undefined) out[k] = val;
       }
       return out;
@@ -179,4 +182,27 @@ export function stringify(v: unknown): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   return JSON.stringify(v);
+}
+
+/**
+ * Compiles a plain value (no file positions) into a template: for configs built in code.
+ * Throws an Error naming the bad expression on a syntax error.
+ */
+export function compileTemplateValue(value: unknown, what = "template"): Template {
+  if (typeof value === "string") {
+    const problems: TemplateProblem[] = [];
+    const t = compileString(value, () => undefined, problems);
+    const p = problems[0];
+    if (p) throw new Error(`${what}: ${p.message} in ${JSON.stringify(value)}`);
+    return t;
+  }
+  if (Array.isArray(value)) {
+    const items = value.map((v) => compileTemplateValue(v, what));
+    return items.every((i) => i.kind === "literal") ? { kind: "literal", value } : { kind: "array", items };
+  }
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) => [k, compileTemplateValue(v, what)] as const);
+    return entries.every(([, t]) => t.kind === "literal") ? { kind: "literal", value } : { kind: "object", entries };
+  }
+  return { kind: "literal", value };
 }

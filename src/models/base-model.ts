@@ -17,6 +17,8 @@ export interface ModelCallContext {
   readonly stepId?: string;
   /** 1 for the first attempt on this model. */
   readonly attempt?: number;
+  /** Capabilities the step asked for, so a multi-skill model (nlp) does only that work. */
+  readonly capabilities?: readonly string[];
 }
 
 export abstract class BaseModel {

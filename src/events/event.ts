@@ -1,0 +1,189 @@
+/**
+ * Run events: plain JSON objects, one union. The same objects feed the terminal view,
+ * NDJSON logs, the server's SSE stream and the run journal.
+ */
+import type { Usage } from "../models/types.js";
+
+/** Step statuses, in the order a step goes through them. */
+export type StepStatus = "pending" | "queued" | "running" | "success" | "failed" | "skipped" | "aborted";
+
+export type RunStatus = "running" | "success" | "failed" | "cancelled";
+
+/** Why a run or a step failed, one member per cause. */
+export type FailureReason =
+  /** The model (and every fallback) failed; `kind` is the last ModelError kind. */
+  | "model-error"
+  /** An expression failed to evaluate. */
+  | "expression-error"
+  /** A step attempt ran longer than its `timeout`. */
+  | "timeout"
+  /** The run was cancelled (Ctrl-C, DELETE, run timeout). */
+  | "cancelled"
+  /** The next call would pass the pipeline's budget. */
+  | "budget-exceeded"
+  /** No model fits the step (all too small for the input). */
+  | "no-model"
+  /** The run input does not match `inputs`. */
+  | "invalid-input"
+  /** A dependency failed with onError: fail. */
+  | "dependency-failed"
+  /** A replay file has no recording of this call. */
+  | "replay-miss"
+  /** A bug in the runner. */
+  | "internal";
+
+export interface ErrorInfo {
+  reason: FailureReason;
+  message: string;
+  /** ModelError kind, when a model failed. */
+  kind?: string;
+  model?: string;
+  status?: number;
+}
+
+interface Base {
+  runId: string;
+  /** Milliseconds since the epoch. */
+  ts: number;
+}
+
+/** The run began; `input` has been validated. */
+export interface RunStartedEvent extends Base {
+  type: "run.started";
+  pipeline: string;
+  hash: string;
+  steps: string[];
+  resumedFrom?: string;
+}
+/** A step's dependencies are done and it waits for a model slot. */
+export interface StepQueuedEvent extends Base {
+  type: "step.queued";
+  stepId: string;
+}
+/** An attempt began on a model. `item` is the forEach index. */
+export interface StepStartedEvent extends Base {
+  type: "step.started";
+  stepId: string;
+  model: string;
+  attempt: number;
+  item?: number;
+}
+/** An attempt failed; another follows after `retryInMs` unless `retryInMs` is undefined. */
+export interface StepAttemptFailedEvent extends Base {
+  type: "step.attempt_failed";
+  stepId: string;
+  model: string;
+  attempt: number;
+  error: ErrorInfo;
+  retryInMs?: number;
+  item?: number;
+}
+/** The chosen model's attempts are spent; the next model of the chain is tried. */
+export interface StepFellBackEvent extends Base {
+  type: "step.fell_back";
+  stepId: string;
+  from: string;
+  to: string;
+  error: ErrorInfo;
+  item?: number;
+}
+/** A model call was served from the cache or a replay file (hit), or missed the cache. */
+export interface StepCacheEvent extends Base {
+  type: "step.cache";
+  stepId: string;
+  model: string;
+  hit: boolean;
+  source: "cache" | "replay";
+  item?: number;
+}
+/** The step succeeded. */
+export interface StepFinishedEvent extends Base {
+  type: "step.finished";
+  stepId: string;
+  model?: string;
+  durationMs: number;
+  attempts: number;
+  usage: Usage;
+  cost: number;
+  cached: boolean;
+  /** The step output came from the journal of an earlier run (resume). */
+  resumed?: boolean;
+  output: unknown;
+}
+/** `when` was false, or a dependency was skipped or failed with onError: continue. */
+export interface StepSkippedEvent extends Base {
+  type: "step.skipped";
+  stepId: string;
+  reason: string;
+}
+/** The step failed for good (after retries and fallbacks). */
+export interface StepFailedEvent extends Base {
+  type: "step.failed";
+  stepId: string;
+  error: ErrorInfo;
+  durationMs: number;
+  attempts: number;
+  /** onError: continue: the run goes on. */
+  continued: boolean;
+}
+/** The step was running or waiting when the run was cancelled. */
+export interface StepAbortedEvent extends Base {
+  type: "step.aborted";
+  stepId: string;
+}
+/** A model's concurrency changed after rate limiting (adaptive window). */
+export interface ModelThrottledEvent extends Base {
+  type: "model.throttled";
+  model: string;
+  concurrency: number;
+}
+/** The run ended. */
+export interface RunFinishedEvent extends Base {
+  type: "run.finished";
+  status: Exclude<RunStatus, "running">;
+  durationMs: number;
+  output?: unknown;
+  error?: ErrorInfo;
+}
+
+export type RunEvent =
+  | RunStartedEvent
+  | StepQueuedEvent
+  | StepStartedEvent
+  | StepAttemptFailedEvent
+  | StepFellBackEvent
+  | StepCacheEvent
+  | StepFinishedEvent
+  | StepSkippedEvent
+  | StepFailedEvent
+  | StepAbortedEvent
+  | ModelThrottledEvent
+  | RunFinishedEvent;
+
+export type RunEventType = RunEvent["type"];
+
+/** The one sink of run events (lage's Reporter): injected into the orchestrator. */
+export interface RunObserver {
+  onEvent(event: RunEvent): void;
+  dispose?(): void | Promise<void>;
+}
+
+/** Fans events out to several observers; one failing observer does not stop the others. */
+export class CombinedObserver implements RunObserver {
+  readonly #observers: RunObserver[];
+  constructor(observers: RunObserver[]) {
+    this.#observers = observers;
+  }
+  onEvent(event: RunEvent): void {
+    for (const o of this.#observers) {
+      try {
+        o.onEvent(event);
+      } catch {
+        // An observer's bug must not break the run.
+      }
+    }
+  }
+  async dispose(): Promise<void> {
+    for (const o of this.#observers) await o.dispose?.();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The library API of the MCP runner. The four components of the original tutorial:
+ * ModelRegistry, TaskOrchestrator, ContextManager, and the protocol types; plus BaseModel
+ * for custom models and loadPipeline for pipeline files.
+ *
+ * @example
+ * const registry = new ModelRegistry();
+ * registry.registerModel({ name: "gpt-4", provider: "openai", capabilities: ["text-generation"], maxTokens: 8192 });
+ * const orchestrator = new TaskOrchestrator(registry);
+ * const run = await orchestrator.runPipeline(await loadPipeline("pipelines/ticket-triage.yaml"), { text: "..." });
+ */
+export { ModelRegistry } from "./registry/model-registry.js";
+export type { SelectPolicy, SelectRequest, ModelRegistration } from "./registry/model-registry.js";
+export { TaskOrchestrator } from "./orchestrator/orchestrator.js";
+export type { OrchestratorOptions, TaskRequest, TaskResult } from "./orchestrator/orchestrator.js";
+export { PipelineRun, StepError, newRunId } from "./orchestrator/run.js";
+export type { RunOptions } from "./orchestrator/run.js";
+export type { RunReport, StepRecord, AttemptRecord, RunTotals } from "./orchestrator/report.js";
+export type { CallHook, CallRequest, CallHit, RunJournal, ContextProvider, ContextTurn, ContextView } from "./orchestrator/hooks.js";
+export { BaseModel } from "./models/base-model.js";
+export type { ModelCallContext } from "./models/base-model.js";
+export { ModelError, parseRetryAfter } from "./models/errors.js";
+export type { ModelErrorKind } from "./models/errors.js";
+export type { ModelConfig, LlmOutput, Usage, ProviderKind } from "./models/types.js";
+export { registerProvider, createModel } from "./models/providers/index.js";
+export { loadPipeline, loadPipelineFile, findProjectConfig } from "./config/load.js";
+export type { LoadOptions, LoadResult } from "./config/load.js";
+export type { CompiledPipeline, CompiledStep } from "./compiler/types.js";
+export { renderGraph } from "./compiler/render.js";
+export type { RunEvent, RunObserver, StepStatus, RunStatus, ErrorInfo, FailureReason } from "./events/event.js";
+export { formatDiagnostics } from "./diagnostics/printer.js";
+export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export { McpError, ConfigError } from "./util/errors.js";

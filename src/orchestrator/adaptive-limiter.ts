@@ -1,0 +1,70 @@
+/**
+ * Per-model concurrency that backs off when the API rate-limits, like a TCP window:
+ * multiplicative decrease on a 429 (halve the calls in flight), additive increase as calls
+ * succeed (about +1 per window of successes), up to the configured limit.
+ */
+import PQueue from "p-queue";
+
+export class AdaptiveLimiter {
+  readonly #queue: PQueue;
+  readonly #max: number;
+  #window: number;
+  #inFlight = 0;
+  #lastDecrease = 0;
+
+  /** @param max the model's configured concurrency (Infinity when unset). */
+  constructor(
+    max: number,
+    readonly onChange?: (concurrency: number) => void,
+  ) {
+    this.#max = max;
+    this.#window = max;
+    this.#queue = new PQueue({ concurrency: max });
+  }
+
+  get concurrency(): number {
+    return this.#queue.concurrency;
+  }
+
+  /** Runs `fn` when a slot is free; rejects with the signal's reason if aborted while waiting. */
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#queue.add(
+      async () => {
+        this.#inFlight++;
+        try {
+          return await fn();
+        } finally {
+          this.#inFlight--;
+        }
+      },
+      signal ? { signal } : {},
+    ) as Promise<T>;
+  }
+
+  /** The API said "too many requests". Decreases at most once per `cooldownMs`. */
+  rateLimited(cooldownMs = 1000, now = Date.now()): void {
+    if (now - this.#lastDecrease < cooldownMs) return;
+    this.#lastDecrease = now;
+    const base = Number.isFinite(this.#window) ? this.#window : Math.max(1, this.#inFlight);
+    this.#set(Math.max(1, Math.floor(base / 2)));
+  }
+
+  /** A call succeeded: grow the window by 1/window (about one per window of calls). */
+  succeeded(): void {
+    if (this.#window >= this.#max) return;
+    this.#window = Math.min(this.#max, this.#window + 1 / Math.max(1, this.#window));
+    const next = Math.floor(this.#window);
+    if (next !== this.#queue.concurrency) {
+      this.#queue.concurrency = next;
+      this.onChange?.(next);
+    }
+  }
+
+  #set(n: number): void {
+    this.#window = n;
+    if (this.#queue.concurrency !== n) {
+      this.#queue.concurrency = n;
+      this.onChange?.(n);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Extension points of a run, implemented by the cache, record/replay, the run journal and
+ * the context manager. The orchestrator knows these interfaces only.
+ */
+import type { CompiledPipeline } from "../compiler/types.js";
+import type { ModelConfig, Usage } from "../models/types.js";
+import type { RunReport, StepRecord } from "./report.js";
+
+/** One model call, as hooks see it. */
+export interface CallRequest {
+  runId: string;
+  stepId: string;
+  /** forEach index. */
+  item?: number;
+  model: ModelConfig;
+  input: unknown;
+  /** Step cache policy, when set; hooks combine it with the model's and the project's. */
+  cache?: { enabled: boolean; ttlMs?: number };
+}
+
+/** A call answered without calling the model. */
+export interface CallHit {
+  output: unknown;
+  usage?: Usage;
+  source: "cache" | "replay";
+}
+
+/**
+ * Wraps model calls: `lookup` may answer a call (cache hit, replay) or throw (replay miss);
+ * `store` sees each successful real call (cache fill, recording).
+ * Hooks are tried in order; the first hit wins.
+ */
+export interface CallHook {
+  lookup?(req: CallRequest): Promise<CallHit | undefined>;
+  store?(req: CallRequest, output: unknown, info: { usage: Usage; latencyMs: number }): Promise<void>;
+  /** Reports a cache miss, for the run report; undefined: this hook is not a cache. */
+  readonly kind?: "cache" | "replay" | "record";
+}
+
+/** Where runs and finished steps are written, so a run can be resumed. */
+export interface RunJournal {
+  runStarted(run: {
+    runId: string;
+    pipeline: CompiledPipeline;
+    input: unknown;
+    startedAt: number;
+    resumedFrom?: string;
+    conversationId?: string;
+  }): Promise<void>;
+  /** Called before any dependant of the step starts. */
+  stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void>;
+  runFinished(runId: string, report: RunReport): Promise<void>;
+}
+
+/** A turn of a conversation. */
+export interface ContextTurn {
+  role: string;
+  content: unknown;
+  /** Pipeline, run and step that wrote it. */
+  runId?: string;
+  stepId?: string;
+  ts?: number;
+}
+
+/** The conversation, as expressions see it in `$context`. */
+export interface ContextView {
+  conversationId: string;
+  history: ContextTurn[];
+  summary?: string;
+}
+
+/** Loads and appends conversation history (the Context Manager implements it). */
+export interface ContextProvider {
+  load(conversationId: string, opts: { query?: string; settings: NonNullable<CompiledPipeline["context"]> }): Promise<ContextView>;
+  append(conversationId: string, turn: ContextTurn, opts: { settings: NonNullable<CompiledPipeline["context"]> }): Promise<void>;
+}

@@ -1,0 +1,62 @@
+/** The run report: what ran, on which model, how long, how many tokens, what it cost. */
+import type { ErrorInfo, RunStatus, StepStatus } from "../events/event.js";
+import type { Usage } from "../models/types.js";
+
+export interface AttemptRecord {
+  model: string;
+  attempt: number;
+  ok: boolean;
+  durationMs: number;
+  item?: number;
+  error?: ErrorInfo;
+  cached?: "cache" | "replay";
+}
+
+/** A finished (or skipped, failed) step: also what the journal stores. */
+export interface StepRecord {
+  status: StepStatus;
+  output?: unknown;
+  /** Model that produced the output (the last one for forEach). */
+  model?: string;
+  attempts: AttemptRecord[];
+  durationMs: number;
+  usage: Usage;
+  /** True when usage was estimated with the tokenizer rather than reported by the provider. */
+  usageEstimated?: boolean;
+  cost: number;
+  /** Every call of the step was answered from the cache or a replay file. */
+  cached: boolean;
+  /** Output taken from an earlier run's journal (resume). */
+  resumed?: boolean;
+  error?: ErrorInfo;
+  /** forEach: number of items. */
+  items?: number;
+  startedAt?: number;
+}
+
+export interface RunTotals {
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+  /** Model calls made (cache and replay hits not counted). */
+  calls: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export interface RunReport {
+  runId: string;
+  pipeline: string;
+  file: string;
+  hash: string;
+  status: Exclude<RunStatus, "running">;
+  startedAt: string;
+  durationMs: number;
+  input: unknown;
+  output?: unknown;
+  error?: ErrorInfo;
+  steps: Record<string, StepRecord>;
+  totals: RunTotals;
+  conversationId?: string;
+  resumedFrom?: string;
+}

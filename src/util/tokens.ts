@@ -1,0 +1,50 @@
+/**
+ * Token counting with a real BPE tokenizer (gpt-tokenizer, o200k_base: the encoding of
+ * current OpenAI models; a fair estimate for others). Loaded on first use: the encoding
+ * tables take a moment to load and many runs never need them.
+ */
+type Counter = (text: string) => number;
+let counter: Counter | undefined;
+let loading: Promise<Counter> | undefined;
+
+export async function loadTokenizer(): Promise<Counter> {
+  if (counter) return counter;
+  loading ??= import("gpt-tokenizer/encoding/o200k_base").then((m) => {
+    counter = (text: string) => m.countTokens(text);
+    return counter;
+  });
+  return loading;
+}
+
+/** Text a value contributes to a prompt: strings as they are, message lists by content, else JSON. */
+export function promptText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (typeof value !== "object") return String(value);
+  const v = value as { prompt?: unknown; messages?: unknown; system?: unknown; text?: unknown };
+  if (typeof v.prompt === "string" || Array.isArray(v.messages)) {
+    const parts: string[] = [];
+    if (typeof v.system === "string") parts.push(v.system);
+    if (typeof v.prompt === "string") parts.push(v.prompt);
+    if (Array.isArray(v.messages)) {
+      for (const m of v.messages) parts.push(typeof (m as { content?: unknown })?.content === "string" ? (m as { content: string }).content : JSON.stringify(m));
+    }
+    return parts.join("\n");
+  }
+  if (typeof v.text === "string") return v.text;
+  return JSON.stringify(value);
+}
+
+/** Tokens of a value (see promptText). */
+export async function countTokens(value: unknown): Promise<number> {
+  const text = promptText(value);
+  if (text === "") return 0;
+  return (await loadTokenizer())(text);
+}
+
+/** Synchronous count once the tokenizer is loaded; undefined before. */
+export function countTokensSync(value: unknown): number | undefined {
+  if (!counter) return undefined;
+  const text = promptText(value);
+  return text === "" ? 0 : counter(text);
+}
