@@ -432,6 +432,7 @@ function modelConfig(c: Compilation, file: YamlFile, path: JsonPath, name: strin
     baseDir: dirname(file.path),
     templates,
   };
+  if (raw.provider === "module") m.moduleLocation = raw.module !== undefined ? file.locate([...path, "module"]) : file.locateKey(path);
   if (raw.latency !== undefined) m.latencyMs = dur(raw.latency);
   if (raw.timeout !== undefined) m.timeoutMs = dur(raw.timeout);
   if (raw.connectTimeout !== undefined) m.connectTimeoutMs = dur(raw.connectTimeout);

@@ -1,4 +1,5 @@
 /** What a model is, as the registry and the providers see it. */
+import type { Location } from "../diagnostics/diagnostic.js";
 import type { Template } from "../expr/template.js";
 import type { PROVIDERS } from "../schema/definitions.js";
 
@@ -49,6 +50,8 @@ export interface ModelConfig {
   cache?: boolean | { ttlMs?: number };
   /** Folder that relative paths (module:) resolve against: the defining file's folder. */
   baseDir?: string;
+  /** Where module problems are reported: the `module:` value, else the model's key. */
+  moduleLocation?: Location;
   /** Templates compiled at load time (options, headers, request, response). */
   templates?: { options?: Template; headers?: Template; request?: Template; response?: Template };
 }
