@@ -1,5 +1,6 @@
 /** The `mcp` command line: dispatches to a command, maps failures to exit codes. */
 import { ConfigError } from "../util/errors.js";
+import { EXIT_CODES } from "./exit-codes.js";
 import { defaultIo, printDiagnostics, UsageError, writeLine, type CliIo } from "./io.js";
 
 interface Command {
@@ -12,10 +13,12 @@ interface Command {
 const COMMANDS: Command[] = [
   { name: "validate", synopsis: "validate PATH...", summary: "check pipeline files without running them", load: async () => (await import("./commands/validate.js")).validateCommand },
   { name: "graph", synopsis: "graph FILE", summary: "print a pipeline's DAG (mermaid, dot, json)", load: async () => (await import("./commands/graph.js")).graphCommand },
+  { name: "run", synopsis: "run FILE", summary: "run a pipeline (--input JSON, --json, --dry-run)", load: async () => (await import("./commands/run.js")).runCommand },
+  { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
   { name: "init", synopsis: "init [DIR]", summary: "scaffold mcp.yaml and an example pipeline", load: async () => (await import("./commands/init.js")).initCommand },
 ];
 
-export const EXIT = { ok: 0, runFailed: 1, invalid: 2, internal: 70, interrupted: 130 } as const;
+const EXIT = EXIT_CODES;
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.synopsis.length));

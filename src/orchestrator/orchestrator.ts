@@ -14,6 +14,7 @@ import { ModelRegistry, type SelectPolicy } from "../registry/model-registry.js"
 import { McpError } from "../util/errors.js";
 import { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { assertRunInput } from "./input.js";
+import { planRun, type RunPlan } from "./plan.js";
 import type { RunReport, StepRecord } from "./report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
 
@@ -153,6 +154,12 @@ export class TaskOrchestrator {
       attempts: rec.attempts,
       runId: report.runId,
     };
+  }
+
+  /** The plan of a run (dry run): order, groups, models and estimates; calls no model. */
+  async plan(pipeline: CompiledPipeline, input: unknown = {}): Promise<RunPlan> {
+    assertRunInput(pipeline, input);
+    return planRun(pipeline, input, this.#runRegistry(pipeline));
   }
 
   /** Closes every model instance (connection pools). */

@@ -5,6 +5,7 @@
  * the step's record, and failure policy is applied here.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import type { CompiledPipeline, CompiledStep } from "../compiler/types.js";
 import type { ErrorInfo, FailureReason, RunEvent, RunObserver, StepStatus } from "../events/event.js";
@@ -123,6 +124,8 @@ export class PipelineRun {
     this.#input = input;
     this.#opts = options;
     this.#svc = services;
+    // Every in-flight call listens to the run's signal; that is by design, not a leak.
+    setMaxListeners(0, this.#controller.signal);
     this.#queue = new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
     const env: Record<string, string> = {};
     const source = options.env ?? process.env;

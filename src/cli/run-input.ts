@@ -1,0 +1,61 @@
+/** Reading a run's input from --input, --input-file, or stdin. */
+import { fstatSync, readFileSync, statSync } from "node:fs";
+import { UsageError, type CliIo } from "./io.js";
+
+/** Largest input accepted from a file or stdin. docs/limits.md. */
+export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
+
+function parseJson(text: string, from: string, command: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^JSON\.parse: /, "");
+    throw new UsageError(`${from} is not valid JSON: ${msg}${text.trim().startsWith("{") ? "" : ' (e.g. --input \'{"text": "hello"}\')'}`, command);
+  }
+}
+
+/** Whether stdin carries data we should read: a pipe or a redirected file, not a terminal or /dev/null. */
+function stdinHasData(io: CliIo): boolean {
+  if (io.stdin !== process.stdin) return false;
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || (st.isFile() && st.size > 0);
+  } catch {
+    return false;
+  }
+}
+
+async function readStdin(io: CliIo): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of io.stdin as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_INPUT_BYTES) throw new UsageError(`stdin input is larger than ${MAX_INPUT_BYTES} bytes`, "run");
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function readRunInput(values: { input?: string; "input-file"?: string }, io: CliIo, command = "run"): Promise<unknown> {
+  if (values.input !== undefined && values["input-file"] !== undefined) throw new UsageError("give --input or --input-file, not both", command);
+  if (values.input !== undefined) return parseJson(values.input, "--input", command);
+  const file = values["input-file"];
+  if (file === "-" || (file === undefined && stdinHasData(io))) {
+    const text = await readStdin(io);
+    if (file === undefined && text.trim() === "") return {};
+    return parseJson(text, "stdin", command);
+  }
+  if (file !== undefined) {
+    let text: string;
+    try {
+      const st = statSync(file);
+      if (st.size > MAX_INPUT_BYTES) throw new UsageError(`--input-file ${file} is larger than ${MAX_INPUT_BYTES} bytes`, command);
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`cannot read --input-file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, command);
+    }
+    return parseJson(text, `--input-file ${file}`, command);
+  }
+  return {};
+}

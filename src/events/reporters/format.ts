@@ -1,0 +1,72 @@
+/** Shared formatting of reporters: usage, cost, status marks, and the end-of-run table. */
+import type { RunReport, StepRecord } from "../../orchestrator/report.js";
+import type { StepStatus } from "../event.js";
+import { formatDuration } from "../../util/duration.js";
+
+export const MARK: Record<StepStatus, string> = {
+  pending: "·",
+  queued: "…",
+  running: "▸",
+  success: "✓",
+  failed: "✗",
+  skipped: "-",
+  aborted: "■",
+};
+
+const COLOR: Partial<Record<StepStatus, string>> = { success: "32", failed: "31", skipped: "2", aborted: "33", running: "36" };
+
+export function paint(on: boolean, code: string | undefined, s: string): string {
+  return on && code ? `\u001b[${code}m${s}\u001b[0m` : s;
+}
+
+export function statusMark(status: StepStatus, color: boolean): string {
+  return paint(color, COLOR[status], MARK[status]);
+}
+
+export function formatCost(usd: number): string {
+  if (usd === 0) return "$0";
+  if (usd < 0.0001) return `$${usd.toExponential(1)}`;
+  return `$${usd.toFixed(usd < 0.01 ? 5 : 4)}`;
+}
+
+function pad(cells: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of cells) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
+  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - [...c].length))).join("  ").trimEnd());
+}
+
+function attemptsText(r: StepRecord): string {
+  const failed = r.attempts.filter((a) => !a.ok).length;
+  const models = [...new Set(r.attempts.map((a) => a.model))];
+  const parts = [`${r.attempts.length}`];
+  if (failed) parts.push(`(${failed} failed)`);
+  if (models.length > 1) parts.push(`via ${models.join(" → ")}`);
+  return parts.join(" ");
+}
+
+/** The per-step report table and totals, as printed after a run. */
+export function formatReport(report: RunReport, color = false): string {
+  const rows: string[][] = [["", "step", "model", "attempts", "time", "tokens in/out", "cost", "cache"]];
+  for (const [id, r] of Object.entries(report.steps)) {
+    rows.push([
+      statusMark(r.status, false),
+      id,
+      r.model ?? "-",
+      r.attempts.length ? attemptsText(r) : "-",
+      r.status === "skipped" ? "-" : formatDuration(r.durationMs),
+      r.status === "success" ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usageEstimated ? "~" : ""}` : "-",
+      r.status === "success" ? formatCost(r.cost) : "-",
+      r.resumed ? "resumed" : r.cached ? "hit" : r.attempts.some((a) => a.cached) ? "partial" : "-",
+    ]);
+  }
+  const lines = pad(rows).map((l, i) => {
+    if (i === 0) return paint(color, "2", l);
+    const status = Object.values(report.steps)[i - 1]?.status ?? "pending";
+    return color ? l.replace(/^./, statusMark(status, true)) : l;
+  });
+  const t = report.totals;
+  const head = `${paint(color, report.status === "success" ? "32" : "31", report.status)} ${report.runId} (${report.pipeline}) in ${formatDuration(report.durationMs)}`;
+  const totals = `tokens ${t.inputTokens} in / ${t.outputTokens} out, cost ${formatCost(t.cost)}, ${t.calls} model call${t.calls === 1 ? "" : "s"}${t.cacheHits ? `, ${t.cacheHits} cache hit${t.cacheHits === 1 ? "" : "s"}` : ""}`;
+  const notes = Object.values(report.steps).some((r) => r.usageEstimated) ? ["~ tokens estimated with the tokenizer (the provider reported none)"] : [];
+  return [...lines, "", head, totals, ...notes].join("\n");
+}

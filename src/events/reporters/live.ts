@@ -1,0 +1,106 @@
+/**
+ * The terminal view: one line per step (state, model, time), redrawn in place while the
+ * run goes on. Retries, fallbacks and failures are printed above it as they happen.
+ */
+import type { Writable } from "node:stream";
+import type { RunEvent, RunObserver, StepStatus } from "../event.js";
+import { formatDuration } from "../../util/duration.js";
+import { paint, statusMark } from "./format.js";
+import { PlainReporter } from "./plain.js";
+
+interface Row {
+  status: StepStatus;
+  model?: string;
+  started?: number;
+  ms?: number;
+  note?: string;
+}
+
+export class LiveReporter implements RunObserver {
+  readonly #rows = new Map<string, Row>();
+  readonly #plain: PlainReporter;
+  #drawn = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly out: Writable & { columns?: number },
+    readonly color = true,
+  ) {
+    this.#plain = new PlainReporter(out, color);
+  }
+
+  onEvent(e: RunEvent): void {
+    switch (e.type) {
+      case "run.started":
+        for (const id of e.steps) this.#rows.set(id, { status: "pending" });
+        this.#timer = setInterval(() => this.#draw(), 100);
+        this.#timer.unref();
+        break;
+      case "step.queued":
+        this.#set(e.stepId, { status: "queued" });
+        break;
+      case "step.started":
+        this.#set(e.stepId, { status: "running", model: e.model, started: this.#rows.get(e.stepId)?.started ?? e.ts });
+        break;
+      case "step.finished":
+        this.#set(e.stepId, { status: "success", ...(e.model ? { model: e.model } : {}), ms: e.durationMs, note: e.resumed ? "resumed" : e.cached ? "cached" : "" });
+        break;
+      case "step.skipped":
+        this.#set(e.stepId, { status: "skipped", note: e.reason });
+        break;
+      case "step.failed":
+        this.#set(e.stepId, { status: "failed", ms: e.durationMs });
+        this.#above(e);
+        break;
+      case "step.aborted":
+        this.#set(e.stepId, { status: "aborted" });
+        break;
+      case "step.attempt_failed":
+      case "step.fell_back":
+      case "model.throttled":
+        this.#above(e);
+        break;
+      case "run.finished":
+        if (this.#timer) clearInterval(this.#timer);
+        this.#draw();
+        this.#drawn = 0;
+        break;
+      default:
+        break;
+    }
+  }
+
+  dispose(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  #set(id: string, patch: Partial<Row>): void {
+    this.#rows.set(id, { ...this.#rows.get(id), ...patch } as Row);
+  }
+
+  #above(e: RunEvent): void {
+    this.#clear();
+    this.#plain.onEvent(e);
+    this.#draw();
+  }
+
+  #clear(): void {
+    if (this.#drawn > 0) this.out.write(`\u001b[${this.#drawn}A\u001b[0J`);
+    this.#drawn = 0;
+  }
+
+  #draw(): void {
+    this.#clear();
+    const width = this.out.columns ?? 100;
+    const idw = Math.min(30, Math.max(4, ...[...this.#rows.keys()].map((k) => k.length)));
+    const lines: string[] = [];
+    const now = Date.now();
+    for (const [id, r] of this.#rows) {
+      const ms = r.ms ?? (r.started !== undefined && r.status === "running" ? now - r.started : undefined);
+      const text = `${statusMark(r.status, this.color)} ${id.padEnd(idw)}  ${(r.model ?? "").padEnd(14)} ${ms !== undefined ? formatDuration(ms) : ""} ${r.note ? paint(this.color, "2", r.note) : ""}`;
+      lines.push(text.slice(0, width + 20).trimEnd());
+    }
+    if (lines.length) this.out.write(lines.join("\n") + "\n");
+    this.#drawn = lines.length;
+  }
+}
