@@ -132,7 +132,7 @@ export function estimateTokens(text: string): number {
 
 /** The text of messages, for estimating input tokens. */
 export function messagesText(req: ChatRequest): string {
-  const parts = [req.system ?? ""];
+  const parts = req.system !== undefined ? [req.system] : [];
   for (const m of req.messages) parts.push(typeof m.content === "string" ? m.content : JSON.stringify(m.content));
   return parts.join("\n");
 }

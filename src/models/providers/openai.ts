@@ -34,8 +34,9 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
       for await (const ev of this.#streamRequest(req, ctx)) if (ev.type === "done") return ev.output;
       throw new Error("Internal error: the stream ended without a done event");
     }
-    const res = await send(req.call(ctx.signal, false));
-    return this.#answer(await readJson(res, req.call(ctx.signal, false)), req);
+    const call = req.call(ctx.signal, false);
+    const res = await send(call);
+    return this.#answer(await readJson(res, call), req.chat, call);
   }
 
   /** Streams the answer: text deltas, then the assembled output. */
@@ -120,8 +121,7 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
     yield { type: "done", output: this.#output(text, finishReason ?? "stop", usage, req.chat, call) };
   }
 
-  #answer(body: unknown, req: { chat: ChatRequest; call: (s: AbortSignal, stream: boolean) => HttpCall }): LlmOutput {
-    const call = req.call(new AbortController().signal, false);
+  #answer(body: unknown, chat: ChatRequest, call: HttpCall): LlmOutput {
     const b = body as { choices?: unknown; usage?: unknown } | null;
     const choice = (b && Array.isArray(b.choices) ? b.choices[0] : undefined) as
       | { message?: { content?: unknown; refusal?: unknown }; finish_reason?: unknown }
@@ -139,7 +139,7 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
     else if (Array.isArray(content)) text = content.map((p) => (typeof (p as { text?: unknown })?.text === "string" ? (p as { text: string }).text : "")).join("");
     else throw malformed(call, "choices[0].message.content is not text");
     const finishReason = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
-    return this.#output(text, finishReason, readUsage(b?.usage), req.chat, call);
+    return this.#output(text, finishReason, readUsage(b?.usage), chat, call);
   }
 
   #output(text: string, finishReason: string, usage: Usage | undefined, chat: ChatRequest, call: HttpCall): LlmOutput {
