@@ -30,6 +30,8 @@ export abstract class BaseModel {
   maxTokens?: number;
   /** USD per 1M tokens. */
   cost?: { input?: number; output?: number };
+  /** Most calls in flight at once. */
+  concurrency?: number;
 
   /** Runs one call. Throw ModelError for failures the orchestrator should act on. */
   abstract process(input: unknown, ctx: ModelCallContext): Promise<unknown>;

@@ -173,7 +173,7 @@ export class TaskOrchestrator {
   #runRegistry(pipeline: CompiledPipeline): ModelRegistry {
     if (pipeline.models.length === 0) return this.registry;
     const r = new ModelRegistry(this.registry.list());
-    for (const m of pipeline.models) r.registerModel(m);
+    for (const m of pipeline.models) r.add(m);
     return r;
   }
 

@@ -40,6 +40,7 @@ export class ModelRegistry {
         capabilities: [...model.capabilities],
         ...(model.maxTokens ? { maxTokens: model.maxTokens } : {}),
         ...(model.cost ? { cost: model.cost } : {}),
+        ...(model.concurrency ? { concurrency: model.concurrency } : {}),
       });
       this.#instances.set(name, model);
       return this;
@@ -53,6 +54,12 @@ export class ModelRegistry {
     }
     this.#configs.set(model.name, { ...model, provider: model.provider ?? "mock", capabilities });
     this.#instances.delete(model.name);
+    return this;
+  }
+
+  /** Adds a complete config as it is (no copy): the compiler's and the orchestrator's way in. */
+  add(config: ModelConfig): this {
+    this.#configs.set(config.name, config);
     return this;
   }
 

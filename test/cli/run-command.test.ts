@@ -1,0 +1,161 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BIN, runCli } from "../helpers/cli.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "mcp-run-"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const ECHO = `version: 1
+inputs: { type: object, required: [name], properties: { name: { type: string } } }
+models:
+  echo: { provider: mock, capabilities: [t], options: { reply: { text: "hello \${{ $request.who }}" }, usage: { inputTokens: 3, outputTokens: 2 }, latency: 5ms } }
+steps:
+  greet: { model: echo, input: { who: "\${{ $input.name }}" } }
+output: \${{ $steps.greet.output.text }}
+`;
+
+describe("mcp run", () => {
+  it("npm start's example triages the bundled ticket on the embedded NLP models", async () => {
+    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input-file", "pipelines/samples/ticket.json"], { cwd: ROOT });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ route: "billing", priority: "high", customer: "Dana Whitfield" });
+    expect(out.entities).toContainEqual({ value: "$49.99", type: "MONEY" });
+    expect(r.stderr).toMatch(/sentiment\s+nlp\s+1/);
+    expect(r.stderr).toMatch(/^success run_\w+ \(ticket-triage\)/m);
+  });
+
+  it("prints the whole report with --json, for any text", async () => {
+    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input", JSON.stringify({ text: "The new release is wonderful, thanks!" }), "--json", "--quiet"], { cwd: ROOT });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.status).toBe("success");
+    expect(report.runId).toMatch(/^run_/);
+    expect(Object.keys(report.steps).sort()).toEqual(["entities", "keywords", "sentiment", "summary"]);
+    for (const s of Object.values(report.steps) as { model: string; attempts: unknown[]; usage: { inputTokens: number } }[]) {
+      expect(s.model).toBe("nlp");
+      expect(s.attempts).toHaveLength(1);
+      expect(s.usage.inputTokens).toBeGreaterThan(0);
+    }
+    expect(report.output.sentiment.label).toBe("positive");
+    expect(report.totals.calls).toBe(4);
+  });
+
+  it("reads the input from stdin", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--input-file", "-"], { cwd: dir, input: '{"name": "stdin"}' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toBe("hello stdin");
+  });
+
+  it("rejects bad run input with exit 2 and runs nothing", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--input", '{"nom": 1}', "--progress", "json"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error MCP501: invalid run input for pipeline 'p': the input is missing 'name'");
+    expect(r.stderr).not.toContain("run.started");
+    expect(r.stdout).toBe("");
+  });
+
+  it("rejects malformed --input JSON with exit 2 and a usage hint", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--input", "{name: x}"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^mcp run: --input is not valid JSON: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 1 with a message naming the step and the model when the run fails", async () => {
+    const dir = project({
+      "p.yaml": `version: 1
+models:
+  down: { provider: mock, capabilities: [t], options: { failFirst: 99, failWith: { kind: fatal, status: 503, message: "service unavailable" } } }
+steps:
+  call: { model: down, input: {} }
+`,
+    });
+    const r = await runCli(["run", "p.yaml"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: step 'call' failed on model 'down' (mock) after 1 attempt: service unavailable");
+    expect(r.stdout).toBe("");
+  });
+
+  it("prints events as NDJSON with --progress json", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--input", '{"name":"x"}', "--progress", "json"], { cwd: dir });
+    expect(r.code).toBe(0);
+    const events = r.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    expect(events.map((e) => e.type)).toEqual(["run.started", "step.queued", "step.started", "step.finished", "run.finished"]);
+    expect(events.at(-1)).toMatchObject({ status: "success", output: "hello x" });
+  });
+
+  it("prints a plan with --dry-run and calls no model", async () => {
+    const dir = project({
+      "p.yaml": `version: 1
+models:
+  a: { provider: mock, capabilities: [t], fallback: [b], cost: { input: 1, output: 2 }, options: { failFirst: 1000 } }
+  b: { provider: mock, capabilities: [t] }
+steps:
+  one: { capabilities: [t], input: { prompt: "hello world", maxTokens: 100 } }
+  two: { capabilities: [t], input: { prompt: "\${{ $steps.one.output.text }}" } }
+`,
+    });
+    const r = await runCli(["run", "p.yaml", "--dry-run"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("2 steps in 2 parallel groups");
+    expect(r.stdout).toContain("  one: a (mock), then b");
+    expect(r.stdout).toMatch(/~2 in \/ ~100 out tokens, ~\$0\.0002/);
+    const json = await runCli(["run", "p.yaml", "--dry-run", "--json"], { cwd: dir });
+    const plan = JSON.parse(json.stdout);
+    expect(plan.groups).toEqual([["one"], ["two"]]);
+    expect(plan.steps[0]).toMatchObject({ id: "one", model: "a", fallback: ["b"], inputTokens: 2, outputTokens: 100 });
+  });
+
+  it("cancels on Ctrl-C, prints the partial report and exits 130", async () => {
+    const dir = project({
+      "p.yaml": `version: 1
+models:
+  quick: { provider: mock, capabilities: [t], options: { reply: { text: ok }, usage: { inputTokens: 1, outputTokens: 1 } } }
+  slow: { provider: mock, capabilities: [t], options: { latency: 30s } }
+steps:
+  first: { model: quick, input: {} }
+  second: { model: slow, input: {}, needs: first }
+`,
+    });
+    const child = spawn(process.execPath, [BIN, "run", "p.yaml", "--progress", "plain"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
+    let stderr = "";
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    await new Promise<void>((resolve) => {
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("✓ first")) resolve();
+      });
+    });
+    const t0 = Date.now();
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/✓\s+first\s+quick/);
+    expect(stderr).toMatch(/■\s+second/);
+    expect(stderr).toContain("cancelled: interrupted (Ctrl-C)");
+    expect(stdout).toBe("");
+  });
+
+  it("lists the registry with mcp models", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["models", "p.yaml"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^name\s+provider\s+model\s+capabilities\s+maxTokens\s+cost in\/out/);
+    expect(r.stdout).toMatch(/^echo\s+mock\s+-\s+t\s/m);
+  });
+});
