@@ -16,6 +16,10 @@ export type ProviderFactory = (config: ModelConfig, services: ProviderServices) 
 const factories = new Map<string, () => Promise<ProviderFactory>>([
   ["mock", async () => (await import("./mock.js")).createMockModel],
   ["nlp", async () => (await import("./nlp.js")).createNlpModel],
+  ["openai", async () => (await import("./openai.js")).createOpenAIModel],
+  ["anthropic", async () => (await import("./anthropic.js")).createAnthropicModel],
+  ["http", async () => (await import("./http.js")).createHttpModel],
+  ["module", async () => (await import("./module.js")).createModuleModel],
 ]);
 
 /** Adds a provider kind (used by providers added later and by tests). */
