@@ -7,7 +7,7 @@
  * exhausting memory), it drops `__proto__`-style keys with a diagnostic, and it records the
  * node behind every path.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, Scalar } from "yaml";
 import type { Document, Node as YamlNode, Pair, ParsedNode } from "yaml";
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
@@ -28,7 +28,14 @@ export interface YamlFile {
   node(path: JsonPath): YamlNode | undefined;
 }
 
-class LimitExceeded extends Error {}
+class LimitExceeded extends Error {
+  constructor(
+    message: string,
+    readonly offset = 0,
+  ) {
+    super(message);
+  }
+}
 
 /** At most this many YAML syntax errors are reported per file; the rest are counted. */
 const MAX_SYNTAX_ERRORS = 20;
@@ -63,9 +70,8 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     return makeFile(path, text, undefined, undefined, diagnostics);
   }
 
-  const lineCounter = new LineCounter();
+  // Offsets only: line and column are computed when printing (diagnostics/source.ts).
   const doc = parseDocument(text, {
-    lineCounter,
     prettyErrors: false,
     // Duplicate keys are found in toJs below: yaml's own check scans every earlier key of
     // the mapping for each key, which is quadratic in the size of `steps:`.
@@ -76,19 +82,25 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
 
   const exprLinesReported = new Set<number>();
   let syntaxErrors = 0;
+  // After an unquoted expression has broken a flow mapping, the parser is out of step with
+  // the text and every later line yields an error that goes away with the quotes.
+  let cascadeAfter = Infinity;
   for (const e of doc.errors) {
     const [start, end] = e.pos;
     if (/call stack/i.test(e.message)) {
       report(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(start, 1), { hint: DEPTH_HINT }));
       continue;
     }
-    if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
     const lineStart = text.lastIndexOf("\n", start - 1) + 1;
     const lineText = lineOf(text, start);
-    if (lineText.includes("${{")) {
+    // An expression that is quoted on its line did not cause an error after the first one.
+    const quoted = /["'][^"']*\$\{\{/.test(lineText);
+    if (lineText.includes("${{") && !(quoted && start > cascadeAfter)) {
       // One unquoted expression makes YAML report several errors on its line; one is enough.
       if (exprLinesReported.has(lineStart)) continue;
       exprLinesReported.add(lineStart);
+      cascadeAfter = Math.min(cascadeAfter, start);
+      if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
       report(
         error("MCP203", `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})`, expressionOnLine(path, lineText, lineStart, start), {
           hint: "quote this value: YAML reads '{', '}', ': ' and '#' in a plain value as syntax, e.g. key: \"${{ expr }}\"",
@@ -96,6 +108,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
       );
       continue;
     }
+    if (start > cascadeAfter || ++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
     report(error("MCP001", cleanYamlMessage(e.message), at(start, Math.max(0, end - start))));
   }
   if (syntaxErrors > MAX_SYNTAX_ERRORS) {
@@ -107,7 +120,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   let aliases = 0;
   const toJs = (node: unknown, depth: number): unknown => {
     if (++nodes > limits.maxNodes) {
-      throw new LimitExceeded(`the file expands to more than ${limits.maxNodes} values`);
+      throw new LimitExceeded(`the file expands to more than ${limits.maxNodes} values`, (node as YamlNode).range?.[0] ?? 0);
     }
     if (depth > limits.maxDepth) {
       const r = (node as YamlNode).range;
@@ -116,7 +129,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     }
     if (isAlias(node)) {
       if (++aliases > limits.maxAliases) {
-        throw new LimitExceeded(`the file uses more than ${limits.maxAliases} aliases`);
+        throw new LimitExceeded(`the file uses more than ${limits.maxAliases} aliases`, node.range?.[0] ?? 0);
       }
       const target = node.resolve(doc);
       return target === undefined ? null : toJs(target, depth);
@@ -160,7 +173,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   } catch (e) {
     if (!(e instanceof LimitExceeded)) throw e;
     if (e.message) {
-      report(error("MCP004", e.message, at(0), { hint: "reduce the use of anchors and aliases (*name)" }));
+      report(error("MCP004", e.message, at(e.offset, 1), { hint: "reduce the use of anchors and aliases (*name)" }));
     }
     value = undefined;
   }
