@@ -49,51 +49,125 @@ export interface ExprSyntaxError {
   length: number;
 }
 
+/**
+ * What is kept of one expression text: its AST, what it refers to, and (created on first
+ * need) the JSONata evaluator. Shared by every use of the same text, since identical
+ * expressions (`$input.text`, `$steps.a.output`) recur across the steps of a pipeline.
+ */
+interface ParsedExpression {
+  readonly ast: unknown;
+  readonly refs: ExprRefs;
+  readonly fast: ((b: Bindings) => unknown) | undefined;
+  evaluator: jsonata.Expression | undefined;
+}
+
+/** Parsed expressions by source text; bounded, oldest dropped first. */
+const parsedCache = new Map<string, ParsedExpression>();
+const PARSED_CACHE_SIZE = 20_000;
+
+const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth };
+
+/**
+ * `$var.name.name`, the commonest expression by far. Its AST is built here, node for node
+ * what JSONata builds (test/expr/expression.test.ts checks that), because JSONata's parser
+ * rebuilds its whole symbol table on every call: parsing thousands of such paths was most
+ * of the time it took to load a large pipeline. Literal names (true, false, null) are
+ * left to JSONata, which rejects them as path steps.
+ */
+const SIMPLE_PATH = /^(\s*)\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
+const LITERAL_NAMES = new Set(["true", "false", "null"]);
+
+export function simplePathAst(source: string): AstNode | undefined {
+  const m = SIMPLE_PATH.exec(source);
+  if (!m) return undefined;
+  let pos = m[1]!.length + 1 + m[2]!.length;
+  const head: AstNode = { value: m[2]!, type: "variable", position: pos };
+  if (!m[3]) return head;
+  const steps: AstNode[] = [head];
+  for (const name of m[3].slice(1).split(".")) {
+    if (LITERAL_NAMES.has(name)) return undefined;
+    pos += 1 + name.length;
+    steps.push({ value: name, type: "name", position: pos });
+  }
+  return { type: "path", steps };
+}
+
+function parse(source: string): ParsedExpression {
+  const cached = parsedCache.get(source);
+  if (cached) return cached;
+  let ast: unknown = simplePathAst(source);
+  let evaluator: jsonata.Expression | undefined;
+  if (ast === undefined) {
+    evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
+    ast = evaluator.ast();
+  }
+  const parsed: ParsedExpression = { ast, refs: collectRefs(ast), fast: fastPath(ast), evaluator };
+  if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
+  parsedCache.set(source, parsed);
+  return parsed;
+}
+
 export class CompiledExpression {
-  readonly #expr: jsonata.Expression;
-  readonly #fast: ((b: Bindings) => unknown) | undefined;
+  readonly #parsed: ParsedExpression;
   readonly refs: ExprRefs;
 
   private constructor(
     readonly source: string,
     readonly location: Location | undefined,
-    expr: jsonata.Expression,
+    parsed: ParsedExpression,
   ) {
-    this.#expr = expr;
-    const ast = expr.ast();
-    this.refs = collectRefs(ast);
-    this.#fast = fastPath(ast);
+    this.#parsed = parsed;
+    this.refs = parsed.refs;
   }
 
   /** Compiles an expression; returns a syntax error instead of throwing. */
   static compile(source: string, location?: Location): CompiledExpression | ExprSyntaxError {
     try {
-      const expr = jsonata(source, { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth } as never);
-      return new CompiledExpression(source, location, expr);
+      return new CompiledExpression(source, location, parse(source));
     } catch (e) {
-      const err = e as { message?: string; position?: number; token?: string; code?: string };
-      const token = typeof err.token === "string" ? err.token : "";
-      const pos = typeof err.position === "number" ? err.position : 0;
-      const offset = Math.max(0, Math.min(source.length, pos - token.length));
-      return { message: describeJsonataError(err), offset, length: Math.max(1, token.length) };
+      return syntaxError(source, e);
     }
+  }
+
+  /** The JSONata AST (as `jsonata(source).ast()` returns it). */
+  get ast(): unknown {
+    return this.#parsed.ast;
   }
 
   /** Evaluates with the given bindings ($input, $steps, ...); `input` is the context value `$`. */
   async evaluate(bindings: Bindings, input?: unknown): Promise<unknown> {
-    const fast = this.#fast;
+    const fast = this.#parsed.fast;
     if (fast) {
       const v = fast(bindings);
       if (v !== BAIL) return v;
     }
     try {
-      return unwrapSequence(await this.#expr.evaluate(input ?? bindings.input ?? {}, bindings));
+      this.#parsed.evaluator ??= jsonata(this.source, JSONATA_OPTIONS as never);
+      return unwrapSequence(await this.#parsed.evaluator.evaluate(input ?? bindings.input ?? {}, bindings));
     } catch (e) {
       if (e instanceof McpError) throw e;
       const err = e as { message?: string; code?: string };
       throw new ExpressionError(`${describeJsonataError(err)} in \`${abbreviate(this.source)}\``, this.location, err.code);
     }
   }
+}
+
+/**
+ * A JSONata syntax error placed in the expression text. JSONata's `position` is the offset
+ * just after the offending token; at the end of the text the token is "(end)", and the
+ * useful place to point at is the last thing written.
+ */
+function syntaxError(source: string, e: unknown): ExprSyntaxError {
+  const err = e as { message?: string; position?: number; token?: unknown; code?: string };
+  const message = describeJsonataError(err);
+  const pos = typeof err.position === "number" ? err.position : 0;
+  if (err.token === "(end)" || pos >= source.trimEnd().length) {
+    const end = source.trimEnd().length;
+    return { message, offset: Math.max(0, end - 1), length: 1 };
+  }
+  const token = err.token === undefined || err.token === null ? "" : String(err.token);
+  const offset = Math.max(0, Math.min(source.length - 1, pos - token.length));
+  return { message, offset, length: Math.max(1, Math.min(token.length, source.length - offset)) };
 }
 
 export function isSyntaxError(x: CompiledExpression | ExprSyntaxError): x is ExprSyntaxError {
@@ -118,7 +192,7 @@ function unwrapSequence(v: unknown): unknown {
 
 const BAIL = Symbol("bail");
 
-interface AstNode {
+export interface AstNode {
   type: string;
   value?: unknown;
   position?: number;
