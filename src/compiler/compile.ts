@@ -156,6 +156,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const stepIds = Object.keys(stepsRaw);
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, string[]>();
+  /** refLocations.get(a).get(b): where step a first reads $steps.b, to explain cycles. */
+  const refLocations = new Map<string, Map<string, Location | undefined>>();
   // Sets, not arrays: every reference is looked up, and a 5,000-step file has thousands.
   const allIds = new Set(stepIds);
   const validIds = new Set(stepIds.filter((id) => STEP_ID.test(id)));
@@ -183,7 +185,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const capabilities = [...new Set([...strings(task.capabilities), ...strings(raw.capabilities)])];
     const select = (str(raw.select) ?? str(task.select) ?? "first") as SelectPolicy;
 
-    if (modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
+    // A step that is not a mapping at all is the schema check's to report.
+    const isMapping = stepsRaw[id] !== null && typeof stepsRaw[id] === "object" && !Array.isArray(stepsRaw[id]);
+    if (isMapping && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
       c.report("MCP303", `step '${id}' has no model: give it 'model', 'capabilities' or 'task'`, stepLoc, {
         hint: models.size ? `models: ${[...models.keys()].join(", ")}` : undefined,
       } as { hint?: string });
@@ -238,7 +242,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
     const exprs = [...templateExpressions(inputT), ...(outputT ? templateExpressions(outputT) : []), ...(appendT ? templateExpressions(appendT) : []), ...(when ? [when] : []), ...(forEach ? [forEach] : [])];
     const stepDeps = new Set<string>();
-    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps);
+    const refs = new Map<string, Location | undefined>();
+    refLocations.set(id, refs);
+    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps, refs);
     if (!forEach) {
       for (const e of exprs) {
         for (const v of ["item", "index"]) {
@@ -292,9 +298,13 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const related = cyc.slice(0, -1).map((from, i) => {
       const to = cyc[i + 1]!;
       const needsIdx = needsIndex(stepsRaw[from], to);
+      const refLoc = refLocations.get(from)?.get(to);
       return {
-        message: `'${from}' needs '${to}'${needsIdx === undefined ? " (through a $steps reference)" : ""}`,
-        location: needsIdx === undefined ? file.locateKey(["steps", from]) : file.locate(needsIdx === -1 ? ["steps", from, "needs"] : ["steps", from, "needs", needsIdx]),
+        message: `'${from}' needs '${to}'${needsIdx === undefined ? ` (it reads $steps.${to})` : ""}`,
+        location:
+          needsIdx !== undefined
+            ? file.locate(needsIdx === -1 ? ["steps", from, "needs"] : ["steps", from, "needs", needsIdx])
+            : (refLoc ?? file.locateKey(["steps", from])),
       };
     });
     c.report("MCP301", `dependency cycle: ${cyc.join(" -> ")}`, file.locateKey(["steps", cyc[0]!]), {
@@ -365,11 +375,14 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   };
 }
 
-function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>) {
+function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>, locations?: Map<string, Location | undefined>) {
   for (const [ref, offset] of e.refs.steps) {
     if (allIds.has(ref)) {
       if (ref === stepId) c.report("MCP304", `step '${stepId}' reads its own output ($steps.${ref})`, c.locateInExpr(e, offset, ref.length));
-      else into.add(ref);
+      else {
+        into.add(ref);
+        if (locations && !locations.has(ref)) locations.set(ref, c.locateInExpr(e, offset, ref.length));
+      }
     } else {
       c.report("MCP202", `unknown step '${ref}' in expression${didYouMean(ref, validIds)}`, c.locateInExpr(e, offset, ref.length));
     }

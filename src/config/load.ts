@@ -3,13 +3,13 @@
  * from the pipeline's folder, check both against their schemas, and compile.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { compilePipeline } from "../compiler/compile.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ModelConfig } from "../models/types.js";
-import { getAjv, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
+import { checkUserSchema, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
 import { ConfigError } from "../util/errors.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "./limits.js";
 import { parseYaml, type YamlFile } from "./yaml-file.js";
@@ -24,7 +24,7 @@ export interface LoadOptions {
   configPath?: string | null;
   /** Models registered in code, merged under the files' models. */
   models?: readonly ModelConfig[];
-  /** Parsed mcp.yaml files by path, shared across loads (a folder validated at once). */
+  /** Parsed mcp.yaml files by absolute path, shared across loads (a folder validated at once). */
   configCache?: Map<string, { file: YamlFile; diagnostics: Diagnostic[] }>;
   /** Pipeline text to use instead of reading the file (editors, tests). */
   text?: string;
@@ -95,18 +95,23 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     }
   }
 
-  // mcp.yaml
-  const configPath = opts.configPath === null ? undefined : (opts.configPath ?? findProjectConfig(dirname(path)));
+  // mcp.yaml. Shown relative to the working folder when the pipeline path is relative, as
+  // the user would type it; cached by absolute path, so `mcp validate .` reads it once.
+  const found = opts.configPath === null ? undefined : (opts.configPath ?? findProjectConfig(dirname(path)));
+  const configPath = found && opts.configPath === undefined && !isAbsolute(path) ? relative(process.cwd(), found) || found : found;
   let config: YamlFile | undefined;
   if (configPath) {
-    const cached = opts.configCache?.get(configPath);
+    const key = resolve(configPath);
+    const cached = opts.configCache?.get(key);
     const loaded = cached ?? loadConfigFile(configPath, limits, sources);
-    if (!cached) opts.configCache?.set(configPath, loaded);
-    else if (!sources.get(configPath)) sources.add(configPath, loaded.file.text);
+    if (!cached) opts.configCache?.set(key, loaded);
+    else if (!sources.get(loaded.file.path)) sources.add(loaded.file.path, loaded.file.text);
     config = loaded.file;
     // A broken mcp.yaml is reported once per validation run, with its first pipeline.
     if (!cached) diagnostics.push(...loaded.diagnostics);
-    else if (hasErrors(loaded.diagnostics)) diagnostics.push(error("MCP006", `the project config ${configPath} has errors (reported above)`));
+    else if (hasErrors(loaded.diagnostics)) {
+      diagnostics.push(error("MCP006", `${path}: its project config ${loaded.file.path} has errors (reported above)`));
+    }
   }
 
   const structured = file.value !== null && typeof file.value === "object" && !Array.isArray(file.value);
@@ -146,14 +151,7 @@ export function loadConfigFile(path: string, limits: LoadLimits, sources: Source
 }
 
 function checkInputsSchema(file: YamlFile): Diagnostic[] {
-  const inputs = (file.value as { inputs?: unknown }).inputs;
-  if (!inputs || typeof inputs !== "object") return [];
-  try {
-    getAjv().compile(inputs as object);
-    return [];
-  } catch (e) {
-    return [error("MCP104", `inputs is not a valid JSON Schema: ${(e as Error).message}`, file.locate(["inputs"]))];
-  }
+  return checkUserSchema(file, ["inputs"]);
 }
 
 /**

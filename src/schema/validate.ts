@@ -12,28 +12,89 @@ import { closest } from "../util/suggest.js";
 import { configSchema, pipelineSchema } from "./definitions.js";
 
 let ajv: Ajv2020 | undefined;
-let validators: { pipeline: ValidateFunction; config: ValidateFunction } | undefined;
+let pipelineValidator: ValidateFunction | undefined;
+let configValidator: ValidateFunction | undefined;
 
-/** One Ajv instance for the process; schemas are compiled once, on first use. */
+/** One Ajv instance for the process; each schema is compiled once, on first use. */
 export function getAjv(): Ajv2020 {
   ajv ??= new Ajv2020({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
   return ajv;
 }
 
-function getValidators() {
-  if (!validators) {
-    const a = getAjv();
-    validators = { pipeline: a.compile(pipelineSchema), config: a.compile(configSchema) };
-  }
-  return validators;
-}
-
 export function validatePipelineSchema(file: YamlFile): Diagnostic[] {
-  return validateWith(getValidators().pipeline, file);
+  pipelineValidator ??= getAjv().compile(pipelineSchema);
+  return validateWith(pipelineValidator, file);
 }
 
 export function validateConfigSchema(file: YamlFile): Diagnostic[] {
-  return validateWith(getValidators().config, file);
+  configValidator ??= getAjv().compile(configSchema);
+  return validateWith(configValidator, file);
+}
+
+let userAjv: Ajv2020 | undefined;
+
+/**
+ * Checks a JSON Schema written by the user (a pipeline's `inputs`): against the draft
+ * 2020-12 meta-schema, then by compiling it (unresolvable `$ref`s). It uses an Ajv
+ * instance of its own and removes the schema again, so a schema with an `$id` can be
+ * checked any number of times (validating a folder, hot reload) without "already exists".
+ */
+export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
+  const schema = valueAt(file.value, path);
+  if (!schema || typeof schema !== "object") return [];
+  userAjv ??= new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+  const where = displayPath(path);
+  if (!userAjv.validateSchema(schema)) {
+    const out: Diagnostic[] = [];
+    const byPath = new Map<string, ErrorObject>();
+    for (const e of userAjv.errors ?? []) {
+      const prev = byPath.get(e.instancePath);
+      if (!prev || (e.keyword === "enum" && prev.keyword !== "enum")) byPath.set(e.instancePath, e);
+    }
+    for (const [instancePath, e] of byPath) {
+      const p = [...path, ...pathToJsonPath(instancePath)];
+      let msg = `${displayPath(p)} is not valid JSON Schema: ${e.message ?? "invalid"}`;
+      if (e.keyword === "enum") {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+        const data = valueAt(file.value, p);
+        const near = typeof data === "string" ? closest(data, allowed) : undefined;
+        msg = `${displayPath(p)} must be one of ${allowed.join(", ")}; found ${describeValue(data)}${near ? ` (did you mean '${near}'?)` : ""}`;
+      }
+      out.push(error("MCP104", msg, file.locate(p), { hint: `${where} is the JSON Schema (draft 2020-12) of the run input` }));
+    }
+    return out;
+  }
+  try {
+    userAjv.compile(schema);
+    return [];
+  } catch (e) {
+    return [error("MCP104", `${where} is not a usable JSON Schema: ${(e as Error).message}`, file.locate(path))];
+  } finally {
+    userAjv.removeSchema(schema);
+  }
+}
+
+/**
+ * Compiles a user's JSON Schema (a pipeline's `inputs`) into a validator without keeping it
+ * registered: the same `$id` compiled again (a reloaded pipeline) would otherwise throw
+ * "schema with key or id already exists". Throws on a schema that checkUserSchema rejects.
+ */
+export function compileUserSchema(schema: object): ValidateFunction {
+  userAjv ??= new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+  try {
+    return userAjv.compile(schema);
+  } finally {
+    userAjv.removeSchema(schema);
+  }
+}
+
+function valueAt(root: unknown, path: JsonPath): unknown {
+  let v = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object" || !Object.hasOwn(v, seg)) return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
 }
 
 export function describeValue(v: unknown): string {

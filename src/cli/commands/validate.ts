@@ -1,6 +1,6 @@
 /** `mcp validate PATH...`: check pipeline files and mcp.yaml without running anything. */
 import { readdirSync, statSync } from "node:fs";
-import { basename, isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { error, hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { SourceMap } from "../../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineFile, type LoadOptions } from "../../config/load.js";
@@ -67,9 +67,13 @@ export function validatePaths(paths: string[], cwd: string): ValidateSummary {
   for (const f of files) {
     let ds: Diagnostic[];
     if (CONFIG_NAMES.includes(basename(f))) {
-      if (configCache.has(f)) continue;
+      // Already read (and reported) as the config of a pipeline validated before it.
+      if (configCache.has(resolve(f))) {
+        if (!hasErrors(configCache.get(resolve(f))!.diagnostics)) valid++;
+        continue;
+      }
       const loaded = loadConfigFile(f, DEFAULT_LIMITS, sources);
-      configCache.set(f, loaded);
+      configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
       ds = loadPipelineFile(f, { sources, configCache }).diagnostics;
@@ -101,7 +105,9 @@ export function printValidation(r: ValidateSummary, format: "text" | "json" | "g
       const errors = r.diagnostics.filter((d) => d.severity === "error").length;
       const warnings = r.diagnostics.length - errors;
       const tail = warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : "";
-      writeLine(io.stdout, failed ? `${errors} error${errors > 1 ? "s" : ""}${tail} in ${r.files - r.valid} of ${r.files} file${r.files > 1 ? "s" : ""}` : `${r.files} file${r.files === 1 ? "" : "s"} valid${tail}`);
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+      const where = r.files === 0 ? "" : ` in ${r.files - r.valid} of ${plural(r.files, "file")}`;
+      writeLine(io.stdout, failed ? `${plural(errors, "error")}${tail}${where}` : `${plural(r.files, "file")} valid${tail}`);
     }
   }
   return failed ? 2 : 0;
