@@ -9,6 +9,14 @@ function modelLabel(s: CompiledStep): string {
   return s.chain.length > 1 ? `${s.chain[0]} (+${s.chain.length - 1} fallback)` : s.chain[0]!;
 }
 
+/** Words Mermaid reads as syntax where a node id is expected (a step named `end` breaks a flowchart). */
+const MERMAID_WORDS = new Set(["end", "graph", "flowchart", "subgraph", "style", "class", "classdef", "click", "linkstyle", "direction", "default", "call", "href"]);
+
+/** The node id of a step in Mermaid: the step id, suffixed when Mermaid would misread it. */
+function mermaidId(id: string): string {
+  return MERMAID_WORDS.has(id.toLowerCase()) ? `${id}_` : id;
+}
+
 export function graphJson(p: CompiledPipeline) {
   const level = new Map<string, number>();
   p.levels.forEach((l, i) => l.forEach((id) => level.set(id, i)));
@@ -44,13 +52,14 @@ export function renderGraph(p: CompiledPipeline, format: GraphFormat): string {
       for (const id of p.order) {
         const s = p.steps.get(id)!;
         const label = esc(`${id}<br/><small>${modelLabel(s)}</small>${s.forEach ? "<br/>for each" : ""}${s.when ? "<br/>when …" : ""}`);
-        lines.push(s.when ? `  ${id}{{"${label}"}}` : s.forEach ? `  ${id}[["${label}"]]` : `  ${id}["${label}"]`);
+        const n = mermaidId(id);
+        lines.push(s.when ? `  ${n}{{"${label}"}}` : s.forEach ? `  ${n}[["${label}"]]` : `  ${n}["${label}"]`);
       }
-      for (const id of p.order) for (const d of p.steps.get(id)!.dependencies) lines.push(`  ${d} --> ${id}`);
+      for (const id of p.order) for (const d of p.steps.get(id)!.dependencies) lines.push(`  ${mermaidId(d)} --> ${mermaidId(id)}`);
       return lines.join("\n");
     }
     case "dot": {
-      const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+      const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
       const lines = [`digraph ${q(p.name)} {`, "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];'];
       for (const id of p.order) {
         const s = p.steps.get(id)!;

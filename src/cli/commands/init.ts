@@ -1,15 +1,20 @@
 /** `mcp init [DIR]`: scaffold mcp.yaml and an example pipeline, never overwriting a file. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parse } from "../args.js";
-import { writeLine, type CliIo } from "../io.js";
+import { UsageError, writeLine, type CliIo } from "../io.js";
 
 export const help = `Usage: mcp init [DIR]
 
 Creates mcp.yaml and pipelines/hello.yaml in DIR (default: the current folder).
-Existing files are left alone.`;
+Existing files are never overwritten: they are left alone and listed.
 
-const CONFIG = `# yaml-language-server: $schema=https://mcp-runner.dev/schemas/config.schema.json
+Options:
+  -h, --help  show this help
+
+Exit codes: 0 done (even if every file already existed), 2 usage error.`;
+
+const CONFIG = `# yaml-language-server: $schema=./node_modules/mcp-runner/schemas/config.schema.json
 # Project settings for the MCP runner; pipelines below this folder use them.
 version: 1
 
@@ -61,7 +66,8 @@ export async function initCommand(argv: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, help);
     return 0;
   }
-  const dir = join(io.cwd, positionals[0] ?? ".");
+  if (positionals.length > 1) throw new UsageError("give at most one folder", "init");
+  const dir = resolve(io.cwd, positionals[0] ?? ".");
   const files: [string, string][] = [
     [join(dir, "mcp.yaml"), CONFIG],
     [join(dir, "pipelines", "hello.yaml"), PIPELINE],
