@@ -23,6 +23,8 @@ const strict = (description: string, properties: Record<string, Schema>, extra: 
   ...extra,
 });
 const stringList = (description: string): Schema => d(description, { type: "array", items: { type: "string" } });
+/** A reference to a shared definition, with the description editors show at this place. */
+const ref = (name: string, description: string): Schema => ({ $ref: `#/$defs/${name}`, description });
 
 const defs: Record<string, Schema> = {
   duration: d("A duration: \"500ms\", \"30s\", \"2m\", \"1h\", or a number of milliseconds.", {
@@ -73,7 +75,7 @@ const defs: Record<string, Schema> = {
       response: { $ref: "#/$defs/template", description: "http: the output, a template over $response." },
       module: str("module: path of a .js, .mjs or .ts file exporting a BaseModel subclass or function."),
       export: str("module: the export to use. Default: default."),
-      capabilities: { $ref: "#/$defs/capabilities" },
+      capabilities: ref("capabilities", "What the model can do; steps asking for capabilities get a model having all of them."),
       maxTokens: int("Context window in tokens; steps whose input is larger skip this model.", { minimum: 1 }),
       cost: strict("Price in USD per 1M tokens.", {
         input: num("USD per 1M input tokens.", { minimum: 0 }),
@@ -88,27 +90,27 @@ const defs: Record<string, Schema> = {
       timeout: { $ref: "#/$defs/duration", description: "Default timeout of one call." },
       connectTimeout: { $ref: "#/$defs/duration", description: "Timeout to open a connection." },
       stream: bool("Stream the response (openai, anthropic)."),
-      cache: { $ref: "#/$defs/cache" },
+      cache: ref("cache", "Cache this model's calls: true, false, or { ttl }. Overrides mcp.yaml cache.enabled."),
     },
     { required: ["provider"] },
   ),
   task: strict("A named task type: capabilities and defaults a step gets by naming it in `task`.", {
     description: str("What the task does."),
-    capabilities: { $ref: "#/$defs/capabilities" },
+    capabilities: ref("capabilities", "Capabilities a step of this task needs."),
     model: str("Model to use."),
     select: d("How a model is chosen among those with the capabilities.", { enum: ["first", "cheapest", "fastest"] }),
     input: { $ref: "#/$defs/template", description: "Default input template." },
     output: { $ref: "#/$defs/template", description: "Default output mapping." },
-    retry: { $ref: "#/$defs/retry" },
+    retry: ref("retry", "Default retry policy of the task's steps."),
     timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
     fallback: stringList("Fallback models."),
-    cache: { $ref: "#/$defs/cache" },
+    cache: ref("cache", "Cache the task's model calls: true, false, or { ttl }."),
   }),
   defaults: strict("Defaults for every step.", {
-    retry: { $ref: "#/$defs/retry" },
+    retry: ref("retry", "Retry policy of every step that sets none."),
     timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
     onError: d("What a step failure does.", { enum: ["fail", "continue"] }),
-    cache: { $ref: "#/$defs/cache" },
+    cache: ref("cache", "Cache every step's model calls: true, false, or { ttl }."),
   }),
   step: strict("One step of the pipeline: a model call, run when its dependencies are done.", {
     description: str("What the step does."),
@@ -123,10 +125,10 @@ const defs: Record<string, Schema> = {
     when: d("JSONata condition; the step is skipped when false.", { type: ["string", "boolean"] }),
     forEach: str("JSONata expression giving an array; the step runs once per element ($item, $index)."),
     concurrency: int("Most forEach elements in flight at once.", { minimum: 1 }),
-    retry: { $ref: "#/$defs/retry" },
+    retry: ref("retry", "How a failed model call is retried: { attempts, backoff, initialDelay, maxDelay, jitter }."),
     timeout: { $ref: "#/$defs/duration", description: "Timeout of one attempt." },
     fallback: stringList("Models tried after the chosen one fails."),
-    cache: { $ref: "#/$defs/cache" },
+    cache: ref("cache", "Cache this step's model calls: true, false, or { ttl }."),
     onError: d("fail: stop the run; continue: record the error and go on.", { enum: ["fail", "continue"] }),
     output: { $ref: "#/$defs/template", description: "Mapping of the model's raw result ($result) to the step output." },
     appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
@@ -158,7 +160,7 @@ export const pipelineSchema: Schema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: `${SCHEMA_BASE}/pipeline.schema.json`,
   title: "MCP pipeline",
-  description: "A pipeline: models and a graph of steps. See README.md.",
+  description: "A pipeline: models and a graph of steps. See docs/pipeline-format.md.",
   type: "object",
   additionalProperties: false,
   required: ["steps"],
@@ -170,12 +172,12 @@ export const pipelineSchema: Schema = {
     }),
     description: str("What the pipeline does."),
     inputs: d("JSON Schema of the run input, checked before any step runs.", { type: "object" }),
-    models: { $ref: "#/$defs/models" },
-    tasks: { $ref: "#/$defs/tasks" },
-    defaults: { $ref: "#/$defs/defaults" },
+    models: ref("models", "Models by name, merged over those of mcp.yaml (a model named in both is the pipeline's)."),
+    tasks: ref("tasks", "Task types by name, merged over those of mcp.yaml."),
+    defaults: ref("defaults", "Defaults for every step of this pipeline, over those of mcp.yaml."),
     concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
-    context: { $ref: "#/$defs/context" },
-    budget: { $ref: "#/$defs/budget" },
+    context: ref("context", "The conversation this pipeline reads ($context) and appends to."),
+    budget: ref("budget", "Limits of one run: { maxCost, maxTokens }; it stops before a call that would pass them."),
     steps: d("The steps, by id (letters, digits, _; not starting with a digit).", {
       type: "object",
       minProperties: 1,
@@ -196,9 +198,9 @@ export const configSchema: Schema = {
   properties: {
     $schema: str("JSON Schema of this file, for editors."),
     version: d("File format version.", { const: 1 }),
-    models: { $ref: "#/$defs/models" },
-    tasks: { $ref: "#/$defs/tasks" },
-    defaults: { $ref: "#/$defs/defaults" },
+    models: ref("models", "Models by name, available to every pipeline below this folder."),
+    tasks: ref("tasks", "Task types by name: capabilities and defaults a step gets with `task:`."),
+    defaults: ref("defaults", "Defaults for every step of every pipeline."),
     concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
     env: d("The only environment variables expressions may read, as $env.NAME.", {
       type: "array",
