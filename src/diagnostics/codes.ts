@@ -14,6 +14,7 @@ export const CODES = {
   MCP007: "duplicate key",
   MCP008: "not a mapping",
   MCP009: "no pipeline files found",
+  MCP010: "duplicate pipeline name",
   MCP012: "unknown step in needs",
   // 1xx: schema
   MCP101: "unknown key",
