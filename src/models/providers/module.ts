@@ -128,6 +128,8 @@ export async function verifyModuleModels(pipeline: CompiledPipeline): Promise<Di
   const out: Diagnostic[] = [];
   for (const config of pipeline.models) {
     if (config.provider !== "module") continue;
+    // A BaseModel instance registered in code has no file to check.
+    if (config.module === undefined && config.moduleLocation === undefined) continue;
     const loaded = await loadModelExport(config);
     if (!loaded.ok) {
       out.push(problemDiagnostic(config, loaded.problem));

@@ -100,6 +100,11 @@ describe("module provider: verifyModuleModels", () => {
     return { pipeline, text };
   }
 
+  it("skips module models registered in code as instances (no file to check)", async () => {
+    const pipeline = { models: [{ name: "inst", provider: "module", capabilities: [] }] } as unknown as CompiledPipeline;
+    expect(await verifyModuleModels(pipeline)).toEqual([]);
+  });
+
   it("reports nothing for good .js, .mjs and .ts models", async () => {
     const { text } = await verify({
       shouter: "provider: module\nmodule: models/shouter.js",
