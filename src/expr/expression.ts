@@ -134,6 +134,15 @@ export class CompiledExpression {
     return this.#parsed.ast;
   }
 
+  /**
+   * The value by the direct property walk when the expression is a simple path through
+   * plain objects; NOT_FAST otherwise (then call evaluate()). Lets hot paths skip a promise.
+   */
+  tryFast(bindings: Bindings): unknown {
+    const fast = this.#parsed.fast;
+    return fast ? fast(bindings) : NOT_FAST;
+  }
+
   /** Evaluates with the given bindings ($input, $steps, ...); `input` is the context value `$`. */
   async evaluate(bindings: Bindings, input?: unknown): Promise<unknown> {
     const fast = this.#parsed.fast;
@@ -191,6 +200,8 @@ function unwrapSequence(v: unknown): unknown {
 }
 
 const BAIL = Symbol("bail");
+/** Returned by tryFast() when the expression needs JSONata. */
+export const NOT_FAST: unknown = BAIL;
 
 export interface AstNode {
   type: string;

@@ -5,7 +5,7 @@
  * are kept as literals and cost nothing to evaluate.
  */
 import type { Location } from "../diagnostics/diagnostic.js";
-import { CompiledExpression, type Bindings, type ExprSyntaxError, isSyntaxError } from "./expression.js";
+import { CompiledExpression, NOT_FAST, type Bindings, type ExprSyntaxError, isSyntaxError } from "./expression.js";
 
 export type Template =
   | { readonly kind: "literal"; readonly value: unknown }
@@ -145,6 +145,49 @@ export function templateExpressions(t: Template): CompiledExpression[] {
       return t.items.flatMap(templateExpressions);
     case "object":
       return t.entries.flatMap(([, v]) => templateExpressions(v));
+  }
+}
+
+/**
+ * Evaluates a template synchronously when every expression in it is a simple path (the
+ * common case: `${{ $steps.a.output.text }}`); NOT_FAST when JSONata is needed.
+ */
+export function evaluateTemplateFast(t: Template, bindings: Bindings): unknown {
+  switch (t.kind) {
+    case "literal":
+      return t.value;
+    case "expr":
+      return t.expr.tryFast(bindings);
+    case "interp": {
+      let out = "";
+      for (const p of t.parts) {
+        if (typeof p === "string") out += p;
+        else {
+          const v = p.tryFast(bindings);
+          if (v === NOT_FAST) return NOT_FAST;
+          out += stringify(v);
+        }
+      }
+      return out;
+    }
+    case "array": {
+      const out: unknown[] = [];
+      for (const item of t.items) {
+        const v = evaluateTemplateFast(item, bindings);
+        if (v === NOT_FAST) return NOT_FAST;
+        out.push(v);
+      }
+      return out;
+    }
+    case "object": {
+      const out: Record<string, unknown> = {};
+      for (const [k, tv] of t.entries) {
+        const v = evaluateTemplateFast(tv, bindings);
+        if (v === NOT_FAST) return NOT_FAST;
+        if (v !== undefined) out[k] = v;
+      }
+      return out;
+    }
   }
 }
 

@@ -28,6 +28,8 @@ export class AdaptiveLimiter {
 
   /** Runs `fn` when a slot is free; rejects with the signal's reason if aborted while waiting. */
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // Unlimited (no concurrency set and never rate limited): no queue to go through.
+    if (this.#queue.concurrency === Infinity) return this.#direct(fn);
     return this.#queue.add(
       async () => {
         this.#inFlight++;
@@ -39,6 +41,15 @@ export class AdaptiveLimiter {
       },
       signal ? { signal } : {},
     ) as Promise<T>;
+  }
+
+  async #direct<T>(fn: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   /** The API said "too many requests". Decreases at most once per `cooldownMs`. */

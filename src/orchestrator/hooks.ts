@@ -16,6 +16,8 @@ export interface CallRequest {
   input: unknown;
   /** Step cache policy, when set; hooks combine it with the model's and the project's. */
   cache?: { enabled: boolean; ttlMs?: number };
+  /** Capabilities the step asked for: a multi-skill model (nlp) answers differently per set. */
+  capabilities?: readonly string[];
 }
 
 /** A call answered without calling the model. */
@@ -35,6 +37,11 @@ export interface CallHook {
   store?(req: CallRequest, output: unknown, info: { usage: Usage; latencyMs: number }): Promise<void>;
   /** Reports a cache miss, for the run report; undefined: this hook is not a cache. */
   readonly kind?: "cache" | "replay" | "record";
+  /**
+   * Whether the hook handles this call at all (default: yes). A cache returns false for a
+   * call whose caching is off, so the call is neither looked up nor counted as a miss.
+   */
+  applies?(req: CallRequest): boolean;
 }
 
 /** Where runs and finished steps are written, so a run can be resumed. */

@@ -57,7 +57,7 @@ export interface TaskResult {
 export class TaskOrchestrator {
   readonly registry: ModelRegistry;
   readonly #opts: OrchestratorOptions;
-  readonly #instances = new Map<string, { config: ModelConfig; model: Promise<BaseModel> }>();
+  readonly #instances = new Map<string, { config: ModelConfig; model: Promise<BaseModel>; resolved?: BaseModel }>();
   readonly #limiters = new Map<string, { config: ModelConfig; limiter: AdaptiveLimiter }>();
   readonly #services: ProviderServices;
 
@@ -88,6 +88,10 @@ export class TaskOrchestrator {
     return new PipelineRun(pipeline, input, merged, {
       registry,
       model: (c) => this.#model(c),
+      ready: (c) => {
+        const i = this.#instances.get(c.name);
+        return i && i.config === c ? i.resolved : undefined;
+      },
       limiter: (c) => this.#limiter(c),
     });
   }
@@ -185,8 +189,12 @@ export class TaskOrchestrator {
     if (cached && cached.config === config) return cached.model;
     if (cached) void cached.model.then((m) => m.close()).catch(() => {});
     const model = createModel(config, this.#services);
-    model.catch(() => this.#instances.delete(config.name));
-    this.#instances.set(config.name, { config, model });
+    const entry: { config: ModelConfig; model: Promise<BaseModel>; resolved?: BaseModel } = { config, model };
+    model.then(
+      (m) => (entry.resolved = m),
+      () => this.#instances.delete(config.name),
+    );
+    this.#instances.set(config.name, entry);
     return model;
   }
 

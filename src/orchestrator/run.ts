@@ -10,7 +10,8 @@ import PQueue from "p-queue";
 import type { CompiledPipeline, CompiledStep } from "../compiler/types.js";
 import type { ErrorInfo, FailureReason, RunEvent, RunObserver, StepStatus } from "../events/event.js";
 import { ExpressionError } from "../expr/expression.js";
-import { evaluateTemplate, type Template } from "../expr/template.js";
+import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
+import { NOT_FAST } from "../expr/expression.js";
 import { usageOf } from "../models/base-model.js";
 import { ModelError, isRetryable } from "../models/errors.js";
 import type { ModelConfig, Usage } from "../models/types.js";
@@ -73,6 +74,8 @@ export interface RunOptions {
 export interface RunServices {
   registry: ModelRegistry;
   model(config: ModelConfig): Promise<BaseModel>;
+  /** The instance, when it is already created (saves a tick on the hot path). */
+  ready?(config: ModelConfig): BaseModel | undefined;
   limiter(config: ModelConfig): AdaptiveLimiter;
 }
 
@@ -101,6 +104,9 @@ export class PipelineRun {
   readonly #opts: RunOptions;
   readonly #svc: RunServices;
   readonly #controller = new AbortController();
+  /** Controllers of the model calls in flight; aborted with the run. */
+  readonly #calls = new Set<AbortController>();
+  readonly #chains = new Map<string, ModelConfig[]>();
   readonly #queue: PQueue;
   readonly #promises = new Map<string, Promise<StepRecord>>();
   readonly #records: Record<string, StepRecord> = {};
@@ -124,8 +130,10 @@ export class PipelineRun {
     this.#input = input;
     this.#opts = options;
     this.#svc = services;
-    // Every in-flight call listens to the run's signal; that is by design, not a leak.
     setMaxListeners(0, this.#controller.signal);
+    this.#controller.signal.addEventListener("abort", () => {
+      for (const c of this.#calls) c.abort(this.#controller.signal.reason);
+    });
     this.#queue = new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
     const env: Record<string, string> = {};
     const source = options.env ?? process.env;
@@ -284,7 +292,9 @@ export class PipelineRun {
 
   async #execStep(id: string): Promise<StepRecord> {
     const step = this.#p.steps.get(id)!;
-    if (step.dependencies.length) await Promise.all(step.dependencies.map((d) => this.#step(d)));
+    const deps = step.dependencies;
+    if (deps.length === 1) await this.#step(deps[0]!);
+    else if (deps.length > 1) await Promise.all(deps.map((d) => this.#step(d)));
     const started = Date.now();
     const signal = this.#controller.signal;
     if (signal.aborted) return this.#settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
@@ -301,7 +311,7 @@ export class PipelineRun {
           return this.#settle(id, { status: "skipped", attempts, durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
         }
       }
-      this.#emit({ type: "step.queued", runId: this.id, ts: Date.now(), stepId: id });
+      if (this.#listeners.length) this.#emit({ type: "step.queued", runId: this.id, ts: Date.now(), stepId: id });
 
       let output: unknown;
       let model: string | undefined;
@@ -341,7 +351,8 @@ export class PipelineRun {
         output = results;
         if (arr.length === 0) cached = false;
       } else {
-        const input = await evaluateTemplate(step.input, this.#bindings);
+        const fast = evaluateTemplateFast(step.input, this.#bindings);
+        const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, this.#bindings);
         const r = await this.#call(step, input, attempts);
         absorb(r);
         output = step.output ? await evaluateTemplate(step.output, { ...this.#bindings, result: r.output }, r.output) : r.output;
@@ -362,7 +373,7 @@ export class PipelineRun {
       };
       if (step.appendToContext) await this.#appendContext(step, record);
       await this.#opts.journal?.stepFinished(this.id, id, record);
-      this.#emit({
+      if (this.#listeners.length) this.#emit({
         type: "step.finished",
         runId: this.id,
         ts: Date.now(),
@@ -444,10 +455,19 @@ export class PipelineRun {
     }
   }
 
+  /** The step's chain as configs (memoized per step). */
+  #chainConfigs(step: CompiledStep): ModelConfig[] {
+    let c = this.#chains.get(step.id);
+    if (!c) {
+      c = step.chain.map((n) => this.#svc.registry.get(n)).filter((m): m is ModelConfig => !!m);
+      this.#chains.set(step.id, c);
+    }
+    return c;
+  }
+
   /** Candidate models for this input: the step's chain, minus models too small for it. */
   async #candidates(step: CompiledStep, input: unknown): Promise<ModelConfig[]> {
-    const configs = step.chain.map((n) => this.#svc.registry.get(n)).filter((m): m is ModelConfig => !!m);
-    if (!configs.some((m) => m.maxTokens !== undefined)) return configs;
+    const configs = this.#chainConfigs(step);
     const tokens = await countTokens(input);
     const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
     if (fits.length === 0) {
@@ -459,16 +479,17 @@ export class PipelineRun {
   /** One logical call: cache/replay, retries with backoff, then the fallback chain. */
   async #call(step: CompiledStep, input: unknown, attempts: AttemptRecord[], item?: number): Promise<CallResult> {
     const signal = this.#controller.signal;
-    const chain = await this.#candidates(step, input);
+    const all = this.#chainConfigs(step);
+    const chain = all.some((m) => m.maxTokens !== undefined) ? await this.#candidates(step, input) : all;
     const hooks = this.#opts.hooks ?? [];
     let last: ErrorInfo | undefined;
     const itemField = item !== undefined ? { item } : {};
 
     for (let mi = 0; mi < chain.length; mi++) {
       const config = chain[mi]!;
-      const req: CallRequest = { runId: this.id, stepId: step.id, ...itemField, model: config, input, ...(step.cache ? { cache: step.cache } : {}) };
+      const req: CallRequest = { runId: this.id, stepId: step.id, ...itemField, model: config, input, ...(step.cache ? { cache: step.cache } : {}), capabilities: step.capabilities };
       for (const h of hooks) {
-        if (!h.lookup) continue;
+        if (!h.lookup || (h.applies && !h.applies(req))) continue;
         const hit = await h.lookup(req);
         if (hit) {
           this.#emit({ type: "step.cache", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, hit: true, source: hit.source, ...itemField });
@@ -484,55 +505,82 @@ export class PipelineRun {
       }
 
       const limiter = this.#svc.limiter(config);
-      for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
-        const reservation = await this.#checkBudget(step, config, input);
-        this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField });
-        const t0 = Date.now();
-        const timeout = step.timeoutMs ?? config.timeoutMs;
-        const timeoutSignal = timeout !== undefined ? AbortSignal.timeout(timeout) : undefined;
-        const callSignal = timeoutSignal ? AbortSignal.any([signal, timeoutSignal]) : signal;
-        try {
-          const model = await this.#svc.model(config);
-          const output = await limiter.run(
-            () => this.#queue.add(() => {
-              if (callSignal.aborted) throw callSignal.reason;
-              return raceAbort(model.process(input, { signal: callSignal, runId: this.id, stepId: step.id, attempt, capabilities: step.capabilities }), callSignal);
-            }, { signal: callSignal }),
-            callSignal,
-          );
-          limiter.succeeded();
-          this.#release(reservation);
-          const latencyMs = Date.now() - t0;
-          let usage = usageOf(output);
-          const usageEstimated = !usage;
-          if (!usage) usage = { inputTokens: await countTokens(input), outputTokens: await countTokens(output) };
-          const cost = this.#svc.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
-          this.#account(config.name, usage, cost);
-          attempts.push({ model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });
-          for (const h of hooks) await h.store?.(req, output, { usage, latencyMs });
-          return { output, model: config.name, usage, usageEstimated, cost, cached: false };
-        } catch (e) {
-          this.#release(reservation);
-          if (signal.aborted) throw signal.reason;
-          const timedOut = timeoutSignal?.aborted === true;
-          const info: ErrorInfo = timedOut
-            ? { reason: "timeout", message: `timed out after ${timeout}ms`, model: config.name }
-            : toErrorInfo(e, "model-error");
-          info.model ??= config.name;
-          last = info;
-          attempts.push({ model: config.name, attempt, ok: false, durationMs: Date.now() - t0, error: info, ...itemField });
-          if (e instanceof ModelError && e.kind === "rate_limited") {
-            const before = limiter.concurrency;
-            limiter.rateLimited();
-            if (limiter.concurrency !== before) this.#emit({ type: "model.throttled", runId: this.id, ts: Date.now(), model: config.name, concurrency: limiter.concurrency });
+      // One controller per call, linked to the run through #calls: thousands of calls in
+      // flight would otherwise each add listeners to the run's one signal, and
+      // EventTarget.addEventListener is linear in the listeners already there.
+      const callCtl = new AbortController();
+      this.#calls.add(callCtl);
+      try {
+        for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
+          const reservation = this.#p.budget ? await this.#checkBudget(step, config, input) : undefined;
+          if (this.#listeners.length) this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField });
+          const t0 = Date.now();
+          const timeout = step.timeoutMs ?? config.timeoutMs;
+          let timedOut = false;
+          let attemptCtl: AbortController | undefined;
+          let timer: NodeJS.Timeout | undefined;
+          let unlink: (() => void) | undefined;
+          if (timeout !== undefined) {
+            const ctl = new AbortController();
+            attemptCtl = ctl;
+            timer = setTimeout(() => {
+              timedOut = true;
+              ctl.abort(new RunAborted("timeout", `timed out after ${timeout}ms`));
+            }, timeout);
+            const onCallAbort = () => ctl.abort(callCtl.signal.reason);
+            callCtl.signal.addEventListener("abort", onCallAbort, { once: true });
+            unlink = () => callCtl.signal.removeEventListener("abort", onCallAbort);
           }
-          if (e instanceof StepError) throw e;
-          const retry = (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
-          const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, this.#opts.random) : undefined;
-          this.#emit({ type: "step.attempt_failed", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, error: info, ...(delay !== undefined ? { retryInMs: delay } : {}), ...itemField });
-          if (delay === undefined) break;
-          await sleep(delay, signal);
+          const callSignal = attemptCtl?.signal ?? callCtl.signal;
+          try {
+            const model = this.#svc.ready?.(config) ?? (await this.#svc.model(config));
+            const output = await limiter.run(
+              () =>
+                this.#queue.add(
+                  () => {
+                    if (callSignal.aborted) throw callSignal.reason;
+                    return raceAbort(model.process(input, { signal: callSignal, runId: this.id, stepId: step.id, attempt, capabilities: step.capabilities }), callSignal);
+                  },
+                  { signal: callSignal },
+                ),
+              callSignal,
+            );
+            limiter.succeeded();
+            this.#release(reservation);
+            const latencyMs = Date.now() - t0;
+            let usage = usageOf(output);
+            const usageEstimated = !usage;
+            if (!usage) usage = { inputTokens: await countTokens(input), outputTokens: await countTokens(output) };
+            const cost = this.#svc.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
+            this.#account(config.name, usage, cost);
+            attempts.push({ model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });
+            for (const h of hooks) if (!h.applies || h.applies(req)) await h.store?.(req, output, { usage, latencyMs });
+            return { output, model: config.name, usage, usageEstimated, cost, cached: false };
+          } catch (e) {
+            this.#release(reservation);
+            if (signal.aborted) throw signal.reason;
+            const info: ErrorInfo = timedOut ? { reason: "timeout", message: `timed out after ${timeout}ms`, model: config.name } : toErrorInfo(e, "model-error");
+            info.model ??= config.name;
+            last = info;
+            attempts.push({ model: config.name, attempt, ok: false, durationMs: Date.now() - t0, error: info, ...itemField });
+            if (e instanceof ModelError && e.kind === "rate_limited") {
+              const before = limiter.concurrency;
+              limiter.rateLimited();
+              if (limiter.concurrency !== before) this.#emit({ type: "model.throttled", runId: this.id, ts: Date.now(), model: config.name, concurrency: limiter.concurrency });
+            }
+            if (e instanceof StepError) throw e;
+            const retry = (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
+            const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, this.#opts.random) : undefined;
+            this.#emit({ type: "step.attempt_failed", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, error: info, ...(delay !== undefined ? { retryInMs: delay } : {}), ...itemField });
+            if (delay === undefined) break;
+            await sleep(delay, callCtl.signal);
+          } finally {
+            if (timer) clearTimeout(timer);
+            unlink?.();
+          }
         }
+      } finally {
+        this.#calls.delete(callCtl);
       }
       const nextModel = chain[mi + 1];
       if (nextModel && last) {
