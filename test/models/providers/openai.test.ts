@@ -372,7 +372,7 @@ describe("openai provider: connections", () => {
     try {
       const t0 = performance.now();
       await Promise.all(Array.from({ length: 8 }, () => model().process({ prompt: "x" }, ctx())));
-      expect(performance.now() - t0).toBeLessThan(600);
+      expect(performance.now() - t0).toBeLessThan(700); // one connection would take 800ms
     } finally {
       server.defaultReply = () => ({ json: completion("Hello!") });
     }
