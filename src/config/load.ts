@@ -159,7 +159,21 @@ function checkInputsSchema(file: YamlFile): Diagnostic[] {
  * @example const p = await loadPipeline("pipelines/ticket-triage.yaml");
  */
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<CompiledPipeline> {
-  const r = loadPipelineFile(path, opts);
+  const r = await loadPipelineChecked(path, opts);
   if (!r.pipeline) throw new ConfigError(r.diagnostics, r.sources);
   return r.pipeline;
+}
+
+/**
+ * loadPipelineFile, plus the checks that need to load code: every `module` model's file
+ * must exist, load, and export a model (MCP405). Used by run, validate and the library.
+ */
+export async function loadPipelineChecked(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const r = loadPipelineFile(path, opts);
+  if (!r.pipeline || !r.pipeline.models.some((m) => m.provider === "module" && m.module !== undefined)) return r;
+  const { verifyModuleModels } = await import("../models/providers/module.js");
+  const problems = await verifyModuleModels(r.pipeline);
+  if (problems.length === 0) return r;
+  const { pipeline: _dropped, ...rest } = r;
+  return { ...rest, diagnostics: sortDiagnostics([...r.diagnostics, ...problems]) };
 }
