@@ -1,5 +1,5 @@
 /** `mcp run FILE`: run a pipeline; the result on stdout, progress and the report on stderr. */
-import { loadPipelineFile } from "../../config/load.js";
+import { loadPipelineChecked } from "../../config/load.js";
 import type { CompiledPipeline } from "../../compiler/types.js";
 import type { RunObserver } from "../../events/event.js";
 import { formatCost, formatReport } from "../../events/reporters/format.js";
@@ -15,6 +15,7 @@ import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
 import { printDiagnostics, useColor, writeLine, type CliIo, UsageError } from "../io.js";
 import { readRunInput } from "../run-input.js";
+import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, runEnvironmentFlags } from "../run-environment.js";
 import { EXIT_CODES } from "../exit-codes.js";
 
 export const help = `Usage: mcp run FILE [options]
@@ -36,6 +37,8 @@ Options:
   --quiet               no progress and no report on stderr
   -h, --help            show this help
 
+${RUN_ENVIRONMENT_HELP}
+
 Exit codes: 0 success, 1 the run failed, 2 invalid pipeline or input (nothing ran),
 130 interrupted (Ctrl-C; the partial report is printed).`;
 
@@ -47,6 +50,7 @@ export const RUN_OPTIONS = {
   concurrency: { type: "string" },
   progress: { type: "string" },
   quiet: { type: "boolean" },
+  ...RUN_ENVIRONMENT_OPTIONS,
 } as const;
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -60,8 +64,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const progress = oneOf("run", "progress", values.progress as string | undefined, ["auto", "live", "plain", "json", "none"] as const, values.quiet ? "none" : "auto");
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
   const input = await readRunInput(values as { input?: string; "input-file"?: string }, io);
+  const flags = runEnvironmentFlags("run", values);
 
-  const loaded = loadPipelineFile(file);
+  const loaded = await loadPipelineChecked(file);
   printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);
   if (!loaded.pipeline) return EXIT_CODES.invalid;
   const pipeline = loaded.pipeline;
@@ -73,8 +78,15 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       writeLine(io.stdout, values.json ? JSON.stringify(plan, null, 2) : formatPlan(plan, pipeline));
       return EXIT_CODES.ok;
     }
-    const report = await runOnce(orchestrator, pipeline, input, { ...(concurrency ? { concurrency } : {}) }, io, { progress, quiet: !!values.quiet, json: !!values.json });
-    return exitCodeOf(report);
+    const environment = await createRunEnvironment(pipeline, flags, { env: io.env });
+    try {
+      for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
+      const report = await runOnce(orchestrator, pipeline, input, { ...environment.options, ...(concurrency ? { concurrency } : {}) }, io, { progress, quiet: !!values.quiet, json: !!values.json });
+      if (environment.recorder && !values.quiet) writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
+      return exitCodeOf(report);
+    } finally {
+      await environment.close();
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       printDiagnostics(io, "stderr", e.diagnostics, e.sources ?? loaded.sources);

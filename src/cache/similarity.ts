@@ -1,0 +1,47 @@
+/** How alike two strings are: what "the nearest recorded call" of a replay miss means. */
+
+/** Characters compared at most; longer strings are compared on their first part. */
+export const SIMILARITY_LIMIT = 1000;
+
+/** Levenshtein edit distance (two rows, O(a*b) time, O(b) space). */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length === 0) return b.length;
+  if (b.length === 0) return a.length;
+  let prev = new Uint32Array(b.length + 1);
+  let cur = new Uint32Array(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    const ca = a.charCodeAt(i - 1);
+    for (let j = 1; j <= b.length; j++) {
+      const cost = ca === b.charCodeAt(j - 1) ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+/** 1 for equal strings, 0 for nothing in common: 1 - distance / longer length (on the first SIMILARITY_LIMIT characters). */
+export function similarity(a: string, b: string): number {
+  const x = a.slice(0, SIMILARITY_LIMIT);
+  const y = b.slice(0, SIMILARITY_LIMIT);
+  const n = Math.max(x.length, y.length);
+  return n === 0 ? 1 : 1 - editDistance(x, y) / n;
+}
+
+/** Index of the first character where the strings differ (-1 when equal). */
+export function firstDifference(a: string, b: string): number {
+  if (a === b) return -1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
+
+/** Up to `width` characters of `s` around position `at`, with … where cut. */
+export function excerpt(s: string, at: number, width = 60): string {
+  const start = Math.max(0, at - Math.floor(width / 3));
+  const end = Math.min(s.length, start + width);
+  return `${start > 0 ? "…" : ""}${s.slice(start, end)}${end < s.length ? "…" : ""}`;
+}

@@ -1,0 +1,161 @@
+/** `mcp runs`: recent runs from the journal; `mcp runs show ID`: one run and its steps. */
+import { formatCost, MARK } from "../../events/reporters/format.js";
+import type { StepStatus } from "../../events/event.js";
+import type { StepRecord } from "../../orchestrator/report.js";
+import { effectiveStatus } from "../../store/run-journal.js";
+import type { Store, StoredRun } from "../../store/store.js";
+import { formatDuration } from "../../util/duration.js";
+import { parse, positiveInt } from "../args.js";
+import { EXIT_CODES } from "../exit-codes.js";
+import { UsageError, writeLine, type CliIo } from "../io.js";
+import { openProjectStore } from "../project-store.js";
+
+export const help = `Usage: mcp runs [--json] [--limit N] [--project DIR]
+       mcp runs show ID [--json] [--project DIR]
+
+Lists recent runs of the project (newest first) from its journal: id, status, pipeline,
+start time, duration and steps finished; 'show' prints one run with its input, steps,
+output or error. A run whose process died (killed, crashed) shows as 'interrupted':
+continue it with 'mcp resume ID'. ID may be a unique prefix.
+
+Options:
+  --json                print JSON instead of a table
+  --limit N             most runs listed  [default: 20]
+  --project DIR         the project (folder of mcp.yaml)  [default: found from the current folder]
+  -h, --help            show this help`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  limit: { type: "string" },
+  project: { type: "string" },
+} as const;
+
+export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse("runs", argv, OPTIONS);
+  if (values.help) {
+    writeLine(io.stdout, help);
+    return EXIT_CODES.ok;
+  }
+  const [sub, id, ...extra] = positionals;
+  if (sub !== undefined && sub !== "show") throw new UsageError(`unknown subcommand '${sub}' (runs takes 'show ID' or nothing)`, "runs");
+  if (sub === "show" && id === undefined) throw new UsageError("give a run id: mcp runs show ID", "runs");
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, "runs");
+  const limit = positiveInt("runs", "limit", values.limit as string | undefined) ?? 20;
+  const store = await openProjectStore("runs", (values.project as string | undefined) ?? io.cwd);
+  try {
+    if (sub === "show") return await show(store, id!, io, !!values.json);
+    const runs = await store.listRuns({ limit });
+    const rows = await Promise.all(runs.map(async (r) => ({ run: r, steps: await store.getSteps(r.id) })));
+    if (values.json) {
+      writeLine(io.stdout, JSON.stringify(rows.map(({ run, steps }) => summary(run, steps)), null, 2));
+      return EXIT_CODES.ok;
+    }
+    if (rows.length === 0) {
+      writeLine(io.stdout, `no runs yet in ${store.location}`);
+      return EXIT_CODES.ok;
+    }
+    const table = [["run", "status", "pipeline", "started", "time", "steps", "cost"]];
+    for (const { run, steps } of rows) {
+      const s = summary(run, steps);
+      table.push([run.id, s.status, run.pipeline, localTime(run.startedAt), run.durationMs !== undefined ? formatDuration(run.durationMs) : "-", `${s.stepsDone}${s.stepsTotal !== undefined ? `/${s.stepsTotal}` : ""}`, run.totals ? formatCost(run.totals.cost) : "-"]);
+    }
+    writeLine(io.stdout, pad(table).join("\n"));
+    return EXIT_CODES.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A run's id from a full id or a unique prefix; UsageError when none or several match. */
+export async function findRun(store: Store, command: string, id: string): Promise<StoredRun> {
+  const exact = await store.getRun(id);
+  if (exact) return exact;
+  const matches = (await store.listRuns({ limit: 10_000 })).filter((r) => r.id.startsWith(id));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) throw new UsageError(`'${id}' matches ${matches.length} runs (${matches.slice(0, 3).map((r) => r.id).join(", ")}${matches.length > 3 ? ", ..." : ""}); give more of the id`, command);
+  throw new UsageError(`no run '${id}' in ${store.location}; 'mcp runs' lists them`, command);
+}
+
+interface RunSummary {
+  id: string;
+  status: string;
+  pipeline: string;
+  file: string;
+  hash: string;
+  startedAt: string;
+  durationMs?: number;
+  stepsDone: number;
+  stepsTotal?: number;
+  attempts: number;
+  conversationId?: string;
+  resumedFrom?: string;
+  error?: StoredRun["error"];
+}
+
+function summary(run: StoredRun, steps: Record<string, StepRecord>): RunSummary {
+  const reportSteps = run.report?.steps;
+  const done = Object.values(reportSteps ?? steps).filter((s) => s.status === "success").length;
+  return {
+    id: run.id,
+    status: effectiveStatus(run),
+    pipeline: run.pipeline,
+    file: run.file,
+    hash: run.hash,
+    startedAt: new Date(run.startedAt).toISOString(),
+    ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
+    stepsDone: done,
+    ...(reportSteps ? { stepsTotal: Object.keys(reportSteps).length } : {}),
+    attempts: run.attempts,
+    ...(run.conversationId !== undefined ? { conversationId: run.conversationId } : {}),
+    ...(run.resumedFrom !== undefined ? { resumedFrom: run.resumedFrom } : {}),
+    ...(run.error ? { error: run.error } : {}),
+  };
+}
+
+async function show(store: Store, id: string, io: CliIo, json: boolean): Promise<number> {
+  const run = await findRun(store, "runs", id);
+  const journal = await store.getSteps(run.id);
+  // The report has every step (failed, skipped too); a killed run has only the journal.
+  const steps: Record<string, StepRecord> = { ...journal, ...(run.report?.steps ?? {}) };
+  const status = effectiveStatus(run);
+  if (json) {
+    const { report: _r, ...rest } = run;
+    writeLine(io.stdout, JSON.stringify({ ...rest, status, steps }, null, 2));
+    return EXIT_CODES.ok;
+  }
+  const resumable = status === "failed" || status === "cancelled" || status === "interrupted";
+  const lines = [
+    `run ${run.id}: ${status}${resumable ? ` (continue it with: mcp resume ${run.id})` : ""}`,
+    `pipeline   ${run.pipeline} (${run.file})`,
+    `hash       ${run.hash.slice(0, 12)}`,
+    `started    ${localTime(run.startedAt)}${run.durationMs !== undefined ? `, took ${formatDuration(run.durationMs)}` : ""}${run.attempts > 1 ? `, resumed ${run.attempts - 1} time${run.attempts > 2 ? "s" : ""}` : ""}`,
+    ...(run.conversationId !== undefined ? [`conversation ${run.conversationId}`] : []),
+    `input      ${JSON.stringify(run.input)}`,
+    "",
+    "steps:",
+  ];
+  const ids = Object.keys(steps);
+  if (ids.length === 0) lines.push("  (none finished)");
+  for (const sid of ids) {
+    const r = steps[sid]!;
+    const mark = MARK[r.status as StepStatus] ?? "?";
+    const extra = [r.model, r.status === "success" ? formatDuration(r.durationMs) : r.status, r.resumed ? "resumed" : r.cached ? "cached" : undefined].filter(Boolean).join(", ");
+    lines.push(`  ${mark} ${sid}${extra ? `  (${extra})` : ""}${r.error ? `: ${r.error.message}` : ""}`);
+  }
+  if (run.output !== undefined) lines.push("", "output:", JSON.stringify(run.output, null, 2));
+  if (run.error) lines.push("", `error: ${run.error.message}`);
+  writeLine(io.stdout, lines.join("\n"));
+  return EXIT_CODES.ok;
+}
+
+function localTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function pad(rows: string[][]): string[] {
+  const w: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (w[i] = Math.max(w[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join("  "));
+}

@@ -1,0 +1,171 @@
+/**
+ * What a run keeps beyond itself, set up from a pipeline and the command-line flags: the
+ * store, the run journal, the context manager, and the call hooks (replay, cache, record).
+ * `mcp run`, `mcp resume` (and `mcp run --watch`, once per run) call createRunEnvironment
+ * and pass its `options` to the orchestrator; `close()` when done.
+ *
+ * Flags: --store sqlite|memory, --record FILE, --replay FILE, --no-cache, --conversation ID.
+ */
+import type { CompiledPipeline } from "../compiler/types.js";
+import { Recorder, Replayer, readRecording } from "../cache/recording.js";
+import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
+import { ContextManager, type Summarizer } from "../context/context-manager.js";
+import type { BaseModel } from "../models/base-model.js";
+import { createModel } from "../models/providers/index.js";
+import type { CallHook } from "../orchestrator/hooks.js";
+import type { RunOptions } from "../orchestrator/run.js";
+import { MemoryStore } from "../store/memory-store.js";
+import { openStore, storePath } from "../store/open-store.js";
+import { StoreJournal } from "../store/run-journal.js";
+import type { Store } from "../store/store.js";
+import { McpError } from "../util/errors.js";
+import { oneOf } from "./args.js";
+import { UsageError } from "./io.js";
+
+/** parseArgs definitions of the flags, to spread into a command's options. */
+export const RUN_ENVIRONMENT_OPTIONS = {
+  store: { type: "string" },
+  record: { type: "string" },
+  replay: { type: "string" },
+  "no-cache": { type: "boolean" },
+  conversation: { type: "string" },
+} as const;
+
+/** Help text of the flags, for a command's --help. */
+export const RUN_ENVIRONMENT_HELP = `State (docs/state.md):
+  --store KIND          sqlite|memory: where the run journal, conversations and cache live
+                        [default: mcp.yaml store.type, else sqlite at .mcp/state.db]
+  --conversation ID     conversation id (overrides the pipeline's context.conversation)
+  --no-cache            do not read or fill the response cache
+  --record FILE         write every model call (request, response, usage, latency) to FILE
+                        (.json, or .yaml/.yml); the cache is bypassed so every call is real
+  --replay FILE         answer every model call from FILE (made with --record): no network,
+                        no keys; a call not in FILE fails the step (replay-miss)`;
+
+export interface RunEnvironmentFlags {
+  /** Store kind instead of mcp.yaml's. */
+  store?: "sqlite" | "memory";
+  record?: string;
+  replay?: string;
+  noCache?: boolean;
+  conversation?: string;
+}
+
+/** Reads the flags from parsed arguments; throws UsageError for bad values. */
+export function runEnvironmentFlags(command: string, values: Record<string, unknown>): RunEnvironmentFlags {
+  const store = values.store === undefined ? undefined : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
+  const record = values.record as string | undefined;
+  const replay = values.replay as string | undefined;
+  if (record !== undefined && replay !== undefined) throw new UsageError("give --record or --replay, not both", command);
+  if (record === "" || replay === "") throw new UsageError(`--${record === "" ? "record" : "replay"} needs a file name`, command);
+  const conversation = values.conversation as string | undefined;
+  if (conversation === "") throw new UsageError("--conversation needs an id", command);
+  return {
+    ...(store ? { store } : {}),
+    ...(record !== undefined ? { record } : {}),
+    ...(replay !== undefined ? { replay } : {}),
+    ...(values["no-cache"] ? { noCache: true } : {}),
+    ...(conversation !== undefined ? { conversation } : {}),
+  };
+}
+
+export interface RunEnvironment {
+  /** Pass to orchestrator.startRun / runOnce (merge your own observer, concurrency, resume). */
+  options: RunOptions;
+  store: Store;
+  context: ContextManager;
+  recorder?: Recorder;
+  replayer?: Replayer;
+  /** Things the user should know (printed on stderr by the CLI). */
+  warnings: string[];
+  /** Closes what this environment opened (the store, unless it was given). */
+  close(): Promise<void>;
+}
+
+export interface RunEnvironmentDeps {
+  /** Use this store (e.g. the one `mcp resume` found the run in); not closed by close(). */
+  store?: Store;
+  /** Environment for the compression model's API key and for redacting recordings. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Opens the store and builds the run options for `pipeline`.
+ * @example
+ * const envr = await createRunEnvironment(pipeline, { conversation: "c1" });
+ * try { await orchestrator.runPipeline(pipeline, input, envr.options); } finally { await envr.close(); }
+ */
+export async function createRunEnvironment(pipeline: CompiledPipeline, flags: RunEnvironmentFlags = {}, deps: RunEnvironmentDeps = {}): Promise<RunEnvironment> {
+  const env = deps.env ?? process.env;
+  const warnings: string[] = [];
+  let store = deps.store;
+  const owned = !store;
+  if (!store) {
+    try {
+      store = await openStore(pipeline.settings, flags.store);
+    } catch (e) {
+      if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, "run");
+      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, "run");
+      // A read-only checkout or a full disk must not stop a run: it runs without memory.
+      warnings.push(`cannot open the store ${storePath(pipeline.settings)} (${(e as Error).message}); this run is kept in memory only and cannot be resumed`);
+      store = new MemoryStore();
+    }
+  }
+
+  let replayer: Replayer | undefined;
+  let recorder: Recorder | undefined;
+  try {
+    if (flags.replay !== undefined) replayer = new Replayer(flags.replay, readRecording(flags.replay));
+    if (flags.record !== undefined) recorder = new Recorder(flags.record, { pipeline: pipeline.name, hash: pipeline.hash, env });
+  } catch (e) {
+    if (owned) await store.close();
+    if (e instanceof McpError) throw new UsageError(e.message, "run");
+    throw new UsageError(`cannot write the recording ${flags.record}: ${(e as Error).message}`, "run");
+  }
+
+  // Order matters: the first hit wins. A replay answers everything (or fails); recording
+  // bypasses the cache so that every call in the file was really made.
+  const hooks: CallHook[] = [];
+  if (replayer) hooks.push(replayer);
+  else if (recorder) hooks.push(recorder);
+  else if (!flags.noCache && cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)) {
+    hooks.push(new ResponseCache(store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) }));
+  }
+
+  // Compression by an LLM (context.compress.model); under replay, the nlp summary (no calls).
+  const models = new Map<string, Promise<BaseModel>>();
+  const summarize: Summarizer = async (text, req) => {
+    const config = pipeline.models.find((m) => m.name === req.model);
+    if (!config) throw new McpError("MCP401", `unknown model '${req.model}' for context compression`);
+    let model = models.get(config.name);
+    if (!model) models.set(config.name, (model = createModel(config, { env })));
+    const m = await model;
+    const input = config.provider === "nlp" ? { text } : { prompt: `Summarise this conversation in a few sentences. Keep names, facts, numbers and decisions.\n\n${text}` };
+    const out = (await m.process(input, { signal: AbortSignal.timeout(config.timeoutMs ?? 120_000), capabilities: config.provider === "nlp" ? ["summarization"] : ["text-generation"] })) as { text?: unknown; summary?: unknown } | string;
+    if (typeof out === "string") return out;
+    return typeof out?.text === "string" ? out.text : typeof out?.summary === "string" ? out.summary : JSON.stringify(out);
+  };
+  const context = new ContextManager(store, replayer ? {} : { summarize });
+
+  const options: RunOptions = {
+    hooks,
+    journal: new StoreJournal(store),
+    context,
+    ...(flags.conversation !== undefined ? { conversationId: flags.conversation } : {}),
+  };
+  let closed = false;
+  return {
+    options,
+    store,
+    context,
+    ...(recorder ? { recorder } : {}),
+    ...(replayer ? { replayer } : {}),
+    warnings,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...models.values()].map(async (p) => (await p.catch(() => undefined))?.close()));
+      if (owned) await store.close();
+    },
+  };
+}

@@ -1,0 +1,383 @@
+/**
+ * SqliteStore: the Store in one embedded SQLite file (better-sqlite3), `.mcp/state.db` next
+ * to mcp.yaml by default.
+ *
+ * Why these settings:
+ * - WAL journal: readers never block the writer, and a committed transaction survives the
+ *   process being killed (SIGKILL) at any point after `commit` returned.
+ * - busy_timeout: two `mcp` processes may write at once (two runs, a run and `mcp serve`);
+ *   a writer that finds the file locked waits for the other instead of failing.
+ * - Every multi-row write is one `BEGIN IMMEDIATE` transaction: it takes the write lock up
+ *   front, so two writers cannot both read, then deadlock trying to upgrade.
+ * - Versioned migrations in `schema_version`: a file written by an older mcp is upgraded in
+ *   place; a file from a newer mcp is refused rather than misread.
+ *
+ * better-sqlite3 is synchronous: a method's promise resolves after the data is committed.
+ */
+import { mkdirSync, existsSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import type BetterSqlite3 from "better-sqlite3";
+import type { ContextTurn } from "../orchestrator/hooks.js";
+import type { StepRecord } from "../orchestrator/report.js";
+import { McpError } from "../util/errors.js";
+import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
+
+type Database = BetterSqlite3.Database;
+
+/** Schema migrations, in order; migration i brings the file to version i + 1. Never edit one that shipped. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    file TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    duration_ms INTEGER,
+    conversation_id TEXT,
+    resumed_from TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    pid INTEGER,
+    host TEXT,
+    output TEXT,
+    error TEXT,
+    totals TEXT,
+    report TEXT
+  );
+  CREATE INDEX runs_started_at ON runs (started_at DESC);
+  CREATE TABLE steps (
+    run_id TEXT NOT NULL,
+    step_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    record TEXT NOT NULL,
+    finished_at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step_id)
+  );
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    summary TEXT,
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE turns (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    run_id TEXT,
+    step_id TEXT,
+    ts INTEGER NOT NULL
+  );
+  CREATE INDEX turns_conversation ON turns (conversation_id, seq);
+  CREATE TABLE cache (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+  );
+  CREATE INDEX cache_expires_at ON cache (expires_at);
+  `,
+];
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's lock, in ms. @default 10000 */
+  busyTimeoutMs?: number;
+}
+
+interface RunRow {
+  id: string;
+  pipeline: string;
+  file: string;
+  hash: string;
+  status: string;
+  input: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+  conversation_id: string | null;
+  resumed_from: string | null;
+  attempts: number;
+  pid: number | null;
+  host: string | null;
+  output: string | null;
+  error: string | null;
+  totals: string | null;
+  report: string | null;
+}
+
+interface TurnRow {
+  seq: number;
+  role: string;
+  content: string;
+  run_id: string | null;
+  step_id: string | null;
+  ts: number;
+}
+
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+const parse = <T>(s: string | null): T | undefined => (s === null ? undefined : (JSON.parse(s) as T));
+
+let driver: typeof BetterSqlite3 | undefined;
+function loadDriver(): typeof BetterSqlite3 {
+  // Loaded on first use: a native module, not needed by commands that keep no state.
+  driver ??= createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+  return driver;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly location: string;
+  readonly #db: Database;
+  #closed = false;
+
+  /** Opens (creating the file and its folder when missing) and migrates the database at `path`. */
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.location = path;
+    if (path !== ":memory:") ensureFolder(dirname(path));
+    const Driver = loadDriver();
+    this.#db = new Driver(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    this.#db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode: durable across process crashes; only an OS crash may lose the last commits.
+    this.#db.pragma("synchronous = NORMAL");
+    this.#migrate();
+  }
+
+  /** Current schema version of the file. */
+  get schemaVersion(): number {
+    return (this.#db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null }).v ?? 0;
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    const run = db.transaction(() => {
+      // Read inside the write transaction: another process may have migrated meanwhile.
+      const current = this.schemaVersion;
+      if (current > MIGRATIONS.length) {
+        throw new McpError("STORE_VERSION", `the store ${this.location} has schema version ${current}, newer than this mcp knows (${MIGRATIONS.length}); upgrade mcp`);
+      }
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        db.exec(MIGRATIONS[v]!);
+        db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)").run(v + 1, Date.now());
+      }
+    });
+    run.immediate();
+  }
+
+  #write<T>(fn: () => T): T {
+    if (this.#closed) throw new McpError("STORE_CLOSED", `the store ${this.location} is closed`);
+    return this.#db.transaction(fn).immediate();
+  }
+
+  async runStarted(run: RunStart): Promise<void> {
+    const now = Date.now();
+    this.#write(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO runs (id, pipeline, file, hash, status, input, started_at, updated_at, conversation_id, resumed_from, attempts, pid, host)
+           VALUES (@id, @pipeline, @file, @hash, @status, @input, @startedAt, @now, @conversationId, @resumedFrom, 1, @pid, @host)
+           ON CONFLICT (id) DO UPDATE SET
+             status = 'running', hash = excluded.hash, file = excluded.file, updated_at = excluded.updated_at,
+             finished_at = NULL, duration_ms = NULL, error = NULL, output = NULL, report = NULL,
+             resumed_from = COALESCE(excluded.resumed_from, resumed_from), attempts = attempts + 1,
+             pid = excluded.pid, host = excluded.host`,
+        )
+        .run({
+          id: run.id,
+          pipeline: run.pipeline,
+          file: run.file,
+          hash: run.hash,
+          status: run.status ?? "running",
+          input: json(run.input),
+          startedAt: run.startedAt,
+          now,
+          conversationId: run.conversationId ?? null,
+          resumedFrom: run.resumedFrom ?? null,
+          pid: run.pid ?? null,
+          host: run.host ?? null,
+        });
+    });
+  }
+
+  async runFinished(id: string, end: RunEnd): Promise<void> {
+    this.#write(() => {
+      this.#db
+        .prepare(
+          `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = @durationMs, updated_at = @finishedAt,
+             output = @output, error = @error, totals = @totals, report = @report WHERE id = @id`,
+        )
+        .run({
+          id,
+          status: end.status,
+          finishedAt: end.finishedAt,
+          durationMs: end.durationMs,
+          output: json(end.output),
+          error: json(end.error),
+          totals: json(end.totals),
+          report: json(end.report),
+        });
+    });
+  }
+
+  async getRun(id: string): Promise<StoredRun | undefined> {
+    const row = this.#db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  async listRuns(opts: ListRunsOptions = {}): Promise<StoredRun[]> {
+    const limit = opts.limit ?? 20;
+    const rows = (
+      opts.pipeline === undefined
+        ? this.#db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?").all(limit)
+        : this.#db.prepare("SELECT * FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT ?").all(opts.pipeline, limit)
+    ) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  async putStep(runId: string, stepId: string, record: StepRecord): Promise<void> {
+    this.#write(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO steps (run_id, step_id, status, record, finished_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at`,
+        )
+        .run(runId, stepId, record.status, JSON.stringify(record), Date.now());
+      this.#db.prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(Date.now(), runId);
+    });
+  }
+
+  async getSteps(runId: string): Promise<Record<string, StepRecord>> {
+    const rows = this.#db.prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
+    return Object.fromEntries(rows.map((r) => [r.step_id, JSON.parse(r.record) as StepRecord]));
+  }
+
+  async appendTurns(conversationId: string, turns: ContextTurn[], opts: { maxTurns?: number } = {}): Promise<StoredTurn[]> {
+    return this.#write(() => {
+      const now = Date.now();
+      this.#db.prepare("INSERT INTO conversations (id, version, updated_at) VALUES (?, 0, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at").run(conversationId, now);
+      const insert = this.#db.prepare("INSERT INTO turns (conversation_id, role, content, run_id, step_id, ts) VALUES (?, ?, ?, ?, ?, ?)");
+      const added: StoredTurn[] = [];
+      for (const t of turns) {
+        const ts = t.ts ?? now;
+        const info = insert.run(conversationId, t.role, JSON.stringify(t.content ?? null), t.runId ?? null, t.stepId ?? null, ts);
+        added.push({ ...t, seq: Number(info.lastInsertRowid), ts });
+      }
+      if (opts.maxTurns !== undefined) {
+        this.#db
+          .prepare(
+            `DELETE FROM turns WHERE conversation_id = ? AND seq NOT IN
+               (SELECT seq FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?)`,
+          )
+          .run(conversationId, conversationId, opts.maxTurns);
+      }
+      return added;
+    });
+  }
+
+  async listTurns(conversationId: string): Promise<StoredTurn[]> {
+    const rows = this.#db.prepare("SELECT seq, role, content, run_id, step_id, ts FROM turns WHERE conversation_id = ? ORDER BY seq").all(conversationId) as TurnRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      role: r.role,
+      content: JSON.parse(r.content) as unknown,
+      ...(r.run_id !== null ? { runId: r.run_id } : {}),
+      ...(r.step_id !== null ? { stepId: r.step_id } : {}),
+      ts: r.ts,
+    }));
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationState> {
+    const row = this.#db.prepare("SELECT summary, version FROM conversations WHERE id = ?").get(conversationId) as { summary: string | null; version: number } | undefined;
+    if (!row) return { version: 0 };
+    return { ...(row.summary !== null ? { summary: row.summary } : {}), version: row.version };
+  }
+
+  async compactTurns(conversationId: string, opts: { summary: string; throughSeq: number; expectedVersion: number }): Promise<boolean> {
+    return this.#write(() => {
+      const now = Date.now();
+      const row = this.#db.prepare("SELECT version FROM conversations WHERE id = ?").get(conversationId) as { version: number } | undefined;
+      if ((row?.version ?? 0) !== opts.expectedVersion) return false;
+      this.#db
+        .prepare("INSERT INTO conversations (id, summary, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, version = excluded.version, updated_at = excluded.updated_at")
+        .run(conversationId, opts.summary, opts.expectedVersion + 1, now);
+      this.#db.prepare("DELETE FROM turns WHERE conversation_id = ? AND seq <= ?").run(conversationId, opts.throughSeq);
+      return true;
+    });
+  }
+
+  async clearConversation(conversationId: string): Promise<void> {
+    this.#write(() => {
+      this.#db.prepare("DELETE FROM turns WHERE conversation_id = ?").run(conversationId);
+      this.#db.prepare("DELETE FROM conversations WHERE id = ?").run(conversationId);
+    });
+  }
+
+  async cacheGet(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
+    const row = this.#db.prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as { value: string; created_at: number; expires_at: number | null } | undefined;
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+    return { value: JSON.parse(row.value) as unknown, createdAt: row.created_at, ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}) };
+  }
+
+  async cacheSet(key: string, entry: CacheEntry): Promise<void> {
+    this.#write(() => {
+      this.#db
+        .prepare("INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at")
+        .run(key, JSON.stringify(entry.value ?? null), entry.createdAt, entry.expiresAt ?? null);
+    });
+  }
+
+  async cacheDeleteExpired(now = Date.now()): Promise<number> {
+    return this.#write(() => this.#db.prepare("DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function toRun(r: RunRow): StoredRun {
+  const opt = <K extends string, V>(k: K, v: V | null | undefined): { [P in K]?: V } => (v === null || v === undefined ? {} : ({ [k]: v } as { [P in K]?: V }));
+  return {
+    id: r.id,
+    pipeline: r.pipeline,
+    file: r.file,
+    hash: r.hash,
+    status: r.status as StoredRun["status"],
+    input: parse(r.input),
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    ...opt("finishedAt", r.finished_at),
+    ...opt("durationMs", r.duration_ms),
+    ...opt("conversationId", r.conversation_id),
+    ...opt("resumedFrom", r.resumed_from),
+    attempts: r.attempts,
+    ...opt("pid", r.pid),
+    ...opt("host", r.host),
+    ...opt("output", parse<unknown>(r.output)),
+    ...opt("error", parse<StoredRun["error"]>(r.error)),
+    ...opt("totals", parse<StoredRun["totals"]>(r.totals)),
+    ...opt("report", parse<StoredRun["report"]>(r.report)),
+  };
+}
+
+/** Creates the state folder; a new `.mcp/` gets a .gitignore so its files are never committed. */
+function ensureFolder(dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  if (dir.endsWith(".mcp")) {
+    try {
+      writeFileSync(join(dir, ".gitignore"), "# Created by mcp: run journal, conversation history and cache.\n*\n", { flag: "wx" });
+    } catch {
+      // Another process made it first.
+    }
+  }
+}
