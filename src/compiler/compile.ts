@@ -214,18 +214,33 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
         chain = registry.chain(first, explicitFallback, candidates.slice(1));
       }
     }
-    // Capability contracts hold for the whole chain.
+    // Capability contracts hold for the whole chain. A fallback comes from the step's (or
+    // its task's) list, else from the chosen model's own `fallback:` list.
+    const fromModel = explicitFallback === undefined && chain.length > 0 ? modelSource.get(chain[0]!) : undefined;
+    const modelFallback = fromModel ? strings(models.get(chain[0]!)?.fallback) : [];
     chain.forEach((name, i) => {
       const m = models.get(name);
-      const fbPath = explicitFallback && i > 0 ? [...path, "fallback", explicitFallback.indexOf(name)] : path;
+      const inModelList = i > 0 && modelFallback.includes(name);
+      const where =
+        i === 0
+          ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
+          : explicitFallback && raw.fallback !== undefined
+            ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
+            : stepLoc;
+      const related =
+        inModelList && fromModel
+          ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
+          : [];
       if (!m) {
-        c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, file.locate(fbPath));
+        // An unknown name in a model's own list is reported there, once.
+        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, where);
         return;
       }
       const missing = capabilities.filter((x) => !m.capabilities.includes(x));
       if (missing.length) {
-        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, file.locate(fbPath), {
+        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, where, {
           hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
+          related,
         });
       }
     });
@@ -248,7 +263,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     if (!forEach) {
       for (const e of exprs) {
         for (const v of ["item", "index"]) {
-          if (e.refs.variables.has(v)) c.diagnostics.push(warning("MCP205", `$${v} is only set in a step with forEach; here it is empty`, e.location));
+          const at = e.refs.variables.get(v);
+          if (at !== undefined) c.diagnostics.push(warning("MCP205", `$${v} is only set in a step with forEach; here it is empty`, c.locateInExpr(e, at, v.length + 1)));
         }
       }
     }
@@ -322,7 +338,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const conversation = ctxRaw.conversation !== undefined ? c.template(file, ["context", "conversation"], ctxRaw.conversation) : undefined;
     if (conversation) {
       for (const e of templateExpressions(conversation)) {
-        if (e.refs.steps.size || e.refs.bareSteps !== undefined) c.report("MCP202", "the conversation id can only use $input and $env: it is read before any step runs", e.location);
+        const stepsAt = e.refs.variables.get("steps");
+        if (stepsAt !== undefined) c.report("MCP202", "the conversation id can only use $input and $env: it is read before any step runs", c.locateInExpr(e, stepsAt, 6));
         checkRefs(c, e, undefined, validIds, allIds, env, new Set());
       }
     }

@@ -26,8 +26,8 @@ export interface ExprRefs {
   bareSteps: number | undefined;
   /** `$env.NAME` reads, with offsets. */
   env: Map<string, number>;
-  /** Every variable name read ($input, $item, $join ...). */
-  variables: Set<string>;
+  /** Every variable read ($input, $item, $join ...), with the offset of its first `$`. */
+  variables: Map<string, number>;
 }
 
 /** An error raised while evaluating an expression at run time. */
@@ -172,7 +172,8 @@ function syntaxError(source: string, e: unknown): ExprSyntaxError {
   const pos = typeof err.position === "number" ? err.position : 0;
   if (err.token === "(end)" || pos >= source.trimEnd().length) {
     const end = source.trimEnd().length;
-    return { message, offset: Math.max(0, end - 1), length: 1 };
+    const start = Math.max(0, ...[" ", "\t", "\n"].map((w) => source.lastIndexOf(w, end - 1) + 1));
+    return { message, offset: Math.min(start, Math.max(0, end - 1)), length: Math.max(1, end - start) };
   }
   const token = err.token === undefined || err.token === null ? "" : String(err.token);
   const offset = Math.max(0, Math.min(source.length - 1, pos - token.length));
@@ -247,7 +248,11 @@ function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
 }
 
 function collectRefs(ast: unknown): ExprRefs {
-  const refs: ExprRefs = { steps: new Map(), bareSteps: undefined, env: new Map(), variables: new Set() };
+  const refs: ExprRefs = { steps: new Map(), bareSteps: undefined, env: new Map(), variables: new Map() };
+  const variable = (n: AstNode) => {
+    const name = String(n.value);
+    if (!refs.variables.has(name)) refs.variables.set(name, Math.max(0, (n.position ?? 0) - name.length - 1));
+  };
   const seen = new Set<unknown>();
   const visit = (n: unknown): void => {
     if (!n || typeof n !== "object" || seen.has(n)) return;
@@ -257,7 +262,7 @@ function collectRefs(ast: unknown): ExprRefs {
       return;
     }
     const node = n as AstNode;
-    if (node.type === "variable" && typeof node.value === "string") refs.variables.add(node.value);
+    if (node.type === "variable" && typeof node.value === "string") variable(node);
     if (node.type === "path" && Array.isArray(node.steps)) {
       const [first, second] = node.steps;
       if (first?.type === "variable" && (first.value === "steps" || first.value === "env")) {
@@ -277,7 +282,7 @@ function collectRefs(ast: unknown): ExprRefs {
         for (const s of node.steps ?? []) {
           // The head variable is counted above; visit its children, not it as a bare use.
           if (s.type === "variable") {
-            refs.variables.add(String(s.value));
+            variable(s);
             for (const kk of Object.keys(s)) if (kk !== "type" && kk !== "value") visit(s[kk]);
           } else visit(s);
         }

@@ -107,7 +107,8 @@ export function compileString(
       problems.push({ kind: "syntax", message: "empty expression '${{ }}'", offset: sp.start, length: sp.end - sp.start });
       return { kind: "literal", value: s };
     }
-    const r = CompiledExpression.compile(text, locate(sp.exprStart, sp.exprEnd - sp.exprStart));
+    const lead = text.length - text.trimStart().length;
+    const r = CompiledExpression.compile(text, locate(sp.exprStart + lead, text.trim().length));
     if (isSyntaxError(r)) {
       problems.push(syntaxProblem(r, sp.exprStart));
       return { kind: "literal", value: s };

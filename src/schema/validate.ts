@@ -156,6 +156,14 @@ function isInsideFailedAnyOf(e: ErrorObject, anyOfAt: Set<string>): boolean {
   return false;
 }
 
+/**
+ * One ajv error as a diagnostic. Keywords without a message of their own (none of the
+ * built-in schemas uses one today) fall back to MCP105 with ajv's wording.
+ */
+export function schemaErrorToDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
+  return toDiagnostic(e, file);
+}
+
 function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
   const path = pathToJsonPath(e.instancePath);
   const where = displayPath(path);
