@@ -23,8 +23,10 @@ export class MemoryStore implements Store {
     const now = Date.now();
     const prev = this.#runs.get(run.id);
     if (prev) {
+      // Like the SQLite store: the end of the previous attempt is cleared.
+      const { finishedAt: _f, durationMs: _d, error: _e, output: _o, report: _r, ...kept } = prev;
       this.#runs.set(run.id, {
-        ...prev,
+        ...kept,
         hash: run.hash,
         file: run.file,
         status: "running",
@@ -107,10 +109,7 @@ export class MemoryStore implements Store {
   async cacheGet(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
     const e = this.#cache.get(key);
     if (!e) return undefined;
-    if (e.expiresAt !== undefined && e.expiresAt <= now) {
-      this.#cache.delete(key);
-      return undefined;
-    }
+    if (e.expiresAt !== undefined && e.expiresAt <= now) return undefined;
     return clone(e);
   }
 

@@ -6,7 +6,7 @@
  * them "resumed"); the rest run, under the same run id.
  */
 import { existsSync } from "node:fs";
-import { loadPipelineFile } from "../../config/load.js";
+import { loadPipelineChecked } from "../../config/load.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
 import type { StepRecord } from "../../orchestrator/report.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
@@ -82,7 +82,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       writeLine(io.stderr, `mcp resume: the pipeline file of run ${run.id} is gone: ${run.file}`);
       return EXIT_CODES.invalid;
     }
-    const loaded = loadPipelineFile(run.file);
+    const loaded = await loadPipelineChecked(run.file);
     printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);
     if (!loaded.pipeline) return EXIT_CODES.invalid;
     const pipeline = loaded.pipeline;

@@ -1,0 +1,210 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import { openStore, storePath } from "../../src/store/open-store.js";
+import { effectiveStatus } from "../../src/store/run-journal.js";
+import { MIGRATIONS, SqliteStore } from "../../src/store/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
+import type { RunReport, StepRecord } from "../../src/orchestrator/report.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "mcp-store-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const step = (output: unknown): StepRecord => ({ status: "success", output, attempts: [{ model: "m", attempt: 1, ok: true, durationMs: 3 }], durationMs: 3, usage: { inputTokens: 1, outputTokens: 2 }, cost: 0, cached: false });
+const totals = { inputTokens: 1, outputTokens: 2, cost: 0, calls: 1, cacheHits: 0, cacheMisses: 0 };
+
+const kinds: [string, () => Store][] = [
+  ["SqliteStore (a real file)", () => new SqliteStore(join(tempDir(), ".mcp", "state.db"))],
+  ["MemoryStore", () => new MemoryStore()],
+];
+
+describe.each(kinds)("%s", (_name, make) => {
+  it("keeps runs with their input, hash and steps, newest first", async () => {
+    const s = make();
+    await s.runStarted({ id: "run_a", pipeline: "p", file: "/x/p.yaml", hash: "h1", input: { text: "hi" }, startedAt: 1000 });
+    await s.runStarted({ id: "run_b", pipeline: "q", file: "/x/q.yaml", hash: "h2", input: {}, startedAt: 2000, conversationId: "c1" });
+    await s.putStep("run_a", "first", step({ n: 1 }));
+    await s.putStep("run_a", "second", step([1, 2]));
+    expect(await s.getSteps("run_a")).toEqual({ first: step({ n: 1 }), second: step([1, 2]) });
+    expect((await s.listRuns()).map((r) => r.id)).toEqual(["run_b", "run_a"]);
+    expect((await s.listRuns({ limit: 1 })).map((r) => r.id)).toEqual(["run_b"]);
+    expect((await s.listRuns({ pipeline: "p" })).map((r) => r.id)).toEqual(["run_a"]);
+    const a = await s.getRun("run_a");
+    expect(a).toMatchObject({ id: "run_a", pipeline: "p", file: "/x/p.yaml", hash: "h1", status: "running", input: { text: "hi" }, startedAt: 1000, attempts: 1 });
+    expect((await s.getRun("run_b"))?.conversationId).toBe("c1");
+    expect(await s.getRun("nope")).toBeUndefined();
+    await s.close();
+  });
+
+  it("records the end of a run and starts it again in place on resume", async () => {
+    const s = make();
+    await s.runStarted({ id: "r", pipeline: "p", file: "/p.yaml", hash: "h", input: 1, startedAt: 5 });
+    const report = { runId: "r", status: "failed", steps: {} } as unknown as RunReport;
+    await s.runFinished("r", { status: "failed", finishedAt: 10, durationMs: 5, error: { reason: "model-error", message: "boom" }, totals, report });
+    expect(await s.getRun("r")).toMatchObject({ status: "failed", durationMs: 5, error: { message: "boom" }, totals, report });
+    await s.runStarted({ id: "r", pipeline: "p", file: "/p.yaml", hash: "h", input: 1, startedAt: 50, resumedFrom: "r" });
+    const again = await s.getRun("r");
+    expect(again).toMatchObject({ status: "running", attempts: 2, resumedFrom: "r", startedAt: 5 });
+    expect(again?.error).toBeUndefined();
+    await s.runFinished("r", { status: "success", finishedAt: 60, durationMs: 10, output: { ok: true }, totals, report });
+    expect(await s.getRun("r")).toMatchObject({ status: "success", output: { ok: true } });
+    await s.close();
+  });
+
+  it("appends turns in order and prunes to maxTurns in the same write", async () => {
+    const s = make();
+    await s.appendTurns("c", [{ role: "user", content: "one" }, { role: "assistant", content: { text: "two" } }]);
+    await s.appendTurns("other", [{ role: "user", content: "elsewhere" }]);
+    const added = await s.appendTurns("c", [{ role: "user", content: "three", runId: "r", stepId: "s" }], { maxTurns: 2 });
+    expect(added[0]).toMatchObject({ role: "user", content: "three", runId: "r", stepId: "s" });
+    const turns = await s.listTurns("c");
+    expect(turns.map((t) => t.content)).toEqual([{ text: "two" }, "three"]);
+    expect(turns[0]!.seq).toBeLessThan(turns[1]!.seq);
+    expect(turns[1]).toMatchObject({ runId: "r", stepId: "s" });
+    expect((await s.listTurns("other")).map((t) => t.content)).toEqual(["elsewhere"]);
+    await s.clearConversation("c");
+    expect(await s.listTurns("c")).toEqual([]);
+    expect(await s.getConversation("c")).toEqual({ version: 0 });
+    await s.close();
+  });
+
+  it("compacts turns into a summary only at the expected version", async () => {
+    const s = make();
+    const added = await s.appendTurns("c", ["a", "b", "c", "d"].map((content) => ({ role: "user", content })));
+    expect(await s.compactTurns("c", { summary: "a and b", throughSeq: added[1]!.seq, expectedVersion: 0 })).toBe(true);
+    expect(await s.getConversation("c")).toEqual({ summary: "a and b", version: 1 });
+    expect((await s.listTurns("c")).map((t) => t.content)).toEqual(["c", "d"]);
+    // A writer that read version 0 lost the race: nothing changes.
+    expect(await s.compactTurns("c", { summary: "stale", throughSeq: added[3]!.seq, expectedVersion: 0 })).toBe(false);
+    expect((await s.getConversation("c")).summary).toBe("a and b");
+    expect((await s.listTurns("c")).length).toBe(2);
+    await s.close();
+  });
+
+  it("serves cache entries until they expire", async () => {
+    const s = make();
+    await s.cacheSet("k1", { value: { text: "cached" }, createdAt: 100, expiresAt: 200 });
+    await s.cacheSet("k2", { value: [1], createdAt: 100 });
+    expect(await s.cacheGet("k1", 150)).toEqual({ value: { text: "cached" }, createdAt: 100, expiresAt: 200 });
+    expect(await s.cacheGet("k1", 200)).toBeUndefined();
+    expect(await s.cacheGet("k2", 10 ** 15)).toEqual({ value: [1], createdAt: 100 });
+    expect(await s.cacheGet("missing")).toBeUndefined();
+    expect(await s.cacheDeleteExpired(300)).toBe(1);
+    expect(await s.cacheGet("k2")).toBeDefined();
+    await s.close();
+  });
+});
+
+describe("SqliteStore", () => {
+  it("creates .mcp/state.db on first use, in WAL mode, with a .gitignore and the schema version", async () => {
+    const dir = tempDir();
+    const store = await openStore({ projectDir: dir });
+    expect(store.location).toBe(join(dir, ".mcp", "state.db"));
+    expect(existsSync(store.location)).toBe(true);
+    expect(readFileSync(join(dir, ".mcp", ".gitignore"), "utf8")).toMatch(/^\*$/m);
+    await store.close();
+    const db = new Database(join(dir, ".mcp", "state.db"), { readonly: true });
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(db.prepare("SELECT MAX(version) AS v FROM schema_version").get()).toEqual({ v: MIGRATIONS.length });
+    db.close();
+  });
+
+  it("keeps its data across openings", async () => {
+    const path = join(tempDir(), "state.db");
+    const a = new SqliteStore(path);
+    await a.runStarted({ id: "r1", pipeline: "p", file: "/p", hash: "h", input: { x: 1 }, startedAt: 1 });
+    await a.putStep("r1", "s", step("out"));
+    await a.appendTurns("c", [{ role: "user", content: "remember me" }]);
+    await a.close();
+    const b = new SqliteStore(path);
+    expect((await b.getRun("r1"))?.input).toEqual({ x: 1 });
+    expect(await b.getSteps("r1")).toEqual({ s: step("out") });
+    expect((await b.listTurns("c"))[0]?.content).toBe("remember me");
+    await b.close();
+  });
+
+  it("refuses a file written by a newer schema instead of misreading it", async () => {
+    const path = join(tempDir(), "state.db");
+    await new SqliteStore(path).close();
+    const db = new Database(path);
+    db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, 0)").run(MIGRATIONS.length + 1);
+    db.close();
+    expect(() => new SqliteStore(path)).toThrow(/newer than this mcp knows/);
+  });
+
+  it("resolves store.path against the project folder", () => {
+    expect(storePath({ projectDir: "/proj" })).toBe("/proj/.mcp/state.db");
+    expect(storePath({ projectDir: "/proj", store: { path: "data/s.db" } })).toBe("/proj/data/s.db");
+    expect(storePath({ projectDir: "/proj", store: { path: "/abs/s.db" } })).toBe("/abs/s.db");
+  });
+
+  it("openStore picks memory when asked and refuses redis for now", async () => {
+    expect((await openStore({ projectDir: tempDir() }, "memory")).kind).toBe("memory");
+    expect((await openStore({ projectDir: tempDir(), store: { type: "memory" } })).kind).toBe("memory");
+    await expect(openStore({ projectDir: tempDir(), store: { type: "redis" } })).rejects.toThrow(/redis store is not available yet/);
+  });
+
+  it("loses nothing when two processes write to the same file at once", async () => {
+    const path = join(tempDir(), "shared.db");
+    // Create it first so both writers race on data, not on creating the schema... and
+    // also race on opening: the second writer opens while the first writes.
+    const moduleUrl = pathToFileURL(join(import.meta.dirname, "..", "..", "dist", "store", "sqlite-store.js")).href;
+    const script = `
+      const { SqliteStore } = await import(${JSON.stringify(moduleUrl)});
+      const [path, who, n] = process.argv.slice(1);
+      const s = new SqliteStore(path);
+      for (let i = 0; i < Number(n); i++) {
+        const id = who + "-" + i;
+        await s.runStarted({ id, pipeline: "p", file: "/p", hash: "h", input: { i }, startedAt: Date.now() });
+        await s.putStep(id, "a", { status: "success", output: i, attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false });
+        await s.appendTurns("shared", [{ role: who, content: i }]);
+        await s.cacheSet(id, { value: i, createdAt: Date.now() });
+      }
+      await s.close();
+    `;
+    const N = 150;
+    const run = (who: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ["--input-type=module", "-e", script, path, who, String(N)], { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([run("alpha"), run("beta")]);
+    for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const s = new SqliteStore(path);
+    expect((await s.listRuns({ limit: 10_000 })).length).toBe(2 * N);
+    const turns = await s.listTurns("shared");
+    expect(turns.length).toBe(2 * N);
+    for (const who of ["alpha", "beta"]) {
+      // Each writer's turns are all there, in the order it wrote them.
+      expect(turns.filter((t) => t.role === who).map((t) => t.content)).toEqual(Array.from({ length: N }, (_, i) => i));
+      expect(await s.getSteps(`${who}-${N - 1}`)).toHaveProperty("a");
+      expect((await s.cacheGet(`${who}-7`))?.value).toBe(7);
+    }
+    await s.close();
+  }, 60_000);
+});
+
+describe("effectiveStatus", () => {
+  it("calls a running run whose process is gone interrupted", async () => {
+    const { hostname } = await import("node:os");
+    const base = { id: "r", pipeline: "p", file: "/p", hash: "h", input: {}, startedAt: 0, updatedAt: 0, attempts: 1 };
+    expect(effectiveStatus({ ...base, status: "running", pid: 123, host: hostname() }, () => false)).toBe("interrupted");
+    expect(effectiveStatus({ ...base, status: "running", pid: 123, host: hostname() }, () => true)).toBe("running");
+    expect(effectiveStatus({ ...base, status: "running", pid: 123, host: "another-machine" }, () => false)).toBe("running");
+    expect(effectiveStatus({ ...base, status: "failed", pid: 123, host: hostname() }, () => false)).toBe("failed");
+  });
+});
