@@ -55,6 +55,8 @@ export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
 
   const levels: string[][] = [];
   for (const n of order) (levels[level.get(n)!] ??= []).push(n);
+  // Within a level, the file's order (Kahn's order interleaves levels differently).
+  for (const l of levels) l.sort((a, b) => index.get(a)! - index.get(b)!);
   const cycles = order.length === nodes.length ? [] : findCycles(nodes, dependencies, new Set(order));
   return { dag: { order, levels, dependants }, cycles };
 }
