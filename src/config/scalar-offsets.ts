@@ -22,15 +22,26 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
   const at = (offset: number, length: number): Location => ({ file: file.path, offset, length });
   const type = (node as Scalar).type;
 
+  // Where the source is not a verbatim copy (folded lines, escapes over several lines), find
+  // the text around the offset in the source: the widest context that occurs exactly once.
   const search = (off: number, len: number): Location => {
-    const needle = value.slice(off, off + Math.max(len, 1));
-    const idx = needle.trim() ? raw.indexOf(needle) : -1;
-    return idx >= 0 ? at(start + idx, len) : { ...fallback, length: fallback.length };
+    for (const ctx of [24, 12, 6, 2, 0]) {
+      const from = Math.max(0, off - ctx);
+      const needle = value.slice(from, off + Math.max(len, 1) + ctx);
+      if (!needle.trim() || needle.includes("\n")) continue;
+      const idx = raw.indexOf(needle);
+      if (idx >= 0 && raw.indexOf(needle, idx + 1) === -1) return at(start + idx + (off - from), len);
+    }
+    return { ...fallback, length: fallback.length };
   };
 
   if (type === "PLAIN" && raw === value) return (off, len) => at(start + off, len);
   if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && raw.slice(1, -1) === value) {
     return (off, len) => at(start + 1 + off, len);
+  }
+  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && !raw.includes("\n")) {
+    const map = quotedOffsets(raw, type === "QUOTE_DOUBLE");
+    if (map.length === value.length + 1) return (off, len) => at(start + (map[off] ?? map[map.length - 1]!), len);
   }
   if (type === "BLOCK_LITERAL") {
     const headerEnd = raw.indexOf("\n");
@@ -54,6 +65,32 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
     };
   }
   return search;
+}
+
+/**
+ * For a quoted scalar on one line, the source offset (from the opening quote) of each
+ * character of its value, plus one for the end: escapes (\\t, \\u00e9, '') take several
+ * source characters for one of the value.
+ */
+function quotedOffsets(raw: string, double: boolean): number[] {
+  const out: number[] = [];
+  let i = 1;
+  const end = raw.length - 1;
+  while (i < end) {
+    out.push(i);
+    if (double && raw[i] === "\\") {
+      const e = raw[i + 1];
+      const width = e === "x" ? 4 : e === "u" ? 6 : e === "U" ? 10 : 2;
+      if (e === "U" && parseInt(raw.slice(i + 2, i + 10), 16) > 0xffff) out.push(i); // a surrogate pair
+      i += width;
+    } else if (!double && raw[i] === "'" && raw[i + 1] === "'") {
+      i += 2;
+    } else {
+      i += 1;
+    }
+  }
+  out.push(end);
+  return out;
 }
 
 /** Whether the node at a path is a string scalar (so a template there can be positioned). */

@@ -29,6 +29,7 @@ export const CODES = {
   MCP204: "environment variable not allowed",
   MCP205: "unknown binding",
   MCP206: "unclosed template",
+  MCP210: "expression failed at run time",
   // 3xx: graph
   MCP301: "dependency cycle",
   MCP302: "invalid step id",
