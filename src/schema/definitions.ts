@@ -47,12 +47,12 @@ const defs: Record<string, Schema> = {
     backoff: d("Delay growth between attempts.", { enum: ["fixed", "linear", "exponential"] }),
     initialDelay: { $ref: "#/$defs/duration", description: "Delay before the second attempt." },
     maxDelay: { $ref: "#/$defs/duration", description: "Upper bound of any one delay." },
-    jitter: bool("Randomise delays (full jitter) so parallel retries do not stampede. Default true."),
+    jitter: bool("Randomise half of each delay so parallel retries do not stampede. Default true."),
   }),
-  cache: d("Cache identical model calls: true, false, or { ttl }.", {
+  cache: d("Cache identical model calls (same provider, model, options, capabilities and input): true, false, or { ttl }. A step's setting wins over its model's, a model's over mcp.yaml's. docs/state.md.", {
     anyOf: [
       { type: "boolean" },
-      strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served." } }),
+      strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served. Default: the model's, else mcp.yaml's, else until deleted." } }),
     ],
   }),
   model: strict(
@@ -133,16 +133,16 @@ const defs: Record<string, Schema> = {
     output: { $ref: "#/$defs/template", description: "Mapping of the model's raw result ($result) to the step output." },
     appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
   }),
-  context: strict("The conversation this pipeline reads and appends to.", {
-    conversation: str("Conversation id, usually a template such as ${{ $input.conversationId }}."),
-    maxHistory: int("Most turns kept.", { minimum: 1 }),
-    maxTokens: int("Token budget of the history.", { minimum: 1 }),
-    recent: int("Turns always included in $context.history.", { minimum: 0 }),
-    relevant: int("Older turns included by relevance (BM25) to the input.", { minimum: 0 }),
-    compress: strict("Summarise old turns instead of dropping them.", {
-      threshold: int("Compress when the history has more turns than this.", { minimum: 1 }),
-      keep: int("Turns kept verbatim after compression.", { minimum: 0 }),
-      model: str("Model that summarises; default the nlp extractive summary."),
+  context: strict("The conversation this pipeline reads ($context.history, $context.summary) and appends to (appendToContext). Kept in the project's store. docs/state.md.", {
+    conversation: str("Conversation id, usually a template such as ${{ $input.conversationId }}; `mcp run --conversation ID` overrides it."),
+    maxHistory: int("Most turns kept in the store; older ones are deleted (or summarised, with compress).", { minimum: 1 }),
+    maxTokens: int("Token budget of $context.history (summary included); the least relevant, then the oldest turns are left out.", { minimum: 1 }),
+    recent: int("The last turns always included in $context.history. Default: all, or 4 when `relevant` is set.", { minimum: 0 }),
+    relevant: int("Older turns also included: those most relevant (BM25) to the run input.", { minimum: 0 }),
+    compress: strict("Summarise old turns into $context.summary instead of dropping them.", {
+      threshold: int("Compress when the history has more turns than this (or than maxHistory).", { minimum: 1 }),
+      keep: int("Newest turns kept verbatim after compression. Default: half the threshold.", { minimum: 0 }),
+      model: str("Model (from models:) that writes the summary. Default: the nlp extractive summary, offline."),
     }),
   }),
   budget: strict("Limits of one run; it stops before a call that would pass them.", {
@@ -206,14 +206,14 @@ export const configSchema: Schema = {
       type: "array",
       items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
     }),
-    store: strict("Where runs, journal, context and cache live.", {
-      type: d("sqlite (default, a file), memory, or redis.", { enum: ["sqlite", "memory", "redis"] }),
+    store: strict("Where the run journal, conversations and the response cache live. docs/state.md.", {
+      type: d("sqlite (default: an embedded file), memory (nothing kept after the process), or redis (not available yet).", { enum: ["sqlite", "memory", "redis"] }),
       path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),
       url: str("Redis URL."),
     }),
-    cache: strict("Model response cache.", {
-      enabled: bool("Cache every model call unless a model or step says otherwise."),
-      ttl: { $ref: "#/$defs/duration", description: "Default time to live." },
+    cache: strict("Model response cache: identical calls are answered from the store. `mcp run --no-cache` turns it off.", {
+      enabled: bool("Cache every model call unless a model or step says otherwise. Default false."),
+      ttl: { $ref: "#/$defs/duration", description: "Default time to live; none: until deleted." },
     }),
     server: strict("Settings of `mcp serve`.", {
       host: str("Address to listen on. Default 127.0.0.1."),
