@@ -35,6 +35,10 @@ Options:
   --progress MODE       auto|live|plain|json|none: how progress is shown on stderr
                         (json: one event per line)  [default: auto = live on a terminal]
   --quiet               no progress and no report on stderr
+  --watch               run again whenever the pipeline, its mcp.yaml or a module file
+                        changes; an invalid edit is reported and waited out (docs/watch.md)
+  --watch-mode MODE     cancel|queue: a change during a run cancels it, or lets it finish
+                        first  [default: cancel]
   -h, --help            show this help
 
 ${RUN_ENVIRONMENT_HELP}
@@ -50,6 +54,8 @@ export const RUN_OPTIONS = {
   concurrency: { type: "string" },
   progress: { type: "string" },
   quiet: { type: "boolean" },
+  watch: { type: "boolean" },
+  "watch-mode": { type: "string" },
   ...RUN_ENVIRONMENT_OPTIONS,
 } as const;
 
@@ -65,6 +71,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
   const input = await readRunInput(values as { input?: string; "input-file"?: string }, io);
   const flags = runEnvironmentFlags("run", values);
+  if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
+  if (values.watch) {
+    const mode = oneOf("run", "watch-mode", values["watch-mode"] as string | undefined, ["cancel", "queue"] as const, "cancel");
+    const { watchRun } = await import("../watch-run.js");
+    const out = { progress, quiet: !!values.quiet, json: !!values.json };
+    const environment = (p: CompiledPipeline) => createRunEnvironment(p, flags, { env: io.env });
+    return watchRun({ file, input, runOptions: concurrency ? { concurrency } : {}, out, mode, dryRun: !!values["dry-run"], environment }, io);
+  }
 
   const loaded = await loadPipelineChecked(file);
   printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);

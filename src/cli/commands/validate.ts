@@ -9,7 +9,7 @@ import { toJson } from "../../diagnostics/printer.js";
 import { oneOf, parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
 
-export const help = `Usage: mcp validate PATH... [--format text|json|github]
+export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch]
 
 Checks pipeline files (and the mcp.yaml each one uses) without running them.
 PATH may be a file or a folder; folders are searched for *.yaml and *.yml.
@@ -17,9 +17,10 @@ All problems of all files are reported in one pass.
 
 Options:
   --format text|json|github  output format (github prints ::error annotations)  [default: text]
+  --watch                    validate again after every change, until Ctrl-C (docs/watch.md)
   -h, --help                 show this help
 
-Exit codes: 0 all valid, 2 problems found.`;
+Exit codes: 0 all valid, 2 problems found; with --watch, 130 on Ctrl-C.`;
 
 const SKIP_DIRS = new Set(["node_modules", ".git", ".mcp", "dist"]);
 
@@ -85,13 +86,14 @@ export function validatePaths(paths: string[], cwd: string): ValidateSummary {
 }
 
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse("validate", argv, { format: { type: "string" } });
+  const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" } });
   if (values.help) {
     writeLine(io.stdout, help);
     return 0;
   }
   const format = oneOf("validate", "format", values.format as string | undefined, ["text", "json", "github"] as const, "text");
   if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
+  if (values.watch) return (await import("../watch-validate.js")).watchValidate({ paths: positionals, format }, io);
   return printValidation(validatePaths(positionals, io.cwd), format, io);
 }
 
