@@ -51,7 +51,9 @@ type Mapper = (offset: number, length: number) => Location;
 
 class Compilation {
   readonly diagnostics: Diagnostic[] = [];
-  readonly #mappers = new WeakMap<CompiledExpression, Mapper>();
+  // A Map, not a WeakMap: the compilation is short-lived, and thousands of WeakMap entries
+  // (ephemerons) make every garbage collection slower.
+  readonly #mappers = new Map<CompiledExpression, Mapper>();
 
   report(code: DiagnosticCode, message: string, location: Location | undefined, extra: { hint?: string; related?: { message: string; location?: Location }[] } = {}) {
     this.diagnostics.push(error(code, message, location, extra));
