@@ -3,7 +3,7 @@ import type { ValidateFunction } from "ajv";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
-import { describeValue, displayPath, getAjv, pathToJsonPath } from "../schema/validate.js";
+import { compileUserSchema, describeValue, displayPath, pathToJsonPath } from "../schema/validate.js";
 import { ConfigError } from "../util/errors.js";
 
 const compiled = new WeakMap<object, ValidateFunction>();
@@ -14,7 +14,7 @@ export function checkRunInput(pipeline: CompiledPipeline, input: unknown): Diagn
   if (!schema) return [];
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = getAjv().compile(schema);
+    validate = compileUserSchema(schema);
     compiled.set(schema, validate);
   }
   if (validate(input)) return [];

@@ -303,3 +303,21 @@ steps:
     expect(plan.groups).toEqual([["short", "long"], ["thrifty"]]);
   });
 });
+
+describe("run input schemas", () => {
+  it("checks input against a schema with an $id in every run, also after a reload", async () => {
+    const text = `
+inputs: { $id: "https://example.com/ticket", type: object, required: [text] }
+models:
+  m: { provider: mock, capabilities: [t], options: { reply: { text: ok }, usage: { inputTokens: 1, outputTokens: 1 } } }
+steps:
+  s: { model: m, input: {} }
+`;
+    const o = new TaskOrchestrator();
+    for (let i = 0; i < 2; i++) {
+      const p = compileYaml(text); // a reload compiles the same schema again
+      expect((await o.runPipeline(p, { text: "x" })).status).toBe("success");
+      await expect(o.runPipeline(p, {})).rejects.toThrow("the input is missing 'text'");
+    }
+  });
+});
