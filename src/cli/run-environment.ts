@@ -87,6 +87,8 @@ export interface RunEnvironmentDeps {
   store?: Store;
   /** Environment for the compression model's API key and for redacting recordings. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Command named in usage errors. @default "run" */
+  command?: string;
 }
 
 /**
@@ -97,6 +99,7 @@ export interface RunEnvironmentDeps {
  */
 export async function createRunEnvironment(pipeline: CompiledPipeline, flags: RunEnvironmentFlags = {}, deps: RunEnvironmentDeps = {}): Promise<RunEnvironment> {
   const env = deps.env ?? process.env;
+  const command = deps.command ?? "run";
   const warnings: string[] = [];
   let store = deps.store;
   const owned = !store;
@@ -104,8 +107,8 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     try {
       store = await openStore(pipeline.settings, flags.store);
     } catch (e) {
-      if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, "run");
-      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, "run");
+      if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, command);
+      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, command);
       // A read-only checkout or a full disk must not stop a run: it runs without memory.
       warnings.push(`cannot open the store ${storePath(pipeline.settings)} (${(e as Error).message}); this run is kept in memory only and cannot be resumed`);
       store = new MemoryStore();
@@ -119,8 +122,8 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     if (flags.record !== undefined) recorder = new Recorder(flags.record, { pipeline: pipeline.name, hash: pipeline.hash, env });
   } catch (e) {
     if (owned) await store.close();
-    if (e instanceof McpError) throw new UsageError(e.message, "run");
-    throw new UsageError(`cannot write the recording ${flags.record}: ${(e as Error).message}`, "run");
+    if (e instanceof McpError) throw new UsageError(e.message, command);
+    throw new UsageError(`cannot write the recording ${flags.record}: ${(e as Error).message}`, command);
   }
 
   // Order matters: the first hit wins. A replay answers everything (or fails); recording

@@ -108,7 +108,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
     }
 
     const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
-    const environment = await createRunEnvironment(pipeline, { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) }, { store, env: io.env });
+    const environment = await createRunEnvironment(pipeline, { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) }, { store, env: io.env, command: "resume" });
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
       const report = await runOnce(
