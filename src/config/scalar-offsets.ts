@@ -4,23 +4,21 @@
  * where the source is a verbatim copy (plain, quoted without escapes, literal blocks),
  * and a text search otherwise.
  */
-import { isScalar, type Scalar } from "yaml";
 import type { Location } from "../diagnostics/diagnostic.js";
 import type { JsonPath, YamlFile } from "./yaml-file.js";
 
 export type OffsetMapper = (valueOffset: number, length: number) => Location;
 
 export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper {
-  const node = file.node(path);
-  const fallback = file.locate(path);
-  if (!node || !isScalar(node) || !node.range || typeof node.value !== "string") {
-    return () => fallback;
-  }
-  const [start, valueEnd] = node.range;
+  const scalar = file.scalar(path);
+  // Where the value has no position of its own (computed on first need: for a valid file,
+  // never).
+  let fallbackLoc: Location | undefined;
+  const fallback = (): Location => (fallbackLoc ??= file.locate(path));
+  if (!scalar) return () => fallback();
+  const { start, end: valueEnd, value, type } = scalar;
   const raw = file.text.slice(start, valueEnd);
-  const value = node.value;
   const at = (offset: number, length: number): Location => ({ file: file.path, offset, length });
-  const type = (node as Scalar).type;
 
   // Where the source is not a verbatim copy (folded lines, escapes over several lines), find
   // the text around the offset in the source: the widest context that occurs exactly once.
@@ -32,7 +30,8 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
       const idx = raw.indexOf(needle);
       if (idx >= 0 && raw.indexOf(needle, idx + 1) === -1) return at(start + idx + (off - from), len);
     }
-    return { ...fallback, length: fallback.length };
+    const fb = fallback();
+    return { ...fb, length: fb.length };
   };
 
   if (type === "PLAIN" && raw === value) return (off, len) => at(start + off, len);
@@ -95,6 +94,5 @@ function quotedOffsets(raw: string, double: boolean): number[] {
 
 /** Whether the node at a path is a string scalar (so a template there can be positioned). */
 export function isStringScalar(file: YamlFile, path: JsonPath): boolean {
-  const n = file.node(path);
-  return !!n && isScalar(n) && typeof n.value === "string";
+  return file.scalar(path) !== undefined;
 }

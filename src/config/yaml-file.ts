@@ -11,6 +11,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, Scalar } from "
 import type { Document, Node as YamlNode, Pair, ParsedNode } from "yaml";
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
+import { fastParse, Kind, SCALAR_TYPE, type FastDocument, type Meta } from "./yaml-fast.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -26,7 +27,32 @@ export interface YamlFile {
   locateKey(path: JsonPath): Location;
   /** The YAML node at a path, when it exists. */
   node(path: JsonPath): YamlNode | undefined;
+  /** The string scalar at a path: its source range (start, end of the value) and style; undefined for anything else. */
+  scalar(path: JsonPath): ScalarInfo | undefined;
 }
+
+export interface ScalarInfo {
+  readonly start: number;
+  readonly end: number;
+  readonly value: string;
+  /** The yaml package's Scalar.type: PLAIN, QUOTE_DOUBLE, QUOTE_SINGLE, BLOCK_LITERAL, BLOCK_FOLDED. */
+  readonly type: string | undefined;
+}
+
+export interface ParseYamlOptions {
+  /** Try the fast reader (yaml-fast.ts) first. Default true; tests compare both ways. */
+  fast?: boolean;
+}
+
+/** How the yaml package is asked to parse (by parseYaml, and when a fast-read file needs its nodes). */
+const PARSE_OPTIONS = {
+  prettyErrors: false,
+  // Duplicate keys are found in toJs below: yaml's own check scans every earlier key of
+  // the mapping for each key, which is quadratic in the size of `steps:`.
+  uniqueKeys: false,
+  strict: true,
+  keepSourceTokens: false,
+} as const;
 
 class LimitExceeded extends Error {
   constructor(
@@ -40,7 +66,7 @@ class LimitExceeded extends Error {
 /** At most this many YAML syntax errors are reported per file; the rest are counted. */
 const MAX_SYNTAX_ERRORS = 20;
 
-export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS): YamlFile {
+export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS, options: ParseYamlOptions = {}): YamlFile {
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number, length = 0): Location => ({ file: path, offset, length });
   // A node reached through several aliases would report the same problem once per alias.
@@ -70,15 +96,15 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     return makeFile(path, text, undefined, undefined, diagnostics);
   }
 
+  // The common shape of file, read without building the yaml package's nodes; anything it
+  // does not handle (and every error) goes the long way below.
+  if (options.fast !== false) {
+    const fast = fastParse(text, limits);
+    if (fast) return makeFastFile(path, text, fast, diagnostics);
+  }
+
   // Offsets only: line and column are computed when printing (diagnostics/source.ts).
-  const doc = parseDocument(text, {
-    prettyErrors: false,
-    // Duplicate keys are found in toJs below: yaml's own check scans every earlier key of
-    // the mapping for each key, which is quadratic in the size of `steps:`.
-    uniqueKeys: false,
-    strict: true,
-    keepSourceTokens: false,
-  }) as Document.Parsed;
+  const doc = parseDocument(text, PARSE_OPTIONS) as Document.Parsed;
 
   const exprLinesReported = new Set<number>();
   let syntaxErrors = 0;
@@ -382,6 +408,77 @@ function makeFile(
     node(p) {
       const { node, complete } = walk(p);
       return complete && node && typeof node === "object" ? (node as YamlNode) : undefined;
+    },
+    scalar(p) {
+      const { node, complete } = walk(p);
+      if (!complete || !isScalar(node) || !node.range || typeof node.value !== "string") return undefined;
+      return { start: node.range[0], end: node.range[1], value: node.value, type: node.type };
+    },
+  };
+}
+
+/**
+ * A file read by the fast reader. Keys and scalars are located from the ranges it recorded;
+ * anything else (a mapping, a sequence, an empty value, a path that is not there: only
+ * diagnostics ask for those) from the yaml package's document, parsed on first need.
+ */
+function makeFastFile(path: string, text: string, fast: FastDocument, diagnostics: Diagnostic[]): YamlFile {
+  let full: YamlFile | undefined;
+  const slow = (): YamlFile => (full ??= makeFile(path, text, parseDocument(text, PARSE_OPTIONS) as Document.Parsed, fast.value, diagnostics));
+
+  // The entry at the end of a path: its container's meta, its index, and its value.
+  let meta: Meta | undefined;
+  let index = -1;
+  let found: unknown;
+  const find = (p: JsonPath): boolean => {
+    let cur: unknown = fast.value;
+    meta = undefined;
+    for (const seg of p) {
+      if (cur === null || typeof cur !== "object") return false;
+      const m = fast.metas.get(cur);
+      if (!m) return false;
+      const i = m.find(seg);
+      if (i < 0) return false;
+      meta = m;
+      index = i;
+      cur = m.keys ? (cur as Record<string, unknown>)[m.keys[i]!] : (cur as unknown[])[i];
+    }
+    found = cur;
+    return meta !== undefined;
+  };
+  const valueLoc = (m: Meta, i: number): Location | undefined => {
+    const r = m.r;
+    if (r[i * 5 + 4]! < Kind.Plain) return undefined;
+    const start = r[i * 5 + 2]!;
+    return { file: path, offset: start, length: r[i * 5 + 3]! - start };
+  };
+
+  return {
+    path,
+    text,
+    value: fast.value,
+    diagnostics,
+    locate(p) {
+      return (find(p) && valueLoc(meta!, index)) || slow().locate(p);
+    },
+    locateKey(p) {
+      if (find(p)) {
+        const m = meta!;
+        if (!m.keys) return valueLoc(m, index) ?? slow().locateKey(p);
+        const start = m.r[index * 5]!;
+        return { file: path, offset: start, length: m.r[index * 5 + 1]! - start };
+      }
+      return slow().locateKey(p);
+    },
+    node(p) {
+      return slow().node(p);
+    },
+    scalar(p) {
+      if (!find(p) || typeof found !== "string") return undefined;
+      const r = meta!.r;
+      const kind = r[index * 5 + 4]!;
+      if (kind < Kind.Plain) return undefined;
+      return { start: r[index * 5 + 2]!, end: r[index * 5 + 3]!, value: found, type: SCALAR_TYPE[kind] };
     },
   };
 }
