@@ -223,26 +223,27 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     chain.forEach((name, i) => {
       const m = models.get(name);
       const inModelList = i > 0 && modelFallback.includes(name);
-      const where =
+      // Located only when reported: a mapping or a list would need the file's nodes.
+      const where = () =>
         i === 0
           ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
           : explicitFallback && raw.fallback !== undefined
             ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
             : stepLoc;
-      const related =
+      const related = () =>
         inModelList && fromModel
           ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
           : [];
       if (!m) {
         // An unknown name in a model's own list is reported there, once.
-        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, where);
+        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, where());
         return;
       }
       const missing = capabilities.filter((x) => !m.capabilities.includes(x));
       if (missing.length) {
-        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, where, {
+        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, where(), {
           hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
-          related,
+          related: related(),
         });
       }
     });
