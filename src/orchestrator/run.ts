@@ -81,6 +81,9 @@ export interface RunServices {
 
 export const DEFAULT_CONCURRENCY = 1000;
 
+/** Calls in flight that listen to the run's own signal; the rest get a linked one (see #call). */
+const SHARED_SIGNAL_CALLS = 16;
+
 type StepState = { output?: unknown; status: StepStatus; model?: string; usage?: Usage; error?: ErrorInfo };
 
 interface CallResult {
@@ -107,6 +110,7 @@ export class PipelineRun {
   /** Controllers of the model calls in flight; aborted with the run. */
   readonly #calls = new Set<AbortController>();
   readonly #chains = new Map<string, ModelConfig[]>();
+  #sharedSignalUsers = 0;
   readonly #queue: PQueue;
   readonly #promises = new Map<string, Promise<StepRecord>>();
   readonly #records: Record<string, StepRecord> = {};
@@ -505,11 +509,16 @@ export class PipelineRun {
       }
 
       const limiter = this.#svc.limiter(config);
-      // One controller per call, linked to the run through #calls: thousands of calls in
-      // flight would otherwise each add listeners to the run's one signal, and
-      // EventTarget.addEventListener is linear in the listeners already there.
-      const callCtl = new AbortController();
-      this.#calls.add(callCtl);
+      // Which signal the call listens to. Every listener of a call (queues, raceAbort, the
+      // model's own) goes on it, and EventTarget.addEventListener is linear in the
+      // listeners already there: thousands of calls in flight on the run's one signal
+      // would be quadratic. So the first SHARED_SIGNAL_CALLS calls in flight use the run's
+      // signal (no allocation on the common path), and the rest get a controller of their
+      // own, linked to the run through #calls.
+      const callCtl = this.#sharedSignalUsers < SHARED_SIGNAL_CALLS ? undefined : new AbortController();
+      const baseSignal = callCtl?.signal ?? signal;
+      if (callCtl) this.#calls.add(callCtl);
+      else this.#sharedSignalUsers++;
       try {
         for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
           const reservation = this.#p.budget ? await this.#checkBudget(step, config, input) : undefined;
@@ -527,11 +536,11 @@ export class PipelineRun {
               timedOut = true;
               ctl.abort(new RunAborted("timeout", `timed out after ${timeout}ms`));
             }, timeout);
-            const onCallAbort = () => ctl.abort(callCtl.signal.reason);
-            callCtl.signal.addEventListener("abort", onCallAbort, { once: true });
-            unlink = () => callCtl.signal.removeEventListener("abort", onCallAbort);
+            const onCallAbort = () => ctl.abort(baseSignal.reason);
+            baseSignal.addEventListener("abort", onCallAbort, { once: true });
+            unlink = () => baseSignal.removeEventListener("abort", onCallAbort);
           }
-          const callSignal = attemptCtl?.signal ?? callCtl.signal;
+          const callSignal = attemptCtl?.signal ?? baseSignal;
           try {
             const model = this.#svc.ready?.(config) ?? (await this.#svc.model(config));
             const output = await limiter.run(
@@ -541,7 +550,9 @@ export class PipelineRun {
                     if (callSignal.aborted) throw callSignal.reason;
                     return raceAbort(model.process(input, { signal: callSignal, runId: this.id, stepId: step.id, attempt, capabilities: step.capabilities }), callSignal);
                   },
-                  { signal: callSignal },
+                  // The signal only matters while waiting for a slot; a call that starts at
+                  // once saves p-queue a listener.
+                  this.#queue.size === 0 && this.#queue.pending < this.#queue.concurrency ? undefined : { signal: callSignal },
                 ),
               callSignal,
             );
@@ -573,14 +584,15 @@ export class PipelineRun {
             const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, this.#opts.random) : undefined;
             this.#emit({ type: "step.attempt_failed", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, error: info, ...(delay !== undefined ? { retryInMs: delay } : {}), ...itemField });
             if (delay === undefined) break;
-            await sleep(delay, callCtl.signal);
+            await sleep(delay, baseSignal);
           } finally {
             if (timer) clearTimeout(timer);
             unlink?.();
           }
         }
       } finally {
-        this.#calls.delete(callCtl);
+        if (callCtl) this.#calls.delete(callCtl);
+        else this.#sharedSignalUsers--;
       }
       const nextModel = chain[mi + 1];
       if (nextModel && last) {
