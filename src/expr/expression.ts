@@ -7,6 +7,7 @@
 import jsonata from "jsonata";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { McpError } from "../util/errors.js";
+import { subsetAst } from "./subset-parser.js";
 
 /** Limits on evaluating one expression. docs/limits.md. */
 export const EVAL_LIMITS = {
@@ -95,7 +96,9 @@ export function simplePathAst(source: string): AstNode | undefined {
 function parse(source: string): ParsedExpression {
   const cached = parsedCache.get(source);
   if (cached) return cached;
-  let ast: unknown = simplePathAst(source);
+  // The commonest expressions are parsed here, to the AST JSONata would build; their
+  // evaluator is made from the text when first evaluated.
+  let ast: unknown = simplePathAst(source) ?? subsetAst(source);
   let evaluator: jsonata.Expression | undefined;
   if (ast === undefined) {
     evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
