@@ -54,7 +54,8 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
   }
   const set = new LivePipelineSet(watched, { skipDirs: VALIDATE_SKIP_DIRS, ...options.live });
   set.on("batch", (e) => {
-    if (e.paths.length) validate(e.paths.length);
+    // A recheck that found nothing new changes nothing printed.
+    if (e.reason === "change" || (e.reason === "recheck" && e.events > 0)) validate(e.paths.length || e.events);
   });
   set.on("error", (e) => writeLine(io.stderr, `${tag} warning: watching failed: ${e.error.message}`));
 

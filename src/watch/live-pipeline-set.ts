@@ -49,6 +49,8 @@
  *                                                   v
  *                                              debouncing
  *
+ *     idle/debouncing --- recheck timer ---> as a file event (see #batch: a file read within
+ *                                            chokidar's 50 ms change throttle is read again)
  *     any state --- close() ---> closed (watchers closed, timers cleared, no more events)
  *
  * Watching: chokidar, two watchers. One watches the given folders recursively for *.yaml
@@ -76,6 +78,11 @@ import { unreachable } from "../util/unreachable.js";
 export const DEFAULT_DEBOUNCE_MS = 50;
 /** Longest a batch waits while events keep coming. */
 export const DEFAULT_MAX_WAIT_MS = 1000;
+/**
+ * chokidar reports a file's `change` at most once per 50 ms and drops the others (it has
+ * no trailing event); a batch read sooner than this after a file's last event looks again.
+ */
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 /** Folders never searched for pipelines (hidden folders are skipped too). */
 export const DEFAULT_SKIP_DIRS: readonly string[] = ["node_modules", ".mcp"];
 
@@ -198,10 +205,15 @@ export type LiveSetEvent =
     })
   /**
    * A batch was applied: the events above for it were emitted. `paths` are the absolute
-   * paths whose change started it (an empty list for the check at start).
+   * paths whose change started it.
    */
   | {
       readonly type: "batch";
+      /**
+       * `start`: the check when the watchers got ready; `change`: file events; `recheck`: a
+       * second look at files changed again right after they were read (see #batch).
+       */
+      readonly reason: "start" | "change" | "recheck";
       readonly paths: readonly string[];
       /** Pipeline events the batch produced. */
       readonly events: number;
@@ -250,7 +262,13 @@ export class LivePipelineSet {
   readonly #listeners = new Map<LiveSetEventType | "all", Set<(e: LiveSetEvent) => void>>();
   #state: LiveSetState = "starting";
   #dirty = new Set<string>();
+  /** Paths with file events since the last batch started (what `batch.paths` reports). */
+  #reported = new Set<string>();
+  /** When each dirty path's last file event came. */
+  readonly #lastEventAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #recheck = new Set<string>();
+  #recheckTimer: NodeJS.Timeout | undefined;
   #firstEventAt = 0;
   #tree: FSWatcher | undefined;
   #extras: FSWatcher | undefined;
@@ -335,7 +353,8 @@ export class LivePipelineSet {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#recheckTimer);
+    this.#timer = this.#recheckTimer = undefined;
     const watchers = [this.#tree, this.#extras].filter((w): w is FSWatcher => !!w);
     this.#tree = this.#extras = undefined;
     await Promise.all(watchers.map((w) => w.close()));
@@ -381,8 +400,9 @@ export class LivePipelineSet {
     // every input again (cheap: unchanged stamps are not recompiled).
     const again = new Set([...this.#entries.keys(), ...this.#dirty]);
     this.#dirty.clear();
+    this.#reported.clear();
     this.#state = "reloading";
-    await this.#batch(again, []);
+    await this.#batch(again, [], "start");
   }
 
   /** Pipeline files under a folder: *.yaml/*.yml, not mcp.yaml, no hidden or skipped folders. */
@@ -533,9 +553,16 @@ export class LivePipelineSet {
       }
     } else if (this.#isPipelinePath(p) || this.#isExtraFile(p)) {
       this.#dirty.add(p);
+      this.#lastEventAt.set(p, performance.now());
       relevant = true;
     }
     if (!relevant) return;
+    this.#reported.add(p);
+    this.#kick();
+  }
+
+  /** Something is dirty: the transition out of the current state. */
+  #kick(): void {
     switch (this.#state) {
       case "starting":
       case "reloading-pending":
@@ -569,14 +596,29 @@ export class LivePipelineSet {
     this.#timer = undefined;
     if (this.#state !== "debouncing") return;
     const paths = this.#dirty;
+    const reported = [...this.#reported];
     this.#dirty = new Set();
+    this.#reported = new Set();
     this.#state = "reloading";
-    this.#current = this.#batch(paths, [...paths]);
+    this.#current = this.#batch(paths, reported, reported.length ? "change" : "recheck");
   }
 
-  /** Reloads what `paths` touch, emits the events, then goes idle or debounces again. */
-  async #batch(paths: Set<string>, reported: string[]): Promise<void> {
+  /**
+   * Reloads what `paths` touch, emits the events, then goes idle or debounces again.
+   *
+   * Why a recheck: chokidar drops a file's change events for 50 ms after one it reported.
+   * When this batch reads a file sooner than that after its last event (a short debounce,
+   * or maxWaitMs cutting a stream of saves short), a save in the rest of that window would
+   * go unseen; so those files are looked at again once the window has passed. An unchanged
+   * file costs a read and a hash, no compile and no event.
+   */
+  async #batch(paths: Set<string>, reported: string[], reason: "start" | "change" | "recheck"): Promise<void> {
     const t0 = performance.now();
+    const seen = new Map<string, number>();
+    for (const p of paths) {
+      const at = this.#lastEventAt.get(p);
+      if (at !== undefined) seen.set(p, at);
+    }
     const events: LiveSetEvent[] = [];
     try {
       await this.#reload(paths, events);
@@ -584,15 +626,36 @@ export class LivePipelineSet {
       events.push({ type: "error", error: e instanceof Error ? e : new Error(String(e)) });
     }
     if (this.#isClosed()) return;
+    let due = 0;
+    for (const [p, at] of seen) {
+      if (this.#lastEventAt.get(p) !== at) continue; // a newer event: in the next batch anyway
+      this.#lastEventAt.delete(p);
+      if (t0 - at < CHOKIDAR_CHANGE_THROTTLE_MS) {
+        this.#recheck.add(p);
+        due = Math.max(due, at + CHOKIDAR_CHANGE_THROTTLE_MS + 5 - performance.now());
+      }
+    }
+    if (this.#recheck.size) {
+      clearTimeout(this.#recheckTimer);
+      this.#recheckTimer = setTimeout(() => this.#fireRecheck(), Math.max(0, due));
+    }
     this.#syncExtraWatches();
     const pending = this.#state === "reloading-pending";
     this.#state = pending || this.#dirty.size ? "debouncing" : "idle";
     const pipelineEvents = events.filter((e) => e.type !== "error").length;
-    this.#emit([...events, { type: "batch", paths: reported, events: pipelineEvents, durationMs: performance.now() - t0 }]);
+    this.#emit([...events, { type: "batch", reason, paths: reported, events: pipelineEvents, durationMs: performance.now() - t0 }]);
     if (this.#state === "debouncing" && !this.#timer) {
       this.#firstEventAt = performance.now();
       this.#arm();
     }
+  }
+
+  #fireRecheck(): void {
+    this.#recheckTimer = undefined;
+    if (this.#isClosed() || this.#recheck.size === 0) return;
+    for (const p of this.#recheck) this.#dirty.add(p);
+    this.#recheck = new Set();
+    this.#kick();
   }
 
   #isClosed(): boolean {

@@ -161,6 +161,25 @@ describe("LivePipelineSet: editor save patterns", () => {
     expect(rec.of("batch").filter((b) => b.paths.length > 0)).toHaveLength(1);
   });
 
+  it("sees a save that follows the previous one within chokidar's 50 ms change throttle (short debounce)", async () => {
+    const { set, rec, at } = await start({ "a.yaml": pipeline("a", "v0") }, ".", { debounceMs: 5 });
+    writeFileSync(at("a.yaml"), pipeline("a", "v1"));
+    await waitFor(() => replyOf(set, "a") === "v1", "v1 live");
+    writeFileSync(at("a.yaml"), pipeline("a", "v2")); // chokidar drops this change event
+    await waitFor(() => replyOf(set, "a") === "v2", "v2 live");
+    expect(rec.of("batch").some((b) => b.reason === "recheck")).toBe(true);
+  });
+
+  it("reloads a file written continuously at least every maxWaitMs, and its final text", async () => {
+    const { set, rec, at } = await start({ "a.yaml": pipeline("a", "v0") }, ".", { debounceMs: 100, maxWaitMs: 150 });
+    for (let i = 1; i <= 40; i++) {
+      writeFileSync(at("a.yaml"), pipeline("a", `v${i}`));
+      await sleep(10);
+    }
+    await waitFor(() => replyOf(set, "a") === "v40", "the last save live");
+    expect(rec.of("updated").length).toBeGreaterThanOrEqual(2);
+  });
+
   it("loads a created file and removes a deleted one", async () => {
     const { set, rec, at } = await start({ "a.yaml": pipeline("a") });
     write(at(""), { "sub/new.yaml": pipeline("new") });
