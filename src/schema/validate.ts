@@ -3,13 +3,54 @@
  * diagnostic a person understands: which key, what was expected, what was found, and a
  * close match for a misspelt key or value. Positions come from the YAML nodes.
  */
-import { Ajv2020 } from "ajv/dist/2020.js";
-import type { ErrorObject, ValidateFunction } from "ajv";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import type { Ajv2020 } from "ajv/dist/2020.js";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { closest } from "../util/suggest.js";
 import { configSchema, pipelineSchema } from "./definitions.js";
+
+const require = createRequire(import.meta.url);
+/** Ajv, loaded on first need: a valid file checked by the prebuilt validators never needs it. */
+const newAjv = (opts: Options): Ajv2020 => new (require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js")).Ajv2020(opts);
+
+/** How the built-in schemas are compiled, here and by scripts/build-validators.mjs. */
+export const SCHEMA_AJV_OPTIONS: Readonly<Options> = { allErrors: true, verbose: true, strict: false, allowUnionTypes: true };
+
+/** A digest of the built-in schemas and the options: prebuilt validators are used only if theirs is the same. */
+export function schemaFingerprint(): string {
+  return createHash("sha256").update(JSON.stringify([SCHEMA_AJV_OPTIONS, pipelineSchema, configSchema])).digest("hex");
+}
+
+/** The module scripts/build-validators.mjs writes next to the built validate.js. */
+interface Prebuilt {
+  fingerprint: string;
+  pipeline: ValidateFunction;
+  config: ValidateFunction;
+}
+
+let prebuilt: Prebuilt | null | undefined;
+
+/**
+ * The validators compiled at build time (ajv's standalone code, dist/schema/validators.cjs):
+ * compiling the schemas takes ~100 ms, most of a cold `mcp validate`. None when running
+ * from the sources (tests) or when the module is missing or was built from other schemas.
+ */
+function prebuiltValidators(): Prebuilt | null {
+  if (prebuilt === undefined) {
+    prebuilt = null;
+    try {
+      const m = require("./validators.cjs") as Prebuilt;
+      if (m.fingerprint === schemaFingerprint()) prebuilt = m;
+    } catch {
+      // not built: compile at run time
+    }
+  }
+  return prebuilt;
+}
 
 let ajv: Ajv2020 | undefined;
 let pipelineValidator: ValidateFunction | undefined;
@@ -17,17 +58,17 @@ let configValidator: ValidateFunction | undefined;
 
 /** One Ajv instance for the process; each schema is compiled once, on first use. */
 export function getAjv(): Ajv2020 {
-  ajv ??= new Ajv2020({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
+  ajv ??= newAjv({ ...SCHEMA_AJV_OPTIONS });
   return ajv;
 }
 
 export function validatePipelineSchema(file: YamlFile): Diagnostic[] {
-  pipelineValidator ??= getAjv().compile(pipelineSchema);
+  pipelineValidator ??= prebuiltValidators()?.pipeline ?? getAjv().compile(pipelineSchema);
   return validateWith(pipelineValidator, file);
 }
 
 export function validateConfigSchema(file: YamlFile): Diagnostic[] {
-  configValidator ??= getAjv().compile(configSchema);
+  configValidator ??= prebuiltValidators()?.config ?? getAjv().compile(configSchema);
   return validateWith(configValidator, file);
 }
 
@@ -42,7 +83,7 @@ let userAjv: Ajv2020 | undefined;
 export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
   const schema = valueAt(file.value, path);
   if (!schema || typeof schema !== "object") return [];
-  userAjv ??= new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+  userAjv ??= newAjv({ allErrors: true, strict: false, allowUnionTypes: true });
   const where = displayPath(path);
   if (!userAjv.validateSchema(schema)) {
     const out: Diagnostic[] = [];
@@ -80,7 +121,7 @@ export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
  * "schema with key or id already exists". Throws on a schema that checkUserSchema rejects.
  */
 export function compileUserSchema(schema: object): ValidateFunction {
-  userAjv ??= new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+  userAjv ??= newAjv({ allErrors: true, strict: false, allowUnionTypes: true });
   try {
     return userAjv.compile(schema);
   } finally {
