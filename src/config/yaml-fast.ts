@@ -34,34 +34,101 @@ export enum Kind {
 /** The `yaml` package's Scalar.type of each scalar kind. */
 export const SCALAR_TYPE: readonly (string | undefined)[] = [undefined, undefined, undefined, "PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE", "BLOCK_LITERAL", "BLOCK_FOLDED"];
 
-/** Entries of one mapping or sequence: ranges and kinds, in source order. */
-export class Meta {
-  /** Per entry: key start, key end (-1 in sequences), value start, value end, kind. */
-  readonly r: number[] = [];
-  #index: Map<string, number> | undefined;
+/** Set in an entry's kind when its key's string is not its source text (`1.0:`, `0x10:`, `null:`). */
+const KEY_RESOLVED = 16;
+/** Ints per entry: key start, key end (-1 in sequences), value start, value end (-1 for collections), kind, next entry of the collection (-1 at the end). */
+const STRIDE = 6;
+/** Collections with more entries than this get an index on first lookup. */
+const INDEX_OVER = 12;
+
+/**
+ * The document a fast read gives: the value, and the source ranges of every entry of every
+ * mapping and sequence, kept in one typed array (no object per entry, nothing for the
+ * garbage collector to trace).
+ */
+export class FastDocument {
+  readonly #indexes = new Map<object, Map<string, number> | number[]>();
   constructor(
-    /** The keys of a mapping in source order; null for a sequence. */
-    readonly keys: string[] | null,
+    readonly text: string,
+    readonly value: unknown,
+    /** First entry of each non-empty mapping and sequence, by the object or array. */
+    readonly heads: Map<object, number>,
+    readonly entries: Int32Array,
   ) {}
 
-  /** Index of the entry for a path segment, or -1. Segments are matched as `walk` in yaml-file.ts does. */
-  find(seg: string | number): number {
-    const keys = this.keys;
-    if (keys === null) return typeof seg === "number" && seg >= 0 && seg < this.r.length / 5 && Number.isInteger(seg) ? seg : -1;
-    const k = String(seg);
-    if (keys.length <= 12) return keys.indexOf(k);
-    if (!this.#index) {
-      this.#index = new Map();
-      keys.forEach((key, i) => this.#index!.set(key, i));
+  /** The entry of `collection` for a path segment (as yaml-file.ts's walk matches segments), or -1. */
+  entry(collection: object, seg: string | number): number {
+    const head = this.heads.get(collection);
+    if (head === undefined) return -1;
+    const e = this.entries;
+    if (Array.isArray(collection)) {
+      if (typeof seg !== "number" || !Number.isInteger(seg) || seg < 0 || seg >= collection.length) return -1;
+      if (collection.length > INDEX_OVER) return (this.#index(collection, head) as number[])[seg]!;
+      let at = head;
+      for (let i = 0; i < seg; i++) at = e[at * STRIDE + 5]!;
+      return at;
     }
-    return this.#index.get(k) ?? -1;
+    const k = String(seg);
+    if (!Object.hasOwn(collection, k)) return -1;
+    const index = this.#indexes.get(collection);
+    if (index) return (index as Map<string, number>).get(k) ?? -1;
+    let n = 0;
+    for (let at = head; at !== -1; at = e[at * STRIDE + 5]!, n++) {
+      if (n === INDEX_OVER) return (this.#index(collection, head) as Map<string, number>).get(k) ?? -1;
+      if (this.#keyOf(at) === k) return at;
+    }
+    return -1;
+  }
+
+  #keyOf(at: number): string {
+    const e = this.entries;
+    const raw = this.text.slice(e[at * STRIDE]!, e[at * STRIDE + 1]!);
+    return e[at * STRIDE + 4]! & KEY_RESOLVED ? keyOf(raw) : raw;
+  }
+
+  #index(collection: object, head: number): Map<string, number> | number[] {
+    let index = this.#indexes.get(collection);
+    if (!index) {
+      const e = this.entries;
+      if (Array.isArray(collection)) {
+        const list: number[] = [];
+        for (let at = head; at !== -1; at = e[at * STRIDE + 5]!) list.push(at);
+        index = list;
+      } else {
+        const map = new Map<string, number>();
+        for (let at = head; at !== -1; at = e[at * STRIDE + 5]!) map.set(this.#keyOf(at), at);
+        index = map;
+      }
+      this.#indexes.set(collection, index);
+    }
+    return index;
+  }
+
+  keyStart(entry: number): number {
+    return this.entries[entry * STRIDE]!;
+  }
+  keyEnd(entry: number): number {
+    return this.entries[entry * STRIDE + 1]!;
+  }
+  valueStart(entry: number): number {
+    return this.entries[entry * STRIDE + 2]!;
+  }
+  valueEnd(entry: number): number {
+    return this.entries[entry * STRIDE + 3]!;
+  }
+  kind(entry: number): Kind {
+    return this.entries[entry * STRIDE + 4]! & ~KEY_RESOLVED;
+  }
+  /** Whether the entry is in a mapping (has a key). */
+  hasKey(entry: number): boolean {
+    return this.entries[entry * STRIDE]! !== -1;
   }
 }
 
-export interface FastDocument {
-  readonly value: unknown;
-  /** The entries of every mapping and sequence of `value`, by the object or array. */
-  readonly metas: Map<object, Meta>;
+/** A collection being read: its first and last entries so far. */
+interface Open {
+  head: number;
+  tail: number;
 }
 
 /** Thrown to give up; caught in fastParse. */
@@ -142,7 +209,9 @@ export function fastParse(text: string, limits: LoadLimits): FastDocument | unde
 }
 
 class Reader {
-  readonly metas = new Map<object, Meta>();
+  readonly heads = new Map<object, number>();
+  #entries = new Int32Array(1024);
+  #used = 0;
   readonly #n: number;
   #nodes = 0;
   /** The current content line: its start, indentation, where its content starts, its end. */
@@ -167,7 +236,32 @@ class Reader {
     if (t.charCodeAt(0) === 37 /* % */ || t.startsWith("---", this.#cs) || t.startsWith("...", this.#cs)) throw GIVE_UP;
     const value = this.#blockMap(0, 0);
     if (!this.#eof) throw GIVE_UP;
-    return { value, metas: this.metas };
+    return new FastDocument(t, value, this.heads, this.#entries.subarray(0, this.#used * STRIDE));
+  }
+
+  /** Records an entry of the collection `c`. */
+  #entry(c: Open, ks: number, ke: number, vs: number, ve: number, kind: number): void {
+    let e = this.#entries;
+    const at = this.#used++;
+    if ((at + 1) * STRIDE > e.length) {
+      const bigger = new Int32Array(e.length * 2);
+      bigger.set(e);
+      this.#entries = e = bigger;
+    }
+    const o = at * STRIDE;
+    e[o] = ks;
+    e[o + 1] = ke;
+    e[o + 2] = vs;
+    e[o + 3] = ve;
+    e[o + 4] = kind;
+    e[o + 5] = -1;
+    if (c.tail === -1) c.head = at;
+    else e[c.tail * STRIDE + 5] = at;
+    c.tail = at;
+  }
+
+  #close(c: Open, collection: object): void {
+    if (c.head !== -1) this.heads.set(collection, c.head);
   }
 
   #count(depth: number): void {
@@ -222,11 +316,7 @@ class Reader {
     this.#count(depth);
     const t = this.text;
     const obj: Record<string, unknown> = {};
-    const keys: string[] = [];
-    const meta = new Meta(keys);
-    const r = meta.r;
-    this.metas.set(obj, meta);
-    const seen = new Set<string>();
+    const r: Open = { head: -1, tail: -1 };
     for (;;) {
       if (this.#atDash()) throw GIVE_UP;
       // The key: a plain scalar of a conservative charset, then ':' and a space or the end.
@@ -241,10 +331,11 @@ class Reader {
       if (ke - ks > 1000) throw GIVE_UP;
       j++;
       if (j < le && t.charCodeAt(j) !== SPACE) throw GIVE_UP;
-      const key = keyOf(t.slice(ks, ke));
-      if (FORBIDDEN_KEYS.has(key) || key === "<<" || seen.has(key)) throw GIVE_UP;
-      seen.add(key);
-      keys.push(key);
+      const raw = t.slice(ks, ke);
+      const key = keyOf(raw);
+      // (Every earlier key has its value set by now.)
+      if (FORBIDDEN_KEYS.has(key) || key === "<<" || Object.hasOwn(obj, key)) throw GIVE_UP;
+      const flag = key === raw ? 0 : KEY_RESOLVED;
       while (j < le && t.charCodeAt(j) === SPACE) j++;
       if (j === le || t.charCodeAt(j) === HASH) {
         // Nothing after the colon: the value is on the lines below, or empty.
@@ -253,20 +344,23 @@ class Reader {
           const start = this.#cs;
           const v = this.#atDash() ? this.#blockSeq(this.#ind, depth + 1) : this.#blockMap(this.#ind, depth + 1);
           obj[key] = v;
-          r.push(ks, ke, start, -1, Array.isArray(v) ? Kind.Seq : Kind.Map);
+          this.#entry(r, ks, ke, start, -1, (Array.isArray(v) ? Kind.Seq : Kind.Map) | flag);
         } else if (!this.#eof && this.#ind === indent && this.#atDash()) {
           const start = this.#cs;
           obj[key] = this.#blockSeq(indent, depth + 1);
-          r.push(ks, ke, start, -1, Kind.Seq);
+          this.#entry(r, ks, ke, start, -1, Kind.Seq | flag);
         } else {
           this.#count(depth + 1);
           obj[key] = null;
-          r.push(ks, ke, -1, -1, Kind.Null);
+          this.#entry(r, ks, ke, -1, -1, Kind.Null | flag);
         }
       } else {
-        obj[key] = this.#inline(j, le, depth + 1, r, ks, ke, indent);
+        obj[key] = this.#inline(j, le, depth + 1, r, ks, ke, indent, flag);
       }
-      if (this.#eof || this.#ind < indent) return obj;
+      if (this.#eof || this.#ind < indent) {
+        this.#close(r, obj);
+        return obj;
+      }
       if (this.#ind > indent) throw GIVE_UP;
     }
   }
@@ -276,9 +370,7 @@ class Reader {
     this.#count(depth);
     const t = this.text;
     const arr: unknown[] = [];
-    const meta = new Meta(null);
-    const r = meta.r;
-    this.metas.set(arr, meta);
+    const r: Open = { head: -1, tail: -1 };
     for (;;) {
       const le = this.#le;
       let j = this.#cs + 1;
@@ -290,11 +382,11 @@ class Reader {
           const start = this.#cs;
           const v = this.#atDash() ? this.#blockSeq(this.#ind, depth + 1) : this.#blockMap(this.#ind, depth + 1);
           arr.push(v);
-          r.push(-1, -1, start, -1, Array.isArray(v) ? Kind.Seq : Kind.Map);
+          this.#entry(r, -1, -1, start, -1, Array.isArray(v) ? Kind.Seq : Kind.Map);
         } else {
           this.#count(depth + 1);
           arr.push(null);
-          r.push(-1, -1, -1, -1, Kind.Null);
+          this.#entry(r, -1, -1, -1, -1, Kind.Null);
         }
       } else if (t.charCodeAt(j) === DASH && (j + 1 === le || t.charCodeAt(j + 1) === SPACE)) {
         throw GIVE_UP; // - - nested
@@ -305,15 +397,16 @@ class Reader {
         this.#ind = col;
         const v = this.#blockMap(col, depth + 1);
         arr.push(v);
-        r.push(-1, -1, j, -1, Kind.Map);
+        this.#entry(r, -1, -1, j, -1, Kind.Map);
       } else {
-        arr.push(this.#inline(j, le, depth + 1, r, -1, -1, indent));
+        arr.push(this.#inline(j, le, depth + 1, r, -1, -1, indent, 0));
       }
-      if (this.#eof || this.#ind < indent) return arr;
-      if (this.#ind > indent || !this.#atDash()) {
-        if (this.#ind === indent) return arr; // back to a mapping at the same column
-        throw GIVE_UP;
+      if (this.#eof || this.#ind < indent || (this.#ind === indent && !this.#atDash())) {
+        // (at the same column: back to the mapping this sequence is a value of)
+        this.#close(r, arr);
+        return arr;
       }
+      if (this.#ind > indent) throw GIVE_UP;
     }
   }
 
@@ -322,7 +415,7 @@ class Reader {
    * next content line, which must not be more indented than `indent` (that would continue
    * a multi-line scalar, or be an error).
    */
-  #inline(j: number, le: number, depth: number, r: number[], ks: number, ke: number, indent: number): unknown {
+  #inline(j: number, le: number, depth: number, r: Open, ks: number, ke: number, indent: number, flag: number): unknown {
     const t = this.text;
     const c = t.charCodeAt(j);
     let value: unknown;
@@ -336,13 +429,13 @@ class Reader {
     } else if (c === 91 /* [ */ || c === 123 /* { */) {
       const [v, after] = this.#flow(j, le, depth);
       trailer(t, after, le);
-      r.push(ks, ke, j, -1, c === 91 ? Kind.Seq : Kind.Map);
+      this.#entry(r, ks, ke, j, -1, (c === 91 ? Kind.Seq : Kind.Map) | flag);
       this.#seekContent(le + 1);
       if (!this.#eof && this.#ind > indent) throw GIVE_UP;
       return v;
     } else if (c === 124 /* | */ || c === 62 /* > */) {
       this.#count(depth);
-      return this.#blockScalar(j, le, r, ks, ke, indent);
+      return this.#blockScalar(j, le, r, ks, ke, indent, flag);
     } else {
       this.#count(depth);
       if (isIndicator(c)) throw GIVE_UP;
@@ -363,7 +456,7 @@ class Reader {
       value = resolvePlain(t.slice(j, end), false);
       kind = Kind.Plain;
     }
-    r.push(ks, ke, j, end, kind);
+    this.#entry(r, ks, ke, j, end, kind | flag);
     this.#seekContent(le + 1);
     if (!this.#eof && this.#ind > indent) throw GIVE_UP;
     return value;
@@ -378,16 +471,14 @@ class Reader {
     const isMap = open === 123;
     const obj: Record<string, unknown> = {};
     const arr: unknown[] = [];
-    const keys: string[] | null = isMap ? [] : null;
-    const meta = new Meta(keys);
-    const r = meta.r;
-    this.metas.set(isMap ? obj : arr, meta);
+    const r: Open = { head: -1, tail: -1 };
     let i = skipSpaces(t, j + 1, le);
     if (t.charCodeAt(i) === close) return [isMap ? obj : arr, i + 1];
     for (;;) {
       let ks = -1;
       let ke = -1;
       let key = "";
+      let flag = 0;
       if (isMap) {
         ks = i;
         const c0 = t.charCodeAt(i);
@@ -395,9 +486,10 @@ class Reader {
         while (i < le && isKeyChar(t.charCodeAt(i))) i++;
         ke = i;
         if (t.charCodeAt(i) !== COLON || t.charCodeAt(i + 1) !== SPACE) throw GIVE_UP;
-        key = keyOf(t.slice(ks, ke));
-        if (FORBIDDEN_KEYS.has(key) || key === "<<" || keys!.includes(key)) throw GIVE_UP;
-        keys!.push(key);
+        const raw = t.slice(ks, ke);
+        key = keyOf(raw);
+        if (FORBIDDEN_KEYS.has(key) || key === "<<" || Object.hasOwn(obj, key)) throw GIVE_UP;
+        if (key !== raw) flag = KEY_RESOLVED;
         i = skipSpaces(t, i + 1, le);
       }
       const c = t.charCodeAt(i);
@@ -405,12 +497,12 @@ class Reader {
       if (c === 91 || c === 123) {
         const vs = i;
         [v, i] = this.#flow(i, le, depth + 1);
-        r.push(ks, ke, vs, -1, c === 91 ? Kind.Seq : Kind.Map);
+        this.#entry(r, ks, ke, vs, -1, (c === 91 ? Kind.Seq : Kind.Map) | flag);
       } else if (c === 34 || c === 39) {
         this.#count(depth + 1);
         const vs = i;
         [v, i] = quoted(t, i, le);
-        r.push(ks, ke, vs, i, c === 34 ? Kind.Double : Kind.Single);
+        this.#entry(r, ks, ke, vs, i, (c === 34 ? Kind.Double : Kind.Single) | flag);
       } else {
         this.#count(depth + 1);
         if (isIndicator(c) || c === DASH || i >= le) throw GIVE_UP;
@@ -423,13 +515,16 @@ class Reader {
           if (ch !== SPACE) end = i + 1;
         }
         v = resolvePlain(t.slice(vs, end), false);
-        r.push(ks, ke, vs, end, Kind.Plain);
+        this.#entry(r, ks, ke, vs, end, Kind.Plain | flag);
       }
       if (isMap) obj[key] = v;
       else arr.push(v);
       i = skipSpaces(t, i, le);
       const sep = t.charCodeAt(i);
-      if (sep === close) return [isMap ? obj : arr, i + 1];
+      if (sep === close) {
+        this.#close(r, isMap ? obj : arr);
+        return [isMap ? obj : arr, i + 1];
+      }
       if (sep !== 44 /* , */) throw GIVE_UP;
       i = skipSpaces(t, i + 1, le);
       // No trailing comma, no empty entry.
@@ -443,7 +538,7 @@ class Reader {
    * content lines indented more than `indent`, the first of them the least indented; blank
    * lines no deeper than the content, none before it.
    */
-  #blockScalar(j: number, le: number, r: number[], ks: number, ke: number, indent: number): string {
+  #blockScalar(j: number, le: number, r: Open, ks: number, ke: number, indent: number, flag: number): string {
     const t = this.text;
     const n = this.#n;
     let h = j + 1;
@@ -496,7 +591,7 @@ class Reader {
       value += "\n".repeat(1 + blanks);
       if (blanks > 0) throw GIVE_UP; // keep with trailing blank lines: range not mirrored here
     } else value += "\n";
-    r.push(ks, ke, j, lastContentEnd, folded ? Kind.Folded : Kind.Literal);
+    this.#entry(r, ks, ke, j, lastContentEnd, (folded ? Kind.Folded : Kind.Literal) | flag);
     this.#seekContent(lastContentEnd);
     if (!this.#eof && this.#ind > indent) throw GIVE_UP;
     return value;

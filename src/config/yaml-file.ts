@@ -11,7 +11,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, Scalar } from "
 import type { Document, Node as YamlNode, Pair, ParsedNode } from "yaml";
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
-import { fastParse, Kind, SCALAR_TYPE, type FastDocument, type Meta } from "./yaml-fast.js";
+import { fastParse, Kind, SCALAR_TYPE, type FastDocument } from "./yaml-fast.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -426,31 +426,25 @@ function makeFastFile(path: string, text: string, fast: FastDocument, diagnostic
   let full: YamlFile | undefined;
   const slow = (): YamlFile => (full ??= makeFile(path, text, parseDocument(text, PARSE_OPTIONS) as Document.Parsed, fast.value, diagnostics));
 
-  // The entry at the end of a path: its container's meta, its index, and its value.
-  let meta: Meta | undefined;
-  let index = -1;
+  // The entry at the end of a path, and its value.
+  let entry = -1;
   let found: unknown;
   const find = (p: JsonPath): boolean => {
     let cur: unknown = fast.value;
-    meta = undefined;
+    entry = -1;
     for (const seg of p) {
       if (cur === null || typeof cur !== "object") return false;
-      const m = fast.metas.get(cur);
-      if (!m) return false;
-      const i = m.find(seg);
-      if (i < 0) return false;
-      meta = m;
-      index = i;
-      cur = m.keys ? (cur as Record<string, unknown>)[m.keys[i]!] : (cur as unknown[])[i];
+      entry = fast.entry(cur, seg);
+      if (entry === -1) return false;
+      cur = Array.isArray(cur) ? cur[seg as number] : (cur as Record<string, unknown>)[String(seg)];
     }
     found = cur;
-    return meta !== undefined;
+    return entry !== -1;
   };
-  const valueLoc = (m: Meta, i: number): Location | undefined => {
-    const r = m.r;
-    if (r[i * 5 + 4]! < Kind.Plain) return undefined;
-    const start = r[i * 5 + 2]!;
-    return { file: path, offset: start, length: r[i * 5 + 3]! - start };
+  const valueLoc = (at: number): Location | undefined => {
+    if (fast.kind(at) < Kind.Plain) return undefined;
+    const start = fast.valueStart(at);
+    return { file: path, offset: start, length: fast.valueEnd(at) - start };
   };
 
   return {
@@ -459,14 +453,13 @@ function makeFastFile(path: string, text: string, fast: FastDocument, diagnostic
     value: fast.value,
     diagnostics,
     locate(p) {
-      return (find(p) && valueLoc(meta!, index)) || slow().locate(p);
+      return (find(p) && valueLoc(entry)) || slow().locate(p);
     },
     locateKey(p) {
       if (find(p)) {
-        const m = meta!;
-        if (!m.keys) return valueLoc(m, index) ?? slow().locateKey(p);
-        const start = m.r[index * 5]!;
-        return { file: path, offset: start, length: m.r[index * 5 + 1]! - start };
+        if (!fast.hasKey(entry)) return valueLoc(entry) ?? slow().locateKey(p);
+        const start = fast.keyStart(entry);
+        return { file: path, offset: start, length: fast.keyEnd(entry) - start };
       }
       return slow().locateKey(p);
     },
@@ -475,10 +468,9 @@ function makeFastFile(path: string, text: string, fast: FastDocument, diagnostic
     },
     scalar(p) {
       if (!find(p) || typeof found !== "string") return undefined;
-      const r = meta!.r;
-      const kind = r[index * 5 + 4]!;
+      const kind = fast.kind(entry);
       if (kind < Kind.Plain) return undefined;
-      return { start: r[index * 5 + 2]!, end: r[index * 5 + 3]!, value: found, type: SCALAR_TYPE[kind] };
+      return { start: fast.valueStart(entry), end: fast.valueEnd(entry), value: found, type: SCALAR_TYPE[kind] };
     },
   };
 }
