@@ -158,8 +158,10 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const stepIds = Object.keys(stepsRaw);
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, string[]>();
-  /** refLocations.get(a).get(b): where step a first reads $steps.b, to explain cycles. */
-  const refLocations = new Map<string, Map<string, Location | undefined>>();
+  // Steps asking for the same capabilities get the same candidates; steps with the same
+  // chain share one (read-only) array of it.
+  const candidatesFor = new Map<string, string[]>();
+  const chains = new Map<string, readonly string[]>();
   // Sets, not arrays: every reference is looked up, and a 5,000-step file has thousands.
   const allIds = new Set(stepIds);
   const validIds = new Set(stepIds.filter((id) => STEP_ID.test(id)));
@@ -205,7 +207,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
         chain = registry.chain(modelName, explicitFallback);
       }
     } else if (capabilities.length > 0) {
-      const candidates = registry.select({ capabilities, select }).map((m) => m.name);
+      const selectKey = `${select}\u0000${capabilities.join("\u0000")}`;
+      let candidates = candidatesFor.get(selectKey);
+      if (!candidates) candidatesFor.set(selectKey, (candidates = registry.select({ capabilities, select }).map((m) => m.name)));
       const first = candidates[0];
       if (first === undefined) {
         const partial = registry.list().map((m) => ({ m, missing: capabilities.filter((x) => !m.capabilities.includes(x)) })).sort((a, b) => a.missing.length - b.missing.length)[0];
@@ -247,7 +251,10 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
         });
       }
     });
-    const validChain = chain.filter((n) => models.has(n));
+    const validNames = chain.filter((n) => models.has(n));
+    const chainKey = validNames.join("\u0000");
+    let validChain = chains.get(chainKey);
+    if (!validChain) chains.set(chainKey, (validChain = validNames.slice()));
 
     // Expressions.
     const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
@@ -260,9 +267,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
     const exprs = [...templateExpressions(inputT), ...(outputT ? templateExpressions(outputT) : []), ...(appendT ? templateExpressions(appendT) : []), ...(when ? [when] : []), ...(forEach ? [forEach] : [])];
     const stepDeps = new Set<string>();
-    const refs = new Map<string, Location | undefined>();
-    refLocations.set(id, refs);
-    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps, refs);
+    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps);
     if (!forEach) {
       for (const e of exprs) {
         for (const v of ["item", "index"]) {
@@ -317,7 +322,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const related = cyc.slice(0, -1).map((from, i) => {
       const to = cyc[i + 1]!;
       const needsIdx = needsIndex(stepsRaw[from], to);
-      const refLoc = refLocations.get(from)?.get(to);
+      const refLoc = firstRefLocation(c, steps.get(from), to);
       return {
         message: `'${from}' needs '${to}'${needsIdx === undefined ? ` (it reads $steps.${to})` : ""}`,
         location:
@@ -395,14 +400,31 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   };
 }
 
-function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>, locations?: Map<string, Location | undefined>) {
+/** The expressions of a step, in the order the compiler checks them. */
+function stepExpressions(s: CompiledStep): CompiledExpression[] {
+  return [
+    ...templateExpressions(s.input),
+    ...(s.output ? templateExpressions(s.output) : []),
+    ...(s.appendToContext ? templateExpressions(s.appendToContext) : []),
+    ...(s.when ? [s.when] : []),
+    ...(s.forEach ? [s.forEach] : []),
+  ];
+}
+
+/** Where step `from` first reads $steps.`to` (found again when a cycle needs explaining). */
+function firstRefLocation(c: Compilation, from: CompiledStep | undefined, to: string): Location | undefined {
+  for (const e of from ? stepExpressions(from) : []) {
+    const offset = e.refs.steps.get(to);
+    if (offset !== undefined) return c.locateInExpr(e, offset, to.length);
+  }
+  return undefined;
+}
+
+function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>) {
   for (const [ref, offset] of e.refs.steps) {
     if (allIds.has(ref)) {
       if (ref === stepId) c.report("MCP304", `step '${stepId}' reads its own output ($steps.${ref})`, c.locateInExpr(e, offset, ref.length));
-      else {
-        into.add(ref);
-        if (locations && !locations.has(ref)) locations.set(ref, c.locateInExpr(e, offset, ref.length));
-      }
+      else into.add(ref);
     } else {
       c.report("MCP202", `unknown step '${ref}' in expression${didYouMean(ref, validIds)}`, c.locateInExpr(e, offset, ref.length));
     }

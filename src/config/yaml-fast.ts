@@ -260,8 +260,11 @@ class Reader {
     c.tail = at;
   }
 
-  #close(c: Open, collection: object): void {
-    if (c.head !== -1) this.heads.set(collection, c.head);
+  /** Ends a collection; a sequence is returned copied to its exact size (push leaves room to grow). */
+  #close<T extends object>(c: Open, collection: T): T {
+    const out = Array.isArray(collection) ? (collection.slice() as T) : collection;
+    if (c.head !== -1) this.heads.set(out, c.head);
+    return out;
   }
 
   #count(depth: number): void {
@@ -357,10 +360,7 @@ class Reader {
       } else {
         obj[key] = this.#inline(j, le, depth + 1, r, ks, ke, indent, flag);
       }
-      if (this.#eof || this.#ind < indent) {
-        this.#close(r, obj);
-        return obj;
-      }
+      if (this.#eof || this.#ind < indent) return this.#close(r, obj);
       if (this.#ind > indent) throw GIVE_UP;
     }
   }
@@ -403,8 +403,7 @@ class Reader {
       }
       if (this.#eof || this.#ind < indent || (this.#ind === indent && !this.#atDash())) {
         // (at the same column: back to the mapping this sequence is a value of)
-        this.#close(r, arr);
-        return arr;
+        return this.#close(r, arr);
       }
       if (this.#ind > indent) throw GIVE_UP;
     }
@@ -521,10 +520,7 @@ class Reader {
       else arr.push(v);
       i = skipSpaces(t, i, le);
       const sep = t.charCodeAt(i);
-      if (sep === close) {
-        this.#close(r, isMap ? obj : arr);
-        return [isMap ? obj : arr, i + 1];
-      }
+      if (sep === close) return [this.#close(r, isMap ? obj : arr), i + 1];
       if (sep !== 44 /* , */) throw GIVE_UP;
       i = skipSpaces(t, i + 1, le);
       // No trailing comma, no empty entry.

@@ -22,13 +22,13 @@ export type Bindings = Record<string, unknown>;
 /** What an expression refers to, found by walking its AST. */
 export interface ExprRefs {
   /** Step ids read through `$steps.<id>`, with the offset of each id in the expression. */
-  steps: Map<string, number>;
+  steps: ReadonlyMap<string, number>;
   /** `$steps` used without a step id right after it. */
   bareSteps: number | undefined;
   /** `$env.NAME` reads, with offsets. */
-  env: Map<string, number>;
+  env: ReadonlyMap<string, number>;
   /** Every variable read ($input, $item, $join ...), with the offset of its first `$`. */
-  variables: Map<string, number>;
+  variables: ReadonlyMap<string, number>;
 }
 
 /** An error raised while evaluating an expression at run time. */
@@ -51,15 +51,38 @@ export interface ExprSyntaxError {
 }
 
 /**
- * What is kept of one expression text: its AST, what it refers to, and (created on first
- * need) the JSONata evaluator. Shared by every use of the same text, since identical
- * expressions (`$input.text`, `$steps.a.output`) recur across the steps of a pipeline.
+ * What is kept of one expression text: what it refers to, its AST and the JSONata
+ * evaluator. Shared by every use of the same text, since identical expressions
+ * (`$input.text`, `$steps.a.output`) recur across the steps of a pipeline. A simple path's
+ * AST and fast evaluator are made on first need (a 5,000-step pipeline has thousands of
+ * them, and loading it only needs their references); the evaluator of anything else too.
  */
-interface ParsedExpression {
-  readonly ast: unknown;
-  readonly refs: ExprRefs;
-  readonly fast: ((b: Bindings) => unknown) | undefined;
+class ParsedExpression {
+  #ast: unknown;
+  #fast: ((b: Bindings) => unknown) | null | undefined;
   evaluator: jsonata.Expression | undefined;
+  constructor(
+    readonly source: string,
+    readonly refs: ExprRefs,
+    /** JSONata's AST when JSONata parsed the text (its evaluator keeps it anyway); else made again on demand. */
+    ast: unknown,
+    fast: ((b: Bindings) => unknown) | null | undefined,
+    /** `$head.names...` when the text is a simple path. */
+    readonly head?: string,
+    readonly names?: readonly string[],
+  ) {
+    this.#ast = ast;
+    this.#fast = fast;
+  }
+
+  get ast(): unknown {
+    return (this.#ast ??= simplePathAst(this.source) ?? subsetAst(this.source));
+  }
+
+  get fast(): ((b: Bindings) => unknown) | undefined {
+    if (this.#fast === undefined) this.#fast = this.head !== undefined ? pathWalker(this.head, this.names!) : (fastPath(this.ast) ?? null);
+    return this.#fast ?? undefined;
+  }
 }
 
 /** Parsed expressions by source text; bounded, oldest dropped first. */
@@ -78,33 +101,90 @@ const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.max
 const SIMPLE_PATH = /^(\s*)\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
 const LITERAL_NAMES = new Set(["true", "false", "null"]);
 
-export function simplePathAst(source: string): AstNode | undefined {
+/** The parts of a simple path: leading whitespace, the variable, the names after it. */
+function simplePath(source: string): { lead: number; head: string; names: string[] } | undefined {
   const m = SIMPLE_PATH.exec(source);
   if (!m) return undefined;
-  let pos = m[1]!.length + 1 + m[2]!.length;
-  const head: AstNode = { value: m[2]!, type: "variable", position: pos };
-  if (!m[3]) return head;
+  const names = m[3] ? m[3].slice(1).split(".") : [];
+  if (names.some((n) => LITERAL_NAMES.has(n))) return undefined;
+  return { lead: m[1]!.length, head: m[2]!, names };
+}
+
+export function simplePathAst(source: string): AstNode | undefined {
+  const p = simplePath(source);
+  if (!p) return undefined;
+  let pos = p.lead + 1 + p.head.length;
+  const head: AstNode = { value: p.head, type: "variable", position: pos };
+  if (p.names.length === 0) return head;
   const steps: AstNode[] = [head];
-  for (const name of m[3].slice(1).split(".")) {
-    if (LITERAL_NAMES.has(name)) return undefined;
+  for (const name of p.names) {
     pos += 1 + name.length;
     steps.push({ value: name, type: "name", position: pos });
   }
   return { type: "path", steps };
 }
 
+/** One empty map for every expression that refers to no step, no $env, ... */
+const NONE: ReadonlyMap<string, number> = new Map();
+
+/**
+ * One-entry reference maps, shared: thousands of expressions read `$steps` at offset 0, or
+ * `$steps.x` at offset 7; a Map costs a few hundred bytes. Bounded like the parse cache.
+ */
+const oneEntryMaps = new Map<string, ReadonlyMap<string, number>>();
+function one(key: string, offset: number): ReadonlyMap<string, number> {
+  const k = `${offset}:${key}`;
+  let m = oneEntryMaps.get(k);
+  if (!m) {
+    if (oneEntryMaps.size >= PARSED_CACHE_SIZE) oneEntryMaps.clear();
+    oneEntryMaps.set(k, (m = new Map([[key, offset]])));
+  }
+  return m;
+}
+
+/** A reference map as kept: the shared empty or one-entry map when it is one of those. */
+function kept(m: Map<string, number>): ReadonlyMap<string, number> {
+  if (m.size === 0) return NONE;
+  if (m.size === 1) {
+    const [key, offset] = m.entries().next().value!;
+    return one(key, offset);
+  }
+  return m;
+}
+
+/** What collectRefs finds in simplePathAst(source), without the AST. */
+function simplePathRefs(p: { lead: number; head: string; names: readonly string[] }): ExprRefs {
+  const first = p.names[0];
+  const at = p.lead + 2 + p.head.length; // offset of the first name
+  return {
+    steps: p.head === "steps" && first !== undefined ? one(first, at) : NONE,
+    bareSteps: p.head === "steps" && first === undefined ? p.lead : undefined,
+    env: p.head === "env" && first !== undefined ? one(first, at) : NONE,
+    variables: one(p.head, p.lead),
+  };
+}
+
 function parse(source: string): ParsedExpression {
   const cached = parsedCache.get(source);
   if (cached) return cached;
-  // The commonest expressions are parsed here, to the AST JSONata would build; their
-  // evaluator is made from the text when first evaluated.
-  let ast: unknown = simplePathAst(source) ?? subsetAst(source);
-  let evaluator: jsonata.Expression | undefined;
-  if (ast === undefined) {
-    evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
-    ast = evaluator.ast();
+  let parsed: ParsedExpression;
+  const path = simplePath(source);
+  if (path) {
+    parsed = new ParsedExpression(source, simplePathRefs(path), undefined, undefined, path.head, path.names);
+  } else {
+    // The everyday subset is parsed here, to the AST JSONata would build (kept only as long
+    // as it takes to find the references), and evaluated by JSONata from the text when first
+    // evaluated; the rest is parsed by JSONata.
+    const ast = subsetAst(source);
+    if (ast !== undefined) {
+      parsed = new ParsedExpression(source, collectRefs(ast), undefined, fastPath(ast) ?? null);
+    } else {
+      const evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
+      const full = evaluator.ast();
+      parsed = new ParsedExpression(source, collectRefs(full), full, undefined);
+      parsed.evaluator = evaluator;
+    }
   }
-  const parsed: ParsedExpression = { ast, refs: collectRefs(ast), fast: fastPath(ast), evaluator };
   if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
   parsedCache.set(source, parsed);
   return parsed;
@@ -234,6 +314,11 @@ function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
   } else {
     return undefined;
   }
+  return pathWalker(varName, names);
+}
+
+/** The direct property walk of `$varName.names...`; BAIL where JSONata must decide. */
+function pathWalker(varName: string, names: readonly string[]): (b: Bindings) => unknown {
   return (b) => {
     let cur: unknown = b[varName];
     if (typeof cur === "function") return BAIL;
@@ -250,8 +335,9 @@ function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
   };
 }
 
-function collectRefs(ast: unknown): ExprRefs {
-  const refs: ExprRefs = { steps: new Map(), bareSteps: undefined, env: new Map(), variables: new Map() };
+/** What an AST refers to (exported for tests: a simple path's references are found without its AST). */
+export function collectRefs(ast: unknown): ExprRefs {
+  const refs = { steps: new Map<string, number>(), bareSteps: undefined as number | undefined, env: new Map<string, number>(), variables: new Map<string, number>() };
   const variable = (n: AstNode) => {
     const name = String(n.value);
     if (!refs.variables.has(name)) refs.variables.set(name, Math.max(0, (n.position ?? 0) - name.length - 1));
@@ -293,5 +379,5 @@ function collectRefs(ast: unknown): ExprRefs {
     }
   };
   visit(ast);
-  return refs;
+  return { steps: kept(refs.steps), bareSteps: refs.bareSteps, env: kept(refs.env), variables: kept(refs.variables) };
 }

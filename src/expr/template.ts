@@ -126,7 +126,8 @@ export function compileString(
     at = sp.end;
   });
   if (at < s.length) parts.push(s.slice(at));
-  return { kind: "interp", parts };
+  // (a copy of exact size: the template is kept as long as the pipeline)
+  return { kind: "interp", parts: parts.slice() };
 }
 
 function syntaxProblem(r: ExprSyntaxError, base: number): TemplateProblem {

@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
-import { CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, simplePathAst } from "../../src/expr/expression.js";
+import { collectRefs, CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, simplePathAst } from "../../src/expr/expression.js";
 
 function compile(source: string): CompiledExpression {
   const r = CompiledExpression.compile(source);
@@ -19,6 +19,21 @@ describe("simple paths", () => {
       fc.property(path, ([lead, head, names, trail]) => {
         const source = `${lead}$${head}${names.map((n) => `.${n}`).join("")}${trail}`;
         expect(simplePathAst(source)).toEqual(jsonata(source).ast());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("have the references their AST has, found without building it", () => {
+    const name = fc.constantFrom("steps", "env", "input", "item", "a", "output", "text", "x_1");
+    const path = fc.tuple(fc.constantFrom("", " ", "  "), name, fc.array(name, { maxLength: 4 }), fc.constantFrom("", " ", "\n"));
+    fc.assert(
+      fc.property(path, ([lead, head, names, trail]) => {
+        const source = `${lead}$${head}${names.map((n) => `.${n}`).join("")}${trail}`;
+        const refs = compile(source).refs;
+        const expected = collectRefs(simplePathAst(source));
+        expect([[...refs.steps], refs.bareSteps, [...refs.env], [...refs.variables]]).toEqual([[...expected.steps], expected.bareSteps, [...expected.env], [...expected.variables]]);
+        expect(compile(source).ast).toEqual(jsonata(source).ast());
       }),
       { numRuns: 300 },
     );
