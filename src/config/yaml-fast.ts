@@ -75,7 +75,8 @@ export class FastDocument {
     let n = 0;
     for (let at = head; at !== -1; at = e[at * STRIDE + 5]!, n++) {
       if (n === INDEX_OVER) return (this.#index(collection, head) as Map<string, number>).get(k) ?? -1;
-      if (this.#keyOf(at) === k) return at;
+      const ks = e[at * STRIDE]!;
+      if (e[at * STRIDE + 4]! & KEY_RESOLVED ? this.#keyOf(at) === k : e[at * STRIDE + 1]! - ks === k.length && this.text.startsWith(k, ks)) return at;
     }
     return -1;
   }

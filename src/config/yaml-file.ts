@@ -246,9 +246,20 @@ export function nestingBeyond(text: string, max: number): number {
       }
       if (blockDepth > max) return j;
     }
+    const contentStart = j;
     let prev = " ";
     let contentEnd = -1;
     for (; j < n; j++) {
+      // Straight to the next character that matters (the others only set `prev`, which is
+      // the character before, or " " at the start of the content).
+      INTERESTING.lastIndex = j;
+      const m = INTERESTING.exec(text);
+      if (!m) {
+        j = n;
+        break;
+      }
+      j = m.index;
+      if (j > contentStart) prev = text[j - 1]!;
       const c = text[j]!;
       if (c === "\n") break;
       if (c === "#" && (prev === " " || prev === "\t")) {
@@ -278,12 +289,29 @@ export function nestingBeyond(text: string, max: number): number {
       } else if ((c === "]" || c === "}") && flow > 0) flow--;
       prev = c;
     }
-    if (flow === 0 && /(?:^|\s)[|>](?:[+-]?[1-9]?|[1-9][+-])\s*$/.test(text.slice(i, contentEnd === -1 ? j : contentEnd))) {
+    if (flow === 0 && mayEndWithBlockScalarHeader(text, i, contentEnd === -1 ? j : contentEnd) && BLOCK_SCALAR_HEADER.test(text.slice(i, contentEnd === -1 ? j : contentEnd))) {
       blockScalarParent = indent;
     }
     i = j + 1;
   }
   return -1;
+}
+
+const INTERESTING = /[\n#"'[\]{}]/g;
+const BLOCK_SCALAR_HEADER = /(?:^|\s)[|>](?:[+-]?[1-9]?|[1-9][+-])\s*$/;
+
+/**
+ * False when text[from, to) cannot end with a block scalar header (BLOCK_SCALAR_HEADER's
+ * last non-space character is one of | > + - 1-9): most lines, tested without a slice.
+ */
+function mayEndWithBlockScalarHeader(text: string, from: number, to: number): boolean {
+  let k = to - 1;
+  while (k >= from && text.charCodeAt(k) === 32) k--;
+  if (k < from) return false;
+  const c = text.charCodeAt(k);
+  // Other whitespace (\t, \r, non-ASCII spaces): let the regex decide.
+  if (c <= 32 || c >= 127) return true;
+  return c === 124 || c === 62 || c === 43 || c === 45 || (c >= 49 && c <= 57);
 }
 
 /** The `${{ ... }}` on a line that a YAML error at `errorAt` is about. */

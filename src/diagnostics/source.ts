@@ -1,14 +1,21 @@
 /** Source texts by file, and offset -> line:col conversion (1-based, as editors show). */
 
 export class SourceFile {
-  readonly #lineStarts: number[];
+  #starts: number[] | undefined;
   constructor(
     readonly path: string,
     readonly text: string,
-  ) {
-    const starts = [0];
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-    this.#lineStarts = starts;
+  ) {}
+
+  /** Offsets where lines start; found on first need (a valid file never needs them). */
+  get #lineStarts(): number[] {
+    if (!this.#starts) {
+      const starts = [0];
+      const text = this.text;
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+      this.#starts = starts;
+    }
+    return this.#starts;
   }
 
   /** 1-based line and column of an offset. */
