@@ -16,6 +16,7 @@
  */
 import { resolve } from "node:path";
 import type { CompiledPipeline } from "../compiler/types.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { paint } from "../events/reporters/format.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { RunOptions } from "../orchestrator/run.js";
@@ -72,7 +73,7 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
   const set = new LivePipelineSet(path, options.live);
   const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
 
-  let latest: { pipeline: CompiledPipeline; version: string } | undefined;
+  let latest: { pipeline: CompiledPipeline; version: string; warnings: readonly Diagnostic[] } | undefined;
   type Current = { controller: AbortController; superseded: boolean; done: Promise<void> };
   let current: Current | undefined;
   let runs = 0;
@@ -97,7 +98,7 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
     const controller = new AbortController();
     const run: Current = { controller, superseded: false, done: Promise.resolve() };
     current = run;
-    run.done = runVersion(next.pipeline, next.version, run).finally(() => {
+    run.done = runVersion(next, run).finally(() => {
       current = undefined;
       for (const f of deferred.splice(0)) f();
       if (stopping) return;
@@ -106,9 +107,10 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
     });
   };
 
-  const runVersion = async (pipeline: CompiledPipeline, version: string, run: { controller: AbortController; superseded: boolean }) => {
+  const runVersion = async ({ pipeline, version, warnings }: NonNullable<typeof latest>, run: { controller: AbortController; superseded: boolean }) => {
     if (runs++ > 0 && io.stderr.isTTY) io.stderr.write(CLEAR);
     const label = `${pipeline.name} @${shortVersion(version)}`;
+    printDiagnostics(io, "stderr", warnings, pipeline.sources);
     writeLine(io.stderr, `${tag} ${options.dryRun ? "planning" : "running"} ${label} (${options.file})`);
     const t0 = performance.now();
     let status: string;
@@ -151,8 +153,7 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
       case "loaded":
       case "updated":
         if (e.path !== path) return;
-        latest = { pipeline: e.pipeline, version: e.version };
-        if (e.diagnostics.length) say(() => printDiagnostics(io, "stderr", e.diagnostics, e.pipeline.sources));
+        latest = { pipeline: e.pipeline, version: e.version, warnings: e.diagnostics };
         schedule();
         return;
       case "invalid":

@@ -80,6 +80,33 @@ describe("mcp run --watch", () => {
     expect(c.err()).toContain("[watch] stopped");
   });
 
+  it("runs again when the mcp.yaml above the pipeline or a module model's file changes", async () => {
+    const config = (reply: string) => `models:\n  fake:\n    provider: mock\n    capabilities: [text-generation]\n    options: { reply: { text: "${reply}" } }\n`;
+    const model = (word: string) => `export default (input) => ({ text: "${word} " + input.prompt });\n`;
+    const dir = project({
+      "mcp.yaml": config("config-1"),
+      "models/shout.mjs": model("module-1"),
+      "pipelines/p.yaml": [
+        "version: 1",
+        "name: p",
+        "models:",
+        "  shout: { provider: module, module: ../models/shout.mjs, capabilities: [shouting] }",
+        "steps:",
+        "  a: { model: fake, input: { prompt: x } }",
+        "  b: { model: shout, input: { prompt: y } }",
+        'output: "${{ $steps.a.output.text & \' / \' & $steps.b.output.text }}"',
+        "",
+      ].join("\n"),
+    });
+    const c = cli(["run", "pipelines/p.yaml", "--watch", "--store", "memory", "--progress", "none"], dir);
+    await waitFor(() => c.out().includes('"config-1 / module-1 y"'), "the first run", 15_000);
+    writeFileSync(join(dir, "mcp.yaml"), config("config-2"));
+    await waitFor(() => c.out().includes('"config-2 / module-1 y"'), "the run after the mcp.yaml edit");
+    writeFileSync(join(dir, "models/shout.mjs"), model("module-2"));
+    await waitFor(() => c.out().includes('"config-2 / module-2 y"'), "the run after the module edit");
+    expect((await interrupt(c)).code).toBe(130);
+  });
+
   it("waits for an invalid file to be fixed at start", async () => {
     const dir = project({ "p.yaml": "version: 1\nname: p\nsteps: [\n" });
     const c = cli(["run", "p.yaml", "--watch", "--store", "memory", "--progress", "none"], dir);
