@@ -13,7 +13,7 @@ import type { SourceMap } from "../diagnostics/source.js";
 import { scalarOffsetMapper } from "../config/scalar-offsets.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { CompiledExpression, isSyntaxError } from "../expr/expression.js";
-import { compileString, scanTemplate, type Template, templateExpressions } from "../expr/template.js";
+import { collectExpressions, compileString, scanTemplate, type Template, templateExpressions } from "../expr/template.js";
 import type { ModelConfig } from "../models/types.js";
 import { ModelRegistry, type SelectPolicy } from "../registry/model-registry.js";
 import { didYouMean } from "../util/suggest.js";
@@ -186,7 +186,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       else task = t.value;
     }
     const modelName = str(raw.model) ?? str(task.model);
-    const capabilities = [...new Set([...strings(task.capabilities), ...strings(raw.capabilities)])];
+    const capabilities = uniqueStrings(task.capabilities, raw.capabilities);
     const select = (str(raw.select) ?? str(task.select) ?? "first") as SelectPolicy;
 
     // A step that is not a mapping at all is the schema check's to report.
@@ -224,33 +224,35 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     // its task's) list, else from the chosen model's own `fallback:` list.
     const fromModel = explicitFallback === undefined && chain.length > 0 ? modelSource.get(chain[0]!) : undefined;
     const modelFallback = fromModel ? strings(models.get(chain[0]!)?.fallback) : [];
-    chain.forEach((name, i) => {
+    // (Located only when reported: a mapping or a list would need the file's nodes.)
+    const whereInChain = (name: string, i: number): Location | undefined =>
+      i === 0
+        ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
+        : explicitFallback && raw.fallback !== undefined
+          ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
+          : stepLoc;
+    for (let i = 0; i < chain.length; i++) {
+      const name = chain[i]!;
       const m = models.get(name);
       const inModelList = i > 0 && modelFallback.includes(name);
-      // Located only when reported: a mapping or a list would need the file's nodes.
-      const where = () =>
-        i === 0
-          ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
-          : explicitFallback && raw.fallback !== undefined
-            ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
-            : stepLoc;
-      const related = () =>
-        inModelList && fromModel
-          ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
-          : [];
       if (!m) {
         // An unknown name in a model's own list is reported there, once.
-        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, where());
-        return;
+        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, whereInChain(name, i));
+        continue;
       }
-      const missing = capabilities.filter((x) => !m.capabilities.includes(x));
-      if (missing.length) {
-        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, where(), {
+      let missing: string[] | undefined;
+      for (const x of capabilities) if (!m.capabilities.includes(x)) (missing ??= []).push(x);
+      if (missing) {
+        const related =
+          inModelList && fromModel
+            ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
+            : [];
+        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, whereInChain(name, i), {
           hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
-          related: related(),
+          related,
         });
       }
-    });
+    }
     const validNames = chain.filter((n) => models.has(n));
     const chainKey = validNames.join("\u0000");
     let validChain = chains.get(chainKey);
@@ -265,12 +267,12 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     else if (raw.when === false) when = CompiledExpression.compile("false") as CompiledExpression;
     const forEach = typeof raw.forEach === "string" ? c.expression(file, [...path, "forEach"], raw.forEach) : undefined;
 
-    const exprs = [...templateExpressions(inputT), ...(outputT ? templateExpressions(outputT) : []), ...(appendT ? templateExpressions(appendT) : []), ...(when ? [when] : []), ...(forEach ? [forEach] : [])];
+    const exprs = expressionsOf(inputT, outputT, appendT, when, forEach);
     const stepDeps = new Set<string>();
     for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps);
     if (!forEach) {
       for (const e of exprs) {
-        for (const v of ["item", "index"]) {
+        for (const v of ITEM_VARIABLES) {
           const at = e.refs.variables.get(v);
           if (at !== undefined) c.diagnostics.push(warning("MCP205", `$${v} is only set in a step with forEach; here it is empty`, c.locateInExpr(e, at, v.length + 1)));
         }
@@ -281,9 +283,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const needs: unknown[] = raw.needs === undefined ? [] : Array.isArray(raw.needs) ? raw.needs : [raw.needs];
     needs.forEach((n, i) => {
       if (typeof n !== "string") return;
-      const loc = file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
-      if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc);
-      else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc);
+      const loc = () => file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
+      if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc());
+      else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc());
       else stepDeps.add(n);
     });
     stepDeps.delete(id);
@@ -400,15 +402,29 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   };
 }
 
+const ITEM_VARIABLES = ["item", "index"] as const;
+
 /** The expressions of a step, in the order the compiler checks them. */
+function expressionsOf(input: Template, output: Template | undefined, append: Template | undefined, when: CompiledExpression | undefined, forEach: CompiledExpression | undefined): CompiledExpression[] {
+  const out: CompiledExpression[] = [];
+  collectExpressions(input, out);
+  if (output) collectExpressions(output, out);
+  if (append) collectExpressions(append, out);
+  if (when) out.push(when);
+  if (forEach) out.push(forEach);
+  return out;
+}
+
 function stepExpressions(s: CompiledStep): CompiledExpression[] {
-  return [
-    ...templateExpressions(s.input),
-    ...(s.output ? templateExpressions(s.output) : []),
-    ...(s.appendToContext ? templateExpressions(s.appendToContext) : []),
-    ...(s.when ? [s.when] : []),
-    ...(s.forEach ? [s.forEach] : []),
-  ];
+  return expressionsOf(s.input, s.output, s.appendToContext, s.when, s.forEach);
+}
+
+/** The strings of two lists, each once, in order: a step's task's capabilities and its own. */
+function uniqueStrings(a: unknown, b: unknown): string[] {
+  const first = strings(a);
+  const second = strings(b);
+  if (first.length === 0 && second.length <= 1) return second.slice();
+  return [...new Set([...first, ...second])];
 }
 
 /** Where step `from` first reads $steps.`to` (found again when a cycle needs explaining). */

@@ -41,16 +41,20 @@ export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
   while (head < ready.length) {
     const n = ready[head++]!;
     order.push(n);
-    const lv = Math.max(-1, ...(dependencies.get(n) ?? []).map((d) => level.get(d) ?? -1)) + 1;
+    let lv = 0;
+    for (const d of dependencies.get(n) ?? []) lv = Math.max(lv, (level.get(d) ?? -1) + 1);
     level.set(n, lv);
-    const next: string[] = [];
+    const from = ready.length;
     for (const m of dependants.get(n) ?? []) {
       const left = indegree.get(m)! - 1;
       indegree.set(m, left);
-      if (left === 0) next.push(m);
+      if (left === 0) ready.push(m);
     }
-    next.sort((a, b) => index.get(a)! - index.get(b)!);
-    ready.push(...next);
+    // The nodes made ready by `n`, in declaration order.
+    if (ready.length - from > 1) {
+      const next = ready.splice(from).sort((a, b) => index.get(a)! - index.get(b)!);
+      for (const m of next) ready.push(m);
+    }
   }
 
   const levels: string[][] = [];

@@ -136,17 +136,28 @@ function syntaxProblem(r: ExprSyntaxError, base: number): TemplateProblem {
 
 /** Every compiled expression of a template, in document order. */
 export function templateExpressions(t: Template): CompiledExpression[] {
+  const out: CompiledExpression[] = [];
+  collectExpressions(t, out);
+  return out;
+}
+
+/** Appends every compiled expression of a template to `out`, in document order. */
+export function collectExpressions(t: Template, out: CompiledExpression[]): void {
   switch (t.kind) {
     case "literal":
-      return [];
+      return;
     case "expr":
-      return [t.expr];
+      out.push(t.expr);
+      return;
     case "interp":
-      return t.parts.filter((p): p is CompiledExpression => typeof p !== "string");
+      for (const p of t.parts) if (typeof p !== "string") out.push(p);
+      return;
     case "array":
-      return t.items.flatMap(templateExpressions);
+      for (const item of t.items) collectExpressions(item, out);
+      return;
     case "object":
-      return t.entries.flatMap(([, v]) => templateExpressions(v));
+      for (const [, v] of t.entries) collectExpressions(v, out);
+      return;
   }
 }
 
