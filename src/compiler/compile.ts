@@ -46,14 +46,13 @@ export interface CompileInput {
   models?: readonly ModelConfig[];
 }
 
-/** Expression-to-file mapping for the expressions compiled here, to place reference errors. */
-type Mapper = (offset: number, length: number) => Location;
-
 class Compilation {
   readonly diagnostics: Diagnostic[] = [];
   // A Map, not a WeakMap: the compilation is short-lived, and thousands of WeakMap entries
   // (ephemerons) make every garbage collection slower.
-  readonly #mappers = new Map<CompiledExpression, Mapper>();
+  // Where each expression's text starts: the string's file and path, and the offset in the
+  // string. Offsets in the expression are mapped to the file only to report a problem.
+  readonly #origins = new Map<CompiledExpression, { file: YamlFile; path: JsonPath; base: number }>();
 
   report(code: DiagnosticCode, message: string, location: Location | undefined, extra: { hint?: string; related?: { message: string; location?: Location }[] } = {}) {
     this.diagnostics.push(error(code, message, location, extra));
@@ -65,7 +64,7 @@ class Compilation {
       if (!value.includes("${{")) return { kind: "literal", value };
       const map = scalarOffsetMapper(file, path);
       const problems: Parameters<typeof compileString>[2] = [];
-      const t = compileString(value, map, problems, (e, exprStart) => this.#mappers.set(e, (o, l) => map(exprStart + o, l)));
+      const t = compileString(value, map, problems, (e, exprStart) => this.#origins.set(e, { file, path, base: exprStart }));
       for (const p of problems) {
         const loc = map(p.offset, p.length);
         if (p.kind === "unclosed") {
@@ -77,14 +76,28 @@ class Compilation {
       return t;
     }
     if (Array.isArray(value)) {
-      const items = value.map((v, i) => this.template(file, [...path, i], v));
+      const items = value.map((v, i) => this.#child(file, path, i, v));
       return items.every((i) => i.kind === "literal") ? { kind: "literal", value } : { kind: "array", items };
     }
     if (value && typeof value === "object") {
-      const entries = Object.entries(value).map(([k, v]) => [k, this.template(file, [...path, k], v)] as const);
-      return entries.every(([, t]) => t.kind === "literal") ? { kind: "literal", value } : { kind: "object", entries };
+      const keys = Object.keys(value);
+      const entries = new Array<readonly [string, Template]>(keys.length);
+      let literal = true;
+      for (let i = 0; i < keys.length; i++) {
+        const t = this.#child(file, path, keys[i]!, (value as Obj)[keys[i]!]);
+        if (t.kind !== "literal") literal = false;
+        entries[i] = [keys[i]!, t];
+      }
+      return literal ? { kind: "literal", value } : { kind: "object", entries };
     }
     return { kind: "literal", value };
+  }
+
+  /** template() of an element or entry; its path is made only when something needs it. */
+  #child(file: YamlFile, path: JsonPath, key: string | number, value: unknown): Template {
+    if (typeof value === "string" && !value.includes("${{")) return { kind: "literal", value };
+    if (value === null || typeof value !== "object" && typeof value !== "string") return { kind: "literal", value };
+    return this.template(file, [...path, key], value);
   }
 
   /** Compiles a bare JSONata expression (`when`, `forEach`); `${{ }}` around it is accepted. */
@@ -107,12 +120,13 @@ class Compilation {
       this.report("MCP201", `expression syntax error: ${r.message}`, map(base + r.offset, r.length));
       return undefined;
     }
-    this.#mappers.set(r, (o, l) => map(base + o, l));
+    this.#origins.set(r, { file, path, base });
     return r;
   }
 
   locateInExpr(e: CompiledExpression, offset: number, length: number): Location | undefined {
-    return this.#mappers.get(e)?.(offset, length) ?? e.location;
+    const o = this.#origins.get(e);
+    return o ? scalarOffsetMapper(o.file, o.path)(o.base + offset, length) : e.location;
   }
 }
 
@@ -162,6 +176,15 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   // chain share one (read-only) array of it.
   const candidatesFor = new Map<string, string[]>();
   const chains = new Map<string, readonly string[]>();
+  const validChains = new Map<readonly string[], readonly string[]>();
+  // registry.chain(), once per distinct first model, fallback list and candidates (read only).
+  const chainsOf = new Map<string, string[]>();
+  const chainOf = (first: string, explicitFallback: string[] | undefined, candidates?: string[]): string[] => {
+    const key = JSON.stringify([first, explicitFallback ?? null, candidates ?? null]);
+    let chain = chainsOf.get(key);
+    if (!chain) chainsOf.set(key, (chain = registry.chain(first, explicitFallback, candidates?.slice(1))));
+    return chain;
+  };
   // Sets, not arrays: every reference is looked up, and a 5,000-step file has thousands.
   const allIds = new Set(stepIds);
   const validIds = new Set(stepIds.filter((id) => STEP_ID.test(id)));
@@ -204,10 +227,10 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       if (!models.has(modelName)) {
         c.report("MCP401", `unknown model '${modelName}'${didYouMean(modelName, models.keys())}`, file.locate(raw.model !== undefined ? [...path, "model"] : path), models.size ? {} : { hint: "define models under `models:` in the pipeline or mcp.yaml" });
       } else {
-        chain = registry.chain(modelName, explicitFallback);
+        chain = chainOf(modelName, explicitFallback);
       }
     } else if (capabilities.length > 0) {
-      const selectKey = `${select}\u0000${capabilities.join("\u0000")}`;
+      const selectKey = JSON.stringify([select, capabilities]);
       let candidates = candidatesFor.get(selectKey);
       if (!candidates) candidatesFor.set(selectKey, (candidates = registry.select({ capabilities, select }).map((m) => m.name)));
       const first = candidates[0];
@@ -217,7 +240,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
           hint: partial ? `closest: model '${partial.m.name}' lacks ${partial.missing.map((x) => `'${x}'`).join(", ")}` : "define a model with these capabilities under `models:`",
         });
       } else {
-        chain = registry.chain(first, explicitFallback, candidates.slice(1));
+        chain = chainOf(first, explicitFallback, candidates);
       }
     }
     // Capability contracts hold for the whole chain. A fallback comes from the step's (or
@@ -241,7 +264,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
         continue;
       }
       let missing: string[] | undefined;
-      for (const x of capabilities) if (!m.capabilities.includes(x)) (missing ??= []).push(x);
+      for (let k = 0; k < capabilities.length; k++) if (!m.capabilities.includes(capabilities[k]!)) (missing ??= []).push(capabilities[k]!);
       if (missing) {
         const related =
           inModelList && fromModel
@@ -253,10 +276,14 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
         });
       }
     }
-    const validNames = chain.filter((n) => models.has(n));
-    const chainKey = validNames.join("\u0000");
-    let validChain = chains.get(chainKey);
-    if (!validChain) chains.set(chainKey, (validChain = validNames.slice()));
+    let validChain = validChains.get(chain);
+    if (!validChain) {
+      const validNames = chain.filter((n) => models.has(n));
+      const chainKey = JSON.stringify(validNames);
+      validChain = chains.get(chainKey);
+      if (!validChain) chains.set(chainKey, (validChain = validNames.slice()));
+      validChains.set(chain, validChain);
+    }
 
     // Expressions.
     const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
@@ -269,10 +296,14 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
     const exprs = expressionsOf(inputT, outputT, appendT, when, forEach);
     const stepDeps = new Set<string>();
-    for (const e of exprs) checkRefs(c, e, id, validIds, allIds, env, stepDeps);
+    // (Indexed loops here and below: this runs once per step, mostly before the JIT has
+    // optimised it, and for-of would allocate an iterator and a result per element.)
+    for (let k = 0; k < exprs.length; k++) checkRefs(c, exprs[k]!, id, validIds, allIds, env, stepDeps);
     if (!forEach) {
-      for (const e of exprs) {
-        for (const v of ITEM_VARIABLES) {
+      for (let k = 0; k < exprs.length; k++) {
+        const e = exprs[k]!;
+        for (let vi = 0; vi < ITEM_VARIABLES.length; vi++) {
+          const v = ITEM_VARIABLES[vi]!;
           const at = e.refs.variables.get(v);
           if (at !== undefined) c.diagnostics.push(warning("MCP205", `$${v} is only set in a step with forEach; here it is empty`, c.locateInExpr(e, at, v.length + 1)));
         }
@@ -295,27 +326,28 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const retry = retryPolicy({ ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
     const timeoutMs = parseDuration((raw.timeout ?? task.timeout ?? defaults.timeout) as string | number | undefined);
     const cache = cachePolicy(raw.cache ?? task.cache ?? defaults.cache);
-    steps.set(id, {
-      id,
-      ...(typeof raw.description === "string" ? { description: raw.description } : {}),
-      ...(modelName !== undefined ? { model: modelName } : {}),
-      capabilities,
-      ...(taskName !== undefined ? { task: taskName } : {}),
-      select,
-      chain: validChain,
-      input: inputT,
-      ...(when ? { when } : {}),
-      ...(forEach ? { forEach } : {}),
-      ...(typeof raw.concurrency === "number" ? { concurrency: raw.concurrency } : {}),
-      retry,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(cache ? { cache } : {}),
-      onError: ((raw.onError ?? defaults.onError ?? "fail") as FailureMode),
-      ...(outputT ? { output: outputT } : {}),
-      ...(appendT ? { appendToContext: appendT } : {}),
-      dependencies,
-      location: stepLoc,
-    });
+    // Built key by key (not with conditional spreads, a temporary object each), in this
+    // order: the order the keys have always had.
+    const step: { -readonly [K in keyof CompiledStep]?: CompiledStep[K] } = { id };
+    if (typeof raw.description === "string") step.description = raw.description;
+    if (modelName !== undefined) step.model = modelName;
+    step.capabilities = capabilities;
+    if (taskName !== undefined) step.task = taskName;
+    step.select = select;
+    step.chain = validChain;
+    step.input = inputT;
+    if (when) step.when = when;
+    if (forEach) step.forEach = forEach;
+    if (typeof raw.concurrency === "number") step.concurrency = raw.concurrency;
+    step.retry = retry;
+    if (timeoutMs !== undefined) step.timeoutMs = timeoutMs;
+    if (cache) step.cache = cache;
+    step.onError = (raw.onError ?? defaults.onError ?? "fail") as FailureMode;
+    if (outputT) step.output = outputT;
+    if (appendT) step.appendToContext = appendT;
+    step.dependencies = dependencies;
+    step.location = stepLoc;
+    steps.set(id, step as CompiledStep);
   }
 
   // The graph.

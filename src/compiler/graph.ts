@@ -23,44 +23,81 @@ export type Cycle = string[];
 
 export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
   const { nodes, dependencies } = input;
-  const index = new Map(nodes.map((n, i) => [n, i]));
-  const dependants = new Map<string, string[]>(nodes.map((n) => [n, []]));
-  const indegree = new Map<string, number>();
-  for (const n of nodes) {
-    const deps = dependencies.get(n) ?? [];
-    indegree.set(n, deps.length);
-    for (const d of deps) dependants.get(d)?.push(n);
+  const count = nodes.length;
+  // Positions stand in for ids below: typed arrays instead of maps of thousands of entries.
+  const index = new Map<string, number>();
+  for (let i = 0; i < count; i++) index.set(nodes[i]!, i);
+  const indegree = new Int32Array(count);
+  const depsAt: (readonly string[])[] = new Array(count);
+  // Dependants of each node, in declaration order: counted first, so each list (kept in
+  // the DAG) is allocated at its exact size.
+  const outdegree = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const deps = dependencies.get(nodes[i]!) ?? [];
+    depsAt[i] = deps;
+    indegree[i] = deps.length;
+    for (let k = 0; k < deps.length; k++) {
+      const d = index.get(deps[k]!);
+      if (d !== undefined) outdegree[d]!++;
+    }
   }
+  const dependantsAt: number[][] = new Array(count);
+  const names: string[][] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    dependantsAt[i] = [];
+    names[i] = outdegree[i] === 0 ? [] : new Array<string>(outdegree[i]!);
+  }
+  const filled = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const deps = depsAt[i]!;
+    for (let k = 0; k < deps.length; k++) {
+      const d = index.get(deps[k]!);
+      if (d === undefined) continue;
+      names[d]![filled[d]!++] = nodes[i]!;
+      dependantsAt[d]!.push(i);
+    }
+  }
+  const dependants = new Map<string, string[]>();
+  for (let i = 0; i < count; i++) dependants.set(nodes[i]!, names[index.get(nodes[i]!)!]!);
 
   // Kahn's algorithm with a queue kept in declaration order, so the order is stable and
   // reads like the file.
-  const ready = nodes.filter((n) => indegree.get(n) === 0);
-  const order: string[] = [];
-  const level = new Map<string, number>();
+  const ready: number[] = [];
+  for (let i = 0; i < count; i++) if (indegree[i] === 0) ready.push(i);
+  const level = new Int32Array(count).fill(-1);
+  const byIndex = (a: number, b: number) => a - b;
   let head = 0;
   while (head < ready.length) {
     const n = ready[head++]!;
-    order.push(n);
     let lv = 0;
-    for (const d of dependencies.get(n) ?? []) lv = Math.max(lv, (level.get(d) ?? -1) + 1);
-    level.set(n, lv);
+    const deps = depsAt[n]!;
+    for (let k = 0; k < deps.length; k++) {
+      const d = index.get(deps[k]!);
+      lv = Math.max(lv, (d === undefined ? -1 : level[d]!) + 1);
+    }
+    level[n] = lv;
     const from = ready.length;
-    for (const m of dependants.get(n) ?? []) {
-      const left = indegree.get(m)! - 1;
-      indegree.set(m, left);
-      if (left === 0) ready.push(m);
+    const out = dependantsAt[n]!;
+    for (let k = 0; k < out.length; k++) {
+      const m = out[k]!;
+      if (--indegree[m]! === 0) ready.push(m);
     }
     // The nodes made ready by `n`, in declaration order.
     if (ready.length - from > 1) {
-      const next = ready.splice(from).sort((a, b) => index.get(a)! - index.get(b)!);
+      const next = ready.splice(from).sort(byIndex);
       for (const m of next) ready.push(m);
     }
   }
 
-  const levels: string[][] = [];
-  for (const n of order) (levels[level.get(n)!] ??= []).push(n);
+  const order: string[] = new Array(ready.length);
+  const levelsAt: number[][] = [];
+  for (let k = 0; k < ready.length; k++) {
+    const n = ready[k]!;
+    order[k] = nodes[n]!;
+    (levelsAt[level[n]!] ??= []).push(n);
+  }
   // Within a level, the file's order (Kahn's order interleaves levels differently).
-  for (const l of levels) l.sort((a, b) => index.get(a)! - index.get(b)!);
+  const levels = levelsAt.map((l) => l.sort(byIndex).map((n) => nodes[n]!));
   const cycles = order.length === nodes.length ? [] : findCycles(nodes, dependencies, new Set(order));
   return { dag: { order, levels, dependants }, cycles };
 }

@@ -252,13 +252,13 @@ export function nestingBeyond(text: string, max: number): number {
     for (; j < n; j++) {
       // Straight to the next character that matters (the others only set `prev`, which is
       // the character before, or " " at the start of the content).
+      // (test, not exec: no match object per character found)
       INTERESTING.lastIndex = j;
-      const m = INTERESTING.exec(text);
-      if (!m) {
+      if (!INTERESTING.test(text)) {
         j = n;
         break;
       }
-      j = m.index;
+      j = INTERESTING.lastIndex - 1;
       if (j > contentStart) prev = text[j - 1]!;
       const c = text[j]!;
       if (c === "\n") break;

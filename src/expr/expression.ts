@@ -177,7 +177,7 @@ function parse(source: string): ParsedExpression {
     // evaluated; the rest is parsed by JSONata.
     const ast = subsetAst(source);
     if (ast !== undefined) {
-      parsed = new ParsedExpression(source, collectRefs(ast), undefined, fastPath(ast) ?? null);
+      parsed = new ParsedExpression(source, subsetRefs(ast), undefined, fastPath(ast) ?? null);
     } else {
       const evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
       const full = evaluator.ast();
@@ -333,6 +333,54 @@ function pathWalker(varName: string, names: readonly string[]): (b: Bindings) =>
     if (Array.isArray(cur)) return names.length > 0 ? BAIL : cur;
     return cur;
   };
+}
+
+/**
+ * collectRefs for the node types subsetAst builds, visiting them in the same order (a
+ * node's keys in order), without listing keys or remembering nodes seen.
+ */
+function subsetRefs(ast: AstNode): ExprRefs {
+  const steps = new Map<string, number>();
+  const env = new Map<string, number>();
+  const variables = new Map<string, number>();
+  let bareSteps: number | undefined;
+  const variable = (name: string, position: number) => {
+    if (!variables.has(name)) variables.set(name, Math.max(0, position - name.length - 1));
+  };
+  const visit = (n: AstNode): void => {
+    switch (n.type) {
+      case "variable":
+        variable(n.value as string, n.position!);
+        if (n.value === "steps") bareSteps ??= n.position! - 6;
+        return;
+      case "path": {
+        // `$var.name...`: the subset's paths start with a variable and have a name after it.
+        const [first, second] = n.steps as [AstNode, AstNode];
+        if (first.value === "steps" || first.value === "env") {
+          const target = first.value === "steps" ? steps : env;
+          const name = second.value as string;
+          if (!target.has(name)) target.set(name, second.position! - name.length);
+        }
+        variable(first.value as string, first.position!);
+        return;
+      }
+      case "binary":
+        visit(n.lhs as AstNode);
+        visit(n.rhs as AstNode);
+        return;
+      case "function":
+        for (const a of n.arguments as AstNode[]) visit(a);
+        visit(n.procedure as AstNode);
+        return;
+      case "unary":
+        for (const e of n.expressions as AstNode[]) visit(e);
+        return;
+      default:
+      // string, number and value literals refer to nothing
+    }
+  };
+  visit(ast);
+  return { steps: kept(steps), bareSteps, env: kept(env), variables: kept(variables) };
 }
 
 /** What an AST refers to (exported for tests: a simple path's references are found without its AST). */

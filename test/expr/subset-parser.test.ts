@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
+import { collectRefs, CompiledExpression, isSyntaxError, type ExprRefs } from "../../src/expr/expression.js";
 import { subsetAst } from "../../src/expr/subset-parser.js";
 
 /** FUZZ_RUNS=20 npx vitest run test/expr/subset-parser.test.ts searches 20 times as long. */
@@ -37,10 +38,16 @@ function check(source: string): boolean {
   if (ours === undefined) return false;
   expect(error, source).toBeUndefined();
   if (!same(ours, theirs)) expect(ours, source).toEqual(theirs);
+  // The references found while loading (from the subset's AST, by a walker of its own).
+  const compiled = CompiledExpression.compile(source);
+  if (isSyntaxError(compiled)) throw new Error(`${source}: ${compiled.message}`);
+  expect(listed(compiled.refs), source).toEqual(listed(collectRefs(theirs)));
   return true;
 }
 
-const ident = fc.constantFrom("a", "b", "steps", "input", "x_1", "output", "text", "status", "join", "and", "or", "in", "true", "null", "A9");
+const listed = (r: ExprRefs) => ({ steps: [...r.steps], bareSteps: r.bareSteps, env: [...r.env], variables: [...r.variables] });
+
+const ident = fc.constantFrom("a", "b", "steps", "env", "input", "x_1", "output", "text", "status", "join", "and", "or", "in", "true", "null", "A9");
 const ws = fc.constantFrom("", "", "", " ", "  ", "\n", "\t ");
 const path = fc.tuple(ident, fc.array(ident, { maxLength: 4 })).map(([h, names]) => `$${h}${names.map((n) => `.${n}`).join("")}`);
 const literal = fc.constantFrom('"success"', "'; '", '""', "''", '"a b"', "0", "1", "42", "1.5", "0.25", "true", "false", "null");
