@@ -25,12 +25,12 @@ export function write(dir: string, files: Record<string, string>): void {
 }
 
 /** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws). */
-export async function waitFor<T>(check: () => T, what: string, timeoutMs = 10_000, everyMs = 10): Promise<NonNullable<T>> {
+export async function waitFor<T>(check: () => T, what: string | (() => string), timeoutMs = 20_000, everyMs = 10): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = check();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "function" ? what() : what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
