@@ -40,22 +40,27 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
   // that looks like a pipeline is watched, so creating it is seen.
   const watched = options.paths.map((p) => resolve(io.cwd, p)).filter((p) => existsSync(p) || /\.ya?ml$/i.test(p));
   let rounds = 0;
-  const validate = (changed: number) => {
-    if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR);
-    const code = printValidation(validatePaths(options.paths, io.cwd), options.format, io);
-    const at = new Date().toTimeString().slice(0, 8);
-    const why = changed ? `${changed} file${changed === 1 ? "" : "s"} changed; ` : "";
-    writeLine(io.stderr, `${tag} ${why}${code === 0 ? paint(color, "32", "valid") : paint(color, "31", "problems found")} (${at}); waiting for changes (Ctrl-C to exit)`);
-  };
+  // Validation is async (module model files are loaded); rounds run one after another so
+  // their output never interleaves.
+  let queue: Promise<void> = Promise.resolve();
+  const validate = (changed: number): Promise<void> =>
+    (queue = queue.then(async () => {
+      const summary = await validatePaths(options.paths, io.cwd);
+      if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR);
+      const code = printValidation(summary, options.format, io);
+      const at = new Date().toTimeString().slice(0, 8);
+      const why = changed ? `${changed} file${changed === 1 ? "" : "s"} changed; ` : "";
+      writeLine(io.stderr, `${tag} ${why}${code === 0 ? paint(color, "32", "valid") : paint(color, "31", "problems found")} (${at}); waiting for changes (Ctrl-C to exit)`);
+    }));
 
   if (watched.length === 0) {
     // Nothing to watch: say why once, as `mcp validate` would, and stop.
-    return printValidation(validatePaths(options.paths, io.cwd), options.format, io);
+    return printValidation(await validatePaths(options.paths, io.cwd), options.format, io);
   }
   const set = new LivePipelineSet(watched, { skipDirs: VALIDATE_SKIP_DIRS, ...options.live });
   set.on("batch", (e) => {
     // A recheck that found nothing new changes nothing printed.
-    if (e.reason === "change" || (e.reason === "recheck" && e.events > 0)) validate(e.paths.length || e.events);
+    if (e.reason === "change" || (e.reason === "recheck" && e.events > 0)) void validate(e.paths.length || e.events);
   });
   set.on("error", (e) => writeLine(io.stderr, `${tag} warning: watching failed: ${e.error.message}`));
 
@@ -77,8 +82,9 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
       writeLine(io.stderr, `mcp validate: ${e instanceof Error ? e.message : String(e)}`);
       return EXIT_CODES.invalid;
     }
-    if (!stopping) validate(0);
+    if (!stopping) void validate(0);
     await stopped;
+    await queue;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

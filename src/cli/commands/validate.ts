@@ -3,7 +3,7 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { error, hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { SourceMap } from "../../diagnostics/source.js";
-import { CONFIG_NAMES, loadConfigFile, loadPipelineFile, type LoadOptions } from "../../config/load.js";
+import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../../config/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
 import { toJson } from "../../diagnostics/printer.js";
 import { oneOf, parse } from "../args.js";
@@ -60,7 +60,8 @@ export interface ValidateSummary {
   sources: SourceMap;
 }
 
-export function validatePaths(paths: string[], cwd: string): ValidateSummary {
+/** Validates files and folders; module model files are loaded and checked too (MCP405). */
+export async function validatePaths(paths: string[], cwd: string): Promise<ValidateSummary> {
   const sources = new SourceMap();
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
@@ -77,7 +78,7 @@ export function validatePaths(paths: string[], cwd: string): ValidateSummary {
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
-      ds = loadPipelineFile(f, { sources, configCache }).diagnostics;
+      ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
     }
     if (!hasErrors(ds)) valid++;
     diagnostics.push(...ds);
@@ -94,7 +95,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const format = oneOf("validate", "format", values.format as string | undefined, ["text", "json", "github"] as const, "text");
   if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
   if (values.watch) return (await import("../watch-validate.js")).watchValidate({ paths: positionals, format }, io);
-  return printValidation(validatePaths(positionals, io.cwd), format, io);
+  return printValidation(await validatePaths(positionals, io.cwd), format, io);
 }
 
 export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
