@@ -27,27 +27,28 @@
  *                 |
  *                 v
  *           +-----------+   initial load done, watchers ready, recheck done
- *           | starting  |-------------------------------------+
- *           +-----------+                                     |
- *                                                             v
- *                           file event                  +-----------+
- *                +-------------------------------------- |   idle    | <------------+
- *                |                                       +-----------+              |
- *                v                                                                  |
- *         +-------------+  file event: restart the timer                            |
- *         | debouncing  |----+  (unless maxWaitMs since the first event)            |
- *         +-------------+ <--+                                                      |
- *                |                                                                  |
- *                | timer fires: take the dirty paths                                |
- *                v                                                                  |
- *         +-------------+  file event   +------------------+                        |
- *         |  reloading  |-------------->| reloading,       |                        |
- *         +-------------+               | changes pending  |                        |
- *                |                      +------------------+                        |
- *                |  batch applied, events emitted   | batch applied                 |
- *                +----------------------------------|-------------------------------+
- *                                                   v
- *                                              debouncing
+ *           | starting  |------------------------------------+
+ *           +-----------+                                    |
+ *                                                            v
+ *                             file event               +-----------+
+ *                +-------------------------------------|   idle    |<-------------+
+ *                |                                     +-----------+              |
+ *                v                                                                |
+ *         +-------------+  file event: restart the timer                          |
+ *         | debouncing  |----+  (never past maxWaitMs from the first event)       |
+ *         +-------------+<---+                                                    |
+ *                |                                                                |
+ *                | timer fires: take the dirty paths                              |
+ *                v                                                                |
+ *         +-------------+  file event   +------------------+                      |
+ *         |  reloading  |-------------->| reloading,       |                      |
+ *         +-------------+               | changes pending  |                      |
+ *                |                      +------------------+                      |
+ *                |                               | batch applied                  |
+ *                |                               v                                |
+ *                |                          debouncing                            |
+ *                | batch applied, events emitted, nothing pending                 |
+ *                +----------------------------------------------------------------+
  *
  *     idle/debouncing --- recheck timer ---> as a file event (see #batch: a file read within
  *                                            chokidar's 50 ms change throttle is read again)
