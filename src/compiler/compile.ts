@@ -323,7 +323,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const dependencies = [...stepDeps].sort();
     deps.set(id, dependencies);
 
-    const retry = retryPolicy({ ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
+    // (merged only when there is something to merge)
+    const retry = retryPolicy(defaults.retry === undefined && task.retry === undefined ? obj(raw.retry) : { ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
     const timeoutMs = parseDuration((raw.timeout ?? task.timeout ?? defaults.timeout) as string | number | undefined);
     const cache = cachePolicy(raw.cache ?? task.cache ?? defaults.cache);
     // Built key by key (not with conditional spreads, a temporary object each), in this

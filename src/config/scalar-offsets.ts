@@ -17,8 +17,14 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
   const fallback = (): Location => (fallbackLoc ??= file.locate(path));
   if (!scalar) return () => fallback();
   const { start, end: valueEnd, value, type } = scalar;
-  const raw = file.text.slice(start, valueEnd);
+  const text = file.text;
   const at = (offset: number, length: number): Location => ({ file: file.path, offset, length });
+  // The commonest cases, compared in place: the source is the value, or the value quoted.
+  if (type === "PLAIN" && valueEnd - start === value.length && text.startsWith(value, start)) return (off, len) => at(start + off, len);
+  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && valueEnd - start - 2 === value.length && text.startsWith(value, start + 1)) {
+    return (off, len) => at(start + 1 + off, len);
+  }
+  const raw = text.slice(start, valueEnd);
 
   // Where the source is not a verbatim copy (folded lines, escapes over several lines), find
   // the text around the offset in the source: the widest context that occurs exactly once.
@@ -34,10 +40,6 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
     return { ...fb, length: fb.length };
   };
 
-  if (type === "PLAIN" && raw === value) return (off, len) => at(start + off, len);
-  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && raw.slice(1, -1) === value) {
-    return (off, len) => at(start + 1 + off, len);
-  }
   if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && !raw.includes("\n")) {
     const map = quotedOffsets(raw, type === "QUOTE_DOUBLE");
     if (map.length === value.length + 1) return (off, len) => at(start + (map[off] ?? map[map.length - 1]!), len);

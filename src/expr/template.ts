@@ -103,12 +103,14 @@ export function compileString(
   const compiled: CompiledExpression[] = [];
   for (const sp of spans) {
     const text = s.slice(sp.exprStart, sp.exprEnd);
-    if (text.trim() === "") {
+    // (as text.trim(), text.trimStart() would give, without making those strings)
+    const lead = leadingSpace(text);
+    if (lead === text.length) {
       problems.push({ kind: "syntax", message: "empty expression '${{ }}'", offset: sp.start, length: sp.end - sp.start });
       return { kind: "literal", value: s };
     }
-    const lead = text.length - text.trimStart().length;
-    const r = CompiledExpression.compile(text, locate(sp.exprStart + lead, text.trim().length));
+    const trimmedLength = text.length - lead - trailingSpace(text);
+    const r = CompiledExpression.compile(text, locate(sp.exprStart + lead, trimmedLength));
     if (isSyntaxError(r)) {
       problems.push(syntaxProblem(r, sp.exprStart));
       return { kind: "literal", value: s };
@@ -128,6 +130,26 @@ export function compileString(
   if (at < s.length) parts.push(s.slice(at));
   // (a copy of exact size: the template is kept as long as the pipeline)
   return { kind: "interp", parts: parts.slice() };
+}
+
+const SPACE_CHAR = /\s/;
+/** Whether a character is one String.prototype.trim removes. */
+function isSpace(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  return c > 127 && SPACE_CHAR.test(s[i]!);
+}
+/** How many characters s.trimStart() would remove. */
+function leadingSpace(s: string): number {
+  let i = 0;
+  while (i < s.length && isSpace(s, i)) i++;
+  return i;
+}
+/** How many characters s.trimEnd() would remove (s not all space). */
+function trailingSpace(s: string): number {
+  let i = s.length;
+  while (i > 0 && isSpace(s, i - 1)) i--;
+  return s.length - i;
 }
 
 function syntaxProblem(r: ExprSyntaxError, base: number): TemplateProblem {
