@@ -44,3 +44,5 @@ export type { RunEvent, RunObserver, StepStatus, RunStatus, ErrorInfo, FailureRe
 export { formatDiagnostics } from "./diagnostics/printer.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export { McpError, ConfigError } from "./util/errors.js";
+export { LivePipelineSet } from "./watch/live-pipeline-set.js";
+export type { LivePipelineSetOptions, LivePipelineInfo, LiveSetEvent, PipelineStatus } from "./watch/live-pipeline-set.js";
