@@ -37,6 +37,8 @@ const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v
 /** The strings of a list; the schema check reports anything else. */
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+/** The task of a step that names none (read only). */
+const NO_TASK: Obj = Object.freeze({});
 
 export interface CompileInput {
   pipeline: YamlFile;
@@ -201,7 +203,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     }
 
     // Task: capabilities and defaults for the step.
-    let task: Obj = {};
+    let task: Obj = NO_TASK;
     const taskName = str(raw.task);
     if (taskName !== undefined) {
       const t = tasks.get(taskName);
@@ -247,20 +249,13 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     // its task's) list, else from the chosen model's own `fallback:` list.
     const fromModel = explicitFallback === undefined && chain.length > 0 ? modelSource.get(chain[0]!) : undefined;
     const modelFallback = fromModel ? strings(models.get(chain[0]!)?.fallback) : [];
-    // (Located only when reported: a mapping or a list would need the file's nodes.)
-    const whereInChain = (name: string, i: number): Location | undefined =>
-      i === 0
-        ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
-        : explicitFallback && raw.fallback !== undefined
-          ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
-          : stepLoc;
     for (let i = 0; i < chain.length; i++) {
       const name = chain[i]!;
       const m = models.get(name);
       const inModelList = i > 0 && modelFallback.includes(name);
       if (!m) {
         // An unknown name in a model's own list is reported there, once.
-        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, whereInChain(name, i));
+        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i));
         continue;
       }
       let missing: string[] | undefined;
@@ -270,7 +265,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
           inModelList && fromModel
             ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
             : [];
-        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, whereInChain(name, i), {
+        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i), {
           hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
           related,
         });
@@ -311,14 +306,17 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     }
 
     // Explicit needs.
-    const needs: unknown[] = raw.needs === undefined ? [] : Array.isArray(raw.needs) ? raw.needs : [raw.needs];
-    needs.forEach((n, i) => {
-      if (typeof n !== "string") return;
-      const loc = () => file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
-      if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc());
-      else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc());
-      else stepDeps.add(n);
-    });
+    if (raw.needs !== undefined) {
+      const needs: unknown[] = Array.isArray(raw.needs) ? raw.needs : [raw.needs];
+      for (let i = 0; i < needs.length; i++) {
+        const n = needs[i];
+        if (typeof n !== "string") continue;
+        const loc = () => file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
+        if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc());
+        else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc());
+        else stepDeps.add(n);
+      }
+    }
     stepDeps.delete(id);
     const dependencies = [...stepDeps].sort();
     deps.set(id, dependencies);
@@ -436,6 +434,18 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 }
 
 const ITEM_VARIABLES = ["item", "index"] as const;
+
+/**
+ * Where a step names the i-th model of its chain (the chosen one, or a fallback); found
+ * only when reported: a mapping or a list would need the file's nodes.
+ */
+function chainEntryLocation(file: YamlFile, path: JsonPath, raw: Obj, explicitFallback: string[] | undefined, stepLoc: Location, name: string, i: number): Location | undefined {
+  return i === 0
+    ? file.locate(raw.model !== undefined ? [...path, "model"] : raw.capabilities !== undefined ? [...path, "capabilities"] : path)
+    : explicitFallback && raw.fallback !== undefined
+      ? file.locate([...path, "fallback", explicitFallback.indexOf(name)])
+      : stepLoc;
+}
 
 /** The expressions of a step, in the order the compiler checks them. */
 function expressionsOf(input: Template, output: Template | undefined, append: Template | undefined, when: CompiledExpression | undefined, forEach: CompiledExpression | undefined): CompiledExpression[] {
