@@ -36,7 +36,11 @@ export const SCALAR_TYPE: readonly (string | undefined)[] = [undefined, undefine
 
 /** Set in an entry's kind when its key's string is not its source text (`1.0:`, `0x10:`, `null:`). */
 const KEY_RESOLVED = 16;
-/** Ints per entry: key start, key end (-1 in sequences), value start, value end (-1 for collections), kind, next entry of the collection (-1 at the end). */
+/**
+ * Ints per entry: key start, key end (-1 in sequences), value start, value end (for a
+ * collection: its first entry, -1 when empty), kind, next entry of the collection (-1 at
+ * the end).
+ */
 const STRIDE = 6;
 /** Collections with more entries than this get an index on first lookup. */
 const INDEX_OVER = 12;
@@ -47,38 +51,47 @@ const INDEX_OVER = 12;
  * garbage collector to trace).
  */
 export class FastDocument {
-  readonly #indexes = new Map<object, Map<string, number> | number[]>();
+  readonly #indexes = new Map<number, Map<string, number> | number[]>();
   constructor(
     readonly text: string,
     readonly value: unknown,
-    /** First entry of each non-empty mapping and sequence, by the object or array. */
-    readonly heads: Map<object, number>,
+    /** First entry of the top-level mapping. */
+    readonly rootHead: number,
+    /** The entries; a collection's entry holds the first entry of the collection as its value end. */
     readonly entries: Int32Array,
   ) {}
 
-  /** The entry of `collection` for a path segment (as yaml-file.ts's walk matches segments), or -1. */
-  entry(collection: object, seg: string | number): number {
-    const head = this.heads.get(collection);
-    if (head === undefined) return -1;
+  /**
+   * The entry for a path segment (matched as yaml-file.ts's walk matches segments) in
+   * `collection`, whose first entry is `head`; or -1.
+   */
+  entry(head: number, collection: object, seg: string | number): number {
+    if (head === -1) return -1;
     const e = this.entries;
     if (Array.isArray(collection)) {
       if (typeof seg !== "number" || !Number.isInteger(seg) || seg < 0 || seg >= collection.length) return -1;
-      if (collection.length > INDEX_OVER) return (this.#index(collection, head) as number[])[seg]!;
+      if (collection.length > INDEX_OVER) return (this.#index(head, true) as number[])[seg]!;
       let at = head;
       for (let i = 0; i < seg; i++) at = e[at * STRIDE + 5]!;
       return at;
     }
     const k = String(seg);
     if (!Object.hasOwn(collection, k)) return -1;
-    const index = this.#indexes.get(collection);
+    const index = this.#indexes.get(head);
     if (index) return (index as Map<string, number>).get(k) ?? -1;
     let n = 0;
     for (let at = head; at !== -1; at = e[at * STRIDE + 5]!, n++) {
-      if (n === INDEX_OVER) return (this.#index(collection, head) as Map<string, number>).get(k) ?? -1;
+      if (n === INDEX_OVER) return (this.#index(head, false) as Map<string, number>).get(k) ?? -1;
       const ks = e[at * STRIDE]!;
       if (e[at * STRIDE + 4]! & KEY_RESOLVED ? this.#keyOf(at) === k : e[at * STRIDE + 1]! - ks === k.length && this.text.startsWith(k, ks)) return at;
     }
     return -1;
+  }
+
+  /** The first entry of the collection an entry holds; -1 for an empty one or a scalar. */
+  childHead(entry: number): number {
+    const kind = this.kind(entry);
+    return kind === Kind.Map || kind === Kind.Seq ? this.entries[entry * STRIDE + 3]! : -1;
   }
 
   #keyOf(at: number): string {
@@ -87,11 +100,11 @@ export class FastDocument {
     return e[at * STRIDE + 4]! & KEY_RESOLVED ? keyOf(raw) : raw;
   }
 
-  #index(collection: object, head: number): Map<string, number> | number[] {
-    let index = this.#indexes.get(collection);
+  #index(head: number, sequence: boolean): Map<string, number> | number[] {
+    let index = this.#indexes.get(head);
     if (!index) {
       const e = this.entries;
-      if (Array.isArray(collection)) {
+      if (sequence) {
         const list: number[] = [];
         for (let at = head; at !== -1; at = e[at * STRIDE + 5]!) list.push(at);
         index = list;
@@ -100,7 +113,7 @@ export class FastDocument {
         for (let at = head; at !== -1; at = e[at * STRIDE + 5]!) map.set(this.#keyOf(at), at);
         index = map;
       }
-      this.#indexes.set(collection, index);
+      this.#indexes.set(head, index);
     }
     return index;
   }
@@ -210,7 +223,8 @@ export function fastParse(text: string, limits: LoadLimits): FastDocument | unde
 }
 
 class Reader {
-  readonly heads = new Map<object, number>();
+  /** The first entry of the collection read last (-1 when empty). */
+  #lastHead = -1;
   #entries = new Int32Array(1024);
   #used = 0;
   readonly #n: number;
@@ -237,7 +251,7 @@ class Reader {
     if (t.charCodeAt(0) === 37 /* % */ || t.startsWith("---", this.#cs) || t.startsWith("...", this.#cs)) throw GIVE_UP;
     const value = this.#blockMap(0, 0);
     if (!this.#eof) throw GIVE_UP;
-    return new FastDocument(t, value, this.heads, this.#entries.subarray(0, this.#used * STRIDE));
+    return new FastDocument(t, value, this.#lastHead, this.#entries.subarray(0, this.#used * STRIDE));
   }
 
   /** Records an entry of the collection `c`. */
@@ -263,9 +277,8 @@ class Reader {
 
   /** Ends a collection; a sequence is returned copied to its exact size (push leaves room to grow). */
   #close<T extends object>(c: Open, collection: T): T {
-    const out = Array.isArray(collection) ? (collection.slice() as T) : collection;
-    if (c.head !== -1) this.heads.set(out, c.head);
-    return out;
+    this.#lastHead = c.head;
+    return Array.isArray(collection) ? (collection.slice() as T) : collection;
   }
 
   #count(depth: number): void {
@@ -348,11 +361,11 @@ class Reader {
           const start = this.#cs;
           const v = this.#atDash() ? this.#blockSeq(this.#ind, depth + 1) : this.#blockMap(this.#ind, depth + 1);
           obj[key] = v;
-          this.#entry(r, ks, ke, start, -1, (Array.isArray(v) ? Kind.Seq : Kind.Map) | flag);
+          this.#entry(r, ks, ke, start, this.#lastHead, (Array.isArray(v) ? Kind.Seq : Kind.Map) | flag);
         } else if (!this.#eof && this.#ind === indent && this.#atDash()) {
           const start = this.#cs;
           obj[key] = this.#blockSeq(indent, depth + 1);
-          this.#entry(r, ks, ke, start, -1, Kind.Seq | flag);
+          this.#entry(r, ks, ke, start, this.#lastHead, Kind.Seq | flag);
         } else {
           this.#count(depth + 1);
           obj[key] = null;
@@ -383,7 +396,7 @@ class Reader {
           const start = this.#cs;
           const v = this.#atDash() ? this.#blockSeq(this.#ind, depth + 1) : this.#blockMap(this.#ind, depth + 1);
           arr.push(v);
-          this.#entry(r, -1, -1, start, -1, Array.isArray(v) ? Kind.Seq : Kind.Map);
+          this.#entry(r, -1, -1, start, this.#lastHead, Array.isArray(v) ? Kind.Seq : Kind.Map);
         } else {
           this.#count(depth + 1);
           arr.push(null);
@@ -398,7 +411,7 @@ class Reader {
         this.#ind = col;
         const v = this.#blockMap(col, depth + 1);
         arr.push(v);
-        this.#entry(r, -1, -1, j, -1, Kind.Map);
+        this.#entry(r, -1, -1, j, this.#lastHead, Kind.Map);
       } else {
         arr.push(this.#inline(j, le, depth + 1, r, -1, -1, indent, 0));
       }
@@ -429,7 +442,7 @@ class Reader {
     } else if (c === 91 /* [ */ || c === 123 /* { */) {
       const [v, after] = this.#flow(j, le, depth);
       trailer(t, after, le);
-      this.#entry(r, ks, ke, j, -1, (c === 91 ? Kind.Seq : Kind.Map) | flag);
+      this.#entry(r, ks, ke, j, this.#lastHead, (c === 91 ? Kind.Seq : Kind.Map) | flag);
       this.#seekContent(le + 1);
       if (!this.#eof && this.#ind > indent) throw GIVE_UP;
       return v;
@@ -473,7 +486,10 @@ class Reader {
     const arr: unknown[] = [];
     const r: Open = { head: -1, tail: -1 };
     let i = skipSpaces(t, j + 1, le);
-    if (t.charCodeAt(i) === close) return [isMap ? obj : arr, i + 1];
+    if (t.charCodeAt(i) === close) {
+      this.#lastHead = -1;
+      return [isMap ? obj : arr, i + 1];
+    }
     for (;;) {
       let ks = -1;
       let ke = -1;
@@ -497,7 +513,7 @@ class Reader {
       if (c === 91 || c === 123) {
         const vs = i;
         [v, i] = this.#flow(i, le, depth + 1);
-        this.#entry(r, ks, ke, vs, -1, (c === 91 ? Kind.Seq : Kind.Map) | flag);
+        this.#entry(r, ks, ke, vs, this.#lastHead, (c === 91 ? Kind.Seq : Kind.Map) | flag);
       } else if (c === 34 || c === 39) {
         this.#count(depth + 1);
         const vs = i;

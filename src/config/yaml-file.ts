@@ -459,12 +459,14 @@ function makeFastFile(path: string, text: string, fast: FastDocument, diagnostic
   let found: unknown;
   const find = (p: JsonPath): boolean => {
     let cur: unknown = fast.value;
+    let head = fast.rootHead;
     entry = -1;
     for (const seg of p) {
       if (cur === null || typeof cur !== "object") return false;
-      entry = fast.entry(cur, seg);
+      entry = fast.entry(head, cur, seg);
       if (entry === -1) return false;
       cur = Array.isArray(cur) ? cur[seg as number] : (cur as Record<string, unknown>)[String(seg)];
+      head = fast.childHead(entry);
     }
     found = cur;
     return entry !== -1;
