@@ -1,7 +1,7 @@
 /**
  * A fast reader for the plain shape most pipeline files have: block mappings and sequences,
- * single-line plain and quoted scalars, one-line flow collections and literal block scalars,
- * comments. It builds the same JSON values as the `yaml` package plus our walk in
+ * single-line plain and quoted scalars, one-line flow collections, literal and folded block
+ * scalars, comments. It builds the same JSON values as the `yaml` package plus our walk in
  * yaml-file.ts, and records the source range of every key and scalar (the same ranges the
  * `yaml` package gives them), without building a node per value.
  *
@@ -10,9 +10,10 @@
  * of it never looked at when the file is valid.
  *
  * It gives up (returns undefined) on anything else: anchors, aliases, tags, directives, more
- * than one document, multi-line plain or quoted scalars, folded block scalars, explicit
- * keys, merge keys, duplicate or forbidden keys, tabs, CR, control characters, any doubt
- * about indentation, and on every YAML error. The caller then parses the text with the
+ * than one document, multi-line plain or quoted scalars, block scalars with an indentation
+ * indicator or leading blank lines, explicit or quoted keys, merge keys, duplicate or
+ * forbidden keys, tabs, CR, control characters, any doubt about indentation, and on every
+ * YAML error. The caller then parses the text with the
  * `yaml` package, which reports the errors; so this path never has diagnostics to give.
  * test/config/yaml-fast.test.ts checks it against the `yaml` package on generated files.
  */
