@@ -51,20 +51,19 @@ export interface ExprSyntaxError {
 }
 
 /**
- * What is kept of one expression text: what it refers to, its AST and the JSONata
- * evaluator. Shared by every use of the same text, since identical expressions
- * (`$input.text`, `$steps.a.output`) recur across the steps of a pipeline. A simple path's
- * AST and fast evaluator are made on first need (a 5,000-step pipeline has thousands of
- * them, and loading it only needs their references); the evaluator of anything else too.
+ * What is kept of one expression text: what it refers to and its AST. Shared by every use
+ * of the same text, since identical expressions (`$input.text`, `$steps.a.output`) recur
+ * across the steps of a pipeline. A simple path's AST and fast evaluator are made on first
+ * need (a 5,000-step pipeline has thousands of them, and loading it only needs their
+ * references). JSONata evaluators live on the CompiledExpression (see evaluate()).
  */
 class ParsedExpression {
   #ast: unknown;
   #fast: ((b: Bindings) => unknown) | null | undefined;
-  evaluator: jsonata.Expression | undefined;
   constructor(
     readonly source: string,
     readonly refs: ExprRefs,
-    /** JSONata's AST when JSONata parsed the text (its evaluator keeps it anyway); else made again on demand. */
+    /** JSONata's AST when JSONata parsed the text; else made again on demand. */
     ast: unknown,
     fast: ((b: Bindings) => unknown) | null | undefined,
     /** `$head.names...` when the text is a simple path. */
@@ -87,7 +86,7 @@ class ParsedExpression {
 
 /** Parsed expressions by source text; bounded, oldest dropped first. */
 const parsedCache = new Map<string, ParsedExpression>();
-const PARSED_CACHE_SIZE = 20_000;
+const PARSED_CACHE_SIZE = 10_000;
 
 const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth };
 
@@ -179,10 +178,8 @@ function parse(source: string): ParsedExpression {
     if (ast !== undefined) {
       parsed = new ParsedExpression(source, subsetRefs(ast), undefined, fastPath(ast) ?? null);
     } else {
-      const evaluator = jsonata(source, JSONATA_OPTIONS as never); // throws on a syntax error
-      const full = evaluator.ast();
+      const full = jsonata(source, JSONATA_OPTIONS as never).ast(); // throws on a syntax error
       parsed = new ParsedExpression(source, collectRefs(full), full, undefined);
-      parsed.evaluator = evaluator;
     }
   }
   if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
@@ -192,6 +189,7 @@ function parse(source: string): ParsedExpression {
 
 export class CompiledExpression {
   readonly #parsed: ParsedExpression;
+  #evaluator: jsonata.Expression | undefined;
   readonly refs: ExprRefs;
 
   private constructor(
@@ -234,8 +232,11 @@ export class CompiledExpression {
       if (v !== BAIL) return v;
     }
     try {
-      this.#parsed.evaluator ??= jsonata(this.source, JSONATA_OPTIONS as never);
-      return unwrapSequence(await this.#parsed.evaluator.evaluate(input ?? bindings.input ?? {}, bindings));
+      // The evaluator belongs to this compiled expression, not to the shared parse cache:
+      // a used evaluator holds tens of KB, and the cache outlives pipeline versions (hot
+      // reload), so keeping evaluators there grew memory with every edit.
+      this.#evaluator ??= jsonata(this.source, JSONATA_OPTIONS as never);
+      return unwrapSequence(await this.#evaluator.evaluate(input ?? bindings.input ?? {}, bindings));
     } catch (e) {
       if (e instanceof McpError) throw e;
       const err = e as { message?: string; code?: string };
