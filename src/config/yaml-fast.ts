@@ -17,7 +17,6 @@
  * `yaml` package, which reports the errors; so this path never has diagnostics to give.
  * test/config/yaml-fast.test.ts checks it against the `yaml` package on generated files.
  */
-import { isScalar, Schema } from "yaml";
 import { FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
 
 /** What a recorded entry holds. */
@@ -155,20 +154,29 @@ const HASH = 35;
 const COLON = 58;
 const DASH = 45;
 
-const schema = new Schema({ schema: "core" });
-// The core schema's scalar tags, tried in order as the `yaml` package does for a plain scalar.
-const plainTags = schema.tags.filter((t) => !t.collection && typeof (t as { test?: RegExp }).test?.test === "function");
-const tagOptions = { intAsBigInt: false };
-const onTagError = (): void => {
-  throw GIVE_UP;
-};
+/**
+ * The tags of the `yaml` package's core schema (YAML 1.2) that a plain scalar is tested
+ * against, in its order, with their tests and values (yaml 2.x, schema/core/*.js). Kept
+ * here so that reading a file does not load the package; test/config/yaml-fast.test.ts
+ * checks them against it.
+ */
+const CORE_TAGS: readonly (readonly [RegExp, (s: string) => unknown])[] = [
+  [/^(?:~|[Nn]ull|NULL)?$/, () => null],
+  [/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === "t" || s[0] === "T"],
+  [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
+  [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
+  [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
+  [/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY)],
+  [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)],
+  [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)],
+];
 
 /**
  * The value of a plain scalar under the core schema, as the `yaml` package resolves it.
  * Every core tag's test is anchored and starts with one of `~nNtTfF.+-0-9`, so other text is
- * a string without trying them.
+ * a string without trying them. (The core schema has no tag for keys only.)
  */
-export function resolvePlain(s: string, atKey: boolean): unknown {
+export function resolvePlain(s: string): unknown {
   const c = s.charCodeAt(0);
   const maybeTagged =
     s.length === 0 ||
@@ -184,13 +192,7 @@ export function resolvePlain(s: string, atKey: boolean): unknown {
     c === 102 /* f */ ||
     c === 70; /* F */
   if (!maybeTagged) return s;
-  for (const tag of plainTags) {
-    const t = tag as { default?: boolean | "key"; test?: RegExp; resolve: (s: string, onError: () => void, opts: object) => unknown };
-    if ((t.default === true || (atKey && t.default === "key")) && t.test!.test(s)) {
-      const v = t.resolve(s, onTagError, tagOptions);
-      return isScalar(v) ? v.value : v;
-    }
-  }
+  for (const [test, resolve] of CORE_TAGS) if (test.test(s)) return resolve(s);
   return s;
 }
 
@@ -467,7 +469,7 @@ class Reader {
           end = k + 1;
         }
       }
-      value = resolvePlain(t.slice(j, end), false);
+      value = resolvePlain(t.slice(j, end));
       kind = Kind.Plain;
     }
     this.#entry(r, ks, ke, j, end, kind | flag);
@@ -531,7 +533,7 @@ class Reader {
           if (ch === 91 || ch === 123 || ch === COLON || ch === HASH) throw GIVE_UP;
           if (ch !== SPACE) end = i + 1;
         }
-        v = resolvePlain(t.slice(vs, end), false);
+        v = resolvePlain(t.slice(vs, end));
         this.#entry(r, ks, ke, vs, end, Kind.Plain | flag);
       }
       if (isMap) obj[key] = v;
@@ -654,7 +656,7 @@ function trailer(t: string, i: number, le: number): void {
 
 /** A plain key's string, as keyString in yaml-file.ts makes it from the resolved scalar. */
 function keyOf(s: string): string {
-  return String(resolvePlain(s, true));
+  return String(resolvePlain(s));
 }
 
 /** Whether a plain scalar starting at `j` is an implicit key (`key:` then a space or the end). */

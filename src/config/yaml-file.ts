@@ -7,11 +7,11 @@
  * exhausting memory), it drops `__proto__`-style keys with a diagnostic, and it records the
  * node behind every path.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, Scalar } from "yaml";
 import type { Document, Node as YamlNode, Pair, ParsedNode } from "yaml";
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
 import { fastParse, Kind, SCALAR_TYPE, type FastDocument } from "./yaml-fast.js";
+import { yamlLib } from "./yaml-lib.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -104,6 +104,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   }
 
   // Offsets only: line and column are computed when printing (diagnostics/source.ts).
+  const { isAlias, isMap, isScalar, isSeq, parseDocument } = yamlLib();
   const doc = parseDocument(text, PARSE_OPTIONS) as Document.Parsed;
 
   const exprLinesReported = new Set<number>();
@@ -342,6 +343,7 @@ function normaliseScalar(v: unknown): unknown {
 }
 
 function keyString(key: unknown): string {
+  const { isMap, isScalar, isSeq } = yamlLib();
   if (isScalar(key)) return String(key.value);
   if (key === null || key === undefined) return "";
   if (isMap(key) || isSeq(key)) return JSON.stringify(key.toJSON());
@@ -370,6 +372,7 @@ function makeFile(
   value: unknown,
   diagnostics: Diagnostic[],
 ): YamlFile {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yamlLib();
   const rangeLoc = (n: { range?: [number, number, number] | null } | null | undefined): Location | undefined => {
     const r = n?.range;
     return r ? { file: path, offset: r[0], length: Math.max(0, r[1] - r[0]) } : undefined;
@@ -452,7 +455,7 @@ function makeFile(
  */
 function makeFastFile(path: string, text: string, fast: FastDocument, diagnostics: Diagnostic[]): YamlFile {
   let full: YamlFile | undefined;
-  const slow = (): YamlFile => (full ??= makeFile(path, text, parseDocument(text, PARSE_OPTIONS) as Document.Parsed, fast.value, diagnostics));
+  const slow = (): YamlFile => (full ??= makeFile(path, text, yamlLib().parseDocument(text, PARSE_OPTIONS) as Document.Parsed, fast.value, diagnostics));
 
   // The entry at the end of a path, and its value.
   let entry = -1;
@@ -505,4 +508,3 @@ function makeFastFile(path: string, text: string, fast: FastDocument, diagnostic
   };
 }
 
-export { Scalar };

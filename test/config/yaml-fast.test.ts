@@ -90,13 +90,25 @@ describe("the fast YAML reader", () => {
     }
   });
 
-  it("reads plain scalars as the core schema does", () => {
-    for (const s of ["1", "-1", "+5", "-0", "0x1F", "0o17", "1e3", "1.5e-3", ".5", "1.", "1.50", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "~", "null", "Null", "NULL", "nUll", "true", "True", "TRUE", "tRue", "false", "yes", "no", "on", "0b101", "1_000", "0777", "12:30", "2001-12-14", "", "a", "$x", "-a", ".a", "+", "-", "."]) {
+  it("reads plain scalars as the yaml package's core schema does", () => {
+    for (const s of ["1", "-1", "+5", "-0", "0x1F", "0o17", "1e3", "1.5e-3", ".5", "1.", "1.50", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "~", "null", "Null", "NULL", "nUll", "true", "True", "TRUE", "tRue", "false", "yes", "no", "on", "0b101", "1_000", "0777", "12:30", "2001-12-14", "", "a", "$x", "-a", ".a", "+", "-", ".", "0o", "0x", "0o8", "0xg", "1e", "1E+2", "+.nan", "-.nan", ".NAN", "+0x1", "-0o1", "007", "1.e5", ".e5", "00.5", "9007199254740993", "1e999", "-1e999", "F", "FALSE", "fAlse", "N", "n", "t", "T"]) {
       const slow = parseYaml("t", `k: ${s}\n`, DEFAULT_LIMITS, { fast: false });
       if (slow.diagnostics.length) continue;
       expect(check(`k: ${s}\n`) || s === "", s).toBe(true);
-      expect(Object.is(resolvePlain(s, false), (slow.value as { k: unknown }).k), s).toBe(true);
+      expect(Object.is(resolvePlain(s), (slow.value as { k: unknown }).k), s).toBe(true);
     }
+  });
+
+  it("resolves random number-like and word-like plain scalars as the yaml package does", () => {
+    const text = fc.string({ unit: fc.constantFrom(..."0123456789.+-eExoabcdfnNtTFuUlLrsIi~_:"), minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(text, (s) => {
+        const slow = parseYaml("t", `k: ${s}\n`, DEFAULT_LIMITS, { fast: false });
+        if (slow.diagnostics.length || !slow.value || typeof slow.value !== "object") return;
+        expect(Object.is(resolvePlain(s), (slow.value as { k: unknown }).k), s).toBe(true);
+      }),
+      runs(3000),
+    );
   });
 
   it("takes the common shapes and gives up the unusual ones", () => {
