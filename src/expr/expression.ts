@@ -4,10 +4,19 @@
  * same result JSONata gives for a path through plain objects), which keeps per-step
  * orchestration overhead in microseconds; anything else goes through JSONata.
  */
-import jsonata from "jsonata";
+import { createRequire } from "node:module";
+import type jsonata from "jsonata";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { McpError } from "../util/errors.js";
 import { subsetAst } from "./subset-parser.js";
+
+const require = createRequire(import.meta.url);
+let jsonataLib: typeof jsonata | undefined;
+/**
+ * JSONata, loaded on first need: loading a pipeline whose expressions are all simple paths
+ * or in the subset (subset-parser.ts) needs no JSONata until one is evaluated.
+ */
+const loadJsonata = (): typeof jsonata => (jsonataLib ??= require("jsonata") as typeof jsonata);
 
 /** Limits on evaluating one expression. docs/limits.md. */
 export const EVAL_LIMITS = {
@@ -178,7 +187,7 @@ function parse(source: string): ParsedExpression {
     if (ast !== undefined) {
       parsed = new ParsedExpression(source, subsetRefs(ast), undefined, fastPath(ast) ?? null);
     } else {
-      const full = jsonata(source, JSONATA_OPTIONS as never).ast(); // throws on a syntax error
+      const full = loadJsonata()(source, JSONATA_OPTIONS as never).ast(); // throws on a syntax error
       parsed = new ParsedExpression(source, collectRefs(full), full, undefined);
     }
   }
@@ -235,7 +244,7 @@ export class CompiledExpression {
       // The evaluator belongs to this compiled expression, not to the shared parse cache:
       // a used evaluator holds tens of KB, and the cache outlives pipeline versions (hot
       // reload), so keeping evaluators there grew memory with every edit.
-      this.#evaluator ??= jsonata(this.source, JSONATA_OPTIONS as never);
+      this.#evaluator ??= loadJsonata()(this.source, JSONATA_OPTIONS as never);
       return unwrapSequence(await this.#evaluator.evaluate(input ?? bindings.input ?? {}, bindings));
     } catch (e) {
       if (e instanceof McpError) throw e;
