@@ -41,20 +41,20 @@ export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
       if (d !== undefined) outdegree[d]!++;
     }
   }
-  const dependantsAt: number[][] = new Array(count);
+  // The dependants of node d are out[first[d] .. first[d + 1]).
+  const first = new Int32Array(count + 1);
+  for (let i = 0; i < count; i++) first[i + 1] = first[i]! + outdegree[i]!;
+  const out = new Int32Array(first[count]!);
   const names: string[][] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    dependantsAt[i] = [];
-    names[i] = outdegree[i] === 0 ? [] : new Array<string>(outdegree[i]!);
-  }
+  for (let i = 0; i < count; i++) names[i] = outdegree[i] === 0 ? [] : new Array<string>(outdegree[i]!);
   const filled = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     const deps = depsAt[i]!;
     for (let k = 0; k < deps.length; k++) {
       const d = index.get(deps[k]!);
       if (d === undefined) continue;
+      out[first[d]! + filled[d]!] = i;
       names[d]![filled[d]!++] = nodes[i]!;
-      dependantsAt[d]!.push(i);
     }
   }
   const dependants = new Map<string, string[]>();
@@ -77,8 +77,7 @@ export function buildDag(input: GraphInput): { dag: Dag; cycles: Cycle[] } {
     }
     level[n] = lv;
     const from = ready.length;
-    const out = dependantsAt[n]!;
-    for (let k = 0; k < out.length; k++) {
+    for (let k = first[n]!; k < first[n + 1]!; k++) {
       const m = out[k]!;
       if (--indegree[m]! === 0) ready.push(m);
     }
