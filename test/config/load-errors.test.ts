@@ -64,7 +64,7 @@ describe("MCP003 nesting too deep", () => {
     const started = performance.now();
     const r = load("steps: " + "[".repeat(500_000));
     expect(headlines(r)).toEqual(["p.yaml:1:143: error MCP003: nesting is deeper than 64 levels"]);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(5000); // catches a parser that recurses, not speed
   });
 
   it("refuses deeply nested block sequences too", () => {
@@ -91,7 +91,7 @@ describe("MCP004 too many alias expansions", () => {
   it("stops a billion-laughs file quickly, at the alias that passes the limit", () => {
     const started = performance.now();
     const r = load(bomb);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(10_000); // expanding it fully would take minutes
     expect(headlines(r)).toEqual(["p.yaml:3:32: error MCP004: the file uses more than 1000 aliases"]);
   });
 

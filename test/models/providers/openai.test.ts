@@ -325,7 +325,7 @@ describe("openai provider: errors", () => {
     setTimeout(() => ac.abort(reason), 50);
     const t0 = performance.now();
     const e = await failure(model().process({ prompt: "x" }, ctx(ac.signal)));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000); // the server never answers: only catches a hang
     expect(e.kind).toBe("aborted");
     expect(e.retryable).toBe(false);
     expect(e.cause).toBe(reason);
@@ -368,11 +368,11 @@ describe("openai provider: connections", () => {
   });
 
   it("runs parallel calls on parallel connections", async () => {
-    server.defaultReply = () => ({ json: completion("ok"), delayMs: 100 });
+    server.defaultReply = () => ({ json: completion("ok"), delayMs: 500 });
     try {
       const t0 = performance.now();
       await Promise.all(Array.from({ length: 8 }, () => model().process({ prompt: "x" }, ctx())));
-      expect(performance.now() - t0).toBeLessThan(700); // one connection would take 800ms
+      expect(performance.now() - t0).toBeLessThan(3000); // one connection would take 4 s
     } finally {
       server.defaultReply = () => ({ json: completion("Hello!") });
     }
