@@ -41,11 +41,6 @@ export class AnthropicModel extends RemoteModel implements StreamingModel {
     this.#url = endpoint(parseUrl(config.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL, "baseUrl", config), "messages");
   }
 
-  /** The provider's model name: `model`, else the registry name. */
-  get apiModel(): string {
-    return this.config.model ?? this.config.name;
-  }
-
   async process(input: unknown, ctx: ModelCallContext): Promise<LlmOutput> {
     const req = await this.#request(input);
     if (req.chat.stream) {

@@ -23,11 +23,6 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
     this.#url = endpoint(parseUrl(config.baseUrl ?? OPENAI_DEFAULT_BASE_URL, "baseUrl", config), "chat/completions");
   }
 
-  /** The provider's model name: `model`, else the registry name (`gpt-4` in the tutorial). */
-  get apiModel(): string {
-    return this.config.model ?? this.config.name;
-  }
-
   async process(input: unknown, ctx: ModelCallContext): Promise<LlmOutput> {
     const req = await this.#request(input);
     if (req.chat.stream) {

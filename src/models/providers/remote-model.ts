@@ -19,6 +19,11 @@ export abstract class RemoteModel extends BaseModel {
   readonly #env: NodeJS.ProcessEnv;
   readonly #templates: Partial<Record<TemplateKey, Template>> = {};
 
+  /** The provider's model name: `model`, else the registry name (`gpt-4` in the tutorial). */
+  get apiModel(): string {
+    return this.config.model ?? this.config.name;
+  }
+
   constructor(
     readonly provider: string,
     config: ModelConfig,
