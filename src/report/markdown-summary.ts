@@ -2,7 +2,7 @@
  * The Markdown summary of a run for GitHub Actions' job summary (`GITHUB_STEP_SUMMARY`):
  * status, a table of steps, tokens, cost, and the DAG as a mermaid graph.
  */
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import type { RunView } from "./run-view.js";
 import { formatDuration } from "../util/duration.js";
 

@@ -1,6 +1,6 @@
 /** The data a self-contained HTML report carries (inline JSON), read by its inline script. */
 import type { RunEvent } from "../events/event.js";
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import type { LaidOutGraph } from "./graph-layout.js";
 
 export interface ReportData {

@@ -14,7 +14,7 @@
  *   cached, skipped: instant marks (served from the cache or a replay; `when` was false)
  */
 import type { ErrorInfo, RunEvent, RunStatus, StepStatus } from "../events/event.js";
-import type { RunReport, StepRecord } from "../orchestrator/report.js";
+import type { RunReport, StepRecord } from "../events/report.js";
 
 /** How a timeline bar ended (or `running`/`queued` while it has not). */
 export type BarKind = "queued" | "running" | "success" | "retried" | "fellback" | "cached" | "skipped" | "failed" | "aborted";

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { renderGraph } from "../compiler/render.js";
 import type { RunEvent, RunObserver } from "../events/event.js";
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import { layoutGraph } from "./graph-layout.js";
 import { graphModel } from "./graph-model.js";
 import { renderHtmlReport } from "./html-report.js";

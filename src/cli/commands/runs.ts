@@ -1,7 +1,7 @@
 /** `mcp runs`: recent runs from the journal; `mcp runs show ID`: one run and its steps. */
-import { formatCost, MARK } from "../../events/reporters/format.js";
+import { formatCost, MARK } from "../reporters/format.js";
 import type { StepStatus } from "../../events/event.js";
-import type { StepRecord } from "../../orchestrator/report.js";
+import type { StepRecord } from "../../events/report.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import type { Store, StoredRun } from "../../store/store.js";
 import { formatDuration } from "../../util/duration.js";
@@ -9,9 +9,9 @@ import { parse, positiveInt } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
-import { loadPipelineFile } from "../../config/load.js";
+import { loadPipelineFile } from "../../compiler/load.js";
 import { eventsFromRecords } from "../../report/run-view.js";
-import { writeReports } from "./run.js";
+import { writeReports } from "../run-report.js";
 
 export const help = `Usage: mcp runs [--json] [--limit N] [--project DIR]
        mcp runs show ID [--json] [--report F.html] [--project DIR]

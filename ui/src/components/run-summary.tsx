@@ -1,5 +1,5 @@
 /** The header of a run: pipeline, id, status, duration, steps, tokens, cost. */
-import type { RunReport } from "../../../src/orchestrator/report.js";
+import type { RunReport } from "../../../src/events/report.js";
 import type { RunView } from "../../../src/report/run-view.js";
 import { formatCost, formatDuration, formatTime } from "./format.js";
 
