@@ -37,15 +37,7 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
  * Runs once with progress on stderr and the result on stdout. Ctrl-C cancels the run:
  * in-flight model calls are aborted, the partial report is printed, exit 130.
  */
-export async function runOnce(
-  orchestrator: TaskOrchestrator,
-  pipeline: CompiledPipeline,
-  input: unknown,
-  options: RunOptions,
-  io: CliIo,
-  out: OutputOptions,
-  extra?: RunObserver,
-): Promise<RunReport> {
+export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions, extra?: RunObserver): Promise<RunReport> {
   const progress = progressObserver(io, out.progress);
   const observer = progress && extra ? new CombinedObserver([progress, extra]) : (progress ?? extra);
   const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });

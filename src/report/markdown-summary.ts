@@ -35,14 +35,12 @@ export function markdownSummary(view: RunView, report: RunReport | undefined, me
   if (view.error) lines.push(`> **error:** ${cell(view.error.message)}`, "");
   lines.push("| step | status | model | attempts | time | tokens (in/out) | cost | note |", "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |");
   for (const s of steps) {
-    const notes = [
-      s.fallbacks.map((f) => `fell back ${f.from} → ${f.to}`).join("; "),
-      s.cached ? "cached" : "",
-      s.resumed ? "resumed" : "",
-      s.skipReason ?? "",
-      s.error ? s.error.message : "",
-    ].filter(Boolean).join("; ");
-    lines.push(`| ${cell(s.id)} | ${ICON[s.status] ?? ""} ${s.status} | ${cell(s.model ?? "–")} | ${s.attempts} | ${s.durationMs !== undefined ? formatDuration(s.durationMs) : "–"} | ${s.usage ? `${s.usage.inputTokens}/${s.usage.outputTokens}` : "–"} | ${s.cost !== undefined ? cost(s.cost) : "–"} | ${cell(notes)} |`);
+    const notes = [s.fallbacks.map((f) => `fell back ${f.from} → ${f.to}`).join("; "), s.cached ? "cached" : "", s.resumed ? "resumed" : "", s.skipReason ?? "", s.error ? s.error.message : ""]
+      .filter(Boolean)
+      .join("; ");
+    lines.push(
+      `| ${cell(s.id)} | ${ICON[s.status] ?? ""} ${s.status} | ${cell(s.model ?? "–")} | ${s.attempts} | ${s.durationMs !== undefined ? formatDuration(s.durationMs) : "–"} | ${s.usage ? `${s.usage.inputTokens}/${s.usage.outputTokens}` : "–"} | ${s.cost !== undefined ? cost(s.cost) : "–"} | ${cell(notes)} |`,
+    );
   }
   if (mermaid) lines.push("", "<details><summary>graph</summary>", "", "```mermaid", mermaid, "```", "", "</details>");
   if (reportFile) lines.push("", `Full report: \`${cell(reportFile)}\``);

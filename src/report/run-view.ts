@@ -270,7 +270,16 @@ function mergeRecord(s: StepView, rec: StepRecord): void {
  * that died), for runs whose events were not kept. Attempt times are laid end to end from
  * each step's start, so retry waits are not shown; everything else is as recorded.
  */
-export function eventsFromRecords(run: { runId: string; pipeline: string; startedAt: number; status: RunStatus; durationMs?: number; output?: unknown; error?: ErrorInfo; steps: Record<string, StepRecord> }): RunEvent[] {
+export function eventsFromRecords(run: {
+  runId: string;
+  pipeline: string;
+  startedAt: number;
+  status: RunStatus;
+  durationMs?: number;
+  output?: unknown;
+  error?: ErrorInfo;
+  steps: Record<string, StepRecord>;
+}): RunEvent[] {
   const out: RunEvent[] = [];
   const runId = run.runId;
   out.push({ type: "run.started", runId, ts: run.startedAt, pipeline: run.pipeline, hash: "", steps: Object.keys(run.steps) });
@@ -281,7 +290,20 @@ export function eventsFromRecords(run: { runId: string; pipeline: string; starte
       continue;
     }
     if (r.resumed) {
-      out.push({ type: "step.finished", runId, ts: t0, stepId, ...(r.model !== undefined ? { model: r.model } : {}), durationMs: 0, attempts: 0, usage: r.usage, cost: r.cost, cached: r.cached, resumed: true, output: r.output });
+      out.push({
+        type: "step.finished",
+        runId,
+        ts: t0,
+        stepId,
+        ...(r.model !== undefined ? { model: r.model } : {}),
+        durationMs: 0,
+        attempts: 0,
+        usage: r.usage,
+        cost: r.cost,
+        cached: r.cached,
+        resumed: true,
+        output: r.output,
+      });
       continue;
     }
     // Per item (or the step alone), attempts run one after another.
@@ -306,13 +328,35 @@ export function eventsFromRecords(run: { runId: string; pipeline: string; starte
       }
     }
     const tEnd = t0 + r.durationMs;
-    if (r.status === "success") out.push({ type: "step.finished", runId, ts: tEnd, stepId, ...(r.model !== undefined ? { model: r.model } : {}), durationMs: r.durationMs, attempts: r.attempts.length, usage: r.usage, cost: r.cost, cached: r.cached, output: r.output });
-    else if (r.status === "failed") out.push({ type: "step.failed", runId, ts: tEnd, stepId, error: r.error ?? { reason: "internal", message: "failed" }, durationMs: r.durationMs, attempts: r.attempts.length, continued: false });
+    if (r.status === "success")
+      out.push({
+        type: "step.finished",
+        runId,
+        ts: tEnd,
+        stepId,
+        ...(r.model !== undefined ? { model: r.model } : {}),
+        durationMs: r.durationMs,
+        attempts: r.attempts.length,
+        usage: r.usage,
+        cost: r.cost,
+        cached: r.cached,
+        output: r.output,
+      });
+    else if (r.status === "failed")
+      out.push({ type: "step.failed", runId, ts: tEnd, stepId, error: r.error ?? { reason: "internal", message: "failed" }, durationMs: r.durationMs, attempts: r.attempts.length, continued: false });
     else if (r.status === "aborted") out.push({ type: "step.aborted", runId, ts: tEnd, stepId });
   }
   out.sort((a, b) => a.ts - b.ts);
   if (run.status !== "running") {
-    out.push({ type: "run.finished", runId, ts: run.startedAt + (run.durationMs ?? 0), status: run.status, durationMs: run.durationMs ?? 0, ...(run.output !== undefined ? { output: run.output } : {}), ...(run.error ? { error: run.error } : {}) });
+    out.push({
+      type: "run.finished",
+      runId,
+      ts: run.startedAt + (run.durationMs ?? 0),
+      status: run.status,
+      durationMs: run.durationMs ?? 0,
+      ...(run.output !== undefined ? { output: run.output } : {}),
+      ...(run.error ? { error: run.error } : {}),
+    });
   }
   return out;
 }

@@ -87,11 +87,17 @@ describe("mcp run --report", () => {
     await page.goto(pathToFileURL(join(dir, "fifty.html")).href);
     await page.waitForSelector(".node");
     await page.keyboard.press("Tab");
-    const boxes = await page.locator(".graph .node .body").evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; }));
+    const boxes = await page.locator(".graph .node .body").evaluateAll((els) =>
+      els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return { x: r.x, y: r.y, w: r.width, h: r.height };
+      }),
+    );
     expect(boxes).toHaveLength(50);
     for (let i = 0; i < boxes.length; i++)
       for (let j = i + 1; j < boxes.length; j++) {
-        const a = boxes[i]!, b = boxes[j]!;
+        const a = boxes[i]!,
+          b = boxes[j]!;
         const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
         expect(overlap, `steps ${i} and ${j} overlap`).toBe(false);
       }

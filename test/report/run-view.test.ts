@@ -35,7 +35,12 @@ describe("the run view", () => {
     expect(kinds(view.steps.polish!.bars)).toEqual(["retried", "fellback", "success"]);
     expect(view.steps.polish!.fallbacks).toEqual([{ from: "flaky", to: "steady", reason: expect.stringContaining("mock failure") }]);
     expect(kinds(view.steps.check!.bars)).toEqual(["retried", "success"]);
-    expect(view.steps.fanout!.bars.filter((b) => b.kind === "success").map((b) => b.item).sort()).toEqual([0, 1, 2]);
+    expect(
+      view.steps
+        .fanout!.bars.filter((b) => b.kind === "success")
+        .map((b) => b.item)
+        .sort(),
+    ).toEqual([0, 1, 2]);
     expect(kinds(view.steps.never!.bars)).toEqual(["skipped"]);
     expect(view.steps.draft!.input).toEqual({ prompt: "hi" });
     expect(view.steps.draft!.output).toMatchObject({ text: "ok hi" });
@@ -50,12 +55,23 @@ describe("the run view", () => {
     expect(b.view.status).toBe("running");
     expect(b.view.steps.draft!.bars.some((x) => x.kind === "running" && x.end === undefined)).toBe(true);
     b.applyAll(events.slice(firstFinish));
-    expect(Object.values(b.view.steps).flatMap((s) => s.bars).filter((x) => x.end === undefined)).toEqual([]);
+    expect(
+      Object.values(b.view.steps)
+        .flatMap((s) => s.bars)
+        .filter((x) => x.end === undefined),
+    ).toEqual([]);
   });
 
   it("rebuilds the same bars from the journal's step records", async () => {
     const { report } = await run();
-    const events = eventsFromRecords({ runId: report.runId, pipeline: report.pipeline, startedAt: Date.parse(report.startedAt), status: report.status, durationMs: report.durationMs, steps: report.steps });
+    const events = eventsFromRecords({
+      runId: report.runId,
+      pipeline: report.pipeline,
+      startedAt: Date.parse(report.startedAt),
+      status: report.status,
+      durationMs: report.durationMs,
+      steps: report.steps,
+    });
     const view = buildRunView(events, report);
     expect(kinds(view.steps.polish!.bars)).toEqual(["retried", "fellback", "success"]);
     expect(kinds(view.steps.check!.bars)).toEqual(["retried", "success"]);
