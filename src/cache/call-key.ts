@@ -4,7 +4,7 @@
  * the input, serialised with a stable key order and hashed with sha256.
  */
 import { createHash } from "node:crypto";
-import type { CallRequest } from "../orchestrator/hooks.js";
+import type { CallRequest } from "../events/ports.js";
 
 /**
  * JSON with object keys sorted at every level and `undefined` members dropped, so two

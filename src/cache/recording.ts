@@ -18,7 +18,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
-import type { CallHit, CallHook, CallRequest } from "../orchestrator/hooks.js";
+import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
 import { McpError } from "../util/errors.js";
 import { callKey, stableStringify } from "./call-key.js";
 import { excerpt, firstDifference, similarity } from "./similarity.js";

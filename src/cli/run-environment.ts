@@ -12,7 +12,7 @@ import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import { ContextManager, type Summarizer } from "../context/context-manager.js";
 import type { BaseModel } from "../models/base-model.js";
 import { createModel } from "../models/providers/index.js";
-import type { CallHook } from "../orchestrator/hooks.js";
+import type { CallHook } from "../events/ports.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { openStore, storePath } from "../store/open-store.js";

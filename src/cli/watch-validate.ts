@@ -12,9 +12,9 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { paint } from "../events/reporters/format.js";
+import { paint } from "./reporters/format.js";
 import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipeline-set.js";
-import { printValidation, validatePaths } from "./commands/validate.js";
+import { printValidation, validatePaths } from "./validate-paths.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { useColor, writeLine, type CliIo } from "./io.js";
 

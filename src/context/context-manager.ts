@@ -16,15 +16,17 @@
  * await cm.addContext({ conversationId: "conv_123", context: { userInput: "Previous message" }, maxHistory: 10 });
  * await cm.getHistory("conv_123"); // [{ role: "user", content: { userInput: "Previous message" }, ... }]
  */
-import type { ContextSettings } from "../compiler/types.js";
-import type { ContextProvider, ContextTurn, ContextView } from "../orchestrator/hooks.js";
+import type { ContextPolicy, ContextProvider, ContextTurn, ContextView } from "../events/ports.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { Store, StoredTurn } from "../store/store.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import { bm25Scores, topK } from "./bm25.js";
 
 /** Context settings without the conversation id template: what the manager acts on. */
-export type ContextPolicy = Omit<ContextSettings, "conversation">;
+export type { ContextPolicy };
+
+/** A pipeline's `context:` settings, with the conversation id template the manager ignores. */
+type ContextSettings = ContextPolicy & { conversation?: unknown };
 
 /**
  * Summarises old turns with an LLM (`compress.model`). Gets the text to summarise (the

@@ -12,9 +12,9 @@
  */
 import { StoreJournal, effectiveStatus } from "../store/run-journal.js";
 import type { Store, StoredRun } from "../store/store.js";
-import type { RunJournal } from "./hooks.js";
+import type { RunJournal } from "../events/ports.js";
 import type { TaskOrchestrator } from "./orchestrator.js";
-import type { RunReport } from "./report.js";
+import type { RunReport } from "../events/report.js";
 import type { PipelineRun, RunOptions } from "./run.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { summaryOfReport, type CancelOutcome, type RunEventsOptions, type RunService, type RunStartRequest, type RunSummary, type SequencedEvent } from "./run-service.js";

@@ -7,7 +7,7 @@
  */
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunStatus } from "../events/event.js";
-import type { RunReport, RunTotals, StepRecord } from "./report.js";
+import type { RunReport, RunTotals, StepRecord } from "../events/report.js";
 
 /** A run event with its sequence number in the run's journal (1, 2, 3 ...). */
 export interface SequencedEvent {

@@ -19,9 +19,10 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { McpError } from "../util/errors.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
-import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, RunJournal } from "./hooks.js";
-import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "./report.js";
-import { backoffDelay, raceAbort, sleep } from "./retry.js";
+import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, RunJournal } from "../events/ports.js";
+import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "../events/report.js";
+import { backoffDelay, raceAbort } from "./retry.js";
+import { sleep } from "../util/sleep.js";
 import type { BaseModel } from "../models/base-model.js";
 
 /** A failure that ends a step, with its documented reason. */

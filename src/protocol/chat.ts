@@ -17,7 +17,7 @@ import { createModel } from "../models/providers/index.js";
 import { isStreamingModel } from "../models/streaming.js";
 import type { ModelConfig, Usage } from "../models/types.js";
 import { newRunId, toErrorInfo } from "../orchestrator/run.js";
-import type { AttemptRecord, RunReport, StepRecord } from "../orchestrator/report.js";
+import type { AttemptRecord, RunReport, StepRecord } from "../events/report.js";
 import { ProtocolError } from "./errors.js";
 import { checkInputLimits } from "./input-limits.js";
 import { chainFor, oneStepPipeline, registryOf } from "./model-calls.js";

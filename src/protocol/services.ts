@@ -4,7 +4,7 @@
  * runtime (runtime.ts) builds them; tests may build their own.
  */
 import type { CompiledPipeline, ProjectSettings } from "../compiler/types.js";
-import type { CallHook } from "../orchestrator/hooks.js";
+import type { CallHook } from "../events/ports.js";
 import type { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { RunService, SequencedEvent } from "../orchestrator/run-service.js";
 import type { ModelConfig } from "../models/types.js";

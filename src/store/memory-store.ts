@@ -3,8 +3,8 @@
  * Values are copied in and out (structuredClone), so callers see the same isolation a
  * database gives them. Nothing survives the process.
  */
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));

@@ -18,8 +18,8 @@ import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 

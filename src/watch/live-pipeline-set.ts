@@ -66,7 +66,7 @@ import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { watch, type FSWatcher } from "chokidar";
-import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../config/load.js";
+import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";

@@ -5,11 +5,11 @@
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import { DEFAULT_LIMITS } from "../../src/config/limits.js";
 import { formatHeadline } from "../../src/diagnostics/printer.js";
 import { SourceMap } from "../../src/diagnostics/source.js";
-import { collectFiles } from "../../src/cli/commands/validate.js";
+import { collectFiles } from "../../src/cli/validate-paths.js";
 import { headlines, load, MOCK_MODELS, only, rendered } from "../helpers/diagnostics.js";
 import { tempProject } from "../helpers/project.js";
 

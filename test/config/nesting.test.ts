@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nestingBeyond } from "../../src/config/yaml-file.js";
+import { nestingBeyond } from "../../src/config/nesting.js";
 
 /** FUZZ_RUNS=20 npx vitest run test/config/nesting.test.ts searches 20 times as long. */
 const scale = Number(process.env.FUZZ_RUNS ?? 1);

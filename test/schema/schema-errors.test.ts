@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ErrorObject } from "ajv";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import { parseYaml } from "../../src/config/yaml-file.js";
 import { formatHeadline } from "../../src/diagnostics/printer.js";
 import { SourceMap } from "../../src/diagnostics/source.js";

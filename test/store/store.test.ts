@@ -10,7 +10,7 @@ import { openStore, storePath } from "../../src/store/open-store.js";
 import { effectiveStatus } from "../../src/store/run-journal.js";
 import { MIGRATIONS, SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import type { RunReport, StepRecord } from "../../src/orchestrator/report.js";
+import type { RunReport, StepRecord } from "../../src/events/report.js";
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -1,7 +1,7 @@
 /** `mcp models [PATH]`: the registry: models, capabilities, limits, cost. */
 import { statSync } from "node:fs";
 import { SourceMap } from "../../diagnostics/source.js";
-import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../config/load.js";
+import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../compiler/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
 import type { ModelConfig } from "../../models/types.js";
 import { parse } from "../args.js";

@@ -6,9 +6,9 @@
  * them "resumed"); the rest run, under the same run id.
  */
 import { existsSync } from "node:fs";
-import { loadPipelineChecked } from "../../config/load.js";
+import { loadPipelineChecked } from "../../compiler/load.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
-import type { StepRecord } from "../../orchestrator/report.js";
+import type { StepRecord } from "../../events/report.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import { ConfigError } from "../../util/errors.js";
@@ -17,7 +17,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
 import { createRunEnvironment, runEnvironmentFlags } from "../run-environment.js";
-import { exitCodeOf, runOnce } from "./run.js";
+import { exitCodeOf, runOnce } from "../run-once.js";
 import { findRun } from "./runs.js";
 
 export const help = `Usage: mcp resume ID [options]

@@ -1,7 +1,7 @@
 /** `mcp runs`: recent runs from the journal; `mcp runs show ID`: one run and its steps. */
-import { formatCost, MARK } from "../../events/reporters/format.js";
+import { formatCost, MARK } from "../reporters/format.js";
 import type { StepStatus } from "../../events/event.js";
-import type { StepRecord } from "../../orchestrator/report.js";
+import type { StepRecord } from "../../events/report.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import type { Store, StoredRun } from "../../store/store.js";
 import { formatDuration } from "../../util/duration.js";

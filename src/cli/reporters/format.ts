@@ -1,6 +1,6 @@
 /** Shared formatting of reporters: usage, cost, status marks, and the end-of-run table. */
-import type { RunReport, StepRecord } from "../../orchestrator/report.js";
-import type { StepStatus } from "../event.js";
+import type { RunReport, StepRecord } from "../../events/report.js";
+import type { StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
 
 export const MARK: Record<StepStatus, string> = {
