@@ -45,5 +45,7 @@ export function callIdentity(req: Pick<CallRequest, "model" | "input" | "capabil
 
 /** sha256 (hex) of the call's identity. */
 export function callKey(req: Pick<CallRequest, "model" | "input" | "capabilities">): string {
-  return createHash("sha256").update(stableStringify(callIdentity(req))).digest("hex");
+  return createHash("sha256")
+    .update(stableStringify(callIdentity(req)))
+    .digest("hex");
 }

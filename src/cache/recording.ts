@@ -212,7 +212,9 @@ export class Replayer implements CallHook {
     } else {
       const b = best.i;
       const pct = Math.round(Math.min(1, best.score) * 100);
-      lines.push(`  nearest recorded call: step '${b.step}'${b.item !== undefined ? ` (item ${b.item})` : ""} on model '${b.model}' (${b.provider}${b.modelId ? ` ${b.modelId}` : ""}), input ${pct}% similar`);
+      lines.push(
+        `  nearest recorded call: step '${b.step}'${b.item !== undefined ? ` (item ${b.item})` : ""} on model '${b.model}' (${b.provider}${b.modelId ? ` ${b.modelId}` : ""}), input ${pct}% similar`,
+      );
       const at = firstDifference(best.text, input);
       if (at === -1) {
         const diffs: string[] = [];

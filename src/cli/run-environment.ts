@@ -144,7 +144,8 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     if (!model) models.set(config.name, (model = createModel(config, { env })));
     const m = await model;
     const input = config.provider === "nlp" ? { text } : { prompt: `Summarise this conversation in a few sentences. Keep names, facts, numbers and decisions.\n\n${text}` };
-    const out = (await m.process(input, { signal: AbortSignal.timeout(config.timeoutMs ?? 120_000), capabilities: config.provider === "nlp" ? ["summarization"] : ["text-generation"] })) as { text?: unknown; summary?: unknown } | string;
+    const out = (await m.process(input, { signal: AbortSignal.timeout(config.timeoutMs ?? 120_000), capabilities: config.provider === "nlp" ? ["summarization"] : ["text-generation"] })) as
+      { text?: unknown; summary?: unknown } | string;
     if (typeof out === "string") return out;
     return typeof out?.text === "string" ? out.text : typeof out?.summary === "string" ? out.summary : JSON.stringify(out);
   };

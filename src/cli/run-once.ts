@@ -37,14 +37,7 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
  * Runs once with progress on stderr and the result on stdout. Ctrl-C cancels the run:
  * in-flight model calls are aborted, the partial report is printed, exit 130.
  */
-export async function runOnce(
-  orchestrator: TaskOrchestrator,
-  pipeline: CompiledPipeline,
-  input: unknown,
-  options: RunOptions,
-  io: CliIo,
-  out: OutputOptions,
-): Promise<RunReport> {
+export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions): Promise<RunReport> {
   const observer = progressObserver(io, out.progress);
   const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });
   let interrupted = 0;

@@ -256,13 +256,7 @@ function cleanYamlMessage(msg: string): string {
   return msg.replace(/ at line \d+, column \d+:?[\s\S]*$/, "").trim();
 }
 
-function makeFile(
-  path: string,
-  text: string,
-  doc: Document.Parsed | undefined,
-  value: unknown,
-  diagnostics: Diagnostic[],
-): YamlFile {
+function makeFile(path: string, text: string, doc: Document.Parsed | undefined, value: unknown, diagnostics: Diagnostic[]): YamlFile {
   const rangeLoc = (n: { range?: [number, number, number] | null } | null | undefined): Location | undefined => {
     const r = n?.range;
     return r ? { file: path, offset: r[0], length: Math.max(0, r[1] - r[0]) } : undefined;

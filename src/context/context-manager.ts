@@ -195,7 +195,10 @@ export async function selectTurns(all: readonly StoredTurn[], policy: ContextPol
     const older = turns.slice(0, turns.length - recent.length);
     let relevant: StoredTurn[] = [];
     if (policy.relevant && older.length && policy.query) {
-      const scores = bm25Scores(older.map((t) => promptText(t.content)), policy.query);
+      const scores = bm25Scores(
+        older.map((t) => promptText(t.content)),
+        policy.query,
+      );
       relevant = topK(scores, policy.relevant).map((i) => older[i]!);
     }
     priority = [...[...relevant].reverse(), ...recent];

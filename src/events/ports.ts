@@ -84,14 +84,7 @@ export interface CallHook {
 
 /** Where runs and finished steps are written, so a run can be resumed. */
 export interface RunJournal {
-  runStarted(run: {
-    runId: string;
-    pipeline: RunPipeline;
-    input: unknown;
-    startedAt: number;
-    resumedFrom?: string;
-    conversationId?: string;
-  }): Promise<void>;
+  runStarted(run: { runId: string; pipeline: RunPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void>;
   /** Called before any dependant of the step starts. */
   stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void>;
   runFinished(runId: string, report: RunReport): Promise<void>;

@@ -293,8 +293,7 @@ export interface AstNode {
 /** `$var.a.b` with plain names only: walk the properties directly. */
 function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
   const node = ast as AstNode;
-  const plain = (n: AstNode) =>
-    !n.predicate && !n.stages && !n.group && !n.focus && !n.index && !n.tuple && !n.keepArray && !n.ancestor;
+  const plain = (n: AstNode) => !n.predicate && !n.stages && !n.group && !n.focus && !n.index && !n.tuple && !n.keepArray && !n.ancestor;
   let varName: string;
   let names: string[];
   if (node.type === "variable" && typeof node.value === "string" && node.value !== "" && plain(node)) {

@@ -61,7 +61,10 @@ export function chatTarget(model: string, services: ProtocolServices): Target {
   if (model.startsWith("pipeline/")) return { kind: "pipeline", name: model.slice("pipeline/".length) };
   const models = services.models();
   if (registryOf(models).has(model)) return { kind: "models", chain: chainFor({ model }, models), capabilities: [] };
-  const caps = (model.startsWith("capabilities/") ? model.slice("capabilities/".length) : model).split(",").map((c) => c.trim()).filter(Boolean);
+  const caps = (model.startsWith("capabilities/") ? model.slice("capabilities/".length) : model)
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
   if (caps.length === 0) throw new ProtocolError("not_found", `no model '${model}'`);
   try {
     return { kind: "models", chain: chainFor({ capabilities: caps }, models), capabilities: caps };
@@ -101,7 +104,13 @@ export class ChatService {
       await this.#journalFailure(report);
       throw new ProtocolError(report.status === "cancelled" ? "unavailable" : "run_failed", report.error?.message ?? "the model call failed", report.error ? { error: report.error } : undefined);
     }
-    return { text: answerText(rec.output), model: rec.model ?? target.chain[0]!, usage: rec.usage, finishReason: (rec.output as { finishReason?: string } | null)?.finishReason ?? "stop", cached: rec.cached };
+    return {
+      text: answerText(rec.output),
+      model: rec.model ?? target.chain[0]!,
+      usage: rec.usage,
+      finishReason: (rec.output as { finishReason?: string } | null)?.finishReason ?? "stop",
+      cached: rec.cached,
+    };
   }
 
   async #pipeline(name: string, input: ChatInput, signal: AbortSignal): Promise<ChatAnswer> {
@@ -109,8 +118,14 @@ export class ChatService {
     if (!pipeline) throw new ProtocolError("not_found", `no pipeline named '${name}'`);
     const { runId } = await this.#s.runs.start({ pipeline, input });
     const summary = await this.#s.runs.wait(runId, signal);
-    if (!summary || summary.status !== "success") throw new ProtocolError("run_failed", summary?.error?.message ?? `the run of pipeline '${name}' did not succeed (${summary?.status ?? "gone"})`, { runId });
-    return { text: answerText(summary.output), model: `pipeline/${name}`, usage: { inputTokens: summary.totals?.inputTokens ?? 0, outputTokens: summary.totals?.outputTokens ?? 0 }, finishReason: "stop" };
+    if (!summary || summary.status !== "success")
+      throw new ProtocolError("run_failed", summary?.error?.message ?? `the run of pipeline '${name}' did not succeed (${summary?.status ?? "gone"})`, { runId });
+    return {
+      text: answerText(summary.output),
+      model: `pipeline/${name}`,
+      usage: { inputTokens: summary.totals?.inputTokens ?? 0, outputTokens: summary.totals?.outputTokens ?? 0 },
+      finishReason: "stop",
+    };
   }
 
   /**
@@ -214,7 +229,14 @@ export class ChatService {
       const startedAt = Date.parse(report.startedAt);
       await store.runStarted({ id: report.runId, pipeline: report.pipeline, file: "<chat>", hash: "", input: report.input, startedAt, pid: process.pid });
       for (const [id, rec] of Object.entries(report.steps)) await store.putStep(report.runId, id, rec);
-      await store.runFinished(report.runId, { status: "failed", finishedAt: Date.now(), durationMs: report.durationMs, ...(report.error ? { error: report.error } : {}), totals: report.totals, report });
+      await store.runFinished(report.runId, {
+        status: "failed",
+        finishedAt: Date.now(),
+        durationMs: report.durationMs,
+        ...(report.error ? { error: report.error } : {}),
+        totals: report.totals,
+        report,
+      });
     } catch {
       // The journal is best effort here; the client has its error either way.
     }

@@ -112,7 +112,12 @@ export function toProtocolError(e: unknown): ProtocolError {
   }
   if (e instanceof ModelError) {
     // Provider messages are built without keys (http-client redacts them).
-    return new ProtocolError(e.kind === "rate_limited" ? "rate_limited" : "run_failed", e.message, { kind: e.kind, model: e.model }, e.retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(e.retryAfterMs / 1000) } : undefined);
+    return new ProtocolError(
+      e.kind === "rate_limited" ? "rate_limited" : "run_failed",
+      e.message,
+      { kind: e.kind, model: e.model },
+      e.retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(e.retryAfterMs / 1000) } : undefined,
+    );
   }
   if (e instanceof McpError && e.code === "UNAVAILABLE") return new ProtocolError("unavailable", e.message);
   if (e instanceof McpError && /^MCP4\d\d$/.test(e.code)) return new ProtocolError("not_found", e.message, { diagnostic: e.code });

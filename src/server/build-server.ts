@@ -36,7 +36,18 @@ declare module "fastify" {
 }
 
 /** Paths of secrets in log lines; replaced by "[redacted]". */
-export const REDACT_PATHS = ["req.headers.authorization", "req.headers.cookie", "req.headers[\"x-api-key\"]", "headers.authorization", "*.apiKey", "*.key", "*.prompt", "*.messages", "*.input", "*.output"];
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-api-key"]',
+  "headers.authorization",
+  "*.apiKey",
+  "*.key",
+  "*.prompt",
+  "*.messages",
+  "*.input",
+  "*.output",
+];
 
 export interface BuildServerOptions {
   runtime: Runtime;
@@ -72,11 +83,14 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   const { runtime, settings } = options;
   const metrics = options.metrics ?? new ServerMetrics();
   const keys = new KeyRing(settings.keys);
-  const loggerOpts: LoggerOptions | false =
-    options.logger === false ? false : { level: options.logger?.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
+  const loggerOpts: LoggerOptions | false = options.logger === false ? false : { level: options.logger?.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
   const timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, ...options.timeouts };
   const app = Fastify({
-    ...(loggerOpts === false ? { logger: false } : options.logger && "stream" in options.logger && options.logger.stream ? { logger: { ...loggerOpts, stream: options.logger.stream } } : { logger: loggerOpts }),
+    ...(loggerOpts === false
+      ? { logger: false }
+      : options.logger && "stream" in options.logger && options.logger.stream
+        ? { logger: { ...loggerOpts, stream: options.logger.stream } }
+        : { logger: loggerOpts }),
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimit,
@@ -180,7 +194,9 @@ function httpError(err: FastifyError | ProtocolError): ProtocolError {
   if (status !== undefined && status >= 400 && status < 500) {
     const code: ProtocolErrorCode = status === 404 ? "not_found" : status === 401 ? "unauthorized" : status === 429 ? "rate_limited" : "bad_request";
     const e = new ProtocolError(code, fe.message);
-    return status === 429 && (fe as { retryAfterSeconds?: number }).retryAfterSeconds !== undefined ? Object.assign(e, { retryAfterSeconds: (fe as { retryAfterSeconds?: number }).retryAfterSeconds }) : e;
+    return status === 429 && (fe as { retryAfterSeconds?: number }).retryAfterSeconds !== undefined
+      ? Object.assign(e, { retryAfterSeconds: (fe as { retryAfterSeconds?: number }).retryAfterSeconds })
+      : e;
   }
   if (status === 503) return new ProtocolError("unavailable", "the server is shutting down");
   return toProtocolError(err);

@@ -43,15 +43,16 @@ export function eventsRoute(app: FastifyInstance, handler: ProtocolHandler, onDo
     res.on("close", () => ac.abort());
     const write = async (text: string): Promise<void> => {
       if (ac.signal.aborted) return;
-      if (!res.write(text)) await new Promise<void>((r) => {
-        const done = () => {
-          res.off("drain", done);
-          ac.signal.removeEventListener("abort", done);
-          r();
-        };
-        res.once("drain", done);
-        ac.signal.addEventListener("abort", done, { once: true });
-      });
+      if (!res.write(text))
+        await new Promise<void>((r) => {
+          const done = () => {
+            res.off("drain", done);
+            ac.signal.removeEventListener("abort", done);
+            r();
+          };
+          res.once("drain", done);
+          ac.signal.addEventListener("abort", done, { once: true });
+        });
     };
     const heartbeat = setInterval(() => void write(": keep-alive\n\n"), HEARTBEAT_MS);
     heartbeat.unref();

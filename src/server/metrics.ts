@@ -13,9 +13,20 @@ export class ServerMetrics implements RunObserver {
   readonly registry = new Registry();
   readonly runs = new Counter({ name: "mcp_runs_total", help: "Runs finished, by pipeline and status.", labelNames: ["pipeline", "status"], registers: [this.registry] });
   readonly runsActive = new Gauge({ name: "mcp_runs_active", help: "Runs in flight.", registers: [this.registry] });
-  readonly steps = new Counter({ name: "mcp_steps_total", help: "Steps finished, by pipeline and status (success, failed, skipped, aborted).", labelNames: ["pipeline", "status"], registers: [this.registry] });
+  readonly steps = new Counter({
+    name: "mcp_steps_total",
+    help: "Steps finished, by pipeline and status (success, failed, skipped, aborted).",
+    labelNames: ["pipeline", "status"],
+    registers: [this.registry],
+  });
   readonly stepDuration = new Histogram({ name: "mcp_step_duration_seconds", help: "Step durations.", labelNames: ["pipeline"], buckets: DURATION_BUCKETS, registers: [this.registry] });
-  readonly modelCallDuration = new Histogram({ name: "mcp_model_call_duration_seconds", help: "Model call (attempt) durations, by model and outcome.", labelNames: ["model", "outcome"], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  readonly modelCallDuration = new Histogram({
+    name: "mcp_model_call_duration_seconds",
+    help: "Model call (attempt) durations, by model and outcome.",
+    labelNames: ["model", "outcome"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
   readonly modelErrors = new Counter({ name: "mcp_model_errors_total", help: "Failed model calls, by model and error kind.", labelNames: ["model", "kind"], registers: [this.registry] });
   readonly retries = new Counter({ name: "mcp_retries_total", help: "Attempts retried, by model.", labelNames: ["model"], registers: [this.registry] });
   readonly fallbacks = new Counter({ name: "mcp_fallbacks_total", help: "Fallbacks from one model to the next.", labelNames: ["from", "to"], registers: [this.registry] });
@@ -23,7 +34,13 @@ export class ServerMetrics implements RunObserver {
   readonly tokens = new Counter({ name: "mcp_tokens_total", help: "Tokens, by model and direction (input, output).", labelNames: ["model", "direction"], registers: [this.registry] });
   readonly cost = new Counter({ name: "mcp_cost_usd_total", help: "Cost in USD, by model.", labelNames: ["model"], registers: [this.registry] });
   readonly http = new Counter({ name: "mcp_http_requests_total", help: "HTTP requests, by method, route pattern and status.", labelNames: ["method", "route", "status"], registers: [this.registry] });
-  readonly httpDuration = new Histogram({ name: "mcp_http_request_duration_seconds", help: "HTTP request durations, by route pattern.", labelNames: ["route"], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  readonly httpDuration = new Histogram({
+    name: "mcp_http_request_duration_seconds",
+    help: "HTTP request durations, by route pattern.",
+    labelNames: ["route"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
 
   /** Start time of each attempt in flight, by run, step and item (not a label: a map). */
   readonly #attempts = new Map<string, number>();

@@ -75,8 +75,7 @@ interface ChatBody {
 
 /** The runner's LLM input of an OpenAI request. */
 export function chatInput(body: ChatBody): ChatInput {
-  const text = (c: ChatBody["messages"][number]["content"]): string =>
-    typeof c === "string" ? c : Array.isArray(c) ? c.map((p) => (typeof p.text === "string" ? p.text : "")).join("") : "";
+  const text = (c: ChatBody["messages"][number]["content"]): string => (typeof c === "string" ? c : Array.isArray(c) ? c.map((p) => (typeof p.text === "string" ? p.text : "")).join("") : "");
   const system = body.messages.filter((m) => m.role === "system" || m.role === "developer").map((m) => text(m.content));
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   return {
@@ -96,7 +95,10 @@ export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: Se
   app.get("/v1/models", async () => {
     const created = Math.floor(Date.now() / 1000);
     const models = runtime.handler.services.models().map((m) => ({ id: m.name, object: "model", created, owned_by: m.provider }));
-    const pipelines = runtime.pipelines.list().filter((p) => p.pipeline).map((p) => ({ id: `pipeline/${p.name}`, object: "model", created, owned_by: "pipeline" }));
+    const pipelines = runtime.pipelines
+      .list()
+      .filter((p) => p.pipeline)
+      .map((p) => ({ id: `pipeline/${p.name}`, object: "model", created, owned_by: "pipeline" }));
     return { object: "list", data: [...models, ...pipelines] };
   });
 
@@ -139,7 +141,8 @@ async function streamCompletion(
     reply.hijack();
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" });
   };
-  const onCall = (model: string, ok: boolean, ms: number, usage?: { inputTokens: number; outputTokens: number }, kind?: string) => o.metrics.modelCall(model, ok ? "success" : "failed", ms / 1000, usage, kind);
+  const onCall = (model: string, ok: boolean, ms: number, usage?: { inputTokens: number; outputTokens: number }, kind?: string) =>
+    o.metrics.modelCall(model, ok ? "success" : "failed", ms / 1000, usage, kind);
   try {
     for await (const ev of chat.stream(body.model, input, o.signal, onCall)) {
       if (ev.type === "delta") {

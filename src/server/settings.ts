@@ -46,7 +46,10 @@ export function parseSize(v: unknown, what = "bodyLimit"): number {
 export function parseKeyList(text: string | undefined): ApiKey[] {
   if (!text) return [];
   const out: ApiKey[] = [];
-  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf(":");
     if (i > 0) out.push({ name: part.slice(0, i).trim(), key: part.slice(i + 1).trim() });
     else out.push({ name: `key${out.length + 1}`, key: part.replace(/^:/, "") });
@@ -97,7 +100,9 @@ export function resolveServerSettings(server: Record<string, unknown> | undefine
   const port = overrides.port ?? (typeof s.port === "number" ? s.port : DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServerSettingsError(`port must be an integer from 0 to 65535; got ${String(port)}`);
   if (!isLoopback(host) && keys.length === 0) {
-    throw new ServerSettingsError(`refusing to listen on ${host} without API keys: anyone who can reach it could run pipelines and spend model budgets. Add keys (mcp.yaml server.keys or MCP_API_KEYS=name:key), or listen on 127.0.0.1`);
+    throw new ServerSettingsError(
+      `refusing to listen on ${host} without API keys: anyone who can reach it could run pipelines and spend model budgets. Add keys (mcp.yaml server.keys or MCP_API_KEYS=name:key), or listen on 127.0.0.1`,
+    );
   }
   const rl = (s.rateLimit ?? {}) as { max?: unknown; window?: unknown };
   const windowMs = rl.window !== undefined ? parseDuration(rl.window as string | number) : undefined;

@@ -108,7 +108,10 @@ export class MemoryStore implements Store {
     const state = this.#conversations.get(conversationId) ?? { version: 0 };
     if (state.version !== opts.expectedVersion) return false;
     this.#conversations.set(conversationId, { summary: opts.summary, version: state.version + 1 });
-    this.#turns.set(conversationId, (this.#turns.get(conversationId) ?? []).filter((t) => t.seq > opts.throughSeq));
+    this.#turns.set(
+      conversationId,
+      (this.#turns.get(conversationId) ?? []).filter((t) => t.seq > opts.throughSeq),
+    );
     return true;
   }
 

@@ -242,7 +242,10 @@ describe("record and replay", () => {
   it("never writes API keys or auth headers", async () => {
     const file = join(tempDir(), "calls.json");
     const recorder = new Recorder(file, { env: { MY_KEY: "sk-very-secret-123" } });
-    const r = req({ model: model({ apiKeyEnv: "MY_KEY", headers: { authorization: "Bearer sk-very-secret-123" } }), input: { prompt: "my key is sk-very-secret-123", headers: { Authorization: "Bearer x", "x-api-key": "k" } } });
+    const r = req({
+      model: model({ apiKeyEnv: "MY_KEY", headers: { authorization: "Bearer sk-very-secret-123" } }),
+      input: { prompt: "my key is sk-very-secret-123", headers: { Authorization: "Bearer x", "x-api-key": "k" } },
+    });
     await recorder.store(r, { text: "ok", echo: "sk-very-secret-123" }, { usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 });
     const text = readFileSync(file, "utf8");
     expect(text).not.toContain("sk-very-secret-123");

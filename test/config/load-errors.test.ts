@@ -138,9 +138,7 @@ describe("MCP006 cannot read file", () => {
     const a = loadPipelineFile(join(dir, "a.yaml"), { sources, configCache });
     const b = loadPipelineFile(join(dir, "b.yaml"), { sources, configCache });
     expect(a.diagnostics.map((d) => d.code)).toContain("MCP101");
-    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(
-      `error MCP006: ${join(dir, "b.yaml")}: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`,
-    );
+    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(`error MCP006: ${join(dir, "b.yaml")}: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`);
     expect(b.diagnostics.map((d) => d.code)).not.toContain("MCP101");
   });
 });
@@ -190,12 +188,6 @@ describe("MCP012 unknown step in needs", () => {
 
   it("prints the source line with a squiggle under the name", () => {
     const r = load(`${MOCK_MODELS}steps:\n  review: { model: writer }\n  publish:\n    model: writer\n    needs: [reviw]\n`);
-    expect(rendered(r)).toBe(
-      [
-        "p.yaml:12:13: error MCP012: unknown step 'reviw' in needs (did you mean 'review'?)",
-        "   12 |     needs: [reviw]",
-        "                    ~~~~~",
-      ].join("\n"),
-    );
+    expect(rendered(r)).toBe(["p.yaml:12:13: error MCP012: unknown step 'reviw' in needs (did you mean 'review'?)", "   12 |     needs: [reviw]", "                    ~~~~~"].join("\n"));
   });
 });

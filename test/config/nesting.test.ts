@@ -85,7 +85,42 @@ function reference(text: string, max: number): number {
 }
 
 describe("nestingBeyond", () => {
-  const piece = fc.constantFrom("a", "b: ", "- ", "? ", "[", "]", "{", "}", ",", ":", "#", " #", '"', "'", "''", '\\"', "\\", "\n", "\n", "  ", "    ", "\t", "\r", "|", ">", "|-", ">+2", "|1", " |", " >-", "\u00a0", "${{ ", " }}", "x");
+  const piece = fc.constantFrom(
+    "a",
+    "b: ",
+    "- ",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "#",
+    " #",
+    '"',
+    "'",
+    "''",
+    '\\"',
+    "\\",
+    "\n",
+    "\n",
+    "  ",
+    "    ",
+    "\t",
+    "\r",
+    "|",
+    ">",
+    "|-",
+    ">+2",
+    "|1",
+    " |",
+    " >-",
+    "\u00a0",
+    "${{ ",
+    " }}",
+    "x",
+  );
   it("gives what the character-by-character version gives", () => {
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 60 }), fc.integer({ min: 0, max: 12 }), (pieces, max) => {

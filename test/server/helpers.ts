@@ -74,7 +74,11 @@ export async function serve(files: Record<string, string>, opts: { env?: NodeJS.
 }
 
 /** fetch with a JSON body and an optional key. */
-export async function api(url: string, path: string, init: { method?: string; body?: unknown; key?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+export async function api(
+  url: string,
+  path: string,
+  init: { method?: string; body?: unknown; key?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; json: any; text: string }> {
   const res = await fetch(url + path, {
     method: init.method ?? (init.body !== undefined ? "POST" : "GET"),
     headers: {

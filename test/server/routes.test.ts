@@ -4,7 +4,12 @@ import { api, MOCK_CONFIG, serve, SLOW, THREE_STEPS, type Served } from "./helpe
 describe("mcp serve routes over real HTTP", () => {
   let s: Served;
   beforeAll(async () => {
-    s = await serve({ "mcp.yaml": MOCK_CONFIG, "pipelines/three.yaml": THREE_STEPS, "pipelines/slow.yaml": SLOW, "pipelines/broken.yaml": "version: 1\nname: broken\nsteps:\n  a:\n    model: nope\n    input: {}\n" });
+    s = await serve({
+      "mcp.yaml": MOCK_CONFIG,
+      "pipelines/three.yaml": THREE_STEPS,
+      "pipelines/slow.yaml": SLOW,
+      "pipelines/broken.yaml": "version: 1\nname: broken\nsteps:\n  a:\n    model: nope\n    input: {}\n",
+    });
   });
   afterAll(() => s.close());
 

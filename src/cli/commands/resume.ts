@@ -104,11 +104,18 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
     const rest = pipeline.order.filter((id) => !completed[id]);
     if (!values.quiet) {
       const done = Object.keys(completed);
-      writeLine(io.stderr, `resuming run ${run.id} (${status}): ${done.length} of ${pipeline.order.length} steps finished earlier${done.length ? ` (${done.join(", ")})` : ""}; running ${rest.length ? rest.join(", ") : "none"}`);
+      writeLine(
+        io.stderr,
+        `resuming run ${run.id} (${status}): ${done.length} of ${pipeline.order.length} steps finished earlier${done.length ? ` (${done.join(", ")})` : ""}; running ${rest.length ? rest.join(", ") : "none"}`,
+      );
     }
 
     const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
-    const environment = await createRunEnvironment(pipeline, { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) }, { store, env: io.env, command: "resume" });
+    const environment = await createRunEnvironment(
+      pipeline,
+      { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) },
+      { store, env: io.env, command: "resume" },
+    );
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
       const report = await runOnce(

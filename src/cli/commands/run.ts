@@ -59,7 +59,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, help);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `give one pipeline file, got ${positionals.length}` : "give a pipeline file, e.g. mcp run pipelines/ticket-triage.yaml", "run");
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `give one pipeline file, got ${positionals.length}` : "give a pipeline file, e.g. mcp run pipelines/ticket-triage.yaml", "run");
   const file = positionals[0]!;
   const progress = oneOf("run", "progress", values.progress as string | undefined, ["auto", "live", "plain", "json", "none"] as const, values.quiet ? "none" : "auto");
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
@@ -90,7 +91,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
       const report = await runOnce(orchestrator, pipeline, input, { ...environment.options, ...(concurrency ? { concurrency } : {}) }, io, { progress, quiet: !!values.quiet, json: !!values.json });
-      if (environment.recorder && !values.quiet) writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
+      if (environment.recorder && !values.quiet)
+        writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
       return exitCodeOf(report);
     } finally {
       await environment.close();

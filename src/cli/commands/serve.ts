@@ -51,7 +51,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const store = values.store as string | undefined;
   if (store !== undefined && store !== "sqlite" && store !== "memory") throw new UsageError(`--store must be sqlite or memory; got '${store}'`, "serve");
   const level = (values["log-level"] as string | undefined) ?? "info";
-  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level)) throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug, silent; got '${level}'`, "serve");
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level))
+    throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug, silent; got '${level}'`, "serve");
   const { parseDuration } = await import("../../util/duration.js");
   const deadlineMs = parseDuration((values["shutdown-timeout"] as string | undefined) ?? "10s");
   if (deadlineMs === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 10s; got '${String(values["shutdown-timeout"])}'`, "serve");
@@ -85,7 +86,10 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const pipelines = server.runtime.pipelines.list();
   const valid = pipelines.filter((p) => p.pipeline).length;
-  writeLine(io.stderr, `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${server.runtime.handler.services.models().length} models; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`);
+  writeLine(
+    io.stderr,
+    `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${server.runtime.handler.services.models().length} models; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
+  );
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
@@ -100,7 +104,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       writeLine(io.stderr, `mcp serve: ${signal}: shutting down${active ? ` (${active} run${active === 1 ? "" : "s"} in flight, up to ${deadlineMs}ms)` : ""}`);
       server.close({ deadlineMs }).then(
         ({ interrupted }) => {
-          if (interrupted.length) writeLine(io.stderr, `mcp serve: interrupted ${interrupted.length} run${interrupted.length === 1 ? "" : "s"}; continue with: ${interrupted.map((id) => `mcp resume ${id}`).join(", ")}`);
+          if (interrupted.length)
+            writeLine(io.stderr, `mcp serve: interrupted ${interrupted.length} run${interrupted.length === 1 ? "" : "s"}; continue with: ${interrupted.map((id) => `mcp resume ${id}`).join(", ")}`);
           writeLine(io.stderr, "mcp serve: stopped");
           resolveExit(EXIT_CODES.ok);
         },

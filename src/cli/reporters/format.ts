@@ -32,7 +32,12 @@ export function formatCost(usd: number): string {
 function pad(cells: string[][]): string[] {
   const widths: number[] = [];
   for (const row of cells) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
-  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - [...c].length))).join("  ").trimEnd());
+  return cells.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - [...c].length)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function attemptsText(r: StepRecord): string {

@@ -21,7 +21,9 @@ export function formatPlan(plan: RunPlan, pipeline: CompiledPipeline): string {
   lines.push("", `estimated total: ~${plan.totals.inputTokens} in / ~${plan.totals.outputTokens} out tokens, ~${formatCost(plan.totals.cost)}`);
   if (plan.budget) {
     const b = plan.budget;
-    lines.push(`budget: ${b.maxCost !== undefined ? `maxCost ${formatCost(b.maxCost)}` : ""}${b.maxCost !== undefined && b.maxTokens !== undefined ? ", " : ""}${b.maxTokens !== undefined ? `maxTokens ${b.maxTokens}` : ""}`);
+    lines.push(
+      `budget: ${b.maxCost !== undefined ? `maxCost ${formatCost(b.maxCost)}` : ""}${b.maxCost !== undefined && b.maxTokens !== undefined ? ", " : ""}${b.maxTokens !== undefined ? `maxTokens ${b.maxTokens}` : ""}`,
+    );
   }
   return lines.join("\n");
 }
