@@ -134,5 +134,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = fileURLToPath(new URL("../src/models/providers/nlp/sentiment-weights.json", import.meta.url));
   writeFileSync(file, JSON.stringify(out) + "\n");
   const size = Buffer.byteLength(JSON.stringify(out));
-  console.log(`${Object.keys(model.weights).length} weights (wink ${model.weights[WINK_FEATURE]}, vader ${model.weights[VADER_FEATURE]}), bias ${model.bias}, ${size} bytes, ${Date.now() - started} ms -> ${file}`);
+  console.log(
+    `${Object.keys(model.weights).length} weights (wink ${model.weights[WINK_FEATURE]}, vader ${model.weights[VADER_FEATURE]}), bias ${model.bias}, ${size} bytes, ${Date.now() - started} ms -> ${file}`,
+  );
 }
