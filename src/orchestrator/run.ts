@@ -548,7 +548,9 @@ export class PipelineRun {
                 this.#queue.add(
                   () => {
                     if (callSignal.aborted) throw callSignal.reason;
-                    return raceAbort(model.process(input, { signal: callSignal, runId: this.id, stepId: step.id, attempt, capabilities: step.capabilities }), callSignal);
+                    const onProgress = (p: { progress: number; total?: number; message?: string }) =>
+                      this.#emit({ type: "step.progress", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, ...itemField, ...p });
+                    return raceAbort(model.process(input, { signal: callSignal, runId: this.id, stepId: step.id, attempt, capabilities: step.capabilities, onProgress }), callSignal);
                   },
                   // The signal only matters while waiting for a slot; a call that starts at
                   // once saves p-queue a listener.

@@ -18,6 +18,8 @@ All problems of all files are reported in one pass.
 Options:
   --format text|json|github  output format (github prints ::error annotations)  [default: text]
   --watch                    validate again after every change, until Ctrl-C (docs/watch.md)
+  --offline                  do not start or connect to the MCP servers tool steps use;
+                             check tool inputs against the listings kept from earlier (docs/mcp.md)
   -h, --help                 show this help
 
 Exit codes: 0 all valid, 2 problems found; with --watch, 130 on Ctrl-C.`;
@@ -60,8 +62,11 @@ export interface ValidateSummary {
   sources: SourceMap;
 }
 
-/** Validates files and folders; module model files are loaded and checked too (MCP405). */
-export async function validatePaths(paths: string[], cwd: string): Promise<ValidateSummary> {
+/**
+ * Validates files and folders; module model files are loaded and checked too (MCP405), and
+ * the inputs of MCP tool steps against the tools' input schemas (listed now unless offline).
+ */
+export async function validatePaths(paths: string[], cwd: string, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ValidateSummary> {
   const sources = new SourceMap();
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
@@ -78,7 +83,14 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
-      ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
+      const r = await loadPipelineChecked(f, { sources, configCache });
+      ds = r.diagnostics;
+      if (r.pipeline?.models.some((m) => m.mcpServer)) {
+        const { toolListingsFor } = await import("../tool-listings.js");
+        const { listings, diagnostics: listed } = await toolListingsFor(r.pipeline, { online: !opts.offline, env: opts.env ?? process.env });
+        if (listings.size) ds = (await loadPipelineChecked(f, { sources, configCache, toolListings: listings })).diagnostics;
+        ds = [...ds, ...listed];
+      }
     }
     if (!hasErrors(ds)) valid++;
     diagnostics.push(...ds);
@@ -87,7 +99,7 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
 }
 
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" } });
+  const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" }, offline: { type: "boolean" } });
   if (values.help) {
     writeLine(io.stdout, help);
     return 0;
@@ -95,7 +107,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const format = oneOf("validate", "format", values.format as string | undefined, ["text", "json", "github"] as const, "text");
   if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
   if (values.watch) return (await import("../watch-validate.js")).watchValidate({ paths: positionals, format }, io);
-  return printValidation(await validatePaths(positionals, io.cwd), format, io);
+  return printValidation(await validatePaths(positionals, io.cwd, { offline: values.offline === true }), format, io);
 }
 
 export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
