@@ -67,12 +67,7 @@ export function compileMcpServers(files: (YamlFile | undefined)[], env: string[]
 }
 
 /** Gives each `provider: mcp` model its server; reports missing or unknown servers (MCP420). */
-export function attachMcpServers(
-  models: Map<string, ModelConfig>,
-  sources: Map<string, { file: YamlFile; path: JsonPath }>,
-  servers: Map<string, McpServerConfig>,
-  h: Hooks,
-): void {
+export function attachMcpServers(models: Map<string, ModelConfig>, sources: Map<string, { file: YamlFile; path: JsonPath }>, servers: Map<string, McpServerConfig>, h: Hooks): void {
   for (const [name, m] of models) {
     if (m.provider !== "mcp") continue;
     const src = sources.get(name);
@@ -118,8 +113,7 @@ function validatorOf(schema: unknown): ((v: unknown) => boolean) | null {
   return v;
 }
 
-const isLiteral = (v: unknown): boolean =>
-  typeof v === "string" ? !v.includes("${{") : Array.isArray(v) ? v.every(isLiteral) : v && typeof v === "object" ? Object.values(v).every(isLiteral) : true;
+const isLiteral = (v: unknown): boolean => (typeof v === "string" ? !v.includes("${{") : Array.isArray(v) ? v.every(isLiteral) : v && typeof v === "object" ? Object.values(v).every(isLiteral) : true);
 
 /** One step to check: its id, path, raw input and the models of its chain. */
 export interface ToolStepCheck {
@@ -139,9 +133,17 @@ export function checkToolInputs(file: YamlFile, steps: ToolStepCheck[], models: 
       const tool = listing.tools.find((t) => t.name === m.tool);
       const inputLoc = file.locate(step.input !== undefined ? [...step.path, "input"] : step.path);
       if (!tool) {
-        h.report("MCP422", `server '${m.mcpServer!.name}' (${listing.serverName} ${listing.serverVersion}) has no tool '${m.tool}' (model '${modelName}', step '${step.id}')${didYouMean(m.tool, listing.tools.map((t) => t.name))}`, inputLoc, {
-          hint: `its tools: ${listing.tools.map((t) => t.name).join(", ")}`,
-        });
+        h.report(
+          "MCP422",
+          `server '${m.mcpServer!.name}' (${listing.serverName} ${listing.serverVersion}) has no tool '${m.tool}' (model '${modelName}', step '${step.id}')${didYouMean(
+            m.tool,
+            listing.tools.map((t) => t.name),
+          )}`,
+          inputLoc,
+          {
+            hint: `its tools: ${listing.tools.map((t) => t.name).join(", ")}`,
+          },
+        );
         continue;
       }
       checkInput(file, step, modelName, tool.inputSchema, h);
@@ -155,7 +157,12 @@ function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, sche
   const isObject = typeof input === "object" && input !== null && !Array.isArray(input);
   if (!isObject && isLiteral(input)) {
     const v = validatorOf(schema);
-    if (v && !v(input)) h.report("MCP421", `${what} does not match the tool's input schema: ${ajv.errorsText(ajvErrors(), { dataVar: "input" })}`, file.locate(step.input !== undefined ? [...step.path, "input"] : step.path));
+    if (v && !v(input))
+      h.report(
+        "MCP421",
+        `${what} does not match the tool's input schema: ${ajv.errorsText(ajvErrors(), { dataVar: "input" })}`,
+        file.locate(step.input !== undefined ? [...step.path, "input"] : step.path),
+      );
     return;
   }
   if (!isObject) return; // one expression: known at run time

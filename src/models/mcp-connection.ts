@@ -135,7 +135,12 @@ export class McpServerConnection {
           signal: opts.signal,
           timeout: opts.timeoutMs,
           resetTimeoutOnProgress: true,
-          ...(opts.onProgress ? { onprogress: (p: { progress: number; total?: number; message?: string }) => opts.onProgress!({ progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) }) } : {}),
+          ...(opts.onProgress
+            ? {
+                onprogress: (p: { progress: number; total?: number; message?: string }) =>
+                  opts.onProgress!({ progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) }),
+              }
+            : {}),
         },
       )) as CallToolResult;
     const client = await this.client();

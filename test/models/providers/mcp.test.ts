@@ -119,10 +119,14 @@ output:
     const ctl = new AbortController();
     const { observer } = collect();
     const started = Date.now();
-    const run = new TaskOrchestrator().runPipeline(p, {}, {
-      signal: ctl.signal,
-      observer: { onEvent: (e) => (observer.onEvent(e), e.type === "step.progress" ? ctl.abort(new Error("stop")) : undefined) },
-    });
+    const run = new TaskOrchestrator().runPipeline(
+      p,
+      {},
+      {
+        signal: ctl.signal,
+        observer: { onEvent: (e) => (observer.onEvent(e), e.type === "step.progress" ? ctl.abort(new Error("stop")) : undefined) },
+      },
+    );
     const report = await run;
     expect(report.status).toBe("cancelled");
     expect(Date.now() - started).toBeLessThan(30_000);
@@ -142,17 +146,21 @@ output:
     const server = p.models.find((m) => m.name === "slow")!.mcpServer!;
     let killed: number | undefined;
     const { events } = collect();
-    const report = await new TaskOrchestrator().runPipeline(p, {}, {
-      observer: {
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === "step.progress" && killed === undefined) {
-            killed = mcpConnection(server, process.env).pid;
-            process.kill(killed!, "SIGKILL");
-          }
+    const report = await new TaskOrchestrator().runPipeline(
+      p,
+      {},
+      {
+        observer: {
+          onEvent: (e) => {
+            events.push(e);
+            if (e.type === "step.progress" && killed === undefined) {
+              killed = mcpConnection(server, process.env).pid;
+              process.kill(killed!, "SIGKILL");
+            }
+          },
         },
       },
-    });
+    );
     expect(killed).toBeGreaterThan(0);
     expect(report.status).toBe("success");
     const failed = events.filter((e) => e.type === "step.attempt_failed");

@@ -6,14 +6,14 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
-import { compilePipeline } from "../compiler/compile.js";
-import type { CompiledPipeline } from "../compiler/types.js";
+import { compilePipeline } from "./compile.js";
+import type { CompiledPipeline } from "./types.js";
 import type { ModelConfig } from "../models/types.js";
 import type { ToolListings } from "../compiler/mcp-servers.js";
 import { checkUserSchema, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
 import { ConfigError } from "../util/errors.js";
-import { DEFAULT_LIMITS, type LoadLimits } from "./limits.js";
-import { parseYaml, type YamlFile } from "./yaml-file.js";
+import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
+import { parseYaml, type YamlFile } from "../config/yaml-file.js";
 
 export const CONFIG_NAMES = ["mcp.yaml", "mcp.yml"];
 
@@ -123,7 +123,13 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
   }
   // Compile even when the schema check failed, so every problem of the file shows at once;
   // a schema error supersedes a compile error at the same place.
-  const compiled = compilePipeline({ pipeline: file, ...(config ? { config } : {}), sources, ...(opts.models ? { models: opts.models } : {}), ...(opts.toolListings ? { toolListings: opts.toolListings } : {}) });
+  const compiled = compilePipeline({
+    pipeline: file,
+    ...(config ? { config } : {}),
+    sources,
+    ...(opts.models ? { models: opts.models } : {}),
+    ...(opts.toolListings ? { toolListings: opts.toolListings } : {}),
+  });
   const taken = new Set(diagnostics.map((d) => `${d.location?.file}:${d.location?.offset}`));
   diagnostics.push(...compiled.diagnostics.filter((d) => !taken.has(`${d.location?.file}:${d.location?.offset}`)));
   return {
