@@ -21,7 +21,7 @@ import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, type CallTool
 import { BaseModel, type ModelCallContext } from "../base-model.js";
 import { ModelError } from "../errors.js";
 import { mcpConnection } from "../mcp-connection.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 import type { McpServerConfig, ModelConfig } from "../types.js";
 
 /** Default longest wait for one call without progress. */

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Recorder, Replayer } from "../../../src/cache/recording.js";
 import { ResponseCache } from "../../../src/cache/response-cache.js";
-import { loadPipeline } from "../../../src/config/load.js";
+import { loadPipeline } from "../../../src/compiler/load.js";
 import type { RunEvent } from "../../../src/events/event.js";
 import { mcpConnection } from "../../../src/models/mcp-connection.js";
 import { closeMcpConnections } from "../../../src/models/mcp-pool.js";
