@@ -36,9 +36,11 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
           () => {
             if (signal.aborted) throw signal.reason;
             // A long call's progress (an MCP tool's notifications) becomes step.progress events.
-            const onProgress = (p: { progress: number; total?: number; message?: string }) =>
-              scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p });
-            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, onProgress }), signal);
+            const onProgress = scope.observed
+              ? (p: { progress: number; total?: number; message?: string }) =>
+                  scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
+              : undefined;
+            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) }), signal);
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.
