@@ -16,6 +16,7 @@ import { didYouMean } from "../util/suggest.js";
 import { Compilation, obj, strings, type Obj } from "./compilation.js";
 import { buildDag } from "./graph.js";
 import { ChainResolver, compileModels } from "./models.js";
+import { checkToolInputs, type ToolListings, type ToolStepCheck } from "./mcp-servers.js";
 import { checkRefs, reportCycles } from "./references.js";
 import { projectSettings } from "./settings.js";
 import { compileStep, STEP_ID } from "./steps.js";
@@ -29,6 +30,8 @@ export interface CompileInput {
   sources: SourceMap;
   /** Extra models (e.g. registered through the library API), merged before the files'. */
   models?: readonly ModelConfig[];
+  /** Listings of MCP servers' tools (from the store), to check the inputs of tool steps. */
+  toolListings?: ToolListings;
 }
 
 export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipeline; diagnostics: Diagnostic[] } {
@@ -39,7 +42,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const env = strings(cfg.env);
 
   // Models: library-registered, then mcp.yaml's, then the pipeline's (later wins).
-  const table = compileModels(c, [config, file], input.models);
+  const table = compileModels(c, [config, file], input.models, env);
   const { models } = table;
 
   const tasks = new Map<string, { file: YamlFile; value: Obj }>();
@@ -56,10 +59,16 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const ctx = { file, stepsRaw, stepIds, allIds, validIds, tasks, defaults, env, table, chains: new ChainResolver(table) };
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, readonly string[]>();
+  const toolSteps: ToolStepCheck[] = [];
   for (const id of stepIds) {
     const step = compileStep(c, ctx, id);
     steps.set(id, step);
     deps.set(id, step.dependencies);
+    if (input.toolListings && step.chain.some((n) => models.get(n)?.mcpServer)) {
+      const raw = obj(stepsRaw[id]);
+      const task = step.task !== undefined ? tasks.get(step.task)?.value : undefined;
+      toolSteps.push({ id, path: ["steps", id], input: raw.input ?? task?.input, chain: step.chain });
+    }
   }
 
   // The graph.
@@ -105,6 +114,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   // The run input schema must itself be a valid schema.
   const inputs = doc.inputs !== undefined ? obj(doc.inputs) : undefined;
 
+  if (input.toolListings && toolSteps.length) checkToolInputs(file, toolSteps, models, input.toolListings, { report: c.report.bind(c), template: c.template.bind(c) });
   const settings = projectSettings(file, config, cfg, env);
   if (c.diagnostics.some((d) => d.severity === "error")) return { diagnostics: c.diagnostics };
 
@@ -134,6 +144,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       order: dag.order,
       levels: dag.levels,
       dependants: dag.dependants,
+      ...(doc.outputSchema && typeof doc.outputSchema === "object" ? { outputSchema: doc.outputSchema as Record<string, unknown> } : {}),
       ...(output ? { output } : {}),
       settings,
       sources: input.sources,

@@ -12,6 +12,7 @@ import { didYouMean } from "../util/suggest.js";
 import { parseDuration } from "../util/duration.js";
 import { obj, strings, type Compilation, type Obj } from "./compilation.js";
 import { cachePolicy } from "./settings.js";
+import { attachMcpServers, compileMcpServers } from "./mcp-servers.js";
 
 /** The merged models, where each was defined, and the registry over them. */
 export interface ModelTable {
@@ -21,7 +22,7 @@ export interface ModelTable {
 }
 
 /** Merges the models (later wins) and checks that model fallbacks name models. */
-export function compileModels(c: Compilation, files: readonly (YamlFile | undefined)[], extra: readonly ModelConfig[] = []): ModelTable {
+export function compileModels(c: Compilation, files: readonly (YamlFile | undefined)[], extra: readonly ModelConfig[] = [], env: readonly string[] = []): ModelTable {
   const models = new Map<string, ModelConfig>();
   for (const m of extra) models.set(m.name, m);
   const modelSource = new Map<string, { file: YamlFile; path: JsonPath }>();
@@ -33,6 +34,9 @@ export function compileModels(c: Compilation, files: readonly (YamlFile | undefi
       modelSource.set(name, { file: f, path });
     }
   }
+  // `provider: mcp` models get their server from `mcpServers:`.
+  const mcpHooks = { report: c.report.bind(c), template: c.template.bind(c) };
+  attachMcpServers(models, modelSource, compileMcpServers([...files], env as string[], mcpHooks), mcpHooks);
   const registry = new ModelRegistry(models.values());
 
   // Model fallbacks must name models.
