@@ -14,7 +14,7 @@ import { McpError } from "../util/errors.js";
  */
 export type ModelErrorKind = "rate_limited" | "retryable" | "fatal" | "malformed" | "aborted";
 
-export class ModelError extends McpError {
+export class ModelError extends McpError<`MODEL_${Uppercase<ModelErrorKind>}`> {
   readonly kind: ModelErrorKind;
   readonly provider: string;
   readonly model: string;
@@ -22,7 +22,7 @@ export class ModelError extends McpError {
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, opts: { kind: ModelErrorKind; provider: string; model: string; status?: number; retryAfterMs?: number; cause?: unknown }) {
-    super(`MODEL_${opts.kind.toUpperCase()}`, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(`MODEL_${opts.kind.toUpperCase() as Uppercase<ModelErrorKind>}`, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = "ModelError";
     this.kind = opts.kind;
     this.provider = opts.provider;

@@ -5,7 +5,7 @@ import { ModelError } from "../models/errors.js";
 import { McpError } from "../util/errors.js";
 
 /** A failure that ends a step, with its documented reason. */
-export class StepError extends McpError {
+export class StepError extends McpError<`STEP_${string}`> {
   constructor(
     readonly reason: FailureReason,
     message: string,
@@ -18,7 +18,7 @@ export class StepError extends McpError {
 }
 
 /** The reason a run was aborted, passed as the AbortSignal's reason. */
-export class RunAborted extends McpError {
+export class RunAborted extends McpError<"RUN_ABORTED"> {
   constructor(
     readonly reason: FailureReason,
     message: string,

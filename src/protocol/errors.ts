@@ -74,7 +74,7 @@ export const JSONRPC_CODE: Readonly<Record<ProtocolErrorCode, number>> = {
 };
 
 /** A failure to report to a client; `details` is JSON safe to show. */
-export class ProtocolError extends McpError {
+export class ProtocolError extends McpError<ProtocolErrorCode> {
   declare readonly code: ProtocolErrorCode;
   constructor(
     code: ProtocolErrorCode,
