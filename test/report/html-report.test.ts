@@ -9,20 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserSkipReason, screenshot, startBrowser, type Browser } from "../helpers/browser.js";
 import { runCli } from "../helpers/cli.js";
 import { tempProject } from "../helpers/project.js";
+import { widePipeline } from "../helpers/wide-pipeline.js";
 
 const FIXTURE = readFileSync(new URL("../fixtures/ui/retry-fallback.yaml", import.meta.url), "utf8");
 const STEPS = ["draft", "polish", "check", "fanout", "never"];
-
-/** A pipeline of n steps in layers of 5, each reading one step of the layer above. */
-export function widePipeline(n: number): string {
-  const lines = ["version: 1", "name: fifty", "models:", "  m: { provider: mock, capabilities: [t], options: { latency: 1ms, reply: { text: ok } } }", "steps:"];
-  for (let i = 0; i < n; i++) {
-    const deps = i < 5 ? "" : `, needs: [s${i - 5}]`;
-    const ref = i >= 5 && i % 3 === 0 ? "${{ $steps.s" + (i - 4 - (i % 5 === 4 ? 5 : 0)) + ".output.text }}" : "x";
-    lines.push(`  s${i}: { model: m, input: { prompt: "${ref}" }${deps} }`);
-  }
-  return lines.join("\n") + "\n";
-}
 
 describe("mcp run --report", () => {
   let dir: string;
