@@ -31,6 +31,11 @@ async function boxesOverlap(page: Page, selector: string): Promise<{ count: numb
 }
 
 describe.skipIf(browserSkipReason)("the web UI", () => {
+  /** Opens a page of the UI afresh (a hash change alone would keep the last page's state). */
+  const open = async (hash: string) => {
+    await page.goto("about:blank");
+    await page.goto(`${server.url}/${hash}`);
+  };
   let dir: string;
   let server: Served;
   let browser: Browser;
@@ -50,7 +55,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("lists the served pipelines with their versions, and a broken one's diagnostic as the CLI prints it", async () => {
-    await page.goto(`${server.url}/`);
+    await open("");
     const table = page.locator("[data-testid=pipelines]");
     await table.waitFor();
     for (const name of ["retry-fallback", "slow", "fifty"]) await expect.poll(() => page.locator(`tr[data-pipeline="${name}"][data-status=valid]`).count()).toBe(1);
@@ -61,7 +66,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("shows a new pipeline and a new diagnostic when files are saved (hot reload)", async () => {
-    await page.goto(`${server.url}/#/pipelines`);
+    await open(`#/pipelines`);
     writeFileSync(join(dir, "added.yaml"), "version: 1\nname: added\nmodels:\n  m: { provider: mock, capabilities: [t] }\nsteps:\n  only: { model: m, input: { prompt: hi } }\n");
     await expect.poll(() => page.locator('tr[data-pipeline="added"][data-status=valid]').count(), { timeout: 20_000 }).toBe(1);
     writeFileSync(join(dir, "added.yaml"), "version: 1\nname: added\nsteps:\n  only: { model: nope, input: { prompt: hi } }\n");
@@ -69,7 +74,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("draws a 50-step pipeline's graph with every step and none overlapping", async () => {
-    await page.goto(`${server.url}/#/pipelines/fifty`);
+    await open(`#/pipelines/fifty`);
     await page.locator(".graph .node").first().waitFor();
     const { count, overlaps } = await boxesOverlap(page, ".graph .node .body");
     expect(count).toBe(50);
@@ -84,7 +89,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("rejects a run input the pipeline's inputs schema rejects, in the form and on the server", async () => {
-    await page.goto(`${server.url}/#/pipelines/slow`);
+    await open(`#/pipelines/slow`);
     const form = page.locator("[data-testid=run-form]");
     await form.waitFor();
     const before = (await (await fetch(`${server.url}/v1/runs`)).json()) as { runs: unknown[] };
@@ -110,20 +115,20 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("starts a run from the form and its timeline gains bars as steps finish", async () => {
-    await page.goto(`${server.url}/#/pipelines/slow`);
+    await open(`#/pipelines/slow`);
     const form = page.locator("[data-testid=run-form]");
     await form.locator("#in-topic").fill("lighthouses");
     await form.locator("button[type=submit]").click();
     await page.waitForURL(/#\/runs\/run_/);
     const done = page.locator(".tl-row .tl-bar[data-kind=success]");
-    // Seen while the run is still going: some steps done, not all.
-    await expect.poll(() => done.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
-    const midway = await done.count();
-    const statusMidway = await page.locator("[data-testid=run-status]").textContent();
+    const status = page.locator("[data-testid=run-status]");
+    // Seen while the run is still going: some steps done, not all, and a bar still running.
+    await expect.poll(async () => (await status.textContent()) === "running" && (await done.count()) >= 1, { timeout: 20_000 }).toBe(true);
+    expect(await done.count()).toBeLessThan(4);
+    expect(await page.locator(".tl-row .tl-bar[data-kind=running]").count()).toBeGreaterThanOrEqual(1);
     await screenshot(page, "ui-run-live", false);
     await expect.poll(() => page.locator("[data-testid=run-status]").textContent(), { timeout: 30_000 }).toBe("success");
     expect(await done.count()).toBe(4);
-    expect(midway < 4 || statusMidway === "success").toBe(true);
     expect(await page.locator("[data-testid=run-output]").textContent()).toContain("about");
     await screenshot(page, "ui-run-done");
   });
@@ -131,7 +136,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   it("shows a retried step and a fallback on the run page", async () => {
     const res = await fetch(`${server.url}/v1/pipelines/retry-fallback/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: { text: "hi" } }) });
     const { runId } = (await res.json()) as { runId: string };
-    await page.goto(`${server.url}/#/runs/${runId}`);
+    await open(`#/runs/${runId}`);
     await expect.poll(() => page.locator("[data-testid=run-status]").textContent(), { timeout: 30_000 }).toBe("success");
     const kinds = await page.locator(".tl-row[data-step=polish] .tl-bar").evaluateAll((els) => els.map((e) => e.getAttribute("data-kind")));
     expect(kinds).toEqual(expect.arrayContaining(["retried", "fellback", "success"]));
@@ -142,7 +147,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
   });
 
   it("lists runs and filters them by pipeline and status", async () => {
-    await page.goto(`${server.url}/#/runs`);
+    await open(`#/runs`);
     await page.locator("[data-testid=runs]").waitFor();
     await page.locator("[data-testid=filter-pipeline]").selectOption("slow");
     await expect.poll(() => page.locator("tr[data-run]").evaluateAll((rows) => rows.map((r) => r.textContent ?? "").every((t) => t.includes("slow")))).toBe(true);
@@ -158,7 +163,7 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
 
   it("is readable in dark mode", async () => {
     await page.emulateMedia({ colorScheme: "dark" });
-    await page.goto(`${server.url}/#/pipelines/retry-fallback`);
+    await open(`#/pipelines/retry-fallback`);
     await page.locator(".graph .node").first().waitFor();
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg).toBe("rgb(20, 23, 28)");
