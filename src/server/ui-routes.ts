@@ -46,12 +46,18 @@ export function uiRoutes(source: UiSource, opts: { root?: string } = {}): Fastif
     await app.register(fastifyStatic, { root, serve: false });
     const built = existsSync(join(root, "index.html"));
     const page = async (_req: unknown, reply: FastifyReply) => {
-      if (!built) return reply.code(503).type("text/plain").send(`the web UI is not built (${join(root, "index.html")} is missing): run 'npm run build'`);
+      if (!built)
+        return reply
+          .code(503)
+          .type("text/plain")
+          .send(`the web UI is not built (${join(root, "index.html")} is missing): run 'npm run build'`);
       return reply.header("cache-control", "no-cache").sendFile("index.html");
     };
     app.get("/", { config: PUBLIC }, page);
     app.get("/index.html", { config: PUBLIC }, page);
-    app.get<{ Params: { "*": string } }>("/assets/*", { config: PUBLIC }, (req, reply) => reply.header("cache-control", "public, max-age=31536000, immutable").sendFile(join("assets", req.params["*"])));
+    app.get<{ Params: { "*": string } }>("/assets/*", { config: PUBLIC }, (req, reply) =>
+      reply.header("cache-control", "public, max-age=31536000, immutable").sendFile(join("assets", req.params["*"])),
+    );
 
     app.get<{ Params: { name: string } }>("/ui/api/pipelines/:name/graph", async (req) => {
       const p = source.pipeline(req.params.name);

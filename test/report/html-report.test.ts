@@ -39,6 +39,26 @@ describe("mcp run --report", () => {
     for (const id of STEPS) expect(md).toContain(`| ${id} |`);
   });
 
+  it("writes the report of a past run from the journal with mcp runs show --report", async () => {
+    const runs = await runCli(["runs", "--json"], { cwd: dir });
+    const [last] = JSON.parse(runs.stdout) as { id: string }[];
+    const r = await runCli(["runs", "show", last!.id.slice(0, 12), "--report", "past.html"], { cwd: dir });
+    expect(r.stderr).toContain("report: past.html");
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "past.html"), "utf8");
+    const data = JSON.parse(/<script type="application\/json" id="mcp-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+      events: { type: string; stepId?: string }[];
+      source: string;
+      graph?: { nodes: unknown[] };
+    };
+    expect(data.source).toBe("journal");
+    expect(data.graph?.nodes).toHaveLength(5);
+    for (const id of STEPS) expect(data.events.some((e) => e.stepId === id)).toBe(true);
+    const bad = await runCli(["runs", "--report", "x.html"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--report needs one run");
+  });
+
   it.skipIf(browserSkipReason)("opens from file:// with no network and shows every step, the retry and the fallback", async () => {
     const page = await browser!.page();
     const requests: string[] = [];
