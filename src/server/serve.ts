@@ -10,6 +10,7 @@ import { buildServer, type BuildServerOptions, type McpHttpServer } from "./buil
 import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
 import { ServerMetrics } from "./metrics.js";
+import { resumeRun } from "./ui-resume.js";
 import { uiRoutes } from "./ui-routes.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 
@@ -48,7 +49,7 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       // The web UI at / (its pages, and the graph route it draws from).
-      plugins: [uiRoutes({ pipeline: (name) => runtime.pipelines.get(name) }), ...(options.plugins ?? [])],
+      plugins: [uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }), ...(options.plugins ?? [])],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);

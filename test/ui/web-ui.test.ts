@@ -146,6 +146,29 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
     await screenshot(page, "ui-run-retry-fallback");
   });
 
+  it("cancels a live run with Cancel, and Resume continues it without re-running finished steps", async () => {
+    await open(`#/pipelines/slow`);
+    const form = page.locator("[data-testid=run-form]");
+    await form.locator("#in-topic").fill("tides");
+    await form.locator("button[type=submit]").click();
+    await page.waitForURL(/#\/runs\/run_/);
+    const first = page.url();
+    const status = page.locator("[data-testid=run-status]");
+    await expect.poll(() => page.locator(".tl-row[data-step=outline] .tl-bar[data-kind=success]").count(), { timeout: 20_000 }).toBe(1);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe("cancelled");
+    await expect.poll(() => page.getByRole("button", { name: "Resume" }).isEnabled(), { timeout: 10_000 }).toBe(true);
+    await screenshot(page, "ui-run-cancelled", false);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => page.url(), { timeout: 10_000 }).not.toBe(first);
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe("success");
+    // outline came from the journal (a mark), the others ran.
+    expect(await page.locator(".tl-row[data-step=outline] .tl-bar[data-kind=cached]").count()).toBe(1);
+    expect(await page.locator(".tl-row[data-step=outline] .tl-bar[data-kind=success]").count()).toBe(0);
+    expect(await page.locator(".tl-row[data-step=publish] .tl-bar[data-kind=success]").count()).toBe(1);
+    expect(await page.locator(".step-details[data-step=outline]").textContent()).toContain("resumed");
+  });
+
   it("lists runs and filters them by pipeline and status", async () => {
     await open(`#/runs`);
     await page.locator("[data-testid=runs]").waitFor();
