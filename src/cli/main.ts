@@ -17,6 +17,7 @@ const COMMANDS: Command[] = [
   { name: "runs", synopsis: "runs [show ID]", summary: "list recent runs from the journal, or show one", load: async () => (await import("./commands/runs.js")).runsCommand },
   { name: "resume", synopsis: "resume ID", summary: "continue a failed or killed run (finished steps are not run again)", load: async () => (await import("./commands/resume.js")).resumeCommand },
   { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
+  { name: "test", synopsis: "test [PATH...]", summary: "run pipeline test suites (*.test.yaml): assertions, data sets, recordings", load: async () => (await import("./commands/test.js")).testCommand },
   { name: "init", synopsis: "init [DIR]", summary: "scaffold mcp.yaml and an example pipeline", load: async () => (await import("./commands/init.js")).initCommand },
 ];
 

@@ -61,6 +61,7 @@
  * folder up to the mcp.yaml it uses, or when it uses none, up to the watched folder or the
  * working directory), so creating an mcp.yaml that a pipeline would find reloads it.
  */
+import { isTestFile } from "../config/file-kinds.js";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from "node:path";
@@ -457,7 +458,7 @@ export class LivePipelineSet {
   #isPipelinePath(p: string): boolean {
     if (this.#fileRoots.has(p)) return true;
     const name = basename(p);
-    if (!YAML_RE.test(name) || CONFIG_NAMES.includes(name) || name.startsWith(".")) return false;
+    if (!YAML_RE.test(name) || CONFIG_NAMES.includes(name) || isTestFile(name) || name.startsWith(".")) return false;
     const root = this.#treeRoot(p);
     return !!root && root !== p && !this.#skippedInTree(p, root);
   }

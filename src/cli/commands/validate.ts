@@ -5,13 +5,15 @@ import { error, hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.
 import { SourceMap } from "../../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../../config/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
+import { isTestFile } from "../../config/file-kinds.js";
 import { toJson } from "../../diagnostics/printer.js";
 import { oneOf, parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
 
 export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch]
 
-Checks pipeline files (and the mcp.yaml each one uses) without running them.
+Checks pipeline files (and the mcp.yaml each one uses) and test suites (*.test.yaml)
+without running them.
 PATH may be a file or a folder; folders are searched for *.yaml and *.yml.
 All problems of all files are reported in one pass.
 
@@ -77,6 +79,10 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
       const loaded = loadConfigFile(f, DEFAULT_LIMITS, sources);
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
+    } else if (isTestFile(f)) {
+      // A test suite (*.test.yaml): checked with the pipeline it names.
+      const { loadSuite } = await import("../../testing/suite.js");
+      ds = (await loadSuite(f, { sources })).diagnostics;
     } else {
       ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
     }
