@@ -16,7 +16,7 @@
  */
 import { existsSync } from "node:fs";
 import type { Usage } from "../models/types.js";
-import type { CallHit, CallHook, CallRequest } from "../orchestrator/hooks.js";
+import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
 import { McpError } from "../util/errors.js";
 import { interactionOf, readRecording, Replayer, writeRecording, type Interaction, type Recording } from "./recording.js";
 
@@ -66,10 +66,9 @@ export class Cassette implements CallHook {
       recordedAt: new Date().toISOString(),
       interactions: old ? [...old.interactions] : [],
     };
-    const hint =
-      options.hint ??
-      (options.mode === "none" ? `record the missing calls with --record-mode new (or all to record everything again)` : `record it again with --record-mode all`);
-    if (options.mode !== "all") this.#replayer = new Replayer(path, { ...this.#recording, interactions: [...this.#recording.interactions] }, { hint: this.#existed ? hint : `there is no recording ${path} yet; ${hint}` });
+    const hint = options.hint ?? (options.mode === "none" ? `record the missing calls with --record-mode new (or all to record everything again)` : `record it again with --record-mode all`);
+    if (options.mode !== "all")
+      this.#replayer = new Replayer(path, { ...this.#recording, interactions: [...this.#recording.interactions] }, { hint: this.#existed ? hint : `there is no recording ${path} yet; ${hint}` });
   }
 
   /** Calls in the file (recorded before and now). */

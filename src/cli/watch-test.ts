@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { watch } from "chokidar";
-import { paint } from "../events/reporters/format.js";
+import { paint } from "./reporters/format.js";
 import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipeline-set.js";
 import { collectTestFiles, runTestsOnce, type TestCommandOptions } from "./commands/test.js";
 import { EXIT_CODES } from "./exit-codes.js";
@@ -53,7 +53,10 @@ export async function watchTest(options: WatchTestOptions, io: CliIo): Promise<n
         if (why) writeLine(io.stderr, `${tag} ${why}: running ${chosen.length} suite${chosen.length === 1 ? "" : "s"}`);
         const code = await runTestsOnce({ ...options, paths: chosen }, io);
         const at = new Date().toTimeString().slice(0, 8);
-        writeLine(io.stderr, `${tag} ${code === 0 ? paint(color, "32", "passed") : paint(color, "31", code === EXIT_CODES.invalid ? "invalid" : "failed")} (${at}); waiting for changes (Ctrl-C to exit)`);
+        writeLine(
+          io.stderr,
+          `${tag} ${code === 0 ? paint(color, "32", "passed") : paint(color, "31", code === EXIT_CODES.invalid ? "invalid" : "failed")} (${at}); waiting for changes (Ctrl-C to exit)`,
+        );
       })
       .catch((e: unknown) => writeLine(io.stderr, `${tag} the run failed: ${e instanceof Error ? e.message : String(e)}`)));
 

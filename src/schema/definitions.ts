@@ -27,16 +27,13 @@ const stringList = (description: string): Schema => d(description, { type: "arra
 const ref = (name: string, description: string): Schema => ({ $ref: `#/$defs/${name}`, description });
 
 const defs: Record<string, Schema> = {
-  duration: d("A duration: \"500ms\", \"30s\", \"2m\", \"1h\", or a number of milliseconds.", {
+  duration: d('A duration: "500ms", "30s", "2m", "1h", or a number of milliseconds.', {
     anyOf: [
       { type: "string", pattern: DURATION_PATTERN },
       { type: "number", minimum: 0 },
     ],
   }),
-  template: d(
-    "Any YAML value. A string that is exactly one ${{ expr }} becomes the JSONata expression's value; ${{ }} inside other text is interpolated.",
-    {},
-  ),
+  template: d("Any YAML value. A string that is exactly one ${{ expr }} becomes the JSONata expression's value; ${{ }} inside other text is interpolated.", {}),
   capabilities: d("Capabilities, e.g. text-generation, sentiment-analysis, entity-extraction.", {
     type: "array",
     items: { type: "string", minLength: 1 },
@@ -49,12 +46,15 @@ const defs: Record<string, Schema> = {
     maxDelay: { $ref: "#/$defs/duration", description: "Upper bound of any one delay." },
     jitter: bool("Randomise half of each delay so parallel retries do not stampede. Default true."),
   }),
-  cache: d("Cache identical model calls (same provider, model, options, capabilities and input): true, false, or { ttl }. A step's setting wins over its model's, a model's over mcp.yaml's. docs/state.md.", {
-    anyOf: [
-      { type: "boolean" },
-      strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served. Default: the model's, else mcp.yaml's, else until deleted." } }),
-    ],
-  }),
+  cache: d(
+    "Cache identical model calls (same provider, model, options, capabilities and input): true, false, or { ttl }. A step's setting wins over its model's, a model's over mcp.yaml's. docs/state.md.",
+    {
+      anyOf: [
+        { type: "boolean" },
+        strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served. Default: the model's, else mcp.yaml's, else until deleted." } }),
+      ],
+    },
+  ),
   model: strict(
     "A model in the registry.",
     {
@@ -182,10 +182,13 @@ const durationBound = (description: string): Schema =>
 const testDefs: Record<string, Schema> = {
   duration: defs.duration!,
   template: defs.template!,
-  mocks: d("Models replaced by the mock provider in this test: model name -> mock options (reply, replies, latency, failFirst, failRate, failWith, usage). The model keeps its capabilities, limits and cost.", {
-    type: "object",
-    additionalProperties: d("Options of the mock provider (docs/providers.md).", { type: "object" }),
-  }),
+  mocks: d(
+    "Models replaced by the mock provider in this test: model name -> mock options (reply, replies, latency, failFirst, failRate, failWith, usage). The model keeps its capabilities, limits and cost.",
+    {
+      type: "object",
+      additionalProperties: d("Options of the mock provider (docs/providers.md).", { type: "object" }),
+    },
+  ),
   assertion: strict(
     "One assertion: an optional subject (`step:`, `at:`) and one or more checks. Without `step:` the checks are on the run's output (status, tokens, cost, duration: on the run).",
     {
@@ -196,7 +199,7 @@ const testDefs: Record<string, Schema> = {
       contains: { $ref: "#/$defs/template", description: "A string contains this text, a list contains this element, a mapping contains these keys and values." },
       matches: str("A string matches this regular expression (ECMAScript syntax; /pattern/flags for flags)."),
       schema: d("The value is valid against this JSON Schema (draft 2020-12).", { type: ["object", "boolean"] }),
-      expect: str("A JSONata predicate that must be true: ${{ $output.route = \"billing\" }}. Bindings: $output, $steps, $run, $input, $row."),
+      expect: str('A JSONata predicate that must be true: ${{ $output.route = "billing" }}. Bindings: $output, $steps, $run, $input, $row.'),
       status: d("The run's status (success, failed, cancelled) or, with step:, the step's (success, failed, skipped, aborted).", {
         enum: ["success", "failed", "cancelled", "skipped", "aborted"],
       }),
@@ -211,12 +214,16 @@ const testDefs: Record<string, Schema> = {
     },
     { minProperties: 1 },
   ),
-  turn: strict("One run of a multi-turn case: the same conversation, one input after another.", {
-    name: str("A name for the turn."),
-    input: { $ref: "#/$defs/template", description: "The run input of this turn." },
-    mocks: ref("mocks", "Models replaced by mocks in this turn."),
-    assert: d("Assertions on this turn's run.", { type: "array", items: { $ref: "#/$defs/assertion" } }),
-  }, { required: ["input"] }),
+  turn: strict(
+    "One run of a multi-turn case: the same conversation, one input after another.",
+    {
+      name: str("A name for the turn."),
+      input: { $ref: "#/$defs/template", description: "The run input of this turn." },
+      mocks: ref("mocks", "Models replaced by mocks in this turn."),
+      assert: d("Assertions on this turn's run.", { type: "array", items: { $ref: "#/$defs/assertion" } }),
+    },
+    { required: ["input"] },
+  ),
   case: strict("A test case: an input (or a data set, one case per row) and assertions on the run.", {
     name: str("The case's name, shown in reports; with a data set a template over $row and $index."),
     description: str("What the case checks."),

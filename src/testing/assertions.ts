@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { evaluateTemplate } from "../expr/template.js";
-import type { RunReport, StepRecord } from "../orchestrator/report.js";
+import type { RunReport, StepRecord } from "../events/report.js";
 import { formatDuration } from "../util/duration.js";
 import { diffValues, show } from "./diff.js";
 import type { AssertionResult, Where } from "./results.js";
@@ -121,7 +121,10 @@ async function judgeCheck(c: Check, s: { value: unknown; subject: string; base: 
     case "expect": {
       let result: unknown;
       try {
-        result = await c.expr.evaluate({ output: report.output, steps: stepBindings(report), run: runBinding(report), input: report.input, row: ctx.bindings.row, index: ctx.bindings.index }, report.output ?? {});
+        result = await c.expr.evaluate(
+          { output: report.output, steps: stepBindings(report), run: runBinding(report), input: report.input, row: ctx.bindings.row, index: ctx.bindings.index },
+          report.output ?? {},
+        );
       } catch (e) {
         return r(false, `\`${c.source}\` failed: ${(e as Error).message}`, { subject: "expect" });
       }
@@ -132,7 +135,11 @@ async function judgeCheck(c: Check, s: { value: unknown; subject: string; base: 
       const actual = rec ? rec.status : report.status;
       const ok = actual === c.expected;
       const err = rec?.error?.message ?? (rec ? undefined : report.error?.message);
-      return r(ok, ok ? `${base} status is ${actual}` : `expected ${base} status to be ${c.expected}, got ${actual}${err ? ` (${firstLine(err)})` : ""}`, { subject: base, expected: c.expected, actual });
+      return r(ok, ok ? `${base} status is ${actual}` : `expected ${base} status to be ${c.expected}, got ${actual}${err ? ` (${firstLine(err)})` : ""}`, {
+        subject: base,
+        expected: c.expected,
+        actual,
+      });
     }
     case "model": {
       const actual = rec?.model;
@@ -203,7 +210,8 @@ function firstLine(s: string): string {
 /** `$steps` as pipeline expressions see it. */
 function stepBindings(report: RunReport): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [id, s] of Object.entries(report.steps)) out[id] = { output: s.output, status: s.status, model: s.model, usage: s.usage, attempts: s.attempts.length, cost: s.cost, durationMs: s.durationMs };
+  for (const [id, s] of Object.entries(report.steps))
+    out[id] = { output: s.output, status: s.status, model: s.model, usage: s.usage, attempts: s.attempts.length, cost: s.cost, durationMs: s.durationMs };
   return out;
 }
 

@@ -38,7 +38,8 @@ export const DATASET_FORMATS = [".jsonl", ".ndjson", ".csv", ".json"] as const;
 export function readDataset(path: string, sources: SourceMap): Dataset {
   const ext = extname(path).toLowerCase();
   const fail = (message: string, offset = 0, length = 0): Dataset => ({ rows: [], diagnostics: [error("MCP603", message, { file: path, offset, length })] });
-  if (!(DATASET_FORMATS as readonly string[]).includes(ext)) return { rows: [], diagnostics: [error("MCP603", `data set ${path}: unknown format '${ext || "(no extension)"}'; use ${DATASET_FORMATS.join(", ")}`)] };
+  if (!(DATASET_FORMATS as readonly string[]).includes(ext))
+    return { rows: [], diagnostics: [error("MCP603", `data set ${path}: unknown format '${ext || "(no extension)"}'; use ${DATASET_FORMATS.join(", ")}`)] };
   let text: string;
   try {
     const size = statSync(path).size;

@@ -5,13 +5,10 @@
  * other call (a grader on a network model needs a recording, or a model, to run).
  */
 import { DEFAULT_RETRY, type CompiledPipeline, type CompiledStep } from "../compiler/types.js";
-import type { CallHook } from "../orchestrator/hooks.js";
+import type { CallHook } from "../events/ports.js";
 import type { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 
-export const GRADER_SYSTEM = [
-  "You grade the output of an AI pipeline against a rubric.",
-  'Answer with JSON only: {"pass": true or false, "reason": "one short sentence"}.',
-].join(" ");
+export const GRADER_SYSTEM = ["You grade the output of an AI pipeline against a rubric.", 'Answer with JSON only: {"pass": true or false, "reason": "one short sentence"}.'].join(" ");
 
 /** The grader's verdict from its answer: JSON `{pass, reason}`, else a leading PASS or FAIL. */
 export function parseVerdict(answer: unknown): { pass: boolean; reason: string } {
@@ -42,7 +39,14 @@ export function parseVerdict(answer: unknown): { pass: boolean; reason: string }
  * Grades `value` against `rubric` on the model `grader` of `pipeline`.
  * @example await gradeWithModel(orchestrator, pipeline, hooks, "is polite", "judge", output)
  */
-export async function gradeWithModel(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, hooks: CallHook[], rubric: string, grader: string, value: unknown): Promise<{ pass: boolean; reason: string }> {
+export async function gradeWithModel(
+  orchestrator: TaskOrchestrator,
+  pipeline: CompiledPipeline,
+  hooks: CallHook[],
+  rubric: string,
+  grader: string,
+  value: unknown,
+): Promise<{ pass: boolean; reason: string }> {
   const config = pipeline.models.find((m) => m.name === grader);
   if (!config) throw new Error(`unknown grader model '${grader}'`);
   const input = {

@@ -14,9 +14,9 @@ import { ContextManager } from "../context/context-manager.js";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { evaluateTemplate } from "../expr/template.js";
 import type { ModelConfig } from "../models/types.js";
-import type { CallHook } from "../orchestrator/hooks.js";
+import type { CallHook } from "../events/ports.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { ConfigError } from "../util/errors.js";
@@ -189,7 +189,12 @@ async function runCase(suite: TestSuite, c: TestCase, name: string, cassette: Ca
       bindings.input = input;
       let report: RunReport;
       try {
-        report = await orchestrator.runPipeline(pipeline, input, { hooks, context, ...(c.conversation !== undefined ? { conversationId: c.conversation } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        report = await orchestrator.runPipeline(pipeline, input, {
+          hooks,
+          context,
+          ...(c.conversation !== undefined ? { conversationId: c.conversation } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
       } catch (e) {
         result.status = "error";
         const msg = e instanceof ConfigError ? e.diagnostics.map((d) => d.message).join("; ") : (e as Error).message;

@@ -6,7 +6,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import type { ValidateFunction } from "ajv";
-import { loadPipelineChecked, readSource } from "../config/load.js";
+import { loadPipelineChecked, readSource } from "../compiler/load.js";
 import { isTestFile } from "../config/file-kinds.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
 import { scalarOffsetMapper } from "../config/scalar-offsets.js";
@@ -139,7 +139,13 @@ export async function loadSuite(path: string, opts: { sources?: SourceMap; limit
     else {
       const unreadable = loaded.diagnostics.find((d) => d.code === "MCP006" && !d.location);
       diagnostics.push(
-        error("MCP601", unreadable ? `the pipeline under test ${doc.pipeline} cannot be read: ${unreadable.message.replace(/^cannot read [^:]*: /, "")}` : `the pipeline under test ${doc.pipeline} has errors (below)`, file.locate(["pipeline"])),
+        error(
+          "MCP601",
+          unreadable
+            ? `the pipeline under test ${doc.pipeline} cannot be read: ${unreadable.message.replace(/^cannot read [^:]*: /, "")}`
+            : `the pipeline under test ${doc.pipeline} has errors (below)`,
+          file.locate(["pipeline"]),
+        ),
       );
       if (!unreadable) diagnostics.push(...loaded.diagnostics);
     }
@@ -271,7 +277,8 @@ class SuiteCompiler {
       const map = scalarOffsetMapper(this.file, path);
       const problems: Parameters<typeof compileString>[2] = [];
       const t = compileString(value, map, problems);
-      for (const p of problems) this.diagnostics.push(error(p.kind === "unclosed" ? "MCP206" : "MCP201", p.kind === "unclosed" ? p.message : `expression syntax error: ${p.message}`, map(p.offset, p.length)));
+      for (const p of problems)
+        this.diagnostics.push(error(p.kind === "unclosed" ? "MCP206" : "MCP201", p.kind === "unclosed" ? p.message : `expression syntax error: ${p.message}`, map(p.offset, p.length)));
       return t;
     }
     if (Array.isArray(value)) {
@@ -370,7 +377,17 @@ class SuiteCompiler {
           break;
         case "model":
           if (typeof v === "string") {
-            if (ctx.pipeline && !ctx.pipeline.models.some((m) => m.name === v)) d.push(error("MCP605", `unknown model '${v}' in pipeline '${ctx.pipeline.name}'${didYouMean(v, ctx.pipeline.models.map((m) => m.name))}`, f.locate(p)));
+            if (ctx.pipeline && !ctx.pipeline.models.some((m) => m.name === v))
+              d.push(
+                error(
+                  "MCP605",
+                  `unknown model '${v}' in pipeline '${ctx.pipeline.name}'${didYouMean(
+                    v,
+                    ctx.pipeline.models.map((m) => m.name),
+                  )}`,
+                  f.locate(p),
+                ),
+              );
             checks.push({ kind: "model", key, location, expected: v });
           }
           break;
@@ -391,7 +408,16 @@ class SuiteCompiler {
           if (typeof v !== "string") break;
           const grader = typeof a.grader === "string" ? a.grader : ctx.grader;
           if (typeof a.grader === "string" && ctx.pipeline && !ctx.pipeline.models.some((m) => m.name === a.grader)) {
-            d.push(error("MCP605", `unknown model '${a.grader}' in pipeline '${ctx.pipeline.name}'${didYouMean(a.grader, ctx.pipeline.models.map((m) => m.name))}`, f.locate([...ap, "grader"])));
+            d.push(
+              error(
+                "MCP605",
+                `unknown model '${a.grader}' in pipeline '${ctx.pipeline.name}'${didYouMean(
+                  a.grader,
+                  ctx.pipeline.models.map((m) => m.name),
+                )}`,
+                f.locate([...ap, "grader"]),
+              ),
+            );
           } else if (!grader) d.push(error("MCP606", "a rubric needs a grader model: set grader: on the suite or on this assertion", location));
           else checks.push({ kind: "rubric", key, location, rubric: v, grader });
           break;

@@ -89,7 +89,12 @@ describe("mcp test", () => {
     const r = await runCli(["test", "pipelines/ticket-triage.test.yaml", "--reporter", "github"], { cwd: dir });
     expect(r.code).toBe(1);
     const line = lineOf(copy("pipelines/ticket-triage.test.yaml"), "equals: ${{ $row.route }}");
-    expect(r.stdout).toMatch(new RegExp(`^::error file=pipelines/ticket-triage\\.test\\.yaml,line=${line},col=9,title=mcp test%3A ticket 1%3A .*\\(equals\\)::expected output at \`route\` to equal "billing", got "general"`, "m"));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^::error file=pipelines/ticket-triage\\.test\\.yaml,line=${line},col=9,title=mcp test%3A ticket 1%3A .*\\(equals\\)::expected output at \`route\` to equal "billing", got "general"`,
+        "m",
+      ),
+    );
   });
 
   it("runs only the filtered cases, stops at the first failure with --bail, prints JSON with --reporter json", async () => {

@@ -93,9 +93,28 @@ describe("assertions", () => {
     expect(passing.assertions.filter((a) => !a.passed)).toEqual([]);
     expect(passing.status).toBe("passed");
     expect(passing.assertions.map((a) => a.kind)).toEqual([
-      "equals", "equals", "contains", "contains", "contains", "matches", "matches", "schema", "expect",
-      "status", "model", "attempts", "fallbacks", "status", "model", "attempts", "fallbacks", "equals",
-      "status", "tokens", "cost", "duration",
+      "equals",
+      "equals",
+      "contains",
+      "contains",
+      "contains",
+      "matches",
+      "matches",
+      "schema",
+      "expect",
+      "status",
+      "model",
+      "attempts",
+      "fallbacks",
+      "status",
+      "model",
+      "attempts",
+      "fallbacks",
+      "equals",
+      "status",
+      "tokens",
+      "cost",
+      "duration",
     ]);
   });
 

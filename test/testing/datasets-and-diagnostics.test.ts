@@ -85,7 +85,9 @@ tests:
     const sources = new SourceMap();
     const r = await loadSuite(join(dir, "p.test.yaml"), { sources });
     expect(r.suite).toBeUndefined();
-    const lines = formatText(r.diagnostics, sources, { excerpt: false }).replaceAll(dir + "/", "").split("\n");
+    const lines = formatText(r.diagnostics, sources, { excerpt: false })
+      .replaceAll(dir + "/", "")
+      .split("\n");
     expect(lines).toEqual([
       "p.test.yaml:3:10: error MCP605: unknown model 'mm' in pipeline 'upper' (did you mean 'm'?)",
       "p.test.yaml:8:17: error MCP602: unknown step 'upp' in pipeline 'upper' (did you mean 'up'?)",

@@ -28,7 +28,14 @@ async function fakeOpenAI(): Promise<{ url: string; prompts: string[]; server: S
       const last = JSON.parse(body).messages.at(-1).content as string;
       prompts.push(last);
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }], usage: { prompt_tokens: 5, completion_tokens: 3 } }));
+      res.end(
+        JSON.stringify({
+          id: "x",
+          object: "chat.completion",
+          choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 5, completion_tokens: 3 },
+        }),
+      );
     });
   });
   servers.push(server);
@@ -100,14 +107,22 @@ describe("record modes", () => {
     expect(new3.summary).toMatchObject({ passed: 3, failed: 0 });
     expect(api.prompts).toHaveLength(3);
     expect(api.prompts[2]).toBe("gamma");
-    expect(recording(dir).interactions.map((i) => i.request.prompt).sort()).toEqual(["alpha", "beta", "gamma"]);
+    expect(
+      recording(dir)
+        .interactions.map((i) => i.request.prompt)
+        .sort(),
+    ).toEqual(["alpha", "beta", "gamma"]);
 
     // all: every call again, and calls no longer made are dropped.
     writeFileSync(join(dir, "p.test.yaml"), suite(["beta", "gamma"]));
     const all4 = await run(dir, "all");
     expect(all4.summary).toMatchObject({ passed: 2, failed: 0 });
     expect(api.prompts).toHaveLength(5);
-    expect(recording(dir).interactions.map((i) => i.request.prompt).sort()).toEqual(["beta", "gamma"]);
+    expect(
+      recording(dir)
+        .interactions.map((i) => i.request.prompt)
+        .sort(),
+    ).toEqual(["beta", "gamma"]);
 
     // With the server gone, none replays everything.
     await new Promise<void>((r) => api.server.close(() => r()));
@@ -119,7 +134,8 @@ describe("record modes", () => {
 
   it("never writes a recording for a pipeline of in-process models only", async () => {
     const dir = tempProject({
-      "p.yaml": "version: 1\nname: local\nmodels:\n  m: { provider: mock, capabilities: [x], options: { reply: { text: hi } } }\nsteps:\n  a: { model: m, input: { prompt: x } }\noutput: ${{ $steps.a.output.text }}\n",
+      "p.yaml":
+        "version: 1\nname: local\nmodels:\n  m: { provider: mock, capabilities: [x], options: { reply: { text: hi } } }\nsteps:\n  a: { model: m, input: { prompt: x } }\noutput: ${{ $steps.a.output.text }}\n",
       "p.test.yaml": "version: 1\npipeline: p.yaml\ntests:\n  - input: {}\n    assert: [{ equals: hi }]\n",
     });
     for (const mode of ["new", "all", "none"] as const) {

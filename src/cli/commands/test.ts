@@ -93,7 +93,13 @@ export function testOptions(argv: string[], io: CliIo): TestCommandOptions & { h
   const { values, positionals } = parse("test", argv, TEST_OPTIONS);
   if (values.help) return { help: true, paths: [], reporters: [], run: {} };
   const reporters = ((values.reporter as string[] | undefined) ?? ["default"]).map((r) => oneOf("test", "reporter", r, REPORTERS, "default"));
-  const recordMode = oneOf<RecordMode>("test", "record-mode", values["record-mode"] as string | undefined, RECORD_MODES, io.env.CI !== undefined && io.env.CI !== "" && io.env.CI !== "false" ? "none" : "new");
+  const recordMode = oneOf<RecordMode>(
+    "test",
+    "record-mode",
+    values["record-mode"] as string | undefined,
+    RECORD_MODES,
+    io.env.CI !== undefined && io.env.CI !== "" && io.env.CI !== "false" ? "none" : "new",
+  );
   const concurrency = positiveInt("test", "concurrency", values.concurrency as string | undefined);
   const outputFile = values["output-file"] as string | undefined;
   if (outputFile !== undefined && !reporters.some((r) => r === "json" || r === "junit")) throw new UsageError("--output-file goes with --reporter json or junit", "test");

@@ -40,13 +40,20 @@ function testcase(c: CaseResult): string[] {
 }
 
 export function junitXml(s: TestSummary, timestamp = new Date()): string {
-  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="mcp test" tests="${s.cases}" failures="${s.failed - s.errors}" errors="${s.errors}" skipped="${s.skipped}" time="${seconds(s.durationMs)}">`];
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="mcp test" tests="${s.cases}" failures="${s.failed - s.errors}" errors="${s.errors}" skipped="${s.skipped}" time="${seconds(s.durationMs)}">`,
+  ];
   for (const suite of s.suites) {
     const f = suite.cases.filter((c) => c.status === "failed").length;
     const e = suite.cases.filter((c) => c.status === "error").length;
     const k = suite.cases.filter((c) => c.status === "skipped").length;
-    lines.push(`  <testsuite name="${xmlEscape(suite.file)}" tests="${suite.cases.length}" failures="${f}" errors="${e}" skipped="${k}" time="${seconds(suite.durationMs)}" timestamp="${timestamp.toISOString().replace(/\.\d+Z$/, "")}" file="${xmlEscape(suite.file)}">`);
-    lines.push(`    <properties><property name="pipeline" value="${xmlEscape(suite.pipeline)}"/>${suite.recording ? `<property name="recording" value="${xmlEscape(suite.recording.path)}"/>` : ""}</properties>`);
+    lines.push(
+      `  <testsuite name="${xmlEscape(suite.file)}" tests="${suite.cases.length}" failures="${f}" errors="${e}" skipped="${k}" time="${seconds(suite.durationMs)}" timestamp="${timestamp.toISOString().replace(/\.\d+Z$/, "")}" file="${xmlEscape(suite.file)}">`,
+    );
+    lines.push(
+      `    <properties><property name="pipeline" value="${xmlEscape(suite.pipeline)}"/>${suite.recording ? `<property name="recording" value="${xmlEscape(suite.recording.path)}"/>` : ""}</properties>`,
+    );
     for (const c of suite.cases) lines.push(...testcase(c));
     lines.push("  </testsuite>");
   }

@@ -6,7 +6,7 @@
  */
 import type { Writable } from "node:stream";
 import type { AssertionResult, CaseResult, TestObserver, TestSummary } from "../../testing/results.js";
-import { formatCost, paint } from "../../events/reporters/format.js";
+import { formatCost, paint } from "./format.js";
 import { formatDuration } from "../../util/duration.js";
 import { writeLine } from "../io.js";
 
@@ -95,7 +95,10 @@ export class TerminalTestReporter implements TestObserver {
         }
         for (const a of c.assertions.filter((x) => !x.passed)) {
           const body = a.diff ? `${a.message}\n${a.diff}` : a.message;
-          writeLine(this.#out, `::error file=${githubEscape(a.where.file, true)},line=${a.where.line},col=${a.where.col},title=${githubEscape(`mcp test: ${c.name} (${a.kind})`, true)}::${githubEscape(body)}`);
+          writeLine(
+            this.#out,
+            `::error file=${githubEscape(a.where.file, true)},line=${a.where.line},col=${a.where.col},title=${githubEscape(`mcp test: ${c.name} (${a.kind})`, true)}::${githubEscape(body)}`,
+          );
         }
       }
     }
