@@ -212,7 +212,7 @@ export class PipelineRun {
     });
 
     if (!this.#failure) {
-      for (const id of p.order) this.#step(id);
+      for (const id of p.order) void this.#step(id);
       await Promise.all(this.#promises.values());
     }
 
