@@ -16,7 +16,7 @@ import { resolve } from "node:path";
 import { watch } from "chokidar";
 import { paint } from "./reporters/format.js";
 import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipeline-set.js";
-import { collectTestFiles, runTestsOnce, type TestCommandOptions } from "./commands/test.js";
+import { collectTestFiles, runTestsOnce, type TestCommandOptions } from "./test-run.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { printDiagnostics, useColor, writeLine, type CliIo } from "./io.js";
 import { loadSuite } from "../testing/suite.js";
