@@ -9,6 +9,7 @@ import { createRuntime, type RuntimeOptions } from "../protocol/runtime.js";
 import { buildServer, type BuildServerOptions, type McpHttpServer } from "./build-server.js";
 import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
+import { mcpRoute } from "./mcp-route.js";
 import { ServerMetrics } from "./metrics.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 
@@ -46,7 +47,8 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       settings,
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
-      ...(options.plugins ? { plugins: options.plugins } : {}),
+      // The Model Context Protocol on /mcp (stateless Streamable HTTP, same keys).
+      plugins: [mcpRoute({ runtime, host: settings.host }), ...(options.plugins ?? [])],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);
