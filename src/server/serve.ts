@@ -11,6 +11,8 @@ import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
 import { mcpRoute } from "./mcp-route.js";
 import { ServerMetrics } from "./metrics.js";
+import { resumeRun } from "./ui-resume.js";
+import { uiRoutes } from "./ui-routes.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 
 export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
@@ -47,8 +49,13 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       settings,
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
-      // The Model Context Protocol on /mcp (stateless Streamable HTTP, same keys).
-      plugins: [mcpRoute({ runtime, host: settings.host }), ...(options.plugins ?? [])],
+      // The Model Context Protocol on /mcp (stateless Streamable HTTP, same keys), and the
+      // web UI at / (its pages, and the graph route it draws from).
+      plugins: [
+        mcpRoute({ runtime, host: settings.host }),
+        uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }),
+        ...(options.plugins ?? []),
+      ],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);
