@@ -51,11 +51,7 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       // The Model Context Protocol on /mcp (stateless Streamable HTTP, same keys), and the
       // web UI at / (its pages, and the graph route it draws from).
-      plugins: [
-        mcpRoute({ runtime, host: settings.host }),
-        uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }),
-        ...(options.plugins ?? []),
-      ],
+      plugins: [mcpRoute({ runtime, host: settings.host }), uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }), ...(options.plugins ?? [])],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);
