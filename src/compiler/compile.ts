@@ -554,6 +554,13 @@ function modelConfig(c: Compilation, file: YamlFile, path: JsonPath, name: strin
   return m;
 }
 
+/** `store:` as a string (`redis://...`, `sqlite`, `memory`) or an object. */
+export function storeSettings(v: unknown): NonNullable<ProjectSettings["store"]> {
+  if (typeof v === "string") return /^rediss?:\/\//.test(v) ? { type: "redis", url: v } : { type: v as "sqlite" | "memory" };
+  const o = obj(v) as NonNullable<ProjectSettings["store"]>;
+  return o.type === undefined && typeof o.url === "string" ? { ...o, type: "redis" } : o;
+}
+
 function projectSettings(file: YamlFile, config: YamlFile | undefined, cfg: Obj, env: string[]): ProjectSettings {
   const cache = obj(cfg.cache);
   const ttlMs = parseDuration(cache.ttl as string | number | undefined);
@@ -561,7 +568,7 @@ function projectSettings(file: YamlFile, config: YamlFile | undefined, cfg: Obj,
     ...(config ? { configFile: config.path } : {}),
     projectDir: dirname(config?.path ?? file.path),
     env,
-    ...(cfg.store !== undefined ? { store: obj(cfg.store) as ProjectSettings["store"] } : {}),
+    ...(cfg.store !== undefined ? { store: storeSettings(cfg.store) } : {}),
     ...(cfg.cache !== undefined ? { cache: { ...(typeof cache.enabled === "boolean" ? { enabled: cache.enabled } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) } } : {}),
     ...(cfg.server !== undefined ? { server: obj(cfg.server) } : {}),
   };
