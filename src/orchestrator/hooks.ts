@@ -4,7 +4,7 @@
  */
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ModelConfig, Usage } from "../models/types.js";
-import type { RunReport, StepRecord } from "./report.js";
+import type { AttemptRecord, RunReport, StepRecord } from "./report.js";
 
 /** One model call, as hooks see it. */
 export interface CallRequest {
@@ -80,4 +80,46 @@ export interface ContextView {
 export interface ContextProvider {
   load(conversationId: string, opts: { query?: string; settings: NonNullable<CompiledPipeline["context"]> }): Promise<ContextView>;
   append(conversationId: string, turn: ContextTurn, opts: { settings: NonNullable<CompiledPipeline["context"]> }): Promise<void>;
+}
+
+/**
+ * Runs the items of a large forEach elsewhere (the queue's workers), instead of in this
+ * process. The run asks `splits(count)` for each forEach step; when true, `map` runs every
+ * item (each on the step's own retries, fallbacks and cache) and resolves with the results in
+ * order, or throws the first failure.
+ */
+export interface FanOut {
+  splits(count: number, stepId: string): boolean;
+  map(req: { runId: string; stepId: string; count: number; signal: AbortSignal }): Promise<FanOutResult>;
+}
+
+/** What the items of a fanned-out step add up to. */
+export interface FanOutResult {
+  results: unknown[];
+  model?: string;
+  usage: Usage;
+  cost: number;
+  cached: boolean;
+  usageEstimated?: boolean;
+  attempts: AttemptRecord[];
+}
+
+/**
+ * Runs only items [start, end) of one forEach step (a chunk of a fanned-out step, on a
+ * worker): the other steps are not run, their records come from `given` (the journal), the
+ * pipeline output is not computed and nothing is appended to the conversation.
+ */
+export interface RunSlice {
+  stepId: string;
+  start: number;
+  end: number;
+  given: Record<string, StepRecord>;
+}
+
+/**
+ * A gate every call to a model goes through besides the process's own limiter, e.g. a
+ * fleet-wide concurrency limit kept in Redis. `run` resolves or rejects with `fn`.
+ */
+export interface CallGate {
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }

@@ -19,7 +19,7 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { McpError } from "../util/errors.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
-import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, RunJournal } from "./hooks.js";
+import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, FanOut, RunJournal, RunSlice } from "./hooks.js";
 import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "./report.js";
 import { backoffDelay, raceAbort, sleep } from "./retry.js";
 import type { BaseModel } from "../models/base-model.js";
@@ -68,6 +68,10 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Random source for retry jitter (tests). */
   random?: () => number;
+  /** Runs large forEach steps' items elsewhere (the queue's workers). */
+  fanOut?: FanOut;
+  /** Runs only a chunk of one forEach step (a worker's share of a fanned-out step). */
+  slice?: RunSlice;
 }
 
 /** What the orchestrator lends a run: model instances and per-model limiters. */
@@ -211,12 +215,12 @@ export class PipelineRun {
     });
 
     if (!this.#failure) {
-      for (const id of p.order) this.#step(id);
+      for (const id of this.#opts.slice ? [this.#opts.slice.stepId] : p.order) this.#step(id);
       await Promise.all(this.#promises.values());
     }
 
     let output: unknown;
-    if (!this.#failure && !this.#controller.signal.aborted) {
+    if (!this.#failure && !this.#controller.signal.aborted && !this.#opts.slice) {
       try {
         output = p.output ? await evaluateTemplate(p.output, this.#bindings) : this.#defaultOutput();
       } catch (e) {
@@ -295,6 +299,8 @@ export class PipelineRun {
   }
 
   async #execStep(id: string): Promise<StepRecord> {
+    const slice = this.#opts.slice;
+    if (slice && id !== slice.stepId) return this.#settle(id, slice.given[id] ?? { status: "skipped", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
     const step = this.#p.steps.get(id)!;
     const deps = step.dependencies;
     if (deps.length === 1) await this.#step(deps[0]!);
@@ -335,25 +341,39 @@ export class PipelineRun {
 
       if (step.forEach) {
         const list = await step.forEach.evaluate(this.#bindings);
-        const arr = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
-        items = arr.length;
-        const results = new Array<unknown>(arr.length);
-        let next = 0;
-        const limit = Math.min(step.concurrency ?? arr.length, arr.length);
-        const worker = async () => {
-          while (next < arr.length && !signal.aborted) {
-            const i = next++;
-            const b = { ...this.#bindings, item: arr[i], index: i };
-            const input = await evaluateTemplate(step.input, b);
-            const r = await this.#call(step, input, attempts, i);
-            absorb(r);
-            results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result: r.output }, r.output) : r.output;
-          }
-        };
-        await Promise.all(Array.from({ length: limit }, worker));
-        if (signal.aborted) throw signal.reason;
-        output = results;
-        if (arr.length === 0) cached = false;
+        const all = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
+        const fan = this.#opts.fanOut;
+        if (fan && !slice && fan.splits(all.length, id)) {
+          // The items run on the queue's workers; the result adds up theirs.
+          items = all.length;
+          const r = await fan.map({ runId: this.id, stepId: id, count: all.length, signal });
+          attempts.push(...r.attempts);
+          absorb({ output: undefined, model: r.model ?? "", usage: r.usage, usageEstimated: !!r.usageEstimated, cost: r.cost, cached: r.cached });
+          model = r.model;
+          output = r.results;
+        } else {
+          // A slice runs items [start, end) and numbers them as in the whole list.
+          const offset = slice ? slice.start : 0;
+          const arr = slice ? all.slice(slice.start, slice.end) : all;
+          items = arr.length;
+          const results = new Array<unknown>(arr.length);
+          let next = 0;
+          const limit = Math.min(step.concurrency ?? arr.length, arr.length);
+          const worker = async () => {
+            while (next < arr.length && !signal.aborted) {
+              const i = next++;
+              const b = { ...this.#bindings, item: arr[i], index: i + offset };
+              const input = await evaluateTemplate(step.input, b);
+              const r = await this.#call(step, input, attempts, i + offset);
+              absorb(r);
+              results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result: r.output }, r.output) : r.output;
+            }
+          };
+          await Promise.all(Array.from({ length: limit }, worker));
+          if (signal.aborted) throw signal.reason;
+          output = results;
+          if (arr.length === 0) cached = false;
+        }
       } else {
         const fast = evaluateTemplateFast(step.input, this.#bindings);
         const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, this.#bindings);
@@ -375,7 +395,7 @@ export class PipelineRun {
         ...(items !== undefined ? { items } : {}),
         startedAt: started,
       };
-      if (step.appendToContext) await this.#appendContext(step, record);
+      if (step.appendToContext && !slice) await this.#appendContext(step, record);
       await this.#opts.journal?.stepFinished(this.id, id, record);
       if (this.#listeners.length) this.#emit({
         type: "step.finished",

@@ -39,6 +39,8 @@ Options:
                         changes; an invalid edit is reported and waited out (docs/watch.md)
   --watch-mode MODE     cancel|queue: a change during a run cancels it, or lets it finish
                         first  [default: cancel]
+  --queue URL           enqueue the run on Redis (redis://HOST:PORT) for 'mcp worker' processes
+                        and follow its events; Ctrl-C cancels it on its worker (docs/scale-out.md)
   -h, --help            show this help
 
 ${RUN_ENVIRONMENT_HELP}
@@ -56,6 +58,7 @@ export const RUN_OPTIONS = {
   quiet: { type: "boolean" },
   watch: { type: "boolean" },
   "watch-mode": { type: "string" },
+  queue: { type: "string" },
   ...RUN_ENVIRONMENT_OPTIONS,
 } as const;
 
@@ -72,6 +75,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const input = await readRunInput(values as { input?: string; "input-file"?: string }, io);
   const flags = runEnvironmentFlags("run", values);
   if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
+  if (values.queue !== undefined) {
+    if (values.watch || values["dry-run"]) throw new UsageError("--queue does not go with --watch or --dry-run", "run");
+    const { queuedRun } = await import("../queued-run.js");
+    return queuedRun({ file, input, url: values.queue as string, ...(concurrency ? { concurrency } : {}), ...(flags.conversation !== undefined ? { conversation: flags.conversation } : {}), out: { progress, quiet: !!values.quiet, json: !!values.json } }, io);
+  }
   if (values.watch) {
     const mode = oneOf("run", "watch-mode", values["watch-mode"] as string | undefined, ["cancel", "queue"] as const, "cancel");
     const { watchRun } = await import("../watch-run.js");
@@ -168,6 +176,12 @@ export async function runOnce(
     process.off("SIGTERM", onSigint);
     await observer?.dispose?.();
   }
+  printRunResult(report, io, out);
+  return report;
+}
+
+/** The result on stdout (output, or the whole report with --json); the report and any error on stderr. */
+export function printRunResult(report: RunReport, io: CliIo, out: OutputOptions): void {
   if (out.json) writeLine(io.stdout, JSON.stringify(report, null, 2));
   else if (report.status === "success") writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
   if (!out.quiet) {
@@ -177,7 +191,6 @@ export async function runOnce(
   if (report.status !== "success" && report.error) {
     writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
   }
-  return report;
 }
 
 export function exitCodeOf(report: RunReport): number {
