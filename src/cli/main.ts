@@ -16,7 +16,12 @@ const COMMANDS: Command[] = [
   { name: "run", synopsis: "run FILE", summary: "run a pipeline (--input JSON, --json, --dry-run)", load: async () => (await import("./commands/run.js")).runCommand },
   { name: "runs", synopsis: "runs [show ID]", summary: "list recent runs from the journal, or show one", load: async () => (await import("./commands/runs.js")).runsCommand },
   { name: "resume", synopsis: "resume ID", summary: "continue a failed or killed run (finished steps are not run again)", load: async () => (await import("./commands/resume.js")).resumeCommand },
-  { name: "worker", synopsis: "worker --queue URL [DIR]", summary: "process runs queued on Redis (scale-out; docs/scale-out.md)", load: async () => (await import("./commands/worker.js")).workerCommand },
+  {
+    name: "worker",
+    synopsis: "worker --queue URL [DIR]",
+    summary: "process runs queued on Redis (scale-out; docs/scale-out.md)",
+    load: async () => (await import("./commands/worker.js")).workerCommand,
+  },
   { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
   { name: "init", synopsis: "init [DIR]", summary: "scaffold mcp.yaml and an example pipeline", load: async () => (await import("./commands/init.js")).initCommand },
 ];
@@ -52,7 +57,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     const { didYouMean } = await import("../util/suggest.js");
-    writeLine(io.stderr, `mcp: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\n\n${usage()}`);
+    writeLine(
+      io.stderr,
+      `mcp: unknown command '${name}'${didYouMean(
+        name,
+        COMMANDS.map((c) => c.name),
+      )}\n\n${usage()}`,
+    );
     return EXIT.invalid;
   }
   try {

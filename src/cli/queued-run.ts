@@ -5,13 +5,13 @@
  * store at the end. Ctrl-C asks the run's worker to cancel it (exit 130 with the partial
  * report); a second Ctrl-C leaves at once and the run goes on.
  */
-import { loadPipelineChecked } from "../config/load.js";
+import { loadPipelineChecked } from "../compiler/load.js";
 import { RunQueue } from "../queue/run-queue.js";
 import { isRedisUrl, redact } from "../store/redis-connection.js";
 import { ConfigError } from "../util/errors.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "./io.js";
-import { exitCodeOf, printRunResult, progressObserver, type OutputOptions } from "./commands/run.js";
+import { exitCodeOf, printRunResult, progressObserver, type OutputOptions } from "./run-once.js";
 
 export interface QueuedRunOptions {
   file: string;
@@ -41,7 +41,10 @@ export async function queuedRun(opts: QueuedRunOptions, io: CliIo): Promise<numb
     for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `warning: ${w}`);
     let runId: string;
     try {
-      runId = await queue.enqueue(pipeline, opts.input, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}), ...(opts.conversation !== undefined ? { conversationId: opts.conversation } : {}) });
+      runId = await queue.enqueue(pipeline, opts.input, {
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.conversation !== undefined ? { conversationId: opts.conversation } : {}),
+      });
     } catch (e) {
       if (e instanceof ConfigError) {
         printDiagnostics(io, "stderr", e.diagnostics, e.sources ?? loaded.sources);

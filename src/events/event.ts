@@ -2,7 +2,7 @@
  * Run events: plain JSON objects, one union. The same objects feed the terminal view,
  * NDJSON logs, the server's SSE stream and the run journal.
  */
-import type { Usage } from "../models/types.js";
+import type { Usage } from "./usage.js";
 
 /** Step statuses, in the order a step goes through them. */
 export type StepStatus = "pending" | "queued" | "running" | "success" | "failed" | "skipped" | "aborted";
@@ -67,6 +67,8 @@ export interface StepStartedEvent extends Base {
   model: string;
   attempt: number;
   item?: number;
+  /** The model input, on the step's (or item's) first attempt only: retries and fallbacks get the same. */
+  input?: unknown;
 }
 /** An attempt failed; another follows after `retryInMs` unless `retryInMs` is undefined. */
 export interface StepAttemptFailedEvent extends Base {

@@ -4,7 +4,7 @@
  * succeed (about +1 per window of successes), up to the configured limit.
  */
 import PQueue from "p-queue";
-import type { CallGate } from "./hooks.js";
+import type { CallGate } from "../events/ports.js";
 
 export class AdaptiveLimiter {
   readonly #queue: PQueue;

@@ -15,8 +15,8 @@ import { McpError } from "../util/errors.js";
 import { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { assertRunInput } from "./input.js";
 import { planRun, type RunPlan } from "./plan.js";
-import type { CallGate } from "./hooks.js";
-import type { RunReport, StepRecord } from "./report.js";
+import type { CallGate } from "../events/ports.js";
+import type { RunReport, StepRecord } from "../events/report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
 
 export interface OrchestratorOptions {

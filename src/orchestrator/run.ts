@@ -19,9 +19,10 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { McpError } from "../util/errors.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
-import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, FanOut, RunJournal, RunSlice } from "./hooks.js";
-import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "./report.js";
-import { backoffDelay, raceAbort, sleep } from "./retry.js";
+import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, FanOut, RunJournal, RunSlice } from "../events/ports.js";
+import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "../events/report.js";
+import { backoffDelay, raceAbort } from "./retry.js";
+import { sleep } from "../util/sleep.js";
 import type { BaseModel } from "../models/base-model.js";
 
 /** A failure that ends a step, with its documented reason. */
@@ -397,19 +398,20 @@ export class PipelineRun {
       };
       if (step.appendToContext && !slice) await this.#appendContext(step, record);
       await this.#opts.journal?.stepFinished(this.id, id, record);
-      if (this.#listeners.length) this.#emit({
-        type: "step.finished",
-        runId: this.id,
-        ts: Date.now(),
-        stepId: id,
-        ...(model !== undefined ? { model } : {}),
-        durationMs: record.durationMs,
-        attempts: attempts.length,
-        usage,
-        cost,
-        cached,
-        output,
-      });
+      if (this.#listeners.length)
+        this.#emit({
+          type: "step.finished",
+          runId: this.id,
+          ts: Date.now(),
+          stepId: id,
+          ...(model !== undefined ? { model } : {}),
+          durationMs: record.durationMs,
+          attempts: attempts.length,
+          usage,
+          cost,
+          cached,
+          output,
+        });
       return this.#settle(id, record);
     } catch (e) {
       return this.#fail(step, e, attempts, started);
@@ -495,7 +497,11 @@ export class PipelineRun {
     const tokens = await countTokens(input);
     const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
     if (fits.length === 0) {
-      throw new StepError("no-model", `step '${step.id}': the input has about ${tokens} tokens; no model of the chain (${configs.map((m) => `${m.name}: ${m.maxTokens}`).join(", ")}) takes that many`, step.id);
+      throw new StepError(
+        "no-model",
+        `step '${step.id}': the input has about ${tokens} tokens; no model of the chain (${configs.map((m) => `${m.name}: ${m.maxTokens}`).join(", ")}) takes that many`,
+        step.id,
+      );
     }
     return fits;
   }
@@ -542,7 +548,8 @@ export class PipelineRun {
       try {
         for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
           const reservation = this.#p.budget ? await this.#checkBudget(step, config, input) : undefined;
-          if (this.#listeners.length) this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField });
+          if (this.#listeners.length)
+            this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(mi === 0 && attempt === 1 ? { input } : {}) });
           const t0 = Date.now();
           const timeout = step.timeoutMs ?? config.timeoutMs;
           let timedOut = false;
@@ -602,7 +609,17 @@ export class PipelineRun {
             if (e instanceof StepError) throw e;
             const retry = (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
             const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, this.#opts.random) : undefined;
-            this.#emit({ type: "step.attempt_failed", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, error: info, ...(delay !== undefined ? { retryInMs: delay } : {}), ...itemField });
+            this.#emit({
+              type: "step.attempt_failed",
+              runId: this.id,
+              ts: Date.now(),
+              stepId: step.id,
+              model: config.name,
+              attempt,
+              error: info,
+              ...(delay !== undefined ? { retryInMs: delay } : {}),
+              ...itemField,
+            });
             if (delay === undefined) break;
             await sleep(delay, baseSignal);
           } finally {

@@ -11,11 +11,7 @@ export async function durabilityWarnings(redis: Redis): Promise<string[]> {
   const warnings: string[] = [];
   let cfg: Record<string, string>;
   try {
-    const pairs = [
-      ...((await redis.config("GET", "appendonly")) as string[]),
-      ...((await redis.config("GET", "maxmemory-policy")) as string[]),
-      ...((await redis.config("GET", "save")) as string[]),
-    ];
+    const pairs = [...((await redis.config("GET", "appendonly")) as string[]), ...((await redis.config("GET", "maxmemory-policy")) as string[]), ...((await redis.config("GET", "save")) as string[])];
     cfg = {};
     for (let i = 0; i + 1 < pairs.length; i += 2) cfg[pairs[i]!] = pairs[i + 1]!;
   } catch {

@@ -9,8 +9,8 @@
  * instead of running the items again; chunks finished before the crash are not re-run.
  */
 import { FlowProducer, Job, Queue, QueueEvents } from "bullmq";
-import type { FanOut, FanOutResult } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { FanOut, FanOutResult } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import { StepError } from "../orchestrator/run.js";
 import { chunkJobId, gatherJobId, GATHER_QUEUE, ITEMS_QUEUE, type ChunkJobData, type RunJobData } from "./names.js";
 
@@ -56,7 +56,14 @@ export class QueueFanOut implements FanOut {
           name: "chunk",
           queueName: ITEMS_QUEUE,
           data,
-          opts: { jobId: chunkJobId(runId, stepId, i), attempts: d.attempts, backoff: { type: "exponential", delay: 500 }, failParentOnFailure: true, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+          opts: {
+            jobId: chunkJobId(runId, stepId, i),
+            attempts: d.attempts,
+            backoff: { type: "exponential", delay: 500 },
+            failParentOnFailure: true,
+            removeOnComplete: { age: 3600 },
+            removeOnFail: { age: 24 * 3600 },
+          },
         });
       }
       const node = await d.flow.add({

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { CallGate } from "../orchestrator/hooks.js";
+import type { CallGate } from "../events/ports.js";
 import type { QueueNames } from "./names.js";
 
 // KEYS: holders zset. ARGV: token, lease ms, limit. Returns 1 when taken.

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { loadPipelineChecked } from "../config/load.js";
+import { loadPipelineChecked } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { McpError } from "../util/errors.js";
 import type { RunJobData } from "./names.js";

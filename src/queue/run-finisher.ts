@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import type { ErrorInfo } from "../events/event.js";
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import type { Store } from "../store/store.js";
 import type { RedisEventLog } from "./event-log.js";
 import type { QueueNames, RunJobData } from "./names.js";
@@ -21,7 +21,17 @@ export async function finishFailedRun(deps: { redis: Redis; store: Store; events
   let run = await store.getRun(data.runId);
   if (run && run.status !== "running") return false;
   if (!run) {
-    await store.runStarted({ id: data.runId, pipeline: data.pipeline, file: data.file, hash: data.hash, input: data.input, startedAt: now, pid: process.pid, host: hostname(), ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}) });
+    await store.runStarted({
+      id: data.runId,
+      pipeline: data.pipeline,
+      file: data.file,
+      hash: data.hash,
+      input: data.input,
+      startedAt: now,
+      pid: process.pid,
+      host: hostname(),
+      ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
+    });
     run = await store.getRun(data.runId);
   }
   const startedAt = run?.startedAt ?? now;

@@ -7,7 +7,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CompiledPipeline } from "../compiler/types.js";
-import type { RunReport } from "../orchestrator/report.js";
+import type { RunReport } from "../events/report.js";
 import { assertRunInput } from "../orchestrator/input.js";
 import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";

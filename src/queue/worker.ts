@@ -25,9 +25,9 @@ import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { ContextManager } from "../context/context-manager.js";
 import type { RunEvent } from "../events/event.js";
-import type { CallHook, RunJournal } from "../orchestrator/hooks.js";
+import type { CallHook, RunJournal } from "../events/ports.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { StepRecord } from "../events/report.js";
 import type { PipelineRun } from "../orchestrator/run.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { connectRedis } from "../store/redis-connection.js";
@@ -206,7 +206,9 @@ export class RunWorker {
   }
 
   #hooks(pipeline: CompiledPipeline): CallHook[] {
-    return cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache) ? [new ResponseCache(this.#store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) })] : [];
+    return cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)
+      ? [new ResponseCache(this.#store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) })]
+      : [];
   }
 
   async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string }> {
@@ -303,7 +305,15 @@ export class RunWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const record = report.steps[stepId] ?? { status: "failed", attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false, ...(report.error ? { error: report.error } : {}) };
+      const record = report.steps[stepId] ?? {
+        status: "failed",
+        attempts: [],
+        durationMs: 0,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        cost: 0,
+        cached: false,
+        ...(report.error ? { error: report.error } : {}),
+      };
       return { start, record };
     } finally {
       this.#chunks.delete(key);

@@ -20,8 +20,8 @@
  * are plain commands. Nothing here imports the engine: the types come from the ports.
  */
 import type { Redis } from "ioredis";
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import { connectRedis, redact } from "./redis-connection.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
 

@@ -68,7 +68,28 @@ export async function startRedis(): Promise<TestRedis> {
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes", "--maxmemory-policy", "noeviction", "--loglevel", "notice"];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--save",
+      "",
+      "--daemonize",
+      "no",
+      "--protected-mode",
+      "yes",
+      "--maxmemory-policy",
+      "noeviction",
+      "--loglevel",
+      "notice",
+    ];
     const c = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     child = c;
     let out = "";

@@ -93,6 +93,16 @@ ${extraModels}`,
   };
   for (const [name, text] of Object.entries(pipelines)) files[`pipelines/${name}.yaml`] = text;
   writeFiles(dir, files);
-  return { dir, log, calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split(" ")) : []) };
+  return {
+    dir,
+    log,
+    calls: () =>
+      existsSync(log)
+        ? readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split(" "))
+        : [],
+  };
 }
-

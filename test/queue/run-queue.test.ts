@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadPipelineChecked } from "../../src/config/load.js";
+import { loadPipelineChecked } from "../../src/compiler/load.js";
 import type { RunEvent } from "../../src/events/event.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
 import { runCli } from "../helpers/cli.js";
@@ -57,7 +57,12 @@ describe("mcp run --queue and mcp worker", () => {
     expect(logged.map((e) => e.event)).toEqual(streamed);
     expect((await q.events.read(runId!, 8)).map((e) => e.seq)).toEqual([9, 10, 11]);
     // The worker ran every step once, and the shared store has the run.
-    expect(project.calls().filter((c) => c[0] === String(worker.pid)).map((c) => c[1])).toEqual(["a", "b", "c"]);
+    expect(
+      project
+        .calls()
+        .filter((c) => c[0] === String(worker.pid))
+        .map((c) => c[1]),
+    ).toEqual(["a", "b", "c"]);
     expect(await q.store.getRun(runId!)).toMatchObject({ status: "success", output: { text: "hi!!!" }, pipeline: "three" });
     worker.proc.kill("SIGTERM");
     expect(await worker.exited).toEqual({ code: 0, signal: null });
