@@ -92,6 +92,7 @@ export class RunWorker {
   readonly #active = new Map<string, ActiveRun>();
   readonly #chunks = new Map<string, { runId: string; ctl: AbortController; handback: boolean }>();
   #closing: Promise<void> | undefined;
+  #reconciler: NodeJS.Timeout | undefined;
 
   /** Connects (waiting for Redis as long as it takes) and starts taking jobs. */
   static async start(url: string, options: RunWorkerOptions): Promise<RunWorker> {
@@ -159,6 +160,20 @@ export class RunWorker {
       if (channel === this.names.cancelChannel) void this.#cancel(runId);
     });
     this.#runEvents.on("failed", ({ jobId, failedReason }) => void this.#onRunJobFailed(jobId, failedReason));
+    // A failure seen by no worker's QueueEvents (e.g. the stall check of a worker that was
+    // just starting) is found by looking at the failed jobs now and then.
+    this.#reconciler = setInterval(() => void this.#reconcile(), Math.max(1000, this.#o.lockDurationMs));
+    this.#reconciler.unref();
+  }
+
+  async #reconcile(): Promise<void> {
+    try {
+      for (const job of await this.#runsQueue.getJobs(["failed"], 0, 20)) {
+        if (job?.id && !(await this.#redis.exists(this.names.finalizedKey(job.id)))) await this.#onRunJobFailed(job.id, job.failedReason);
+      }
+    } catch {
+      // Redis away: the next round tries again.
+    }
   }
 
   /** Runs in progress in this process. */
@@ -172,6 +187,7 @@ export class RunWorker {
    */
   close(graceMs = this.#o.graceMs): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#reconciler);
       const timer = setTimeout(() => this.#handBackAll(), graceMs);
       try {
         await Promise.all(this.#workers.map((w) => w.close()));
@@ -289,6 +305,7 @@ export class RunWorker {
     // Only the items' own events: the step's start and end are the owning run's.
     const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled"]);
     const observer = this.#events.observer(runId, (e) => (itemEvents.has(e.type) ? e : undefined));
+    this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
     try {
       const run = this.#orchestrator.startRun(pipeline, data.input, {
         runId,

@@ -60,12 +60,12 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
 
 export const LOGGED_MODEL = `
 import { appendFileSync } from "node:fs";
-// Logs every call as "pid step item" to options.log, then waits input.ms (abortable).
+// Logs every call as "pid runId stepId item" to options.log, then waits input.ms (abortable).
 export default class Logged {
   capabilities = ["text-generation"];
   constructor(options = {}) { this.log = options.log; this.ms = options.ms ?? 50; }
   async process(input, ctx) {
-    appendFileSync(this.log, process.pid + " " + (ctx && ctx.stepId) + " " + (input.item ?? "-") + "\\n");
+    appendFileSync(this.log, process.pid + " " + (ctx && ctx.runId) + " " + (ctx && ctx.stepId) + " " + (input.item ?? "-") + "\\n");
     if (input.kill === true) process.kill(process.pid, "SIGKILL");
     const ms = input.ms ?? this.ms;
     await new Promise((resolve, reject) => {

@@ -60,9 +60,13 @@ describe("mcp run --queue and mcp worker", () => {
     expect(
       project
         .calls()
-        .filter((c) => c[0] === String(worker.pid))
-        .map((c) => c[1]),
-    ).toEqual(["a", "b", "c"]);
+        .filter((c) => c[1] === runId)
+        .map((c) => [Number(c[0]), c[2]]),
+    ).toEqual([
+      [worker.pid, "a"],
+      [worker.pid, "b"],
+      [worker.pid, "c"],
+    ]);
     expect(await q.store.getRun(runId!)).toMatchObject({ status: "success", output: { text: "hi!!!" }, pipeline: "three" });
     worker.proc.kill("SIGTERM");
     expect(await worker.exited).toEqual({ code: 0, signal: null });
