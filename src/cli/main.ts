@@ -17,6 +17,12 @@ const COMMANDS: Command[] = [
   { name: "runs", synopsis: "runs [show ID]", summary: "list recent runs from the journal, or show one", load: async () => (await import("./commands/runs.js")).runsCommand },
   { name: "resume", synopsis: "resume ID", summary: "continue a failed or killed run (finished steps are not run again)", load: async () => (await import("./commands/resume.js")).resumeCommand },
   {
+    name: "serve",
+    synopsis: "serve [DIR]",
+    summary: "serve the pipelines of DIR over HTTP (runs API, SSE, OpenAI-compatible, JSON-RPC)",
+    load: async () => (await import("./commands/serve.js")).serveCommand,
+  },
+  {
     name: "worker",
     synopsis: "worker --queue URL [DIR]",
     summary: "process runs queued on Redis (scale-out; docs/scale-out.md)",

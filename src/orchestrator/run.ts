@@ -216,7 +216,7 @@ export class PipelineRun {
     });
 
     if (!this.#failure) {
-      for (const id of this.#opts.slice ? [this.#opts.slice.stepId] : p.order) this.#step(id);
+      for (const id of this.#opts.slice ? [this.#opts.slice.stepId] : p.order) void this.#step(id);
       await Promise.all(this.#promises.values());
     }
 

@@ -8,7 +8,7 @@
  * over by another worker after a crash finds the flow it had started and waits for it,
  * instead of running the items again; chunks finished before the crash are not re-run.
  */
-import { FlowProducer, Job, Queue, QueueEvents } from "bullmq";
+import { type FlowProducer, Job, type Queue, type QueueEvents } from "bullmq";
 import type { FanOut, FanOutResult } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
 import { StepError } from "../orchestrator/run.js";

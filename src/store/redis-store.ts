@@ -15,6 +15,7 @@
  *   mcp:turn-seq            string the global turn counter (seq is unique across conversations)
  *   mcp:cache:KEY           string CacheEntry JSON (PEXPIREAT when it expires in the future)
  *   mcp:cache-expiry        zset   cache keys by expiresAt (cacheDeleteExpired)
+ *   mcp:events:{ID}         stream the run's events, stream id 0-SEQ (shared with src/queue's event log)
  *
  * Writes that touch several keys or read-then-write are Lua scripts (atomic in Redis). Reads
  * are plain commands. Nothing here imports the engine: the types come from the ports.
@@ -23,7 +24,7 @@ import type { Redis } from "ioredis";
 import type { ContextTurn } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
 import { connectRedis, redact } from "./redis-connection.js";
-import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
+import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 export interface RedisStoreOptions {
   /** Key prefix. @default "mcp:" */
@@ -83,7 +84,13 @@ redis.call('HSET', KEYS[2], 'summary', ARGV[1], 'version', v + 1)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 return 1`;
 
+// KEYS: events stream. ARGV: seq, event JSON pairs. An id not above the last one is skipped.
+const APPEND_EVENTS = `
+for i = 1, #ARGV, 2 do redis.pcall('XADD', KEYS[1], '0-' .. ARGV[i], 'e', ARGV[i + 1]) end
+return 1`;
+
 type Scripted = Redis & {
+  mcpAppendEvents(...args: (string | number)[]): Promise<number>;
   mcpRunStarted(...args: (string | number)[]): Promise<number>;
   mcpRunFinished(...args: (string | number)[]): Promise<number>;
   mcpPutStep(...args: (string | number)[]): Promise<number>;
@@ -118,6 +125,7 @@ export class RedisStore implements Store {
       r.defineCommand("mcpPutStep", { numberOfKeys: 2, lua: PUT_STEP });
       r.defineCommand("mcpAppendTurns", { numberOfKeys: 3, lua: APPEND_TURNS });
       r.defineCommand("mcpCompactTurns", { numberOfKeys: 2, lua: COMPACT_TURNS });
+      r.defineCommand("mcpAppendEvents", { numberOfKeys: 1, lua: APPEND_EVENTS });
     }
     this.#redis = r;
   }
@@ -180,6 +188,21 @@ export class RedisStore implements Store {
     const out: Record<string, StepRecord> = {};
     for (const [k, v] of Object.entries(h)) out[k] = JSON.parse(v) as StepRecord;
     return out;
+  }
+
+  /** The key of a run's event stream (the queue's event log appends to the same stream). */
+  eventsKey(id: string): string {
+    return `${this.#p}events:{${id}}`;
+  }
+
+  async appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#redis.mcpAppendEvents(this.eventsKey(runId), ...events.flatMap((e) => [e.seq, JSON.stringify(e.event)]));
+  }
+
+  async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
+    const rows = await this.#redis.xrange(this.eventsKey(runId), `0-${afterSeq + 1}`, "+");
+    return rows.map(([id, fields]) => ({ seq: Number(id.slice(id.indexOf("-") + 1)), event: JSON.parse(fields[1] ?? "null") as StoredEvent["event"] }));
   }
 
   async appendTurns(conversationId: string, turns: ContextTurn[], opts: { maxTurns?: number } = {}): Promise<StoredTurn[]> {

@@ -114,6 +114,17 @@ describe.each(kinds)("%s", (_name, make) => {
     await s.close();
   });
 
+  it("keeps a run's events by sequence number, ignoring one already stored", async () => {
+    const s = make();
+    const ev = (seq: number) => ({ seq, event: { type: "step.queued" as const, runId: "r", ts: seq, stepId: `s${seq}` } });
+    await s.appendEvents("r", [ev(1), ev(2)]);
+    await s.appendEvents("r", [ev(2), ev(3)]);
+    expect((await s.listEvents("r")).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(await s.listEvents("r", 2)).toEqual([ev(3)]);
+    expect(await s.listEvents("other")).toEqual([]);
+    await s.close();
+  });
+
   it("serves cache entries until they expire", async () => {
     const s = make();
     await s.cacheSet("k1", { value: { text: "cached" }, createdAt: 100, expiresAt: 200 });
