@@ -124,6 +124,11 @@ export class RunQueue {
     return (await this.store.getRun(runId))?.report;
   }
 
+  /** The run's job, while BullMQ keeps it. */
+  async job(runId: string): Promise<{ data: RunJobData } | undefined> {
+    return (await this.#queue.getJob(runId)) ?? undefined;
+  }
+
   /** Where the run's job is. */
   async state(runId: string): Promise<QueuedRunState> {
     const job = await this.#queue.getJob(runId);
