@@ -47,7 +47,7 @@ export interface ValidateSummary {
 }
 
 /** Validates files and folders; module model files are loaded and checked too (MCP405). */
-export async function validatePaths(paths: string[], cwd: string): Promise<ValidateSummary> {
+export async function validatePaths(paths: string[], cwd: string, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ValidateSummary> {
   const sources = new SourceMap();
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
@@ -64,7 +64,15 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
-      ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
+      const r = await loadPipelineChecked(f, { sources, configCache });
+      ds = r.diagnostics;
+      if (r.pipeline?.models.some((m) => m.mcpServer)) {
+        // Tool steps: check their inputs against the tools' input schemas (docs/mcp.md).
+        const { toolListingsFor } = await import("./tool-listings.js");
+        const { listings, diagnostics: listed } = await toolListingsFor(r.pipeline, { online: !opts.offline, env: opts.env ?? process.env });
+        if (listings.size) ds = (await loadPipelineChecked(f, { sources, configCache, toolListings: listings })).diagnostics;
+        ds = [...ds, ...listed];
+      }
     }
     if (!hasErrors(ds)) valid++;
     diagnostics.push(...ds);

@@ -19,6 +19,7 @@ import { ModelRegistry, type SelectPolicy } from "../registry/model-registry.js"
 import { didYouMean } from "../util/suggest.js";
 import { parseDuration } from "../util/duration.js";
 import { buildDag } from "./graph.js";
+import { attachMcpServers, checkToolInputs, compileMcpServers, type ToolListings, type ToolStepCheck } from "./mcp-servers.js";
 import { DEFAULT_RETRY, type CachePolicy, type CompiledPipeline, type CompiledStep, type ContextSettings, type FailureMode, type ProjectSettings, type RetryPolicy } from "./types.js";
 
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -37,6 +38,8 @@ export interface CompileInput {
   sources: SourceMap;
   /** Extra models (e.g. registered through the library API), merged before the files'. */
   models?: readonly ModelConfig[];
+  /** Listings of MCP servers' tools (from the store), to check the inputs of tool steps. */
+  toolListings?: ToolListings;
 }
 
 class Compilation {
@@ -142,6 +145,10 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       modelSource.set(name, { file: f, path });
     }
   }
+  const mcpHooks = { report: c.report.bind(c), template: c.template.bind(c) };
+  const mcpServers = compileMcpServers([config, file], env, mcpHooks);
+  attachMcpServers(models, modelSource, mcpServers, mcpHooks);
+  const toolSteps: ToolStepCheck[] = [];
   const registry = new ModelRegistry(models.values());
 
   // Model fallbacks must name models.
@@ -302,6 +309,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
 
     // Expressions.
     const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
+    if (input.toolListings && validChain.some((n) => models.get(n)?.mcpServer)) toolSteps.push({ id, path, input: raw.input ?? task.input, chain: validChain });
     const outputT = raw.output !== undefined || task.output !== undefined ? c.template(file, [...path, "output"], raw.output ?? task.output) : undefined;
     const appendT = raw.appendToContext !== undefined && raw.appendToContext !== false ? c.template(file, [...path, "appendToContext"], raw.appendToContext) : undefined;
     let when: CompiledExpression | undefined;
@@ -426,6 +434,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   // The run input schema must itself be a valid schema.
   const inputs = doc.inputs !== undefined ? obj(doc.inputs) : undefined;
 
+  if (input.toolListings && toolSteps.length) checkToolInputs(file, toolSteps, models, input.toolListings, mcpHooks);
   const settings = projectSettings(file, config, cfg, env);
   if (c.diagnostics.some((d) => d.severity === "error")) return { diagnostics: c.diagnostics };
 
@@ -445,6 +454,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       file: file.path,
       hash,
       ...(inputs ? { inputs } : {}),
+      ...(doc.outputSchema && typeof doc.outputSchema === "object" ? { outputSchema: doc.outputSchema as Record<string, unknown> } : {}),
       models: [...models.values()],
       ...(typeof (doc.concurrency ?? cfg.concurrency) === "number" ? { concurrency: (doc.concurrency ?? cfg.concurrency) as number } : {}),
       ...(context ? { context } : {}),

@@ -131,7 +131,7 @@ async function onModel(
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
       const t0 = Date.now();
       try {
-        const output = await attemptCall(scope, step, config, input, attempt, callSignal);
+        const output = await attemptCall(scope, step, config, input, attempt, callSignal, itemField.item);
         scope.services.limiter(config).succeeded();
         scope.budget?.release(reservation);
         return await succeeded(scope, step, config, input, output, attempt, Date.now() - t0, attempts, itemField);
