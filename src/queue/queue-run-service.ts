@@ -83,7 +83,11 @@ export class QueueRunService implements RunService {
   }
 
   async #summary(r: StoredRun, withSteps: boolean): Promise<RunSummary> {
-    if (r.report && r.status !== "running") return { ...summaryOfReport(r.report, r.finishedAt), ...(withSteps ? {} : { steps: undefined }) } as RunSummary;
+    if (r.report && r.status !== "running") {
+      const summary = summaryOfReport(r.report, r.finishedAt);
+      if (!withSteps) delete summary.steps;
+      return summary;
+    }
     return {
       runId: r.id,
       pipeline: r.pipeline,
