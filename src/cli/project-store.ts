@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import YAML from "yaml";
 import { findProjectConfig } from "../compiler/load.js";
 import type { ProjectSettings } from "../compiler/types.js";
-import { storeSettings } from "../compiler/compile.js";
+import { storeSettings } from "../compiler/settings.js";
 import { openStore, storeChoice, storePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { UsageError } from "./io.js";
