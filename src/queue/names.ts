@@ -52,6 +52,8 @@ export interface RunJobData {
   conversationId?: string;
   /** Most model calls in flight in this run. */
   concurrency?: number;
+  /** Continue this earlier run: its finished steps (in the shared journal) are not run again. */
+  resumeFrom?: string;
   enqueuedAt: number;
 }
 

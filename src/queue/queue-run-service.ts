@@ -23,7 +23,10 @@ export class QueueRunService implements RunService {
   }
 
   async start(req: RunStartRequest): Promise<{ runId: string }> {
-    const runId = await this.#q.enqueue(req.pipeline, req.input, req.conversationId !== undefined ? { conversationId: req.conversationId } : {});
+    const runId = await this.#q.enqueue(req.pipeline, req.input, {
+      ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      ...(req.resume ? { resumeFrom: req.resume.fromRunId } : {}),
+    });
     return { runId };
   }
 

@@ -31,6 +31,8 @@ export interface RunQueueOptions {
 
 export interface EnqueueOptions {
   runId?: string;
+  /** Continue an earlier run (a new run whose finished steps come from that run's journal). */
+  resumeFrom?: string;
   conversationId?: string;
   concurrency?: number;
 }
@@ -88,6 +90,7 @@ export class RunQueue {
       input,
       ...(opts.conversationId !== undefined ? { conversationId: opts.conversationId } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.resumeFrom !== undefined ? { resumeFrom: opts.resumeFrom } : {}),
       enqueuedAt: Date.now(),
     };
     await this.#queue.add("run", data, {

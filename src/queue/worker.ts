@@ -241,8 +241,14 @@ export class RunWorker {
       return { status: "failed" };
     }
     const existing = await this.#store.getRun(runId);
+    // Finished steps: of the run this one continues (web UI's Resume), then of this run's own
+    // earlier attempt (a worker died or handed it back).
     const completed: Record<string, StepRecord> = {};
-    if (existing) for (const [id, r] of Object.entries(await this.#store.getSteps(runId))) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+    for (const from of [data.resumeFrom, existing ? runId : undefined]) {
+      if (from === undefined) continue;
+      for (const [id, r] of Object.entries(await this.#store.getSteps(from))) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+    }
+    const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
     const cancelled = await this.#redis.get(this.names.cancelKey(runId));
 
     const active: ActiveRun = { handback: false };
@@ -264,7 +270,7 @@ export class RunWorker {
         hooks: this.#hooks(pipeline),
         ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
         ...(data.concurrency !== undefined ? { concurrency: data.concurrency } : {}),
-        ...(existing ? { resume: { fromRunId: runId, completed } } : {}),
+        ...(resumeFrom !== undefined ? { resume: { fromRunId: resumeFrom, completed } } : {}),
         ...(this.#o.fanOut
           ? { fanOut: new QueueFanOut({ flow: this.#flow, gatherQueue: this.#gatherQueue, gatherEvents: this.#gatherEvents, job: data, chunkSize: this.#o.chunkSize, attempts: 3 }) }
           : {}),
