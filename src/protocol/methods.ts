@@ -55,6 +55,7 @@ export function pipelineView(p: LivePipelineInfo): Record<string, unknown> {
     ...(p.version !== undefined ? { version: p.version } : {}),
     ...(p.pipeline?.description !== undefined ? { description: p.pipeline.description } : {}),
     ...(p.pipeline?.inputs !== undefined ? { inputs: p.pipeline.inputs } : {}),
+    ...(p.pipeline?.outputSchema !== undefined ? { outputSchema: p.pipeline.outputSchema } : {}),
     ...(p.pipeline ? { steps: [...p.pipeline.order] } : {}),
     diagnostics: p.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, text: formatHeadline(d, p.sources) })),
   };
@@ -195,7 +196,7 @@ export const METHODS: readonly MethodSpec[] = [
     async call(p, ctx, s) {
       if (!s.chat) throw new ProtocolError("unavailable", "chat completions are not available here");
       const { model, ...input } = p as unknown as { model: string } & ChatInput;
-      return s.chat.complete(model, input, ctx.signal);
+      return s.chat.complete(model, input, ctx);
     },
   },
   {
