@@ -157,7 +157,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     hooks: (): CallHook[] => [cacheFor(current().settings)],
     limits: options.limits ?? DEFAULT_INPUT_LIMITS,
   };
-  const chat = new ChatService(services, env);
+  const chat = new ChatService(services, env, options.observer);
   services.chat = chat;
   const handler = new ProtocolHandler(services, options.onInternalError ? { onInternalError: options.onInternalError } : {});
   let closed: Promise<{ interrupted: string[] }> | undefined;

@@ -115,8 +115,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
           { ...(reportFile !== undefined ? { htmlFile: reportFile } : {}), ...(summaryFile !== undefined ? { summaryFile } : {}), pipeline, events: recorder.events, report, source: "events" },
           !!values.quiet,
         );
-      if (environment.recorder && !values.quiet)
-        writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
+      const rec = environment.recording;
+      if (rec && rec.mode !== "none" && !values.quiet) {
+        const replayed = rec.mode === "new" ? ` (${rec.replayed} replayed from it)` : "";
+        writeLine(io.stderr, `recorded ${rec.recorded} model call${rec.recorded === 1 ? "" : "s"} to ${rec.path}${replayed}`);
+      }
       return exitCodeOf(report);
     } finally {
       await environment.close();
