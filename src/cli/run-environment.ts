@@ -18,6 +18,7 @@ import type { CallHook } from "../events/ports.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { openStore, storePath } from "../store/open-store.js";
+import { isRedisUrl } from "../store/redis-connection.js";
 import { StoreJournal } from "../store/run-journal.js";
 import type { Store } from "../store/store.js";
 import { McpError } from "../util/errors.js";
@@ -36,8 +37,9 @@ export const RUN_ENVIRONMENT_OPTIONS = {
 
 /** Help text of the flags, for a command's --help. */
 export const RUN_ENVIRONMENT_HELP = `State (docs/state.md):
-  --store KIND          sqlite|memory: where the run journal, conversations and cache live
-                        [default: mcp.yaml store.type, else sqlite at .mcp/state.db]
+  --store KIND          sqlite|memory|redis://HOST:PORT: where the run journal, conversations
+                        and cache live  [default: MCP_STORE, else mcp.yaml store, else sqlite
+                        at .mcp/state.db]
   --conversation ID     conversation id (overrides the pipeline's context.conversation)
   --no-cache            do not read or fill the response cache
   --record FILE         write every model call (request, response, usage, latency) to FILE
@@ -50,8 +52,8 @@ export const RUN_ENVIRONMENT_HELP = `State (docs/state.md):
                         new replays what FILE has and records the missing calls into it`;
 
 export interface RunEnvironmentFlags {
-  /** Store kind instead of mcp.yaml's. */
-  store?: "sqlite" | "memory";
+  /** Store kind (or a redis:// URL) instead of mcp.yaml's. */
+  store?: string;
   record?: string;
   replay?: string;
   /** What --record/--replay do (VCR's modes). @default "all" with --record, "none" with --replay */
@@ -62,7 +64,8 @@ export interface RunEnvironmentFlags {
 
 /** Reads the flags from parsed arguments; throws UsageError for bad values. */
 export function runEnvironmentFlags(command: string, values: Record<string, unknown>): RunEnvironmentFlags {
-  const store = values.store === undefined ? undefined : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
+  const store =
+    values.store === undefined ? undefined : isRedisUrl(values.store as string) ? (values.store as string) : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
   const record = values.record as string | undefined;
   const replay = values.replay as string | undefined;
   if (record !== undefined && replay !== undefined) throw new UsageError("give --record or --replay, not both", command);
@@ -117,10 +120,10 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
   const owned = !store;
   if (!store) {
     try {
-      store = await openStore(pipeline.settings, flags.store);
+      store = await openStore(pipeline.settings, flags.store ?? (env.MCP_STORE || undefined));
     } catch (e) {
       if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, command);
-      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, command);
+      if (e instanceof McpError && (e.code === "STORE_VERSION" || e.code === "REDIS_UNREACHABLE")) throw new UsageError(e.message, command);
       // A read-only checkout or a full disk must not stop a run: it runs without memory.
       warnings.push(`cannot open the store ${storePath(pipeline.settings)} (${(e as Error).message}); this run is kept in memory only and cannot be resumed`);
       store = new MemoryStore();

@@ -97,12 +97,12 @@ export class PipelineRun {
     });
 
     if (!scope.failure) {
-      for (const id of p.order) void runStep(scope, id);
+      for (const id of scope.options.slice ? [scope.options.slice.stepId] : p.order) void runStep(scope, id);
       await Promise.all(scope.promises.values());
     }
 
     let output: unknown;
-    if (!scope.failure && !scope.signal.aborted) {
+    if (!scope.failure && !scope.signal.aborted && !scope.options.slice) {
       try {
         output = p.output ? await evaluateTemplate(p.output, scope.bindings) : defaultOutput(scope);
       } catch (e) {

@@ -62,8 +62,8 @@ export function loadProjectConfig(dir: string): ProjectConfig {
 export interface RuntimeOptions {
   /** Folder of pipelines to serve (or one file). */
   dir: string;
-  /** Store kind instead of mcp.yaml's. */
-  store?: StoreKind;
+  /** Store kind (or a redis:// URL) instead of mcp.yaml's. */
+  store?: StoreKind | string;
   /** Environment for providers' API keys and $env. @default process.env */
   env?: NodeJS.ProcessEnv;
   /** Options of the live pipeline set (debounce, polling in tests). */
