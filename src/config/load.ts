@@ -2,9 +2,10 @@
  * Loading a pipeline: read the file (within limits), find and read mcp.yaml by walking up
  * from the pipeline's folder, check both against their schemas, and compile.
  */
+import { isUtf8 } from "node:buffer";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { compilePipeline } from "../compiler/compile.js";
 import type { CompiledPipeline } from "../compiler/types.js";
@@ -57,17 +58,21 @@ export function findProjectConfig(dir: string): string | undefined {
 export function readSource(path: string, limits: LoadLimits): { text?: string; diagnostic?: Diagnostic } {
   try {
     const st = statSync(path);
-    if (st.isDirectory()) return { diagnostic: error("MCP006", `${path} is a folder, not a file`) };
+    if (st.isDirectory()) return { diagnostic: error("MCP006", `${path} is a folder, not a file`, wholeFile(path)) };
     if (st.size > limits.maxFileBytes) {
       return {
-        diagnostic: error("MCP002", `file is ${st.size} bytes; the limit is ${limits.maxFileBytes}`, { file: path, offset: 0, length: 0 }),
+        diagnostic: error("MCP002", `file is ${st.size} bytes; the limit is ${limits.maxFileBytes}`, wholeFile(path)),
       };
     }
-    return { text: readFileSync(path, "utf8") };
+    const bytes = readFileSync(path);
+    if (!isUtf8(bytes)) {
+      return { diagnostic: error("MCP006", `cannot read ${path}: it is not UTF-8 text`, wholeFile(path), { hint: "save the file as UTF-8" }) };
+    }
+    return { text: bytes.toString("utf8") };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    return { diagnostic: error("MCP006", `cannot read ${path}: ${why}`) };
+    return { diagnostic: error("MCP006", `cannot read ${path}: ${why}`, wholeFile(path)) };
   }
 }
 
@@ -87,7 +92,9 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
   const file = parseYaml(path, text, limits);
   diagnostics.push(...file.diagnostics);
   if (file.value !== undefined && !hasErrors(file.diagnostics)) {
-    if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
+    if (text.trim() === "" || (file.value === null && !/^\s*[^#\s]/m.test(text))) {
+      diagnostics.push(error("MCP008", "the file is empty; a pipeline file is a mapping with at least `steps:`", wholeFile(path), { hint: "see pipelines/ for examples, or run mcp init" }));
+    } else if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
       diagnostics.push(error("MCP008", "a pipeline file must be a mapping with at least `steps:`", file.locate([]), { hint: "see pipelines/ for examples" }));
     } else {
       diagnostics.push(...validatePipelineSchema(file));
@@ -110,7 +117,7 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     // A broken mcp.yaml is reported once per validation run, with its first pipeline.
     if (!cached) diagnostics.push(...loaded.diagnostics);
     else if (hasErrors(loaded.diagnostics)) {
-      diagnostics.push(error("MCP006", `${path}: its project config ${loaded.file.path} has errors (reported above)`));
+      diagnostics.push(error("MCP006", `its project config ${loaded.file.path} has errors (reported above)`, wholeFile(path)));
     }
   }
 

@@ -68,6 +68,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Random source for retry jitter (tests). */
   random?: () => number;
+  /** Where the run input came from (`--input`, a file, `request body`): the file of its diagnostics. @default "input" */
+  inputOrigin?: string;
 }
 
 /** What the orchestrator lends a run: model instances and per-model limiters. */

@@ -69,7 +69,7 @@ import { watch, type FSWatcher } from "chokidar";
 import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../config/load.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
 import type { CompiledPipeline } from "../compiler/types.js";
-import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { ModelConfig } from "../models/types.js";
 import { McpError } from "../util/errors.js";
@@ -718,10 +718,10 @@ export class LivePipelineSet {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
         if (prev) this.#remove(prev, events);
-        else if (this.#fileRoots.has(path)) this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: no such file`)], new SourceMap(), causes, events);
+        else if (this.#fileRoots.has(path)) this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: no such file`, wholeFile(file))], new SourceMap(), causes, events);
         return;
       }
-      this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: ${(e as Error).message}`)], new SourceMap(), causes, events);
+      this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: ${(e as Error).message}`, wholeFile(file))], new SourceMap(), causes, events);
       return;
     }
 

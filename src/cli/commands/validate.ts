@@ -1,10 +1,11 @@
 /** `mcp validate PATH...`: check pipeline files and mcp.yaml without running anything. */
 import { readdirSync, statSync } from "node:fs";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import { error, hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { error, hasErrors, wholeFile, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { SourceMap } from "../../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../../config/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
+import { capDiagnostics } from "../../diagnostics/cap.js";
 import { toJson } from "../../diagnostics/printer.js";
 import { oneOf, parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
@@ -41,13 +42,13 @@ export function collectFiles(paths: string[], cwd: string): { files: string[]; d
     try {
       st = statSync(isAbsolute(p) ? p : join(cwd, p));
     } catch {
-      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`));
+      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`, wholeFile(p)));
       continue;
     }
     if (st.isDirectory()) {
       const before = files.length;
       walk(p);
-      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`));
+      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`, wholeFile(p)));
     } else files.push(p);
   }
   return { files: [...new Set(files)], diagnostics };
@@ -101,7 +102,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
 export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
   const failed = hasErrors(r.diagnostics);
   if (format === "json") {
-    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(r.diagnostics, r.sources) }, null, 2));
+    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(capDiagnostics(r.diagnostics), r.sources) }, null, 2));
   } else {
     printDiagnostics(io, "stdout", r.diagnostics, r.sources, format);
     if (format === "text") {
