@@ -8,7 +8,7 @@
 //   node bench/validate.bench.js [--steps 5000] [--runs 7]
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { loadPipelineFile } from "../dist/config/load.js";
+import { loadPipelineFile } from "../dist/compiler/load.js";
 
 const { values } = parseArgs({
   options: { steps: { type: "string", default: "5000" }, runs: { type: "string", default: "7" } },

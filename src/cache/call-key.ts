@@ -4,7 +4,7 @@
  * the input, serialised with a stable key order and hashed with sha256.
  */
 import { createHash } from "node:crypto";
-import type { CallRequest } from "../orchestrator/hooks.js";
+import type { CallRequest } from "../events/ports.js";
 
 /**
  * JSON with object keys sorted at every level and `undefined` members dropped, so two
@@ -45,5 +45,7 @@ export function callIdentity(req: Pick<CallRequest, "model" | "input" | "capabil
 
 /** sha256 (hex) of the call's identity. */
 export function callKey(req: Pick<CallRequest, "model" | "input" | "capabilities">): string {
-  return createHash("sha256").update(stableStringify(callIdentity(req))).digest("hex");
+  return createHash("sha256")
+    .update(stableStringify(callIdentity(req)))
+    .digest("hex");
 }

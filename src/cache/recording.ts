@@ -18,7 +18,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
-import type { CallHit, CallHook, CallRequest } from "../orchestrator/hooks.js";
+import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
 import { McpError } from "../util/errors.js";
 import { callKey, stableStringify } from "./call-key.js";
 import { excerpt, firstDifference, similarity } from "./similarity.js";
@@ -212,7 +212,9 @@ export class Replayer implements CallHook {
     } else {
       const b = best.i;
       const pct = Math.round(Math.min(1, best.score) * 100);
-      lines.push(`  nearest recorded call: step '${b.step}'${b.item !== undefined ? ` (item ${b.item})` : ""} on model '${b.model}' (${b.provider}${b.modelId ? ` ${b.modelId}` : ""}), input ${pct}% similar`);
+      lines.push(
+        `  nearest recorded call: step '${b.step}'${b.item !== undefined ? ` (item ${b.item})` : ""} on model '${b.model}' (${b.provider}${b.modelId ? ` ${b.modelId}` : ""}), input ${pct}% similar`,
+      );
       const at = firstDifference(best.text, input);
       if (at === -1) {
         const diffs: string[] = [];

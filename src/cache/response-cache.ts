@@ -7,11 +7,16 @@
  * turns it off. The TTL is the first set of step, model and project; none: entries never
  * expire. Only successful calls are stored (the orchestrator calls `store` for nothing else).
  */
-import type { ProjectSettings } from "../compiler/types.js";
-import type { Usage } from "../models/types.js";
-import type { CallHit, CallHook, CallRequest } from "../orchestrator/hooks.js";
+import type { Usage } from "../events/usage.js";
+import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
 import type { Store } from "../store/store.js";
 import { callKey } from "./call-key.js";
+
+/** mcp.yaml `cache:` settings, the project's default for every call. */
+export interface CacheSettings {
+  enabled?: boolean;
+  ttlMs?: number;
+}
 
 /** What the cache decides for one call. */
 export interface EffectiveCachePolicy {
@@ -20,7 +25,7 @@ export interface EffectiveCachePolicy {
 }
 
 /** Step over model over project: the first that says anything decides. */
-export function cachePolicyFor(req: Pick<CallRequest, "cache" | "model">, project: ProjectSettings["cache"] = {}): EffectiveCachePolicy {
+export function cachePolicyFor(req: Pick<CallRequest, "cache" | "model">, project: CacheSettings = {}): EffectiveCachePolicy {
   const step = req.cache;
   const model = req.model.cache;
   const modelTtl = typeof model === "object" ? model.ttlMs : undefined;
@@ -30,7 +35,7 @@ export function cachePolicyFor(req: Pick<CallRequest, "cache" | "model">, projec
 }
 
 /** Whether any call of these steps and models may be cached (the cache hook is needed at all). */
-export function cacheMayApply(steps: Iterable<{ cache?: { enabled: boolean } }>, models: Iterable<{ cache?: boolean | { ttlMs?: number } }>, project: ProjectSettings["cache"] = {}): boolean {
+export function cacheMayApply(steps: Iterable<{ cache?: { enabled: boolean } }>, models: Iterable<{ cache?: boolean | { ttlMs?: number } }>, project: CacheSettings = {}): boolean {
   if (project.enabled) return true;
   for (const s of steps) if (s.cache?.enabled) return true;
   for (const m of models) if (m.cache !== undefined && m.cache !== false) return true;
@@ -45,7 +50,7 @@ interface CachedValue {
 
 export interface ResponseCacheOptions {
   /** mcp.yaml `cache:` settings. */
-  project?: ProjectSettings["cache"];
+  project?: CacheSettings;
   /** Clock (tests). @default Date.now */
   now?: () => number;
 }
@@ -53,7 +58,7 @@ export interface ResponseCacheOptions {
 export class ResponseCache implements CallHook {
   readonly kind = "cache";
   readonly #store: Store;
-  readonly #project: ProjectSettings["cache"];
+  readonly #project: CacheSettings;
   readonly #now: () => number;
   #purged = false;
 

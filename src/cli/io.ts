@@ -28,13 +28,7 @@ export function writeLine(stream: Writable, s = ""): void {
   stream.write(s.endsWith("\n") ? s : s + "\n");
 }
 
-export function printDiagnostics(
-  io: CliIo,
-  stream: "stdout" | "stderr",
-  diagnostics: readonly Diagnostic[],
-  sources: SourceMap,
-  format: DiagnosticFormat = "text",
-): void {
+export function printDiagnostics(io: CliIo, stream: "stdout" | "stderr", diagnostics: readonly Diagnostic[], sources: SourceMap, format: DiagnosticFormat = "text"): void {
   if (diagnostics.length === 0) return;
   const s = io[stream];
   writeLine(s, formatDiagnostics(capDiagnostics(diagnostics), sources, format, { color: useColor(s, io.env), cwd: io.cwd }));

@@ -51,7 +51,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
     const { didYouMean } = await import("../util/suggest.js");
-    writeLine(io.stderr, `mcp: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\n\n${usage()}`);
+    writeLine(
+      io.stderr,
+      `mcp: unknown command '${name}'${didYouMean(
+        name,
+        COMMANDS.map((c) => c.name),
+      )}\n\n${usage()}`,
+    );
     return EXIT.invalid;
   }
   try {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import YAML from "yaml";
-import { findProjectConfig } from "../config/load.js";
+import { findProjectConfig } from "../compiler/load.js";
 import type { ProjectSettings } from "../compiler/types.js";
 import { openStore, storePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";

@@ -12,7 +12,7 @@ import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import { ContextManager, type Summarizer } from "../context/context-manager.js";
 import type { BaseModel } from "../models/base-model.js";
 import { createModel } from "../models/providers/index.js";
-import type { CallHook } from "../orchestrator/hooks.js";
+import type { CallHook } from "../events/ports.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { openStore, storePath } from "../store/open-store.js";
@@ -144,7 +144,8 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     if (!model) models.set(config.name, (model = createModel(config, { env })));
     const m = await model;
     const input = config.provider === "nlp" ? { text } : { prompt: `Summarise this conversation in a few sentences. Keep names, facts, numbers and decisions.\n\n${text}` };
-    const out = (await m.process(input, { signal: AbortSignal.timeout(config.timeoutMs ?? 120_000), capabilities: config.provider === "nlp" ? ["summarization"] : ["text-generation"] })) as { text?: unknown; summary?: unknown } | string;
+    const out = (await m.process(input, { signal: AbortSignal.timeout(config.timeoutMs ?? 120_000), capabilities: config.provider === "nlp" ? ["summarization"] : ["text-generation"] })) as
+      { text?: unknown; summary?: unknown } | string;
     if (typeof out === "string") return out;
     return typeof out?.text === "string" ? out.text : typeof out?.summary === "string" ? out.summary : JSON.stringify(out);
   };

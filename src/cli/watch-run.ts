@@ -17,14 +17,15 @@
 import { resolve } from "node:path";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { paint } from "../events/reporters/format.js";
+import { paint } from "./reporters/format.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { formatDuration } from "../util/duration.js";
 import { ConfigError } from "../util/errors.js";
 import { LivePipelineSet, shortVersion, type LivePipelineSetOptions, type LiveSetEvent } from "../watch/live-pipeline-set.js";
-import { formatPlan, runOnce, type OutputOptions } from "./commands/run.js";
+import { formatPlan } from "./reporters/plan.js";
+import { runOnce, type OutputOptions } from "./run-once.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { printDiagnostics, useColor, writeLine, type CliIo } from "./io.js";
 

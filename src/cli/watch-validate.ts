@@ -12,9 +12,9 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { paint } from "../events/reporters/format.js";
+import { paint } from "./reporters/format.js";
 import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipeline-set.js";
-import { printValidation, validatePaths } from "./commands/validate.js";
+import { printValidation, validatePaths } from "./validate-paths.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { useColor, writeLine, type CliIo } from "./io.js";
 
@@ -46,12 +46,12 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
   const validate = (changed: number): Promise<void> =>
     (queue = queue
       .then(async () => {
-      const summary = await validatePaths(options.paths, io.cwd);
-      if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR);
-      const code = printValidation(summary, options.format, io);
-      const at = new Date().toTimeString().slice(0, 8);
-      const why = changed ? `${changed} file${changed === 1 ? "" : "s"} changed; ` : "";
-      writeLine(io.stderr, `${tag} ${why}${code === 0 ? paint(color, "32", "valid") : paint(color, "31", "problems found")} (${at}); waiting for changes (Ctrl-C to exit)`);
+        const summary = await validatePaths(options.paths, io.cwd);
+        if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR);
+        const code = printValidation(summary, options.format, io);
+        const at = new Date().toTimeString().slice(0, 8);
+        const why = changed ? `${changed} file${changed === 1 ? "" : "s"} changed; ` : "";
+        writeLine(io.stderr, `${tag} ${why}${code === 0 ? paint(color, "32", "valid") : paint(color, "31", "problems found")} (${at}); waiting for changes (Ctrl-C to exit)`);
       })
       // A failed round is reported and the next change tries again.
       .catch((e: unknown) => writeLine(io.stderr, `${tag} validation failed: ${e instanceof Error ? e.message : String(e)}`)));

@@ -19,16 +19,7 @@ import { ModelRegistry, type SelectPolicy } from "../registry/model-registry.js"
 import { didYouMean } from "../util/suggest.js";
 import { parseDuration } from "../util/duration.js";
 import { buildDag } from "./graph.js";
-import {
-  DEFAULT_RETRY,
-  type CachePolicy,
-  type CompiledPipeline,
-  type CompiledStep,
-  type ContextSettings,
-  type FailureMode,
-  type ProjectSettings,
-  type RetryPolicy,
-} from "./types.js";
+import { DEFAULT_RETRY, type CachePolicy, type CompiledPipeline, type CompiledStep, type ContextSettings, type FailureMode, type ProjectSettings, type RetryPolicy } from "./types.js";
 
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -98,7 +89,7 @@ class Compilation {
   /** template() of an element or entry; its path is made only when something needs it. */
   #child(file: YamlFile, path: JsonPath, key: string | number, value: unknown): Template {
     if (typeof value === "string" && !value.includes("${{")) return { kind: "literal", value };
-    if (value === null || typeof value !== "object" && typeof value !== "string") return { kind: "literal", value };
+    if (value === null || (typeof value !== "object" && typeof value !== "string")) return { kind: "literal", value };
     return this.template(file, [...path, key], value);
   }
 
@@ -207,7 +198,13 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const taskName = str(raw.task);
     if (taskName !== undefined) {
       const t = tasks.get(taskName);
-      if (!t) c.report("MCP402", `unknown task '${taskName}'${didYouMean(taskName, tasks.keys())}`, file.locate([...path, "task"]), tasks.size ? {} : { hint: "tasks are defined under `tasks:` in mcp.yaml or the pipeline" });
+      if (!t)
+        c.report(
+          "MCP402",
+          `unknown task '${taskName}'${didYouMean(taskName, tasks.keys())}`,
+          file.locate([...path, "task"]),
+          tasks.size ? {} : { hint: "tasks are defined under `tasks:` in mcp.yaml or the pipeline" },
+        );
       else task = t.value;
     }
     const modelName = str(raw.model) ?? str(task.model);
@@ -227,7 +224,12 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     const explicitFallback = raw.fallback !== undefined ? strings(raw.fallback) : task.fallback !== undefined ? strings(task.fallback) : undefined;
     if (modelName !== undefined) {
       if (!models.has(modelName)) {
-        c.report("MCP401", `unknown model '${modelName}'${didYouMean(modelName, models.keys())}`, file.locate(raw.model !== undefined ? [...path, "model"] : path), models.size ? {} : { hint: "define models under `models:` in the pipeline or mcp.yaml" });
+        c.report(
+          "MCP401",
+          `unknown model '${modelName}'${didYouMean(modelName, models.keys())}`,
+          file.locate(raw.model !== undefined ? [...path, "model"] : path),
+          models.size ? {} : { hint: "define models under `models:` in the pipeline or mcp.yaml" },
+        );
       } else {
         chain = chainOf(modelName, explicitFallback);
       }
@@ -237,10 +239,18 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       if (!candidates) candidatesFor.set(selectKey, (candidates = registry.select({ capabilities, select }).map((m) => m.name)));
       const first = candidates[0];
       if (first === undefined) {
-        const partial = registry.list().map((m) => ({ m, missing: capabilities.filter((x) => !m.capabilities.includes(x)) })).sort((a, b) => a.missing.length - b.missing.length)[0];
-        c.report("MCP403", `no model has the capabilities ${capabilities.map((x) => `'${x}'`).join(", ")} needed by step '${id}'`, file.locate(raw.capabilities !== undefined ? [...path, "capabilities"] : path), {
-          hint: partial ? `closest: model '${partial.m.name}' lacks ${partial.missing.map((x) => `'${x}'`).join(", ")}` : "define a model with these capabilities under `models:`",
-        });
+        const partial = registry
+          .list()
+          .map((m) => ({ m, missing: capabilities.filter((x) => !m.capabilities.includes(x)) }))
+          .sort((a, b) => a.missing.length - b.missing.length)[0];
+        c.report(
+          "MCP403",
+          `no model has the capabilities ${capabilities.map((x) => `'${x}'`).join(", ")} needed by step '${id}'`,
+          file.locate(raw.capabilities !== undefined ? [...path, "capabilities"] : path),
+          {
+            hint: partial ? `closest: model '${partial.m.name}' lacks ${partial.missing.map((x) => `'${x}'`).join(", ")}` : "define a model with these capabilities under `models:`",
+          },
+        );
       } else {
         chain = chainOf(first, explicitFallback, candidates);
       }
@@ -255,7 +265,12 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       const inModelList = i > 0 && modelFallback.includes(name);
       if (!m) {
         // An unknown name in a model's own list is reported there, once.
-        if (!inModelList) c.report("MCP401", `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`, chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i));
+        if (!inModelList)
+          c.report(
+            "MCP401",
+            `unknown model '${name}' in the fallback chain of step '${id}'${didYouMean(name, models.keys())}`,
+            chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i),
+          );
         continue;
       }
       let missing: string[] | undefined;
@@ -265,10 +280,15 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
           inModelList && fromModel
             ? [{ message: `'${name}' is in the fallback list of model '${chain[0]}'`, location: fromModel.file.locate([...fromModel.path, "fallback", modelFallback.indexOf(name)]) }]
             : [];
-        c.report("MCP404", `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`, chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i), {
-          hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
-          related,
-        });
+        c.report(
+          "MCP404",
+          `model '${name}' ${i === 0 ? "chosen" : "in the fallback chain"} for step '${id}' lacks the capabilit${missing.length > 1 ? "ies" : "y"} ${missing.map((x) => `'${x}'`).join(", ")}`,
+          chainEntryLocation(file, path, raw, explicitFallback, stepLoc, name, i),
+          {
+            hint: i === 0 ? "pick a model that has it, or drop the capability" : "remove it from the fallback list or give it the capability",
+            related,
+          },
+        );
       }
     }
     let validChain = validChains.get(chain);
@@ -358,10 +378,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       const refLoc = firstRefLocation(c, steps.get(from), to);
       return {
         message: `'${from}' needs '${to}'${needsIdx === undefined ? ` (it reads $steps.${to})` : ""}`,
-        location:
-          needsIdx !== undefined
-            ? file.locate(needsIdx === -1 ? ["steps", from, "needs"] : ["steps", from, "needs", needsIdx])
-            : (refLoc ?? file.locateKey(["steps", from])),
+        location: needsIdx !== undefined ? file.locate(needsIdx === -1 ? ["steps", from, "needs"] : ["steps", from, "needs", needsIdx]) : (refLoc ?? file.locateKey(["steps", from])),
       };
     });
     c.report("MCP301", `dependency cycle: ${cyc.join(" -> ")}`, file.locateKey(["steps", cyc[0]!]), {
@@ -392,7 +409,13 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       ...(typeof ctxRaw.recent === "number" ? { recent: ctxRaw.recent } : {}),
       ...(typeof ctxRaw.relevant === "number" ? { relevant: ctxRaw.relevant } : {}),
       ...(ctxRaw.compress !== undefined
-        ? { compress: { threshold: (compress.threshold as number) ?? 20, ...(typeof compress.keep === "number" ? { keep: compress.keep } : {}), ...(typeof compress.model === "string" ? { model: compress.model } : {}) } }
+        ? {
+            compress: {
+              threshold: (compress.threshold as number) ?? 20,
+              ...(typeof compress.keep === "number" ? { keep: compress.keep } : {}),
+              ...(typeof compress.model === "string" ? { model: compress.model } : {}),
+            },
+          }
         : {}),
     };
     if (typeof compress.model === "string" && !models.has(compress.model)) {
@@ -406,7 +429,11 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const settings = projectSettings(file, config, cfg, env);
   if (c.diagnostics.some((d) => d.severity === "error")) return { diagnostics: c.diagnostics };
 
-  const hash = createHash("sha256").update(file.text).update("\u0000").update(config?.text ?? "").digest("hex");
+  const hash = createHash("sha256")
+    .update(file.text)
+    .update("\u0000")
+    .update(config?.text ?? "")
+    .digest("hex");
   const name = typeof doc.name === "string" ? doc.name : basename(file.path, extname(file.path));
   const budget = obj(doc.budget);
   return {
@@ -421,7 +448,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       models: [...models.values()],
       ...(typeof (doc.concurrency ?? cfg.concurrency) === "number" ? { concurrency: (doc.concurrency ?? cfg.concurrency) as number } : {}),
       ...(context ? { context } : {}),
-      ...(doc.budget !== undefined ? { budget: { ...(typeof budget.maxCost === "number" ? { maxCost: budget.maxCost } : {}), ...(typeof budget.maxTokens === "number" ? { maxTokens: budget.maxTokens } : {}) } } : {}),
+      ...(doc.budget !== undefined
+        ? { budget: { ...(typeof budget.maxCost === "number" ? { maxCost: budget.maxCost } : {}), ...(typeof budget.maxTokens === "number" ? { maxTokens: budget.maxTokens } : {}) } }
+        : {}),
       steps,
       order: dag.order,
       levels: dag.levels,
@@ -448,7 +477,13 @@ function chainEntryLocation(file: YamlFile, path: JsonPath, raw: Obj, explicitFa
 }
 
 /** The expressions of a step, in the order the compiler checks them. */
-function expressionsOf(input: Template, output: Template | undefined, append: Template | undefined, when: CompiledExpression | undefined, forEach: CompiledExpression | undefined): CompiledExpression[] {
+function expressionsOf(
+  input: Template,
+  output: Template | undefined,
+  append: Template | undefined,
+  when: CompiledExpression | undefined,
+  forEach: CompiledExpression | undefined,
+): CompiledExpression[] {
   const out: CompiledExpression[] = [];
   collectExpressions(input, out);
   if (output) collectExpressions(output, out);

@@ -5,6 +5,9 @@ import type { CompiledExpression } from "../expr/expression.js";
 import type { Template } from "../expr/template.js";
 import type { ModelConfig } from "../models/types.js";
 import type { SelectPolicy } from "../registry/model-registry.js";
+import type { ContextPolicy } from "../events/ports.js";
+import type { CacheSettings } from "../cache/response-cache.js";
+import type { StoreSettings } from "../store/open-store.js";
 
 export interface RetryPolicy {
   /** Attempts on one model, the first included. */
@@ -61,23 +64,16 @@ export interface CompiledStep {
   readonly location: Location;
 }
 
-export interface ContextSettings {
+/** A pipeline's `context:` settings: the manager's policy plus the conversation id. */
+export interface ContextSettings extends ContextPolicy {
   conversation?: Template;
-  maxHistory?: number;
-  maxTokens?: number;
-  recent?: number;
-  relevant?: number;
-  compress?: { threshold: number; keep?: number; model?: string };
 }
 
-export interface ProjectSettings {
+export interface ProjectSettings extends StoreSettings {
   /** mcp.yaml path, when one was found. */
   configFile?: string;
-  /** Folder of mcp.yaml, else of the pipeline: where `.mcp/` lives. */
-  projectDir: string;
   env: string[];
-  store?: { type?: "sqlite" | "memory" | "redis"; path?: string; url?: string };
-  cache?: { enabled?: boolean; ttlMs?: number };
+  cache?: CacheSettings;
   server?: Record<string, unknown>;
 }
 

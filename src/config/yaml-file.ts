@@ -7,11 +7,10 @@
  * exhausting memory), it drops `__proto__`-style keys with a diagnostic, and it records the
  * node behind every path.
  */
-import type { Document, Node as YamlNode, Pair, ParsedNode } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node as YamlNode, type Pair, type ParsedNode } from "yaml";
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
-import { fastParse, Kind, SCALAR_TYPE, type FastDocument } from "./yaml-fast.js";
-import { yamlLib } from "./yaml-lib.js";
+import { nestingBeyond } from "./nesting.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -39,12 +38,7 @@ export interface ScalarInfo {
   readonly type: string | undefined;
 }
 
-export interface ParseYamlOptions {
-  /** Try the fast reader (yaml-fast.ts) first. Default true; tests compare both ways. */
-  fast?: boolean;
-}
-
-/** How the yaml package is asked to parse (by parseYaml, and when a fast-read file needs its nodes). */
+/** How the yaml package is asked to parse. */
 const PARSE_OPTIONS = {
   prettyErrors: false,
   // Duplicate keys are found in toJs below: yaml's own check scans every earlier key of
@@ -66,7 +60,7 @@ class LimitExceeded extends Error {
 /** At most this many YAML syntax errors are reported per file; the rest are counted. */
 const MAX_SYNTAX_ERRORS = 20;
 
-export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS, options: ParseYamlOptions = {}): YamlFile {
+export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS): YamlFile {
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number, length = 0): Location => ({ file: path, offset, length });
   // A node reached through several aliases would report the same problem once per alias.
@@ -96,15 +90,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     return makeFile(path, text, undefined, undefined, diagnostics);
   }
 
-  // The common shape of file, read without building the yaml package's nodes; anything it
-  // does not handle (and every error) goes the long way below.
-  if (options.fast !== false) {
-    const fast = fastParse(text, limits);
-    if (fast) return makeFastFile(path, text, fast, diagnostics);
-  }
-
   // Offsets only: line and column are computed when printing (diagnostics/source.ts).
-  const { isAlias, isMap, isScalar, isSeq, parseDocument } = yamlLib();
   const doc = parseDocument(text, PARSE_OPTIONS) as Document.Parsed;
 
   const exprLinesReported = new Set<number>();
@@ -167,7 +153,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
       const obj: Record<string, unknown> = {};
       const seen = new Set<string>();
       for (const pair of node.items) {
-        const key = keyString(pair.key);
+        const key = keyString(pair.key, doc);
         if (key === "<<") {
           mergeInto(obj, toJs(pair.value, depth + 1));
           continue;
@@ -209,112 +195,6 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
 
 const DEPTH_HINT = "flatten the structure; deeply nested values are refused to protect the parser";
 
-/**
- * The offset where a cheap, conservative estimate of the nesting depth first passes `max`,
- * or -1. It counts flow brackets outside quoted strings and comments, plus block
- * indentation levels and compact `- ` / `? ` indicators, skipping block scalar bodies.
- * It may overestimate a little (the real check is in toJs), never by `max` on real files.
- */
-export function nestingBeyond(text: string, max: number): number {
-  const indents: number[] = [];
-  const n = text.length;
-  let flow = 0; // open flow brackets
-  let blockDepth = 0; // block nesting of the line where the current flow collection began
-  let blockScalarParent = -1; // indent of the line that opened a block scalar, or -1
-  let i = 0;
-  while (i < n) {
-    let indent = 0;
-    while (i + indent < n && text.charCodeAt(i + indent) === 32) indent++;
-    const first = text[i + indent];
-    const blank = first === undefined || first === "\n" || first === "\r" || first === "#";
-    if (blockScalarParent !== -1 && (blank || indent > blockScalarParent)) {
-      const nl = text.indexOf("\n", i);
-      if (nl === -1) return -1;
-      i = nl + 1;
-      continue;
-    }
-    blockScalarParent = -1;
-    let j = i + indent;
-    if (flow === 0 && !blank) {
-      while (indents.length && indents[indents.length - 1]! >= indent) indents.pop();
-      indents.push(indent);
-      blockDepth = indents.length;
-      // Compact nested sequences and complex keys on one line: `- - - x`, `? ? x`.
-      while ((text[j] === "-" || text[j] === "?") && (text[j + 1] === " " || text[j + 1] === "\n")) {
-        blockDepth++;
-        j += 2;
-        while (text[j] === " ") j++;
-      }
-      if (blockDepth > max) return j;
-    }
-    const contentStart = j;
-    let prev = " ";
-    let contentEnd = -1;
-    for (; j < n; j++) {
-      // Straight to the next character that matters (the others only set `prev`, which is
-      // the character before, or " " at the start of the content).
-      // (test, not exec: no match object per character found)
-      INTERESTING.lastIndex = j;
-      if (!INTERESTING.test(text)) {
-        j = n;
-        break;
-      }
-      j = INTERESTING.lastIndex - 1;
-      if (j > contentStart) prev = text[j - 1]!;
-      const c = text[j]!;
-      if (c === "\n") break;
-      if (c === "#" && (prev === " " || prev === "\t")) {
-        contentEnd = j;
-        const nl = text.indexOf("\n", j);
-        j = nl === -1 ? n : nl;
-        break;
-      }
-      const tokenStart = prev === " " || prev === "\t" || prev === "[" || prev === "{" || prev === "," || prev === ":";
-      if ((c === '"' || c === "'") && tokenStart) {
-        // A quoted scalar: skip to its end, across lines if need be.
-        let k = j + 1;
-        for (; k < n; k++) {
-          const q = text[k];
-          if (c === '"' && q === "\\") k++;
-          else if (q === c) {
-            if (c === "'" && text[k + 1] === "'") k++;
-            else break;
-          }
-        }
-        j = k;
-        prev = c;
-        continue;
-      }
-      if (c === "[" || c === "{") {
-        if (++flow + blockDepth > max) return j;
-      } else if ((c === "]" || c === "}") && flow > 0) flow--;
-      prev = c;
-    }
-    if (flow === 0 && mayEndWithBlockScalarHeader(text, i, contentEnd === -1 ? j : contentEnd) && BLOCK_SCALAR_HEADER.test(text.slice(i, contentEnd === -1 ? j : contentEnd))) {
-      blockScalarParent = indent;
-    }
-    i = j + 1;
-  }
-  return -1;
-}
-
-const INTERESTING = /[\n#"'[\]{}]/g;
-const BLOCK_SCALAR_HEADER = /(?:^|\s)[|>](?:[+-]?[1-9]?|[1-9][+-])\s*$/;
-
-/**
- * False when text[from, to) cannot end with a block scalar header (BLOCK_SCALAR_HEADER's
- * last non-space character is one of | > + - 1-9): most lines, tested without a slice.
- */
-function mayEndWithBlockScalarHeader(text: string, from: number, to: number): boolean {
-  let k = to - 1;
-  while (k >= from && text.charCodeAt(k) === 32) k--;
-  if (k < from) return false;
-  const c = text.charCodeAt(k);
-  // Other whitespace (\t, \r, non-ASCII spaces): let the regex decide.
-  if (c <= 32 || c >= 127) return true;
-  return c === 124 || c === 62 || c === 43 || c === 45 || (c >= 49 && c <= 57);
-}
-
 /** The `${{ ... }}` on a line that a YAML error at `errorAt` is about. */
 function expressionOnLine(path: string, lineText: string, lineStart: number, errorAt: number): Location {
   let best = -1;
@@ -342,9 +222,20 @@ function normaliseScalar(v: unknown): unknown {
   return v;
 }
 
-function keyString(key: unknown): string {
-  const { isMap, isScalar, isSeq } = yamlLib();
-  if (isScalar(key)) return String(key.value);
+/**
+ * The string a mapping key becomes in the JSON value. An alias used as a key is its anchored
+ * value's string (`*name: x`), not the text `*name`; an empty key (`: x`, `? `) is "",
+ * which is not the key "null" (`null: x`, `~: x`) that the core schema also reads as null.
+ */
+function keyString(key: unknown, doc: Document.Parsed | undefined, depth = 0): string {
+  if (isAlias(key)) {
+    const target = doc && depth < 8 ? key.resolve(doc) : undefined;
+    return target === undefined ? "" : keyString(target, doc, depth + 1);
+  }
+  if (isScalar(key)) {
+    if (key.value === null && (key.source === "" || key.source === undefined)) return "";
+    return String(key.value);
+  }
   if (key === null || key === undefined) return "";
   if (isMap(key) || isSeq(key)) return JSON.stringify(key.toJSON());
   return String(key);
@@ -365,14 +256,7 @@ function cleanYamlMessage(msg: string): string {
   return msg.replace(/ at line \d+, column \d+:?[\s\S]*$/, "").trim();
 }
 
-function makeFile(
-  path: string,
-  text: string,
-  doc: Document.Parsed | undefined,
-  value: unknown,
-  diagnostics: Diagnostic[],
-): YamlFile {
-  const { isAlias, isMap, isPair, isScalar, isSeq } = yamlLib();
+function makeFile(path: string, text: string, doc: Document.Parsed | undefined, value: unknown, diagnostics: Diagnostic[]): YamlFile {
   const rangeLoc = (n: { range?: [number, number, number] | null } | null | undefined): Location | undefined => {
     const r = n?.range;
     return r ? { file: path, offset: r[0], length: Math.max(0, r[1] - r[0]) } : undefined;
@@ -387,7 +271,7 @@ function makeFile(
       m = new Map();
       for (const it of map.items) {
         if (!isPair(it)) continue;
-        const k = keyString(it.key);
+        const k = keyString(it.key, doc);
         if (!m.has(k)) m.set(k, it as Pair);
       }
       index.set(map, m);
@@ -447,64 +331,3 @@ function makeFile(
     },
   };
 }
-
-/**
- * A file read by the fast reader. Keys and scalars are located from the ranges it recorded;
- * anything else (a mapping, a sequence, an empty value, a path that is not there: only
- * diagnostics ask for those) from the yaml package's document, parsed on first need.
- */
-function makeFastFile(path: string, text: string, fast: FastDocument, diagnostics: Diagnostic[]): YamlFile {
-  let full: YamlFile | undefined;
-  const slow = (): YamlFile => (full ??= makeFile(path, text, yamlLib().parseDocument(text, PARSE_OPTIONS) as Document.Parsed, fast.value, diagnostics));
-
-  // The entry at the end of a path, and its value.
-  let entry = -1;
-  let found: unknown;
-  const find = (p: JsonPath): boolean => {
-    let cur: unknown = fast.value;
-    let head = fast.rootHead;
-    entry = -1;
-    for (const seg of p) {
-      if (cur === null || typeof cur !== "object") return false;
-      entry = fast.entry(head, cur, seg);
-      if (entry === -1) return false;
-      cur = Array.isArray(cur) ? cur[seg as number] : (cur as Record<string, unknown>)[String(seg)];
-      head = fast.childHead(entry);
-    }
-    found = cur;
-    return entry !== -1;
-  };
-  const valueLoc = (at: number): Location | undefined => {
-    if (fast.kind(at) < Kind.Plain) return undefined;
-    const start = fast.valueStart(at);
-    return { file: path, offset: start, length: fast.valueEnd(at) - start };
-  };
-
-  return {
-    path,
-    text,
-    value: fast.value,
-    diagnostics,
-    locate(p) {
-      return (find(p) && valueLoc(entry)) || slow().locate(p);
-    },
-    locateKey(p) {
-      if (find(p)) {
-        if (!fast.hasKey(entry)) return valueLoc(entry) ?? slow().locateKey(p);
-        const start = fast.keyStart(entry);
-        return { file: path, offset: start, length: fast.keyEnd(entry) - start };
-      }
-      return slow().locateKey(p);
-    },
-    node(p) {
-      return slow().node(p);
-    },
-    scalar(p) {
-      if (!find(p) || typeof found !== "string") return undefined;
-      const kind = fast.kind(entry);
-      if (kind < Kind.Plain) return undefined;
-      return { start: fast.valueStart(entry), end: fast.valueEnd(entry), value: found, type: SCALAR_TYPE[kind] };
-    },
-  };
-}
-

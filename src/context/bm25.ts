@@ -6,7 +6,9 @@
 
 /** Common English words that carry no topic. */
 const STOP_WORDS = new Set(
-  "a an and are as at be but by do does did for from has have had he her his i if in into is it its me my no not of on or our she so that the their them then there these they this to was we were what when where which who why will with you your".split(" "),
+  "a an and are as at be but by do does did for from has have had he her his i if in into is it its me my no not of on or our she so that the their them then there these they this to was we were what when where which who why will with you your".split(
+    " ",
+  ),
 );
 
 /** Lower-cased words and numbers, stop words removed, a plural `s` stripped. */

@@ -16,15 +16,17 @@
  * await cm.addContext({ conversationId: "conv_123", context: { userInput: "Previous message" }, maxHistory: 10 });
  * await cm.getHistory("conv_123"); // [{ role: "user", content: { userInput: "Previous message" }, ... }]
  */
-import type { ContextSettings } from "../compiler/types.js";
-import type { ContextProvider, ContextTurn, ContextView } from "../orchestrator/hooks.js";
+import type { ContextPolicy, ContextProvider, ContextTurn, ContextView } from "../events/ports.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { Store, StoredTurn } from "../store/store.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import { bm25Scores, topK } from "./bm25.js";
 
 /** Context settings without the conversation id template: what the manager acts on. */
-export type ContextPolicy = Omit<ContextSettings, "conversation">;
+export type { ContextPolicy };
+
+/** A pipeline's `context:` settings, with the conversation id template the manager ignores. */
+type ContextSettings = ContextPolicy & { conversation?: unknown };
 
 /**
  * Summarises old turns with an LLM (`compress.model`). Gets the text to summarise (the
@@ -193,7 +195,10 @@ export async function selectTurns(all: readonly StoredTurn[], policy: ContextPol
     const older = turns.slice(0, turns.length - recent.length);
     let relevant: StoredTurn[] = [];
     if (policy.relevant && older.length && policy.query) {
-      const scores = bm25Scores(older.map((t) => promptText(t.content)), policy.query);
+      const scores = bm25Scores(
+        older.map((t) => promptText(t.content)),
+        policy.query,
+      );
       relevant = topK(scores, policy.relevant).map((i) => older[i]!);
     }
     priority = [...[...relevant].reverse(), ...recent];

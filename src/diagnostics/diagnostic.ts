@@ -35,21 +35,11 @@ export interface Diagnostic {
 /** Either a value or the diagnostics that explain why there is none. */
 export type Result<T> = { ok: true; value: T; warnings?: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
-export function error(
-  code: DiagnosticCode,
-  message: string,
-  location?: Location,
-  extra: { hint?: string; related?: RelatedInfo[] } = {},
-): Diagnostic {
+export function error(code: DiagnosticCode, message: string, location?: Location, extra: { hint?: string; related?: RelatedInfo[] } = {}): Diagnostic {
   return { severity: "error", code, message, ...(location ? { location } : {}), ...extra };
 }
 
-export function warning(
-  code: DiagnosticCode,
-  message: string,
-  location?: Location,
-  extra: { hint?: string; related?: RelatedInfo[] } = {},
-): Diagnostic {
+export function warning(code: DiagnosticCode, message: string, location?: Location, extra: { hint?: string; related?: RelatedInfo[] } = {}): Diagnostic {
   return { severity: "warning", code, message, ...(location ? { location } : {}), ...extra };
 }
 

@@ -111,12 +111,7 @@ export function formatGithub(diagnostics: readonly Diagnostic[], sources: Source
     .join("\n");
 }
 
-export function formatDiagnostics(
-  diagnostics: readonly Diagnostic[],
-  sources: SourceMap,
-  format: DiagnosticFormat,
-  opts: PrintOptions = {},
-): string {
+export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: SourceMap, format: DiagnosticFormat, opts: PrintOptions = {}): string {
   switch (format) {
     case "text":
       return formatText(diagnostics, sources, opts);

@@ -2,7 +2,7 @@
  * Run events: plain JSON objects, one union. The same objects feed the terminal view,
  * NDJSON logs, the server's SSE stream and the run journal.
  */
-import type { Usage } from "../models/types.js";
+import type { Usage } from "./usage.js";
 
 /** Step statuses, in the order a step goes through them. */
 export type StepStatus = "pending" | "queued" | "running" | "success" | "failed" | "skipped" | "aborted";

@@ -9,13 +9,12 @@ import type jsonata from "jsonata";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { McpError } from "../util/errors.js";
 import { safeRegExp } from "../util/safe-regex.js";
-import { subsetAst } from "./subset-parser.js";
 
 const require = createRequire(import.meta.url);
 let jsonataLib: typeof jsonata | undefined;
 /**
  * JSONata, loaded on first need: loading a pipeline whose expressions are all simple paths
- * or in the subset (subset-parser.ts) needs no JSONata until one is evaluated.
+ * needs no JSONata until one that is not is parsed or evaluated.
  */
 const loadJsonata = (): typeof jsonata => (jsonataLib ??= require("jsonata") as typeof jsonata);
 
@@ -85,7 +84,7 @@ class ParsedExpression {
   }
 
   get ast(): unknown {
-    return (this.#ast ??= simplePathAst(this.source) ?? subsetAst(this.source));
+    return (this.#ast ??= simplePathAst(this.source) ?? loadJsonata()(this.source, JSONATA_OPTIONS as never).ast());
   }
 
   get fast(): ((b: Bindings) => unknown) | undefined {
@@ -162,36 +161,22 @@ function kept(m: Map<string, number>): ReadonlyMap<string, number> {
   return m;
 }
 
-/** What collectRefs finds in simplePathAst(source), without the AST. */
-function simplePathRefs(p: { lead: number; head: string; names: readonly string[] }): ExprRefs {
-  const first = p.names[0];
-  const at = p.lead + 2 + p.head.length; // offset of the first name
-  return {
-    steps: p.head === "steps" && first !== undefined ? one(first, at) : NONE,
-    bareSteps: p.head === "steps" && first === undefined ? p.lead : undefined,
-    env: p.head === "env" && first !== undefined ? one(first, at) : NONE,
-    variables: one(p.head, p.lead),
-  };
-}
-
+/**
+ * Parses an expression once per distinct text: a simple path to the AST JSONata would build,
+ * anything else by JSONata's own parser (which throws on a syntax error). The references are
+ * found by collectRefs in both cases; a simple path's AST is dropped once they are known
+ * (thousands of them in a large pipeline) and made again on demand.
+ */
 function parse(source: string): ParsedExpression {
   const cached = parsedCache.get(source);
   if (cached) return cached;
   let parsed: ParsedExpression;
   const path = simplePath(source);
   if (path) {
-    parsed = new ParsedExpression(source, simplePathRefs(path), undefined, undefined, path.head, path.names);
+    parsed = new ParsedExpression(source, collectRefs(simplePathAst(source)), undefined, undefined, path.head, path.names);
   } else {
-    // The everyday subset is parsed here, to the AST JSONata would build (kept only as long
-    // as it takes to find the references), and evaluated by JSONata from the text when first
-    // evaluated; the rest is parsed by JSONata.
-    const ast = subsetAst(source);
-    if (ast !== undefined) {
-      parsed = new ParsedExpression(source, subsetRefs(ast), undefined, fastPath(ast) ?? null);
-    } else {
-      const full = loadJsonata()(source, JSONATA_OPTIONS as never).ast(); // throws on a syntax error
-      parsed = new ParsedExpression(source, collectRefs(full), full, undefined);
-    }
+    const ast = loadJsonata()(source, JSONATA_OPTIONS as never).ast();
+    parsed = new ParsedExpression(source, collectRefs(ast), ast, undefined);
   }
   if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
   parsedCache.set(source, parsed);
@@ -310,8 +295,7 @@ export interface AstNode {
 /** `$var.a.b` with plain names only: walk the properties directly. */
 function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
   const node = ast as AstNode;
-  const plain = (n: AstNode) =>
-    !n.predicate && !n.stages && !n.group && !n.focus && !n.index && !n.tuple && !n.keepArray && !n.ancestor;
+  const plain = (n: AstNode) => !n.predicate && !n.stages && !n.group && !n.focus && !n.index && !n.tuple && !n.keepArray && !n.ancestor;
   let varName: string;
   let names: string[];
   if (node.type === "variable" && typeof node.value === "string" && node.value !== "" && plain(node)) {
@@ -345,54 +329,6 @@ function pathWalker(varName: string, names: readonly string[]): (b: Bindings) =>
     if (Array.isArray(cur)) return names.length > 0 ? BAIL : cur;
     return cur;
   };
-}
-
-/**
- * collectRefs for the node types subsetAst builds, visiting them in the same order (a
- * node's keys in order), without listing keys or remembering nodes seen.
- */
-function subsetRefs(ast: AstNode): ExprRefs {
-  const steps = new Map<string, number>();
-  const env = new Map<string, number>();
-  const variables = new Map<string, number>();
-  let bareSteps: number | undefined;
-  const variable = (name: string, position: number) => {
-    if (!variables.has(name)) variables.set(name, Math.max(0, position - name.length - 1));
-  };
-  const visit = (n: AstNode): void => {
-    switch (n.type) {
-      case "variable":
-        variable(n.value as string, n.position!);
-        if (n.value === "steps") bareSteps ??= n.position! - 6;
-        return;
-      case "path": {
-        // `$var.name...`: the subset's paths start with a variable and have a name after it.
-        const [first, second] = n.steps as [AstNode, AstNode];
-        if (first.value === "steps" || first.value === "env") {
-          const target = first.value === "steps" ? steps : env;
-          const name = second.value as string;
-          if (!target.has(name)) target.set(name, second.position! - name.length);
-        }
-        variable(first.value as string, first.position!);
-        return;
-      }
-      case "binary":
-        visit(n.lhs as AstNode);
-        visit(n.rhs as AstNode);
-        return;
-      case "function":
-        for (const a of n.arguments as AstNode[]) visit(a);
-        visit(n.procedure as AstNode);
-        return;
-      case "unary":
-        for (const e of n.expressions as AstNode[]) visit(e);
-        return;
-      default:
-      // string, number and value literals refer to nothing
-    }
-  };
-  visit(ast);
-  return { steps: kept(steps), bareSteps, env: kept(env), variables: kept(variables) };
 }
 
 /** What an AST refers to (exported for tests: a simple path's references are found without its AST). */

@@ -38,12 +38,7 @@ export interface ChatRequest {
 export const CHAT_OPTION_KEYS = ["system", "temperature", "maxTokens", "json", "body"] as const;
 
 /** Reads the call shape; `fail` throws the provider's `fatal` error (the input is wrong). */
-export function toChatRequest(
-  input: unknown,
-  options: Record<string, unknown>,
-  defaults: { stream: boolean },
-  fail: (detail: string) => never,
-): ChatRequest {
+export function toChatRequest(input: unknown, options: Record<string, unknown>, defaults: { stream: boolean }, fail: (detail: string) => never): ChatRequest {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     fail(`expected the input { prompt } or { messages }, received ${describe(input)}`);
   }

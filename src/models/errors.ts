@@ -21,10 +21,7 @@ export class ModelError extends McpError {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    message: string,
-    opts: { kind: ModelErrorKind; provider: string; model: string; status?: number; retryAfterMs?: number; cause?: unknown },
-  ) {
+  constructor(message: string, opts: { kind: ModelErrorKind; provider: string; model: string; status?: number; retryAfterMs?: number; cause?: unknown }) {
     super(`MODEL_${opts.kind.toUpperCase()}`, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = "ModelError";
     this.kind = opts.kind;

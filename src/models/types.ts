@@ -5,11 +5,9 @@ import type { PROVIDERS } from "../schema/definitions.js";
 
 export type ProviderKind = (typeof PROVIDERS)[number];
 
-/** Token counts of one call, as the provider reported them or as estimated. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+import type { Usage } from "../events/usage.js";
+
+export type { Usage };
 
 /** The common shape of a text model's answer. Other models return any JSON. */
 export interface LlmOutput {

@@ -15,7 +15,7 @@ import { McpError } from "../util/errors.js";
 import { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { assertRunInput } from "./input.js";
 import { planRun, type RunPlan } from "./plan.js";
-import type { RunReport, StepRecord } from "./report.js";
+import type { RunReport, StepRecord } from "../events/report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
 
 export interface OrchestratorOptions {

@@ -82,7 +82,11 @@ export async function planRun(pipeline: CompiledPipeline, input: unknown, regist
       notes,
     });
   }
-  const totals = steps.reduce((t, s) => ({ inputTokens: t.inputTokens + s.inputTokens, outputTokens: t.outputTokens + s.outputTokens, cost: t.cost + s.cost }), { inputTokens: 0, outputTokens: 0, cost: 0 });
+  const totals = steps.reduce((t, s) => ({ inputTokens: t.inputTokens + s.inputTokens, outputTokens: t.outputTokens + s.outputTokens, cost: t.cost + s.cost }), {
+    inputTokens: 0,
+    outputTokens: 0,
+    cost: 0,
+  });
   return {
     pipeline: pipeline.name,
     groups: pipeline.levels.map((l) => [...l]),

@@ -1,4 +1,4 @@
-/** Backoff delays and abortable sleeping. */
+/** Backoff delays, and racing a promise against a signal. */
 import type { RetryPolicy } from "../compiler/types.js";
 
 /**
@@ -22,23 +22,6 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, retryAfterMs?
   base = Math.min(base, policy.maxDelayMs);
   const jittered = policy.jitter ? base / 2 + random() * (base / 2) : base;
   return Math.round(Math.max(jittered, retryAfterMs ?? 0));
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

@@ -19,9 +19,10 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { McpError } from "../util/errors.js";
 import { countTokens, promptText } from "../util/tokens.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
-import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, RunJournal } from "./hooks.js";
-import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "./report.js";
-import { backoffDelay, raceAbort, sleep } from "./retry.js";
+import type { CallHook, CallRequest, ContextProvider, ContextTurn, ContextView, RunJournal } from "../events/ports.js";
+import type { AttemptRecord, RunReport, RunTotals, StepRecord } from "../events/report.js";
+import { backoffDelay, raceAbort } from "./retry.js";
+import { sleep } from "../util/sleep.js";
 import type { BaseModel } from "../models/base-model.js";
 
 /** A failure that ends a step, with its documented reason. */
@@ -379,19 +380,20 @@ export class PipelineRun {
       };
       if (step.appendToContext) await this.#appendContext(step, record);
       await this.#opts.journal?.stepFinished(this.id, id, record);
-      if (this.#listeners.length) this.#emit({
-        type: "step.finished",
-        runId: this.id,
-        ts: Date.now(),
-        stepId: id,
-        ...(model !== undefined ? { model } : {}),
-        durationMs: record.durationMs,
-        attempts: attempts.length,
-        usage,
-        cost,
-        cached,
-        output,
-      });
+      if (this.#listeners.length)
+        this.#emit({
+          type: "step.finished",
+          runId: this.id,
+          ts: Date.now(),
+          stepId: id,
+          ...(model !== undefined ? { model } : {}),
+          durationMs: record.durationMs,
+          attempts: attempts.length,
+          usage,
+          cost,
+          cached,
+          output,
+        });
       return this.#settle(id, record);
     } catch (e) {
       return this.#fail(step, e, attempts, started);
@@ -477,7 +479,11 @@ export class PipelineRun {
     const tokens = await countTokens(input);
     const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
     if (fits.length === 0) {
-      throw new StepError("no-model", `step '${step.id}': the input has about ${tokens} tokens; no model of the chain (${configs.map((m) => `${m.name}: ${m.maxTokens}`).join(", ")}) takes that many`, step.id);
+      throw new StepError(
+        "no-model",
+        `step '${step.id}': the input has about ${tokens} tokens; no model of the chain (${configs.map((m) => `${m.name}: ${m.maxTokens}`).join(", ")}) takes that many`,
+        step.id,
+      );
     }
     return fits;
   }
@@ -584,7 +590,17 @@ export class PipelineRun {
             if (e instanceof StepError) throw e;
             const retry = (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
             const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, this.#opts.random) : undefined;
-            this.#emit({ type: "step.attempt_failed", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, error: info, ...(delay !== undefined ? { retryInMs: delay } : {}), ...itemField });
+            this.#emit({
+              type: "step.attempt_failed",
+              runId: this.id,
+              ts: Date.now(),
+              stepId: step.id,
+              model: config.name,
+              attempt,
+              error: info,
+              ...(delay !== undefined ? { retryInMs: delay } : {}),
+              ...itemField,
+            });
             if (delay === undefined) break;
             await sleep(delay, baseSignal);
           } finally {

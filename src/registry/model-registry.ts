@@ -95,9 +95,7 @@ export class ModelRegistry {
    * maxTokens, ordered by the policy (stable: ties keep registry order).
    */
   select(req: SelectRequest): ModelConfig[] {
-    const fits = this.findByCapabilities(req.capabilities).filter(
-      (m) => req.inputTokens === undefined || m.maxTokens === undefined || m.maxTokens >= req.inputTokens,
-    );
+    const fits = this.findByCapabilities(req.capabilities).filter((m) => req.inputTokens === undefined || m.maxTokens === undefined || m.maxTokens >= req.inputTokens);
     switch (req.select ?? "first") {
       case "first":
         return fits;

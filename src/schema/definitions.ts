@@ -27,16 +27,13 @@ const stringList = (description: string): Schema => d(description, { type: "arra
 const ref = (name: string, description: string): Schema => ({ $ref: `#/$defs/${name}`, description });
 
 const defs: Record<string, Schema> = {
-  duration: d("A duration: \"500ms\", \"30s\", \"2m\", \"1h\", or a number of milliseconds.", {
+  duration: d('A duration: "500ms", "30s", "2m", "1h", or a number of milliseconds.', {
     anyOf: [
       { type: "string", pattern: DURATION_PATTERN },
       { type: "number", minimum: 0 },
     ],
   }),
-  template: d(
-    "Any YAML value. A string that is exactly one ${{ expr }} becomes the JSONata expression's value; ${{ }} inside other text is interpolated.",
-    {},
-  ),
+  template: d("Any YAML value. A string that is exactly one ${{ expr }} becomes the JSONata expression's value; ${{ }} inside other text is interpolated.", {}),
   capabilities: d("Capabilities, e.g. text-generation, sentiment-analysis, entity-extraction.", {
     type: "array",
     items: { type: "string", minLength: 1 },
@@ -49,12 +46,15 @@ const defs: Record<string, Schema> = {
     maxDelay: { $ref: "#/$defs/duration", description: "Upper bound of any one delay." },
     jitter: bool("Randomise half of each delay so parallel retries do not stampede. Default true."),
   }),
-  cache: d("Cache identical model calls (same provider, model, options, capabilities and input): true, false, or { ttl }. A step's setting wins over its model's, a model's over mcp.yaml's. docs/state.md.", {
-    anyOf: [
-      { type: "boolean" },
-      strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served. Default: the model's, else mcp.yaml's, else until deleted." } }),
-    ],
-  }),
+  cache: d(
+    "Cache identical model calls (same provider, model, options, capabilities and input): true, false, or { ttl }. A step's setting wins over its model's, a model's over mcp.yaml's. docs/state.md.",
+    {
+      anyOf: [
+        { type: "boolean" },
+        strict("Cache settings.", { ttl: { $ref: "#/$defs/duration", description: "How long an entry is served. Default: the model's, else mcp.yaml's, else until deleted." } }),
+      ],
+    },
+  ),
   model: strict(
     "A model in the registry.",
     {

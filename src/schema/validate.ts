@@ -23,7 +23,9 @@ export const SCHEMA_AJV_OPTIONS: Readonly<Options> = { allErrors: true, verbose:
 
 /** A digest of the built-in schemas and the options: prebuilt validators are used only if theirs is the same. */
 export function schemaFingerprint(): string {
-  return createHash("sha256").update(JSON.stringify([SCHEMA_AJV_OPTIONS, pipelineSchema, configSchema])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([SCHEMA_AJV_OPTIONS, pipelineSchema, configSchema]))
+    .digest("hex");
 }
 
 /** The module scripts/build-validators.mjs writes next to the built validate.js. */
@@ -216,8 +218,7 @@ function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
   const path = pathToJsonPath(e.instancePath);
   const where = displayPath(path);
   const parent = (e.parentSchema ?? {}) as { description?: string; properties?: Record<string, unknown> };
-  const mk = (code: DiagnosticCode, message: string, p: JsonPath, hint?: string, key = false) =>
-    error(code, message, key ? file.locateKey(p) : file.locate(p), hint ? { hint } : {});
+  const mk = (code: DiagnosticCode, message: string, p: JsonPath, hint?: string, key = false) => error(code, message, key ? file.locateKey(p) : file.locate(p), hint ? { hint } : {});
 
   switch (e.keyword) {
     case "additionalProperties": {
@@ -244,11 +245,7 @@ function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
     case "enum": {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
       const near = typeof e.data === "string" ? closest(e.data, allowed) : undefined;
-      return mk(
-        "MCP104",
-        `${where} must be one of ${allowed.join(", ")}; found ${describeValue(e.data)}${near ? ` (did you mean '${near}'?)` : ""}`,
-        path,
-      );
+      return mk("MCP104", `${where} must be one of ${allowed.join(", ")}; found ${describeValue(e.data)}${near ? ` (did you mean '${near}'?)` : ""}`, path);
     }
     case "const":
       return mk("MCP104", `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${describeValue(e.data)}`, path);

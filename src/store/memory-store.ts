@@ -3,8 +3,8 @@
  * Values are copied in and out (structuredClone), so callers see the same isolation a
  * database gives them. Nothing survives the process.
  */
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
 
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
@@ -97,7 +97,10 @@ export class MemoryStore implements Store {
     const state = this.#conversations.get(conversationId) ?? { version: 0 };
     if (state.version !== opts.expectedVersion) return false;
     this.#conversations.set(conversationId, { summary: opts.summary, version: state.version + 1 });
-    this.#turns.set(conversationId, (this.#turns.get(conversationId) ?? []).filter((t) => t.seq > opts.throughSeq));
+    this.#turns.set(
+      conversationId,
+      (this.#turns.get(conversationId) ?? []).filter((t) => t.seq > opts.throughSeq),
+    );
     return true;
   }
 

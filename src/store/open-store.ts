@@ -3,7 +3,6 @@
  * override (`--store`).
  */
 import { isAbsolute, resolve } from "node:path";
-import type { ProjectSettings } from "../compiler/types.js";
 import { McpError } from "../util/errors.js";
 import { MemoryStore } from "./memory-store.js";
 import type { Store } from "./store.js";
@@ -11,11 +10,18 @@ import type { Store } from "./store.js";
 /** The kinds of store `openStore` knows. */
 export type StoreKind = "sqlite" | "memory" | "redis";
 
+/** What openStore reads of the project settings (mcp.yaml `store:` and the project folder). */
+export interface StoreSettings {
+  /** Folder of mcp.yaml, else of the pipeline: where `.mcp/` lives. */
+  projectDir: string;
+  store?: { type?: StoreKind; path?: string; url?: string };
+}
+
 /** Default SQLite file, relative to the project folder. */
 export const DEFAULT_STORE_PATH = ".mcp/state.db";
 
 /** Where the SQLite file of a project is: `store.path` (relative to the project), else `.mcp/state.db`. */
-export function storePath(settings: Pick<ProjectSettings, "projectDir" | "store">): string {
+export function storePath(settings: StoreSettings): string {
   const p = settings.store?.path ?? DEFAULT_STORE_PATH;
   return isAbsolute(p) ? p : resolve(settings.projectDir, p);
 }
@@ -25,7 +31,7 @@ export function storePath(settings: Pick<ProjectSettings, "projectDir" | "store"
  * else SQLite at `storePath(settings)` (created on first use).
  * @example const store = await openStore(pipeline.settings);
  */
-export async function openStore(settings: Pick<ProjectSettings, "projectDir" | "store">, override?: StoreKind): Promise<Store> {
+export async function openStore(settings: StoreSettings, override?: StoreKind): Promise<Store> {
   const kind = override ?? settings.store?.type ?? "sqlite";
   switch (kind) {
     case "memory":

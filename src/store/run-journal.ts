@@ -6,9 +6,8 @@
  */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import type { CompiledPipeline } from "../compiler/types.js";
-import type { RunJournal } from "../orchestrator/hooks.js";
-import type { RunReport, StepRecord } from "../orchestrator/report.js";
+import type { RunJournal, RunPipeline } from "../events/ports.js";
+import type { RunReport, StepRecord } from "../events/report.js";
 import type { Store, StoredRun } from "./store.js";
 
 export class StoreJournal implements RunJournal {
@@ -18,7 +17,7 @@ export class StoreJournal implements RunJournal {
     this.#store = store;
   }
 
-  async runStarted(run: { runId: string; pipeline: CompiledPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void> {
+  async runStarted(run: { runId: string; pipeline: RunPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void> {
     await this.#store.runStarted({
       id: run.runId,
       pipeline: run.pipeline.name,

@@ -18,8 +18,8 @@ import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type BetterSqlite3 from "better-sqlite3";
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
 
@@ -305,7 +305,9 @@ export class SqliteStore implements Store {
       const row = this.#db.prepare("SELECT version FROM conversations WHERE id = ?").get(conversationId) as { version: number } | undefined;
       if ((row?.version ?? 0) !== opts.expectedVersion) return false;
       this.#db
-        .prepare("INSERT INTO conversations (id, summary, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, version = excluded.version, updated_at = excluded.updated_at")
+        .prepare(
+          "INSERT INTO conversations (id, summary, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, version = excluded.version, updated_at = excluded.updated_at",
+        )
         .run(conversationId, opts.summary, opts.expectedVersion + 1, now);
       this.#db.prepare("DELETE FROM turns WHERE conversation_id = ? AND seq <= ?").run(conversationId, opts.throughSeq);
       return true;
@@ -328,7 +330,9 @@ export class SqliteStore implements Store {
   async cacheSet(key: string, entry: CacheEntry): Promise<void> {
     this.#write(() => {
       this.#db
-        .prepare("INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at")
+        .prepare(
+          "INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at",
+        )
         .run(key, JSON.stringify(entry.value ?? null), entry.createdAt, entry.expiresAt ?? null);
     });
   }

@@ -7,8 +7,8 @@
  * `--store memory`). Each method that writes several rows does so atomically.
  */
 import type { ErrorInfo, RunStatus } from "../events/event.js";
-import type { ContextTurn } from "../orchestrator/hooks.js";
-import type { RunReport, RunTotals, StepRecord } from "../orchestrator/report.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { RunReport, RunTotals, StepRecord } from "../events/report.js";
 
 /** A run as the journal stores it. */
 export interface StoredRun {

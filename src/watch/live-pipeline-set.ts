@@ -66,7 +66,7 @@ import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { watch, type FSWatcher } from "chokidar";
-import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../config/load.js";
+import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
@@ -904,7 +904,11 @@ function readOrEmpty(p: string): string {
 }
 
 function stampOf(text: string, configPath: string | undefined, modules: readonly string[]): string {
-  const h = createHash("sha256").update(text).update("\u0000").update(configPath ?? "").update("\u0000");
+  const h = createHash("sha256")
+    .update(text)
+    .update("\u0000")
+    .update(configPath ?? "")
+    .update("\u0000");
   if (configPath) h.update(readOrEmpty(configPath));
   for (const m of modules) h.update("\u0000").update(m).update("\u0000").update(readOrEmpty(m));
   return h.digest("hex");
@@ -941,4 +945,3 @@ function freezePipeline(p: CompiledPipeline, shared: ReadonlySet<ModelConfig>): 
   Object.freeze(p.settings);
   Object.freeze(p);
 }
-

@@ -6,10 +6,10 @@ import { callKey, stableStringify } from "../../src/cache/call-key.js";
 import { Recorder, Replayer, readRecording, scrub } from "../../src/cache/recording.js";
 import { cacheMayApply, cachePolicyFor, ResponseCache } from "../../src/cache/response-cache.js";
 import { editDistance, similarity } from "../../src/cache/similarity.js";
-import { loadPipeline } from "../../src/config/load.js";
+import { loadPipeline } from "../../src/compiler/load.js";
 import type { RunEvent } from "../../src/events/event.js";
 import type { ModelConfig } from "../../src/models/types.js";
-import type { CallRequest } from "../../src/orchestrator/hooks.js";
+import type { CallRequest } from "../../src/events/ports.js";
 import { TaskOrchestrator } from "../../src/orchestrator/orchestrator.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -242,7 +242,10 @@ describe("record and replay", () => {
   it("never writes API keys or auth headers", async () => {
     const file = join(tempDir(), "calls.json");
     const recorder = new Recorder(file, { env: { MY_KEY: "sk-very-secret-123" } });
-    const r = req({ model: model({ apiKeyEnv: "MY_KEY", headers: { authorization: "Bearer sk-very-secret-123" } }), input: { prompt: "my key is sk-very-secret-123", headers: { Authorization: "Bearer x", "x-api-key": "k" } } });
+    const r = req({
+      model: model({ apiKeyEnv: "MY_KEY", headers: { authorization: "Bearer sk-very-secret-123" } }),
+      input: { prompt: "my key is sk-very-secret-123", headers: { Authorization: "Bearer x", "x-api-key": "k" } },
+    });
     await recorder.store(r, { text: "ok", echo: "sk-very-secret-123" }, { usage: { inputTokens: 1, outputTokens: 1 }, latencyMs: 1 });
     const text = readFileSync(file, "utf8");
     expect(text).not.toContain("sk-very-secret-123");

@@ -92,7 +92,10 @@ steps:
     const dir = project({ "p.yaml": ECHO });
     const r = await runCli(["run", "p.yaml", "--input", '{"name":"x"}', "--progress", "json"], { cwd: dir });
     expect(r.code).toBe(0);
-    const events = r.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const events = r.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.type)).toEqual(["run.started", "step.queued", "step.started", "step.finished", "run.finished"]);
     expect(events.at(-1)).toMatchObject({ status: "success", output: "hello x" });
   });

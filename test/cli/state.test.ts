@@ -106,7 +106,14 @@ async function fakeOpenAI(): Promise<{ url: string; requests: { auth?: string; b
       requests.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body: parsed });
       const last = parsed.messages[parsed.messages.length - 1].content;
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }], usage: { prompt_tokens: 11, completion_tokens: 4 } }));
+      res.end(
+        JSON.stringify({
+          id: "x",
+          object: "chat.completion",
+          choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 11, completion_tokens: 4 },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

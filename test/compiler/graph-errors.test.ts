@@ -40,10 +40,7 @@ describe("MCP301 dependency cycle", () => {
   e: { model: writer, needs: d }
 `),
     );
-    expect(headlines(r)).toEqual([
-      "p.yaml:9:3: error MCP301: dependency cycle: a -> b -> a",
-      "p.yaml:12:3: error MCP301: dependency cycle: d -> e -> d",
-    ]);
+    expect(headlines(r)).toEqual(["p.yaml:9:3: error MCP301: dependency cycle: a -> b -> a", "p.yaml:12:3: error MCP301: dependency cycle: d -> e -> d"]);
     expect(r.diagnostics.map((d) => d.related?.length)).toEqual([2, 2]);
   });
 

@@ -1,7 +1,7 @@
 /** MCP4xx: models, tasks and capability contracts. */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import { headlines, load, MOCK_MODELS, rendered } from "../helpers/diagnostics.js";
 import { tempProject } from "../helpers/project.js";
 

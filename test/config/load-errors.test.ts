@@ -5,11 +5,11 @@
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import { DEFAULT_LIMITS } from "../../src/config/limits.js";
 import { formatHeadline } from "../../src/diagnostics/printer.js";
 import { SourceMap } from "../../src/diagnostics/source.js";
-import { collectFiles } from "../../src/cli/commands/validate.js";
+import { collectFiles } from "../../src/cli/validate-paths.js";
 import { headlines, load, MOCK_MODELS, only, rendered } from "../helpers/diagnostics.js";
 import { tempProject } from "../helpers/project.js";
 
@@ -138,9 +138,7 @@ describe("MCP006 cannot read file", () => {
     const a = loadPipelineFile(join(dir, "a.yaml"), { sources, configCache });
     const b = loadPipelineFile(join(dir, "b.yaml"), { sources, configCache });
     expect(a.diagnostics.map((d) => d.code)).toContain("MCP101");
-    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(
-      `${join(dir, "b.yaml")}:1:1: error MCP006: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`,
-    );
+    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(`${join(dir, "b.yaml")}:1:1: error MCP006: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`);
     expect(b.diagnostics.map((d) => d.code)).not.toContain("MCP101");
   });
 });
@@ -190,12 +188,6 @@ describe("MCP012 unknown step in needs", () => {
 
   it("prints the source line with a squiggle under the name", () => {
     const r = load(`${MOCK_MODELS}steps:\n  review: { model: writer }\n  publish:\n    model: writer\n    needs: [reviw]\n`);
-    expect(rendered(r)).toBe(
-      [
-        "p.yaml:12:13: error MCP012: unknown step 'reviw' in needs (did you mean 'review'?)",
-        "   12 |     needs: [reviw]",
-        "                    ~~~~~",
-      ].join("\n"),
-    );
+    expect(rendered(r)).toBe(["p.yaml:12:13: error MCP012: unknown step 'reviw' in needs (did you mean 'review'?)", "   12 |     needs: [reviw]", "                    ~~~~~"].join("\n"));
   });
 });

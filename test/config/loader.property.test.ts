@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { hasErrors } from "../../src/diagnostics/diagnostic.js";
 import { formatDiagnostics } from "../../src/diagnostics/printer.js";
-import type { LoadResult } from "../../src/config/load.js";
+import type { LoadResult } from "../../src/compiler/load.js";
 import { load } from "../helpers/diagnostics.js";
 
 const VALID = `# yaml-language-server: $schema=../schemas/pipeline.schema.json

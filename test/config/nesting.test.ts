@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nestingBeyond } from "../../src/config/yaml-file.js";
+import { nestingBeyond } from "../../src/config/nesting.js";
 
 /** FUZZ_RUNS=20 npx vitest run test/config/nesting.test.ts searches 20 times as long. */
 const scale = Number(process.env.FUZZ_RUNS ?? 1);
@@ -85,7 +85,42 @@ function reference(text: string, max: number): number {
 }
 
 describe("nestingBeyond", () => {
-  const piece = fc.constantFrom("a", "b: ", "- ", "? ", "[", "]", "{", "}", ",", ":", "#", " #", '"', "'", "''", '\\"', "\\", "\n", "\n", "  ", "    ", "\t", "\r", "|", ">", "|-", ">+2", "|1", " |", " >-", "\u00a0", "${{ ", " }}", "x");
+  const piece = fc.constantFrom(
+    "a",
+    "b: ",
+    "- ",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "#",
+    " #",
+    '"',
+    "'",
+    "''",
+    '\\"',
+    "\\",
+    "\n",
+    "\n",
+    "  ",
+    "    ",
+    "\t",
+    "\r",
+    "|",
+    ">",
+    "|-",
+    ">+2",
+    "|1",
+    " |",
+    " >-",
+    "\u00a0",
+    "${{ ",
+    " }}",
+    "x",
+  );
   it("gives what the character-by-character version gives", () => {
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 60 }), fc.integer({ min: 0, max: 12 }), (pieces, max) => {

@@ -126,7 +126,9 @@ describe("evaluation limits", () => {
   });
 
   it("names the expression in a run-time error", async () => {
-    const err = await compile('$number("x")').evaluate({}).catch((x: unknown) => x);
+    const err = await compile('$number("x")')
+      .evaluate({})
+      .catch((x: unknown) => x);
     expect((err as Error).message).toMatch(/in `\$number\("x"\)`$/);
   });
 });

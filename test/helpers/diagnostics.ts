@@ -1,5 +1,5 @@
 /** Loading YAML text the way the CLI does and rendering its diagnostics as the CLI prints them. */
-import { loadPipelineFile, type LoadOptions, type LoadResult } from "../../src/config/load.js";
+import { loadPipelineFile, type LoadOptions, type LoadResult } from "../../src/compiler/load.js";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { formatHeadline, formatText } from "../../src/diagnostics/printer.js";
 

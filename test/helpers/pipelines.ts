@@ -1,5 +1,5 @@
 /** Compiling pipelines from inline YAML for tests (no files, no mcp.yaml search). */
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import type { CompiledPipeline } from "../../src/compiler/types.js";
 import { formatText } from "../../src/diagnostics/printer.js";
 import type { ModelRegistry } from "../../src/registry/model-registry.js";

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import type { CompiledPipeline } from "../../src/compiler/types.js";
 import { capDiagnostics, isSummary } from "../../src/diagnostics/cap.js";
 import { error } from "../../src/diagnostics/diagnostic.js";
@@ -169,7 +169,10 @@ describe("mcp run with hostile input", { timeout: 120_000 }, () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("deep.json:1:1: error MCP501: the run input is nested more than 64 levels deep");
 
-    const child = spawn(process.execPath, [BIN, "run", "p.yaml", "--watch", "--store", "memory", "--progress", "none", "--input-file", "many.json"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", CI: "1" } });
+    const child = spawn(process.execPath, [BIN, "run", "p.yaml", "--watch", "--store", "memory", "--progress", "none", "--input-file", "many.json"], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1", CI: "1" },
+    });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((res) => child.on("exit", (c) => res(c)));

@@ -11,7 +11,7 @@ async function parse(chunks: (string | Uint8Array)[]): Promise<SseEvent[]> {
   return out;
 }
 
-const text = "event: message_start\ndata: {\"a\":1}\n\n: keep-alive comment\n\ndata: line one\ndata: line two\n\ndata:no-space\n\n";
+const text = 'event: message_start\ndata: {"a":1}\n\n: keep-alive comment\n\ndata: line one\ndata: line two\n\ndata:no-space\n\n';
 const expected = [{ event: "message_start", data: '{"a":1}' }, { data: "line one\nline two" }, { data: "no-space" }];
 
 describe("parseSse", () => {

@@ -4,7 +4,6 @@ import { ModelRegistry } from "../../src/registry/model-registry.js";
 import { BaseModel, type ModelCallContext } from "../../src/models/base-model.js";
 import { compileYaml, eventLog } from "../helpers/pipelines.js";
 
-
 describe("execution order", () => {
   it("runs independent steps at the same time", async () => {
     // a   b   c      (three independent calls)
@@ -112,7 +111,8 @@ output: \${{ $steps.after.output }}
       }
     }
     const registry = new ModelRegistry().registerModel(new Counting());
-    const p = compileYaml(`
+    const p = compileYaml(
+      `
 steps:
   each:
     capabilities: [count]
@@ -121,7 +121,9 @@ steps:
     input: { n: "\${{ $item }}", i: "\${{ $index }}" }
     output: \${{ $result.n + $index }}
 output: \${{ $steps.each.output }}
-`, { registry });
+`,
+      { registry },
+    );
     const o = new TaskOrchestrator(registry);
     const r = await o.runPipeline(p, { items: [1, 2, 3, 4, 5, 6, 7] });
     expect(r.status).toBe("success");

@@ -91,10 +91,13 @@ steps:
       }
     }
     const o = new TaskOrchestrator(new ModelRegistry().registerModel(new Limited()));
-    const p = compileYaml(`
+    const p = compileYaml(
+      `
 steps:
   fan: { model: limited, forEach: $input.items, input: {}, retry: { attempts: 10, initialDelay: 5ms } }
-`, { registry: o.registry });
+`,
+      { registry: o.registry },
+    );
     const log = eventLog();
     const r = await o.runPipeline(p, { items: Array.from({ length: 40 }, (_, i) => i) }, { observer: log.observer });
     expect(r.status).toBe("success");
@@ -155,12 +158,15 @@ steps:
       }
     }
     const o = new TaskOrchestrator(new ModelRegistry().registerModel(new Watcher()));
-    const p = compileYaml(`
+    const p = compileYaml(
+      `
 steps:
   a: { model: watcher, input: {} }
   b: { model: watcher, input: {} }
   c: { model: watcher, input: {}, needs: [a] }
-`, { registry: o.registry });
+`,
+      { registry: o.registry },
+    );
     const controller = new AbortController();
     const run = o.startRun(p, {}, { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
@@ -184,10 +190,13 @@ describe("errors reaching the user", () => {
       }
     }
     const o = new TaskOrchestrator(new ModelRegistry().registerModel(new Broken()));
-    const p = compileYaml(`
+    const p = compileYaml(
+      `
 steps:
   draft: { model: broken, input: {}, retry: { attempts: 2, initialDelay: 1ms } }
-`, { registry: o.registry });
+`,
+      { registry: o.registry },
+    );
     const r = await o.runPipeline(p, {});
     expect(r.status).toBe("failed");
     expect(r.error!.message).toBe("step 'draft' failed on model 'broken' (module) after 2 attempts: HTTP 500: upstream exploded");

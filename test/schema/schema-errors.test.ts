@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ErrorObject } from "ajv";
-import { loadPipelineFile } from "../../src/config/load.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import { parseYaml } from "../../src/config/yaml-file.js";
 import { formatHeadline } from "../../src/diagnostics/printer.js";
 import { SourceMap } from "../../src/diagnostics/source.js";
@@ -46,9 +46,7 @@ describe("MCP102 wrong type", () => {
 
   it("explains a value that matches none of the allowed forms", () => {
     const r = load(`${MOCK_MODELS}steps:\n  a:\n    model: writer\n    timeout: soon\n`);
-    expect(headlines(r)).toEqual([
-      'p.yaml:11:14: error MCP102: steps.a.timeout is not valid: expected a duration: "500ms", "30s", "2m", "1h", or a number of milliseconds; found the string "soon"',
-    ]);
+    expect(headlines(r)).toEqual(['p.yaml:11:14: error MCP102: steps.a.timeout is not valid: expected a duration: "500ms", "30s", "2m", "1h", or a number of milliseconds; found the string "soon"']);
   });
 });
 
@@ -67,9 +65,7 @@ describe("MCP103 missing key", () => {
 describe("MCP104 invalid value", () => {
   it("lists the allowed values and suggests the one meant", () => {
     const r = load(`${MOCK_MODELS}steps:\n  a:\n    model: writer\n    onError: contineu\n`);
-    expect(headlines(r)).toEqual([
-      'p.yaml:11:14: error MCP104: steps.a.onError must be one of fail, continue; found the string "contineu" (did you mean \'continue\'?)',
-    ]);
+    expect(headlines(r)).toEqual(["p.yaml:11:14: error MCP104: steps.a.onError must be one of fail, continue; found the string \"contineu\" (did you mean 'continue'?)"]);
   });
 
   it("checks numeric bounds", () => {
@@ -80,7 +76,7 @@ describe("MCP104 invalid value", () => {
   it("checks the inputs JSON Schema and points inside it", () => {
     const r = load(`inputs:\n  type: object\n  properties:\n    text: { type: strin }\n${MOCK_MODELS}steps:\n  a: { model: writer }\n`);
     expect(headlines(r)).toEqual([
-      'p.yaml:4:19: error MCP104: inputs.properties.text.type must be one of array, boolean, integer, null, number, object, string; found the string "strin" (did you mean \'string\'?)',
+      "p.yaml:4:19: error MCP104: inputs.properties.text.type must be one of array, boolean, integer, null, number, object, string; found the string \"strin\" (did you mean 'string'?)",
     ]);
   });
 

@@ -26,7 +26,10 @@ function loadModule(source: string): { pipeline: ValidateFunction; config: Valid
 }
 
 const built = loadModule(standaloneValidatorsSource());
-const compiled = { pipeline: getAjv().getSchema(pipelineSchema.$id as string) ?? getAjv().compile(pipelineSchema), config: getAjv().getSchema(configSchema.$id as string) ?? getAjv().compile(configSchema) };
+const compiled = {
+  pipeline: getAjv().getSchema(pipelineSchema.$id as string) ?? getAjv().compile(pipelineSchema),
+  config: getAjv().getSchema(configSchema.$id as string) ?? getAjv().compile(configSchema),
+};
 
 function errorsOf(v: ValidateFunction, data: unknown): unknown {
   v(data);

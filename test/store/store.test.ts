@@ -10,7 +10,7 @@ import { openStore, storePath } from "../../src/store/open-store.js";
 import { effectiveStatus } from "../../src/store/run-journal.js";
 import { MIGRATIONS, SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import type { RunReport, StepRecord } from "../../src/orchestrator/report.js";
+import type { RunReport, StepRecord } from "../../src/events/report.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,7 +22,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const step = (output: unknown): StepRecord => ({ status: "success", output, attempts: [{ model: "m", attempt: 1, ok: true, durationMs: 3 }], durationMs: 3, usage: { inputTokens: 1, outputTokens: 2 }, cost: 0, cached: false });
+const step = (output: unknown): StepRecord => ({
+  status: "success",
+  output,
+  attempts: [{ model: "m", attempt: 1, ok: true, durationMs: 3 }],
+  durationMs: 3,
+  usage: { inputTokens: 1, outputTokens: 2 },
+  cost: 0,
+  cached: false,
+});
 const totals = { inputTokens: 1, outputTokens: 2, cost: 0, calls: 1, cacheHits: 0, cacheMisses: 0 };
 
 const kinds: [string, () => Store][] = [
@@ -65,7 +73,10 @@ describe.each(kinds)("%s", (_name, make) => {
 
   it("appends turns in order and prunes to maxTurns in the same write", async () => {
     const s = make();
-    await s.appendTurns("c", [{ role: "user", content: "one" }, { role: "assistant", content: { text: "two" } }]);
+    await s.appendTurns("c", [
+      { role: "user", content: "one" },
+      { role: "assistant", content: { text: "two" } },
+    ]);
     await s.appendTurns("other", [{ role: "user", content: "elsewhere" }]);
     const added = await s.appendTurns("c", [{ role: "user", content: "three", runId: "r", stepId: "s" }], { maxTurns: 2 });
     expect(added[0]).toMatchObject({ role: "user", content: "three", runId: "r", stepId: "s" });
@@ -82,7 +93,10 @@ describe.each(kinds)("%s", (_name, make) => {
 
   it("compacts turns into a summary only at the expected version", async () => {
     const s = make();
-    const added = await s.appendTurns("c", ["a", "b", "c", "d"].map((content) => ({ role: "user", content })));
+    const added = await s.appendTurns(
+      "c",
+      ["a", "b", "c", "d"].map((content) => ({ role: "user", content })),
+    );
     expect(await s.compactTurns("c", { summary: "a and b", throughSeq: added[1]!.seq, expectedVersion: 0 })).toBe(true);
     expect(await s.getConversation("c")).toEqual({ summary: "a and b", version: 1 });
     expect((await s.listTurns("c")).map((t) => t.content)).toEqual(["c", "d"]);

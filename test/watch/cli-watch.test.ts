@@ -60,20 +60,39 @@ describe("mcp run --watch", { timeout: 90_000 }, () => {
     const dir = project({ "pipelines/echo.yaml": pipeline("echo", "v1: ${{ $request.prompt }}") });
     const file = join(dir, "pipelines/echo.yaml");
     const c = cli(["run", "pipelines/echo.yaml", "--watch", "--input", '{"text": "hi"}', "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.out().includes('"v1: hi"') && c.err().includes("waiting for changes"), () => `the first run\n${show(c)}`, 20_000);
+    await waitFor(
+      () => c.out().includes('"v1: hi"') && c.err().includes("waiting for changes"),
+      () => `the first run\n${show(c)}`,
+      20_000,
+    );
     expect(c.err()).toMatch(/\[watch\] echo @[0-9a-f]{7}: success in [\d.]+m?s \(/);
 
     writeFileSync(file, pipeline("echo", "v2: ${{ $request.prompt }}"));
-    await waitFor(() => c.out().includes('"v2: hi"'), () => `the second run\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"v2: hi"'),
+      () => `the second run\n${show(c)}`,
+    );
 
     writeFileSync(file, pipeline("echo", "v2").replace("model: fake", "model: faek"));
-    await waitFor(() => c.err().includes("error MCP401: unknown model 'faek'"), () => `the diagnostic\n${show(c)}`);
-    await waitFor(() => c.err().includes("stays loaded; fix it and save to run again"), () => `the invalid line\n${show(c)}`);
+    await waitFor(
+      () => c.err().includes("error MCP401: unknown model 'faek'"),
+      () => `the diagnostic\n${show(c)}`,
+    );
+    await waitFor(
+      () => c.err().includes("stays loaded; fix it and save to run again"),
+      () => `the invalid line\n${show(c)}`,
+    );
     expect(c.child.exitCode).toBeNull();
 
     writeFileSync(file, pipeline("echo", "v3: ${{ $request.prompt }}"));
-    await waitFor(() => c.out().includes('"v3: hi"'), () => `the run after the fix\n${show(c)}`);
-    await waitFor(() => count(c.err(), ": success in") === 3, () => `three successful runs\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"v3: hi"'),
+      () => `the run after the fix\n${show(c)}`,
+    );
+    await waitFor(
+      () => count(c.err(), ": success in") === 3,
+      () => `three successful runs\n${show(c)}`,
+    );
 
     const { code, ms } = await interrupt(c);
     expect(code).toBe(130);
@@ -95,34 +114,56 @@ describe("mcp run --watch", { timeout: 90_000 }, () => {
         "steps:",
         "  a: { model: fake, input: { prompt: x } }",
         "  b: { model: shout, input: { prompt: y } }",
-        'output: "${{ $steps.a.output.text & \' / \' & $steps.b.output.text }}"',
+        "output: \"${{ $steps.a.output.text & ' / ' & $steps.b.output.text }}\"",
         "",
       ].join("\n"),
     });
     const c = cli(["run", "pipelines/p.yaml", "--watch", "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.out().includes('"config-1 / module-1 y"'), () => `the first run\n${show(c)}`, 20_000);
+    await waitFor(
+      () => c.out().includes('"config-1 / module-1 y"'),
+      () => `the first run\n${show(c)}`,
+      20_000,
+    );
     writeFileSync(join(dir, "mcp.yaml"), config("config-2"));
-    await waitFor(() => c.out().includes('"config-2 / module-1 y"'), () => `the run after the mcp.yaml edit\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"config-2 / module-1 y"'),
+      () => `the run after the mcp.yaml edit\n${show(c)}`,
+    );
     writeFileSync(join(dir, "models/shout.mjs"), model("module-2"));
-    await waitFor(() => c.out().includes('"config-2 / module-2 y"'), () => `the run after the module edit\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"config-2 / module-2 y"'),
+      () => `the run after the module edit\n${show(c)}`,
+    );
     expect((await interrupt(c)).code).toBe(130);
   });
 
   it("waits for an invalid file to be fixed at start", async () => {
     const dir = project({ "p.yaml": "version: 1\nname: p\nsteps: [\n" });
     const c = cli(["run", "p.yaml", "--watch", "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.err().includes("error MCP001") && c.err().includes("waiting for changes"), () => `the diagnostic and the wait\n${show(c)}`);
+    await waitFor(
+      () => c.err().includes("error MCP001") && c.err().includes("waiting for changes"),
+      () => `the diagnostic and the wait\n${show(c)}`,
+    );
     writeFileSync(join(dir, "p.yaml"), pipeline("p", "fixed"));
-    await waitFor(() => c.out().includes('"fixed"'), () => `the run after the fix\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"fixed"'),
+      () => `the run after the fix\n${show(c)}`,
+    );
     expect((await interrupt(c)).code).toBe(130);
   });
 
   it("cancels a run when the file changes during it (the default mode)", async () => {
     const dir = project({ "slow.yaml": pipeline("slow", "v1", "      latency: 3s") });
     const c = cli(["run", "slow.yaml", "--watch", "--input", '{"text": "x"}', "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.err().includes("[watch] running slow"), () => `the first run to start\n${show(c)}`);
+    await waitFor(
+      () => c.err().includes("[watch] running slow"),
+      () => `the first run to start\n${show(c)}`,
+    );
     writeFileSync(join(dir, "slow.yaml"), pipeline("slow", "v2"));
-    await waitFor(() => c.out().includes('"v2"'), () => `the second run\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"v2"'),
+      () => `the second run\n${show(c)}`,
+    );
     expect(c.err()).toContain("cancelled (the file changed)");
     expect(c.out()).not.toContain('"v1"');
     expect((await interrupt(c)).code).toBe(130);
@@ -131,9 +172,15 @@ describe("mcp run --watch", { timeout: 90_000 }, () => {
   it("lets the run finish first with --watch-mode=queue", async () => {
     const dir = project({ "slow.yaml": pipeline("slow", "v1", "      latency: 2s") });
     const c = cli(["run", "slow.yaml", "--watch", "--watch-mode=queue", "--input", '{"text": "x"}', "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.err().includes("[watch] running slow"), () => `the first run to start\n${show(c)}`);
+    await waitFor(
+      () => c.err().includes("[watch] running slow"),
+      () => `the first run to start\n${show(c)}`,
+    );
     writeFileSync(join(dir, "slow.yaml"), pipeline("slow", "v2"));
-    await waitFor(() => c.out().includes('"v2"'), () => `the second run\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes('"v2"'),
+      () => `the second run\n${show(c)}`,
+    );
     expect(c.out().indexOf('"v1"')).toBeGreaterThanOrEqual(0);
     expect(c.out().indexOf('"v1"')).toBeLessThan(c.out().indexOf('"v2"'));
     expect(c.err()).not.toContain("cancelled");
@@ -143,7 +190,10 @@ describe("mcp run --watch", { timeout: 90_000 }, () => {
   it("exits at once on Ctrl-C during a run, cancelling it", async () => {
     const dir = project({ "slow.yaml": pipeline("slow", "v1", "      latency: 20s") });
     const c = cli(["run", "slow.yaml", "--watch", "--input", '{"text": "x"}', "--store", "memory", "--progress", "none"], dir);
-    await waitFor(() => c.err().includes("[watch] running slow"), () => `the run to start\n${show(c)}`);
+    await waitFor(
+      () => c.err().includes("[watch] running slow"),
+      () => `the run to start\n${show(c)}`,
+    );
     const { code, ms } = await interrupt(c);
     expect(code).toBe(130);
     expect(ms).toBeLessThan(5000);
@@ -164,15 +214,27 @@ describe("mcp validate --watch", { timeout: 90_000 }, () => {
   it("validates, validates again after each change, and exits on Ctrl-C", async () => {
     const dir = project({ "pipelines/a.yaml": pipeline("a"), "pipelines/b.yaml": pipeline("b") });
     const c = cli(["validate", "--watch", "pipelines"], dir);
-    await waitFor(() => c.out().includes("2 files valid") && c.err().includes("waiting for changes"), () => `the first validation\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes("2 files valid") && c.err().includes("waiting for changes"),
+      () => `the first validation\n${show(c)}`,
+    );
 
     writeFileSync(join(dir, "pipelines/b.yaml"), pipeline("b").replace("model: fake", "model: faek"));
-    await waitFor(() => c.out().includes("error MCP401: unknown model 'faek'"), () => `the diagnostic\n${show(c)}`);
-    await waitFor(() => c.out().includes("1 error in 1 of 2 files"), () => `the summary\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes("error MCP401: unknown model 'faek'"),
+      () => `the diagnostic\n${show(c)}`,
+    );
+    await waitFor(
+      () => c.out().includes("1 error in 1 of 2 files"),
+      () => `the summary\n${show(c)}`,
+    );
 
     writeFileSync(join(dir, "pipelines/c.yaml"), pipeline("c"));
     writeFileSync(join(dir, "pipelines/b.yaml"), pipeline("b"));
-    await waitFor(() => c.out().includes("3 files valid"), () => `the new file and the fix\n${show(c)}`);
+    await waitFor(
+      () => c.out().includes("3 files valid"),
+      () => `the new file and the fix\n${show(c)}`,
+    );
     expect(c.child.exitCode).toBeNull();
 
     const { code } = await interrupt(c);

@@ -199,7 +199,12 @@ describe("LivePipelineSet: editor save patterns", () => {
     await waitFor(() => set.list().every((p) => p.path.includes("squad")) && set.list().length === 2, "the pipelines at the new place");
     expect(set.get("a")?.file).toMatch(/squad[\\/]a\.yaml$/);
     expect(set.get("b")?.file).toMatch(/squad[\\/]deep[\\/]b\.yaml$/);
-    expect(rec.of("removed").map((e) => e.name).sort()).toEqual(["a", "b"]);
+    expect(
+      rec
+        .of("removed")
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(["a", "b"]);
     expect(rec.of("invalid")).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 /** `mcp graph FILE`: print the compiled DAG. */
-import { loadPipelineFile } from "../../config/load.js";
+import { loadPipelineFile } from "../../compiler/load.js";
 import { renderGraph } from "../../compiler/render.js";
 import { oneOf, parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";

@@ -82,6 +82,9 @@ export async function initCommand(argv: string[], io: CliIo): Promise<number> {
     writeFileSync(path, text, { flag: "wx" });
     writeLine(io.stderr, `created ${shown}`);
   }
-  writeLine(io.stderr, `next: mcp validate ${relative(io.cwd, join(dir, "pipelines")) || "pipelines"} && mcp run ${relative(io.cwd, join(dir, "pipelines", "hello.yaml"))} --input '{"text": "I love this!"}'`);
+  writeLine(
+    io.stderr,
+    `next: mcp validate ${relative(io.cwd, join(dir, "pipelines")) || "pipelines"} && mcp run ${relative(io.cwd, join(dir, "pipelines", "hello.yaml"))} --input '{"text": "I love this!"}'`,
+  );
   return 0;
 }

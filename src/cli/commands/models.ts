@@ -1,7 +1,7 @@
 /** `mcp models [PATH]`: the registry: models, capabilities, limits, cost. */
 import { statSync } from "node:fs";
 import { SourceMap } from "../../diagnostics/source.js";
-import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../config/load.js";
+import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../compiler/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
 import type { ModelConfig } from "../../models/types.js";
 import { parse } from "../args.js";
@@ -53,7 +53,14 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
   }
 
   if (values.json) {
-    writeLine(io.stdout, JSON.stringify(models.map(({ templates: _t, baseDir: _b, ...m }) => m), null, 2));
+    writeLine(
+      io.stdout,
+      JSON.stringify(
+        models.map(({ templates: _t, baseDir: _b, ...m }) => m),
+        null,
+        2,
+      ),
+    );
     return EXIT_CODES.ok;
   }
   const rows = [["name", "provider", "model", "capabilities", "maxTokens", "cost in/out", "concurrency", "fallback"]];
@@ -70,7 +77,14 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) writeLine(io.stdout, r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const r of rows)
+    writeLine(
+      io.stdout,
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    );
   writeLine(io.stdout, `\n${models.length} model${models.length === 1 ? "" : "s"}; cost is USD per 1M tokens`);
   return EXIT_CODES.ok;
 }

@@ -6,9 +6,9 @@
  * them "resumed"); the rest run, under the same run id.
  */
 import { existsSync } from "node:fs";
-import { loadPipelineChecked } from "../../config/load.js";
+import { loadPipelineChecked } from "../../compiler/load.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
-import type { StepRecord } from "../../orchestrator/report.js";
+import type { StepRecord } from "../../events/report.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import { ConfigError } from "../../util/errors.js";
@@ -17,7 +17,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
 import { createRunEnvironment, runEnvironmentFlags } from "../run-environment.js";
-import { exitCodeOf, runOnce } from "./run.js";
+import { exitCodeOf, runOnce } from "../run-once.js";
 import { findRun } from "./runs.js";
 
 export const help = `Usage: mcp resume ID [options]
@@ -104,11 +104,18 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
     const rest = pipeline.order.filter((id) => !completed[id]);
     if (!values.quiet) {
       const done = Object.keys(completed);
-      writeLine(io.stderr, `resuming run ${run.id} (${status}): ${done.length} of ${pipeline.order.length} steps finished earlier${done.length ? ` (${done.join(", ")})` : ""}; running ${rest.length ? rest.join(", ") : "none"}`);
+      writeLine(
+        io.stderr,
+        `resuming run ${run.id} (${status}): ${done.length} of ${pipeline.order.length} steps finished earlier${done.length ? ` (${done.join(", ")})` : ""}; running ${rest.length ? rest.join(", ") : "none"}`,
+      );
     }
 
     const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
-    const environment = await createRunEnvironment(pipeline, { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) }, { store, env: io.env, command: "resume" });
+    const environment = await createRunEnvironment(
+      pipeline,
+      { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) },
+      { store, env: io.env, command: "resume" },
+    );
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
       const report = await runOnce(

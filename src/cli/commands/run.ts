@@ -1,22 +1,16 @@
 /** `mcp run FILE`: run a pipeline; the result on stdout, progress and the report on stderr. */
-import { loadPipelineChecked } from "../../config/load.js";
+import { loadPipelineChecked } from "../../compiler/load.js";
 import type { CompiledPipeline } from "../../compiler/types.js";
-import type { RunObserver } from "../../events/event.js";
-import { formatCost, formatReport } from "../../events/reporters/format.js";
-import { LiveReporter } from "../../events/reporters/live.js";
-import { NdjsonReporter } from "../../events/reporters/ndjson.js";
-import { PlainReporter } from "../../events/reporters/plain.js";
+import { formatPlan } from "../reporters/plan.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
-import type { RunPlan } from "../../orchestrator/plan.js";
-import type { RunReport } from "../../orchestrator/report.js";
-import type { RunOptions } from "../../orchestrator/run.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
 import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
-import { printDiagnostics, useColor, writeLine, type CliIo, UsageError } from "../io.js";
+import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
 import { readRunInput, runInputOrigin } from "../run-input.js";
 import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, runEnvironmentFlags } from "../run-environment.js";
 import { EXIT_CODES } from "../exit-codes.js";
+import { exitCodeOf, runOnce } from "../run-once.js";
 
 export const help = `Usage: mcp run FILE [options]
 
@@ -65,7 +59,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, help);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `give one pipeline file, got ${positionals.length}` : "give a pipeline file, e.g. mcp run pipelines/ticket-triage.yaml", "run");
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length ? `give one pipeline file, got ${positionals.length}` : "give a pipeline file, e.g. mcp run pipelines/ticket-triage.yaml", "run");
   const file = positionals[0]!;
   const progress = oneOf("run", "progress", values.progress as string | undefined, ["auto", "live", "plain", "json", "none"] as const, values.quiet ? "none" : "auto");
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
@@ -97,8 +92,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const environment = await createRunEnvironment(pipeline, flags, { env: io.env });
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
-      const report = await runOnce(orchestrator, pipeline, input, { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) }, io, { progress, quiet: !!values.quiet, json: !!values.json });
-      if (environment.recorder && !values.quiet) writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
+      const report = await runOnce(orchestrator, pipeline, input, { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) }, io, {
+        progress,
+        quiet: !!values.quiet,
+        json: !!values.json,
+      });
+      if (environment.recorder && !values.quiet)
+        writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
       return exitCodeOf(report);
     } finally {
       await environment.close();
@@ -129,99 +129,4 @@ export function howToGiveInput(file: string, pipeline: CompiledPipeline): string
   };
   const example = `{${required.map((k) => `${JSON.stringify(k)}: ${sample(k)}`).join(", ")}}`;
   return `hint: no input was given; pass it as JSON with --input, from a file with --input-file, or on stdin:\n  mcp run ${file} --input '${example}'\n  mcp run ${file} --input-file input.json`;
-}
-
-export interface OutputOptions {
-  progress: "auto" | "live" | "plain" | "json" | "none";
-  quiet: boolean;
-  json: boolean;
-}
-
-export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): RunObserver | undefined {
-  const color = useColor(io.stderr, io.env);
-  switch (mode) {
-    case "none":
-      return undefined;
-    case "json":
-      return new NdjsonReporter(io.stderr);
-    case "plain":
-      return new PlainReporter(io.stderr, color);
-    case "live":
-      return new LiveReporter(io.stderr, color);
-    case "auto":
-      return io.stderr.isTTY && io.env.CI === undefined ? new LiveReporter(io.stderr, color) : new PlainReporter(io.stderr, color);
-  }
-}
-
-/**
- * Runs once with progress on stderr and the result on stdout. Ctrl-C cancels the run:
- * in-flight model calls are aborted, the partial report is printed, exit 130.
- */
-export async function runOnce(
-  orchestrator: TaskOrchestrator,
-  pipeline: CompiledPipeline,
-  input: unknown,
-  options: RunOptions,
-  io: CliIo,
-  out: OutputOptions,
-): Promise<RunReport> {
-  const observer = progressObserver(io, out.progress);
-  const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });
-  let interrupted = 0;
-  const onSigint = () => {
-    interrupted++;
-    if (interrupted === 1) {
-      writeLine(io.stderr, "\ninterrupted: cancelling the run (Ctrl-C again to quit at once)");
-      run.cancel("interrupted (Ctrl-C)");
-    } else {
-      process.exit(EXIT_CODES.interrupted);
-    }
-  };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
-  let report: RunReport;
-  try {
-    report = await run.done;
-  } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
-    await observer?.dispose?.();
-  }
-  if (out.json) writeLine(io.stdout, JSON.stringify(report, null, 2));
-  else if (report.status === "success") writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
-  if (!out.quiet) {
-    writeLine(io.stderr, "");
-    writeLine(io.stderr, formatReport(report, useColor(io.stderr, io.env)));
-  }
-  if (report.status !== "success" && report.error) {
-    writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
-  }
-  return report;
-}
-
-export function exitCodeOf(report: RunReport): number {
-  return report.status === "success" ? EXIT_CODES.ok : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
-}
-
-export function formatPlan(plan: RunPlan, pipeline: CompiledPipeline): string {
-  const lines: string[] = [`plan for ${plan.pipeline} (${pipeline.file}): ${plan.steps.length} steps in ${plan.groups.length} parallel group${plan.groups.length === 1 ? "" : "s"}`, ""];
-  const byId = new Map(plan.steps.map((s) => [s.id, s]));
-  plan.groups.forEach((g, i) => {
-    lines.push(`group ${i + 1}${g.length > 1 ? " (in parallel)" : ""}:`);
-    for (const id of g) {
-      const s = byId.get(id)!;
-      const model = s.model ? `${s.model}${s.provider ? ` (${s.provider})` : ""}` : "no model fits";
-      const fb = s.fallback.length ? `, then ${s.fallback.join(" → ")}` : "";
-      const deps = s.dependencies.length ? ` after ${s.dependencies.join(", ")}` : "";
-      lines.push(`  ${id}: ${model}${fb}${deps}`);
-      lines.push(`    ~${s.inputTokens} in / ~${s.outputTokens} out tokens, ~${formatCost(s.cost)}${s.when ? `; when ${s.when}` : ""}${s.forEach ? `; for each of ${s.forEach}` : ""}`);
-      for (const n of s.notes) lines.push(`    note: ${n}`);
-    }
-  });
-  lines.push("", `estimated total: ~${plan.totals.inputTokens} in / ~${plan.totals.outputTokens} out tokens, ~${formatCost(plan.totals.cost)}`);
-  if (plan.budget) {
-    const b = plan.budget;
-    lines.push(`budget: ${b.maxCost !== undefined ? `maxCost ${formatCost(b.maxCost)}` : ""}${b.maxCost !== undefined && b.maxTokens !== undefined ? ", " : ""}${b.maxTokens !== undefined ? `maxTokens ${b.maxTokens}` : ""}`);
-  }
-  return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 /** `mcp runs`: recent runs from the journal; `mcp runs show ID`: one run and its steps. */
-import { formatCost, MARK } from "../../events/reporters/format.js";
+import { formatCost, MARK } from "../reporters/format.js";
 import type { StepStatus } from "../../events/event.js";
-import type { StepRecord } from "../../orchestrator/report.js";
+import type { StepRecord } from "../../events/report.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import type { Store, StoredRun } from "../../store/store.js";
 import { formatDuration } from "../../util/duration.js";
@@ -47,7 +47,14 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
     const runs = await store.listRuns({ limit });
     const rows = await Promise.all(runs.map(async (r) => ({ run: r, steps: await store.getSteps(r.id) })));
     if (values.json) {
-      writeLine(io.stdout, JSON.stringify(rows.map(({ run, steps }) => summary(run, steps)), null, 2));
+      writeLine(
+        io.stdout,
+        JSON.stringify(
+          rows.map(({ run, steps }) => summary(run, steps)),
+          null,
+          2,
+        ),
+      );
       return EXIT_CODES.ok;
     }
     if (rows.length === 0) {
@@ -57,7 +64,15 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
     const table = [["run", "status", "pipeline", "started", "time", "steps", "cost"]];
     for (const { run, steps } of rows) {
       const s = summary(run, steps);
-      table.push([run.id, s.status, run.pipeline, localTime(run.startedAt), run.durationMs !== undefined ? formatDuration(run.durationMs) : "-", `${s.stepsDone}${s.stepsTotal !== undefined ? `/${s.stepsTotal}` : ""}`, run.totals ? formatCost(run.totals.cost) : "-"]);
+      table.push([
+        run.id,
+        s.status,
+        run.pipeline,
+        localTime(run.startedAt),
+        run.durationMs !== undefined ? formatDuration(run.durationMs) : "-",
+        `${s.stepsDone}${s.stepsTotal !== undefined ? `/${s.stepsTotal}` : ""}`,
+        run.totals ? formatCost(run.totals.cost) : "-",
+      ]);
     }
     writeLine(io.stdout, pad(table).join("\n"));
     return EXIT_CODES.ok;
@@ -72,7 +87,14 @@ export async function findRun(store: Store, command: string, id: string): Promis
   if (exact) return exact;
   const matches = (await store.listRuns({ limit: 10_000 })).filter((r) => r.id.startsWith(id));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new UsageError(`'${id}' matches ${matches.length} runs (${matches.slice(0, 3).map((r) => r.id).join(", ")}${matches.length > 3 ? ", ..." : ""}); give more of the id`, command);
+  if (matches.length > 1)
+    throw new UsageError(
+      `'${id}' matches ${matches.length} runs (${matches
+        .slice(0, 3)
+        .map((r) => r.id)
+        .join(", ")}${matches.length > 3 ? ", ..." : ""}); give more of the id`,
+      command,
+    );
   throw new UsageError(`no run '${id}' in ${store.location}; 'mcp runs' lists them`, command);
 }
 

@@ -1,14 +1,7 @@
 /** `mcp validate PATH...`: check pipeline files and mcp.yaml without running anything. */
-import { readdirSync, statSync } from "node:fs";
-import { basename, isAbsolute, join, resolve } from "node:path";
-import { error, hasErrors, wholeFile, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import { SourceMap } from "../../diagnostics/source.js";
-import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../../config/load.js";
-import { DEFAULT_LIMITS } from "../../config/limits.js";
-import { capDiagnostics } from "../../diagnostics/cap.js";
-import { toJson } from "../../diagnostics/printer.js";
 import { oneOf, parse } from "../args.js";
-import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
+import { writeLine, type CliIo, UsageError } from "../io.js";
+import { printValidation, validatePaths } from "../validate-paths.js";
 
 export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch]
 
@@ -23,70 +16,6 @@ Options:
 
 Exit codes: 0 all valid, 2 problems found; with --watch, 130 on Ctrl-C.`;
 
-const SKIP_DIRS = new Set(["node_modules", ".git", ".mcp", "dist"]);
-
-/** Expands folders into the YAML files inside them (sorted, hidden folders skipped). */
-export function collectFiles(paths: string[], cwd: string): { files: string[]; diagnostics: Diagnostic[] } {
-  const files: string[] = [];
-  const diagnostics: Diagnostic[] = [];
-  const walk = (dir: string) => {
-    for (const ent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (ent.name.startsWith(".") || SKIP_DIRS.has(ent.name)) continue;
-      const p = join(dir, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(ent.name)) files.push(p);
-    }
-  };
-  for (const p of paths) {
-    let st;
-    try {
-      st = statSync(isAbsolute(p) ? p : join(cwd, p));
-    } catch {
-      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`, wholeFile(p)));
-      continue;
-    }
-    if (st.isDirectory()) {
-      const before = files.length;
-      walk(p);
-      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`, wholeFile(p)));
-    } else files.push(p);
-  }
-  return { files: [...new Set(files)], diagnostics };
-}
-
-export interface ValidateSummary {
-  files: number;
-  valid: number;
-  diagnostics: Diagnostic[];
-  sources: SourceMap;
-}
-
-/** Validates files and folders; module model files are loaded and checked too (MCP405). */
-export async function validatePaths(paths: string[], cwd: string): Promise<ValidateSummary> {
-  const sources = new SourceMap();
-  const { files, diagnostics } = collectFiles(paths, cwd);
-  const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
-  let valid = 0;
-  for (const f of files) {
-    let ds: Diagnostic[];
-    if (CONFIG_NAMES.includes(basename(f))) {
-      // Already read (and reported) as the config of a pipeline validated before it.
-      if (configCache.has(resolve(f))) {
-        if (!hasErrors(configCache.get(resolve(f))!.diagnostics)) valid++;
-        continue;
-      }
-      const loaded = loadConfigFile(f, DEFAULT_LIMITS, sources);
-      configCache.set(resolve(f), loaded);
-      ds = loaded.diagnostics;
-    } else {
-      ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
-    }
-    if (!hasErrors(ds)) valid++;
-    diagnostics.push(...ds);
-  }
-  return { files: files.length, valid, diagnostics, sources };
-}
-
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" } });
   if (values.help) {
@@ -97,22 +26,4 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
   if (values.watch) return (await import("../watch-validate.js")).watchValidate({ paths: positionals, format }, io);
   return printValidation(await validatePaths(positionals, io.cwd), format, io);
-}
-
-export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
-  const failed = hasErrors(r.diagnostics);
-  if (format === "json") {
-    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(capDiagnostics(r.diagnostics), r.sources) }, null, 2));
-  } else {
-    printDiagnostics(io, "stdout", r.diagnostics, r.sources, format);
-    if (format === "text") {
-      const errors = r.diagnostics.filter((d) => d.severity === "error").length;
-      const warnings = r.diagnostics.length - errors;
-      const tail = warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : "";
-      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-      const where = r.files === 0 ? "" : ` in ${r.files - r.valid} of ${plural(r.files, "file")}`;
-      writeLine(io.stdout, failed ? `${plural(errors, "error")}${tail}${where}` : `${plural(r.files, "file")} valid${tail}`);
-    }
-  }
-  return failed ? 2 : 0;
 }

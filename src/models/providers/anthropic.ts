@@ -10,7 +10,7 @@ import type { ModelErrorKind } from "../errors.js";
 import { malformed, modelError, readJson, readSse, send, snippet, type HttpCall } from "../http-client.js";
 import type { ModelStreamEvent, StreamingModel } from "../streaming.js";
 import type { LlmOutput, ModelConfig, Usage } from "../types.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 import { endpoint, parseUrl, RemoteModel } from "./remote-model.js";
 
 /** Where requests go when the model sets no `baseUrl`. */

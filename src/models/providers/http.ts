@@ -15,7 +15,7 @@ import type { ModelCallContext } from "../base-model.js";
 import { evaluateTemplate } from "../../expr/template.js";
 import { readJson, send } from "../http-client.js";
 import type { ModelConfig } from "../types.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 import { parseUrl, RemoteModel } from "./remote-model.js";
 
 /**

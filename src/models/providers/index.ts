@@ -4,14 +4,9 @@
  */
 import type { BaseModel } from "../base-model.js";
 import type { ModelConfig } from "../types.js";
+import type { ProviderFactory, ProviderServices } from "./services.js";
 
-/** Services a provider may use; the orchestrator passes the same object to all. */
-export interface ProviderServices {
-  /** Process environment, for apiKeyEnv (tests inject their own). */
-  env: NodeJS.ProcessEnv;
-}
-
-export type ProviderFactory = (config: ModelConfig, services: ProviderServices) => BaseModel | Promise<BaseModel>;
+export type { ProviderFactory, ProviderServices };
 
 const factories = new Map<string, () => Promise<ProviderFactory>>([
   ["mock", async () => (await import("./mock.js")).createMockModel],

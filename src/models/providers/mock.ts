@@ -15,7 +15,7 @@ import { ModelError, type ModelErrorKind } from "../errors.js";
 import type { ModelConfig } from "../types.js";
 import { compileTemplateValue, evaluateTemplate, type Template } from "../../expr/template.js";
 import { parseDuration } from "../../util/duration.js";
-import { sleep } from "../../orchestrator/retry.js";
+import { sleep } from "../../util/sleep.js";
 
 interface MockOptions {
   reply?: unknown;

@@ -18,11 +18,10 @@ import { extname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { BaseModel, type ModelCallContext } from "../base-model.js";
 import { error, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { CompiledPipeline } from "../../compiler/types.js";
 import { ConfigError } from "../../util/errors.js";
 import { describe } from "../chat-request.js";
 import type { ModelConfig } from "../types.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 
 const EXTENSIONS = [".js", ".mjs", ".cjs", ".ts", ".mts"];
 const TS_EXTENSIONS = [".ts", ".mts"];
@@ -124,7 +123,7 @@ export async function createModuleModel(config: ModelConfig, _services: Provider
  * Loading runs the module's top-level code (as running the pipeline would); classes are not
  * instantiated unless their `process` is not on the prototype.
  */
-export async function verifyModuleModels(pipeline: CompiledPipeline): Promise<Diagnostic[]> {
+export async function verifyModuleModels(pipeline: { readonly models: readonly ModelConfig[] }): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const config of pipeline.models) {
     if (config.provider !== "module") continue;

@@ -8,7 +8,7 @@ import { CHAT_OPTION_KEYS, estimateTokens, messagesText, parseJsonAnswer, toChat
 import { malformed, modelError, readJson, readSse, send, snippet, type HttpCall } from "../http-client.js";
 import type { ModelStreamEvent, StreamingModel } from "../streaming.js";
 import type { LlmOutput, ModelConfig, Usage } from "../types.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 import { endpoint, parseUrl, RemoteModel } from "./remote-model.js";
 
 /** Where requests go when the model sets no `baseUrl`. */
@@ -97,9 +97,7 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
         const msg = typeof e === "string" ? e : typeof e?.message === "string" ? e.message : JSON.stringify(e);
         throw modelError(call, "retryable", `the server reported an error mid-stream: ${msg}`);
       }
-      const choice = (Array.isArray(chunk.choices) ? chunk.choices[0] : undefined) as
-        | { delta?: { content?: unknown }; finish_reason?: unknown }
-        | undefined;
+      const choice = (Array.isArray(chunk.choices) ? chunk.choices[0] : undefined) as { delta?: { content?: unknown }; finish_reason?: unknown } | undefined;
       const delta = choice?.delta?.content;
       if (typeof delta === "string" && delta !== "") {
         text += delta;
@@ -118,9 +116,7 @@ export class OpenAIModel extends RemoteModel implements StreamingModel {
 
   #answer(body: unknown, chat: ChatRequest, call: HttpCall): LlmOutput {
     const b = body as { choices?: unknown; usage?: unknown } | null;
-    const choice = (b && Array.isArray(b.choices) ? b.choices[0] : undefined) as
-      | { message?: { content?: unknown; refusal?: unknown }; finish_reason?: unknown }
-      | undefined;
+    const choice = (b && Array.isArray(b.choices) ? b.choices[0] : undefined) as { message?: { content?: unknown; refusal?: unknown }; finish_reason?: unknown } | undefined;
     if (!choice || !choice.message || typeof choice.message !== "object") {
       throw malformed(call, "the response has no choices[0].message");
     }

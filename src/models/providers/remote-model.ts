@@ -8,7 +8,7 @@ import { compileTemplateValue, evaluateTemplate, type Template } from "../../exp
 import { ModelError } from "../errors.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, type HttpCall } from "../http-client.js";
 import type { ModelConfig } from "../types.js";
-import type { ProviderServices } from "./index.js";
+import type { ProviderServices } from "./services.js";
 import { describe } from "../chat-request.js";
 
 type TemplateKey = "options" | "headers" | "request" | "response";

@@ -31,7 +31,22 @@ function message(texts: string[], stop = "end_turn", usage: Record<string, numbe
 /** The event sequence of a streamed message. */
 function streamOf(parts: string[], stop = "end_turn"): string[] {
   return [
-    sseEvent({ type: "message_start", message: { id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", type: "message", role: "assistant", content: [], model: "claude-sonnet-4-5-20250929", stop_reason: null, stop_sequence: null, usage: { input_tokens: 25, output_tokens: 1 } } }, "message_start"),
+    sseEvent(
+      {
+        type: "message_start",
+        message: {
+          id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY",
+          type: "message",
+          role: "assistant",
+          content: [],
+          model: "claude-sonnet-4-5-20250929",
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 25, output_tokens: 1 },
+        },
+      },
+      "message_start",
+    ),
     sseEvent({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "content_block_start"),
     sseEvent({ type: "ping" }, "ping"),
     ...parts.map((text) => sseEvent({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }, "content_block_delta")),
@@ -54,7 +69,10 @@ beforeEach(() => {
 });
 
 function model(extra: Partial<ModelConfig> = {}): AnthropicModel {
-  return new AnthropicModel({ name: "claude", provider: "anthropic", model: "claude-sonnet-4-5", baseUrl: `${server.url}/v1`, apiKeyEnv: "ANTHROPIC_API_KEY", capabilities: ["text-generation"], ...extra }, { env });
+  return new AnthropicModel(
+    { name: "claude", provider: "anthropic", model: "claude-sonnet-4-5", baseUrl: `${server.url}/v1`, apiKeyEnv: "ANTHROPIC_API_KEY", capabilities: ["text-generation"], ...extra },
+    { env },
+  );
 }
 const ctx = (signal = new AbortController().signal) => ({ signal });
 
@@ -83,7 +101,17 @@ describe("anthropic provider: requests", () => {
 
   it("moves system messages to the top-level system, takes max_tokens from the input or options", async () => {
     const m = model({ options: { maxTokens: 300, system: "Default." } });
-    await m.process({ messages: [{ role: "system", content: "Extra rule." }, { role: "user", content: "Q" }, { role: "assistant", content: "A" }, { role: "user", content: "Q2" }] }, ctx());
+    await m.process(
+      {
+        messages: [
+          { role: "system", content: "Extra rule." },
+          { role: "user", content: "Q" },
+          { role: "assistant", content: "A" },
+          { role: "user", content: "Q2" },
+        ],
+      },
+      ctx(),
+    );
     expect(server.last.json).toEqual({
       model: "claude-sonnet-4-5",
       max_tokens: 300,
@@ -160,7 +188,11 @@ describe("anthropic provider: streaming", () => {
 
 describe("anthropic provider: errors", () => {
   it("429 rate_limit_error with retry-after is rate_limited", async () => {
-    server.reply({ status: 429, headers: { "retry-after": "3" }, json: { type: "error", error: { type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit" } } });
+    server.reply({
+      status: 429,
+      headers: { "retry-after": "3" },
+      json: { type: "error", error: { type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit" } },
+    });
     const e = await failure(model().process({ prompt: "x" }, ctx()));
     expect(e.kind).toBe("rate_limited");
     expect(e.retryAfterMs).toBe(3000);

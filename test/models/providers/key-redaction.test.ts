@@ -122,8 +122,6 @@ describe("a missing key", () => {
     const m = new OpenAIModel({ name: "o", provider: "openai", baseUrl: server.url, apiKeyEnv: "NOT_SET_ANYWHERE", capabilities: [] }, { env });
     const e = (await m.process({ prompt: "x" }, { signal: new AbortController().signal }).catch((x: unknown) => x)) as ModelError;
     expect(e.kind).toBe("fatal");
-    expect(e.message).toBe(
-      "openai model 'o': the API key variable $NOT_SET_ANYWHERE is not set (apiKeyEnv); set it in the environment, or remove apiKeyEnv for a server that needs no key",
-    );
+    expect(e.message).toBe("openai model 'o': the API key variable $NOT_SET_ANYWHERE is not set (apiKeyEnv); set it in the environment, or remove apiKeyEnv for a server that needs no key");
   });
 });

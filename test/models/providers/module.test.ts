@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CompiledPipeline } from "../../../src/compiler/types.js";
-import { loadPipelineFile } from "../../../src/config/load.js";
+import { loadPipelineFile } from "../../../src/compiler/load.js";
 import { formatText } from "../../../src/diagnostics/printer.js";
 import { createModel } from "../../../src/models/providers/index.js";
 import { FunctionModel, verifyModuleModels } from "../../../src/models/providers/module.js";

@@ -30,7 +30,14 @@ function completion(content: string | null, usage = { prompt_tokens: 12, complet
 
 /** A chat.completion.chunk. */
 function chunk(delta: Record<string, unknown>, finish: string | null = null) {
-  return { id: "chatcmpl-123", object: "chat.completion.chunk", created: 1694268190, model: "gpt-4o-mini", system_fingerprint: "fp_44709d6fcb", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+  return {
+    id: "chatcmpl-123",
+    object: "chat.completion.chunk",
+    created: 1694268190,
+    model: "gpt-4o-mini",
+    system_fingerprint: "fp_44709d6fcb",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
 }
 
 function streamOf(parts: string[], usage = { prompt_tokens: 9, completion_tokens: 3 }): string[] {
@@ -38,7 +45,14 @@ function streamOf(parts: string[], usage = { prompt_tokens: 9, completion_tokens
     sseEvent(chunk({ role: "assistant", content: "", refusal: null })),
     ...parts.map((p) => sseEvent(chunk({ content: p }))),
     sseEvent(chunk({}, "stop")),
-    sseEvent({ id: "chatcmpl-123", object: "chat.completion.chunk", created: 1694268190, model: "gpt-4o-mini", choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } }),
+    sseEvent({
+      id: "chatcmpl-123",
+      object: "chat.completion.chunk",
+      created: 1694268190,
+      model: "gpt-4o-mini",
+      choices: [],
+      usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+    }),
     "data: [DONE]",
   ];
 }
@@ -107,7 +121,16 @@ describe("openai provider: requests", () => {
   it("takes defaults from options (templates over $request) and lets the input override them", async () => {
     const m = model({ options: { temperature: 0.7, maxTokens: 100, system: "Topic: ${{ $request.topic }}", body: { top_p: 0.9, seed: 7 } } });
     await m.process({ prompt: "x", topic: "cats" }, ctx());
-    expect(server.last.json).toMatchObject({ temperature: 0.7, max_tokens: 100, top_p: 0.9, seed: 7, messages: [{ role: "system", content: "Topic: cats" }, { role: "user", content: "x" }] });
+    expect(server.last.json).toMatchObject({
+      temperature: 0.7,
+      max_tokens: 100,
+      top_p: 0.9,
+      seed: 7,
+      messages: [
+        { role: "system", content: "Topic: cats" },
+        { role: "user", content: "x" },
+      ],
+    });
     await m.process({ prompt: "x", temperature: 0, maxTokens: 5 }, ctx());
     expect(server.last.json).toMatchObject({ temperature: 0, max_tokens: 5 });
   });

@@ -1,10 +1,48 @@
 /**
- * Extension points of a run, implemented by the cache, record/replay, the run journal and
- * the context manager. The orchestrator knows these interfaces only.
+ * The ports of a run: extension points the engine calls and the parts below it implement
+ * (the cache, record/replay, the run journal, the context manager). They live on the ground
+ * floor so that the engine and storage both import them and never each other. The types
+ * here are the parts of a model, a pipeline and its settings that the ports read; the
+ * compiler's and the registry's richer types are assignable to them.
  */
-import type { CompiledPipeline } from "../compiler/types.js";
-import type { ModelConfig, Usage } from "../models/types.js";
 import type { RunReport, StepRecord } from "./report.js";
+import type { Usage } from "./usage.js";
+
+/** What a call hook reads of the model a call goes to (a ModelConfig is one). */
+export interface CallModel {
+  /** Registry name. */
+  name: string;
+  provider: string;
+  /** The provider's model name. */
+  model?: string;
+  baseUrl?: string;
+  url?: string;
+  method?: string;
+  apiKeyEnv?: string;
+  request?: unknown;
+  module?: string;
+  export?: string;
+  options?: Record<string, unknown>;
+  cache?: boolean | { ttlMs?: number };
+}
+
+/** What the journal records of the pipeline a run runs (a CompiledPipeline is one). */
+export interface RunPipeline {
+  readonly name: string;
+  /** Path of the pipeline file as given. */
+  readonly file: string;
+  /** sha256 of the pipeline file and the mcp.yaml it merged, hex. */
+  readonly hash: string;
+}
+
+/** How conversation history is loaded and kept (a pipeline's `context:` settings). */
+export interface ContextPolicy {
+  maxHistory?: number;
+  maxTokens?: number;
+  recent?: number;
+  relevant?: number;
+  compress?: { threshold: number; keep?: number; model?: string };
+}
 
 /** One model call, as hooks see it. */
 export interface CallRequest {
@@ -12,7 +50,7 @@ export interface CallRequest {
   stepId: string;
   /** forEach index. */
   item?: number;
-  model: ModelConfig;
+  model: CallModel;
   input: unknown;
   /** Step cache policy, when set; hooks combine it with the model's and the project's. */
   cache?: { enabled: boolean; ttlMs?: number };
@@ -46,14 +84,7 @@ export interface CallHook {
 
 /** Where runs and finished steps are written, so a run can be resumed. */
 export interface RunJournal {
-  runStarted(run: {
-    runId: string;
-    pipeline: CompiledPipeline;
-    input: unknown;
-    startedAt: number;
-    resumedFrom?: string;
-    conversationId?: string;
-  }): Promise<void>;
+  runStarted(run: { runId: string; pipeline: RunPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void>;
   /** Called before any dependant of the step starts. */
   stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void>;
   runFinished(runId: string, report: RunReport): Promise<void>;
@@ -78,6 +109,6 @@ export interface ContextView {
 
 /** Loads and appends conversation history (the Context Manager implements it). */
 export interface ContextProvider {
-  load(conversationId: string, opts: { query?: string; settings: NonNullable<CompiledPipeline["context"]> }): Promise<ContextView>;
-  append(conversationId: string, turn: ContextTurn, opts: { settings: NonNullable<CompiledPipeline["context"]> }): Promise<void>;
+  load(conversationId: string, opts: { query?: string; settings: ContextPolicy }): Promise<ContextView>;
+  append(conversationId: string, turn: ContextTurn, opts: { settings: ContextPolicy }): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** Shared formatting of reporters: usage, cost, status marks, and the end-of-run table. */
-import type { RunReport, StepRecord } from "../../orchestrator/report.js";
-import type { StepStatus } from "../event.js";
+import type { RunReport, StepRecord } from "../../events/report.js";
+import type { StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
 
 export const MARK: Record<StepStatus, string> = {
@@ -32,7 +32,12 @@ export function formatCost(usd: number): string {
 function pad(cells: string[][]): string[] {
   const widths: number[] = [];
   for (const row of cells) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
-  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - [...c].length))).join("  ").trimEnd());
+  return cells.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c + " ".repeat((widths[i] ?? 0) - [...c].length)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function attemptsText(r: StepRecord): string {

@@ -1,6 +1,6 @@
 /** Every event as one JSON line (for log shippers and end-to-end tests). */
 import type { Writable } from "node:stream";
-import type { RunEvent, RunObserver } from "../event.js";
+import type { RunEvent, RunObserver } from "../../events/event.js";
 
 export class NdjsonReporter implements RunObserver {
   constructor(readonly out: Writable) {}

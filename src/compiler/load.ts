@@ -7,13 +7,13 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
-import { compilePipeline } from "../compiler/compile.js";
-import type { CompiledPipeline } from "../compiler/types.js";
+import { compilePipeline } from "./compile.js";
+import type { CompiledPipeline } from "./types.js";
 import type { ModelConfig } from "../models/types.js";
 import { checkUserSchema, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
 import { ConfigError } from "../util/errors.js";
-import { DEFAULT_LIMITS, type LoadLimits } from "./limits.js";
-import { parseYaml, type YamlFile } from "./yaml-file.js";
+import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
+import { parseYaml, type YamlFile } from "../config/yaml-file.js";
 
 export const CONFIG_NAMES = ["mcp.yaml", "mcp.yml"];
 

@@ -3,7 +3,7 @@
  * run goes on. Retries, fallbacks and failures are printed above it as they happen.
  */
 import type { Writable } from "node:stream";
-import type { RunEvent, RunObserver, StepStatus } from "../event.js";
+import type { RunEvent, RunObserver, StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
 import { paint, statusMark } from "./format.js";
 import { PlainReporter } from "./plain.js";

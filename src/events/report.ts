@@ -1,6 +1,6 @@
 /** The run report: what ran, on which model, how long, how many tokens, what it cost. */
-import type { ErrorInfo, RunStatus, StepStatus } from "../events/event.js";
-import type { Usage } from "../models/types.js";
+import type { ErrorInfo, RunStatus, StepStatus } from "./event.js";
+import type { Usage } from "./usage.js";
 
 export interface AttemptRecord {
   model: string;

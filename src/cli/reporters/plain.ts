@@ -1,6 +1,6 @@
 /** One line per step state change: for logs, CI and pipes (no cursor movement). */
 import type { Writable } from "node:stream";
-import type { RunEvent, RunObserver } from "../event.js";
+import type { RunEvent, RunObserver } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
 import { unreachable } from "../../util/unreachable.js";
 import { paint, statusMark } from "./format.js";

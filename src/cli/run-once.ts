@@ -1,0 +1,77 @@
+/** One run from the command line: progress on stderr, the result on stdout, Ctrl-C cancels. */
+import type { CompiledPipeline } from "../compiler/types.js";
+import type { RunObserver } from "../events/event.js";
+import type { RunReport } from "../events/report.js";
+import type { TaskOrchestrator } from "../orchestrator/orchestrator.js";
+import type { RunOptions } from "../orchestrator/run.js";
+import { EXIT_CODES } from "./exit-codes.js";
+import { useColor, writeLine, type CliIo } from "./io.js";
+import { formatReport } from "./reporters/format.js";
+import { LiveReporter } from "./reporters/live.js";
+import { NdjsonReporter } from "./reporters/ndjson.js";
+import { PlainReporter } from "./reporters/plain.js";
+
+export interface OutputOptions {
+  progress: "auto" | "live" | "plain" | "json" | "none";
+  quiet: boolean;
+  json: boolean;
+}
+
+export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): RunObserver | undefined {
+  const color = useColor(io.stderr, io.env);
+  switch (mode) {
+    case "none":
+      return undefined;
+    case "json":
+      return new NdjsonReporter(io.stderr);
+    case "plain":
+      return new PlainReporter(io.stderr, color);
+    case "live":
+      return new LiveReporter(io.stderr, color);
+    case "auto":
+      return io.stderr.isTTY && io.env.CI === undefined ? new LiveReporter(io.stderr, color) : new PlainReporter(io.stderr, color);
+  }
+}
+
+/**
+ * Runs once with progress on stderr and the result on stdout. Ctrl-C cancels the run:
+ * in-flight model calls are aborted, the partial report is printed, exit 130.
+ */
+export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions): Promise<RunReport> {
+  const observer = progressObserver(io, out.progress);
+  const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });
+  let interrupted = 0;
+  const onSigint = () => {
+    interrupted++;
+    if (interrupted === 1) {
+      writeLine(io.stderr, "\ninterrupted: cancelling the run (Ctrl-C again to quit at once)");
+      run.cancel("interrupted (Ctrl-C)");
+    } else {
+      process.exit(EXIT_CODES.interrupted);
+    }
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  let report: RunReport;
+  try {
+    report = await run.done;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    await observer?.dispose?.();
+  }
+  if (out.json) writeLine(io.stdout, JSON.stringify(report, null, 2));
+  else if (report.status === "success") writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
+  if (!out.quiet) {
+    writeLine(io.stderr, "");
+    writeLine(io.stderr, formatReport(report, useColor(io.stderr, io.env)));
+  }
+  if (report.status !== "success" && report.error) {
+    writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
+  }
+  return report;
+}
+
+export function exitCodeOf(report: RunReport): number {
+  return report.status === "success" ? EXIT_CODES.ok : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
+}

@@ -1,0 +1,40 @@
+/**
+ * The walk over the yaml package's nodes (src/config/yaml-file.ts), on shapes from the
+ * official YAML test suite where it once went wrong.
+ */
+import { describe, expect, it } from "vitest";
+import { parseYaml } from "../../src/config/yaml-file.js";
+
+describe("parseYaml keys", () => {
+  it("reads an alias used as a key as its anchored value, not as the text *name", () => {
+    const text = "a: &k key\n*k : v\n";
+    const file = parseYaml("t.yaml", text);
+    expect(file.diagnostics).toEqual([]);
+    expect(file.value).toEqual({ a: "key", key: "v" });
+    expect(Object.keys(file.value as object)).toEqual(["a", "key"]);
+    const loc = file.locate(["key"]);
+    expect(text.slice(loc.offset, loc.offset + loc.length)).toBe("v");
+  });
+
+  it("reports a duplicate when an alias key repeats a key written out", () => {
+    const file = parseYaml("t.yaml", "a: &k b\nb: 1\n*k : 2\n");
+    expect(file.diagnostics.map((d) => [d.code, d.message])).toEqual([["MCP007", "duplicate key 'b'"]]);
+  });
+
+  it("keeps an empty key and a null key apart", () => {
+    const file = parseYaml("t.yaml", ": a\nnull: b\n");
+    expect(file.diagnostics).toEqual([]);
+    expect(file.value).toEqual({ "": "a", null: "b" });
+  });
+
+  it("keeps an explicit empty key and a tilde key apart", () => {
+    const file = parseYaml("t.yaml", "? \n: a\n~: b\n");
+    expect(file.diagnostics).toEqual([]);
+    expect(file.value).toEqual({ "": "a", null: "b" });
+  });
+
+  it("still reports two null keys as a duplicate", () => {
+    const file = parseYaml("t.yaml", "null: a\n~: b\n");
+    expect(file.diagnostics.map((d) => d.code)).toEqual(["MCP007"]);
+  });
+});
