@@ -1,6 +1,6 @@
 /** One run from the command line: progress on stderr, the result on stdout, Ctrl-C cancels. */
 import type { CompiledPipeline } from "../compiler/types.js";
-import type { RunObserver } from "../events/event.js";
+import { CombinedObserver, type RunObserver } from "../events/event.js";
 import type { RunReport } from "../events/report.js";
 import type { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { RunOptions } from "../orchestrator/run.js";
@@ -37,8 +37,9 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
  * Runs once with progress on stderr and the result on stdout. Ctrl-C cancels the run:
  * in-flight model calls are aborted, the partial report is printed, exit 130.
  */
-export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions): Promise<RunReport> {
-  const observer = progressObserver(io, out.progress);
+export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions, extra?: RunObserver): Promise<RunReport> {
+  const progress = progressObserver(io, out.progress);
+  const observer = progress && extra ? new CombinedObserver([progress, extra]) : (progress ?? extra);
   const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });
   let interrupted = 0;
   const onSigint = () => {

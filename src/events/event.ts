@@ -67,6 +67,8 @@ export interface StepStartedEvent extends Base {
   model: string;
   attempt: number;
   item?: number;
+  /** The model input, on the step's (or item's) first attempt only: retries and fallbacks get the same. */
+  input?: unknown;
 }
 /** An attempt failed; another follows after `retryInMs` unless `retryInMs` is undefined. */
 export interface StepAttemptFailedEvent extends Base {

@@ -530,7 +530,8 @@ export class PipelineRun {
       try {
         for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
           const reservation = this.#p.budget ? await this.#checkBudget(step, config, input) : undefined;
-          if (this.#listeners.length) this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField });
+          if (this.#listeners.length)
+            this.#emit({ type: "step.started", runId: this.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(mi === 0 && attempt === 1 ? { input } : {}) });
           const t0 = Date.now();
           const timeout = step.timeoutMs ?? config.timeoutMs;
           let timedOut = false;

@@ -11,6 +11,7 @@ import { readRunInput, runInputOrigin } from "../run-input.js";
 import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, runEnvironmentFlags } from "../run-environment.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { exitCodeOf, runOnce } from "../run-once.js";
+import { EventRecorder, writeReports } from "../run-report.js";
 
 export const help = `Usage: mcp run FILE [options]
 
@@ -29,6 +30,9 @@ Options:
   --progress MODE       auto|live|plain|json|none: how progress is shown on stderr
                         (json: one event per line)  [default: auto = live on a terminal]
   --quiet               no progress and no report on stderr
+  --report F.html       write a self-contained HTML report of the run (DAG, timeline,
+                        step details; opens offline). With GITHUB_STEP_SUMMARY set, a
+                        Markdown summary of the run is appended to that file too
   --watch               run again whenever the pipeline, its mcp.yaml or a module file
                         changes; an invalid edit is reported and waited out (docs/watch.md)
   --watch-mode MODE     cancel|queue: a change during a run cancels it, or lets it finish
@@ -48,6 +52,7 @@ export const RUN_OPTIONS = {
   concurrency: { type: "string" },
   progress: { type: "string" },
   quiet: { type: "boolean" },
+  report: { type: "string" },
   watch: { type: "boolean" },
   "watch-mode": { type: "string" },
   ...RUN_ENVIRONMENT_OPTIONS,
@@ -69,6 +74,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const noInput = values.input === undefined && values["input-file"] === undefined && inputOrigin === "stdin" && isEmptyObject(input);
   const flags = runEnvironmentFlags("run", values);
   if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
+  const reportFile = values.report as string | undefined;
+  if (reportFile !== undefined && values.watch) throw new UsageError("--report writes one run's report; it cannot be used with --watch", "run");
+  if (reportFile !== undefined && values["dry-run"]) throw new UsageError("--report needs a run; it cannot be used with --dry-run", "run");
   if (values.watch) {
     const mode = oneOf("run", "watch-mode", values["watch-mode"] as string | undefined, ["cancel", "queue"] as const, "cancel");
     const { watchRun } = await import("../watch-run.js");
@@ -92,11 +100,23 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const environment = await createRunEnvironment(pipeline, flags, { env: io.env });
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
-      const report = await runOnce(orchestrator, pipeline, input, { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) }, io, {
-        progress,
-        quiet: !!values.quiet,
-        json: !!values.json,
-      });
+      const summaryFile = io.env.GITHUB_STEP_SUMMARY || undefined;
+      const recorder = reportFile !== undefined || summaryFile !== undefined ? new EventRecorder() : undefined;
+      const report = await runOnce(
+        orchestrator,
+        pipeline,
+        input,
+        { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) },
+        io,
+        { progress, quiet: !!values.quiet, json: !!values.json },
+        recorder,
+      );
+      if (recorder)
+        await writeReports(
+          io,
+          { ...(reportFile !== undefined ? { htmlFile: reportFile } : {}), ...(summaryFile !== undefined ? { summaryFile } : {}), pipeline, events: recorder.events, report, source: "events" },
+          !!values.quiet,
+        );
       if (environment.recorder && !values.quiet)
         writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
       return exitCodeOf(report);

@@ -9,9 +9,12 @@ import { parse, positiveInt } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
+import { loadPipelineFile } from "../../compiler/load.js";
+import { eventsFromRecords } from "../../report/run-view.js";
+import { writeReports } from "../run-report.js";
 
 export const help = `Usage: mcp runs [--json] [--limit N] [--project DIR]
-       mcp runs show ID [--json] [--project DIR]
+       mcp runs show ID [--json] [--report F.html] [--project DIR]
 
 Lists recent runs of the project (newest first) from its journal: id, status, pipeline,
 start time, duration and steps finished; 'show' prints one run with its input, steps,
@@ -21,12 +24,15 @@ continue it with 'mcp resume ID'. ID may be a unique prefix.
 Options:
   --json                print JSON instead of a table
   --limit N             most runs listed  [default: 20]
+  --report F.html       (show) also write the run's self-contained HTML report (DAG,
+                        timeline, step details; opens offline)
   --project DIR         the project (folder of mcp.yaml)  [default: found from the current folder]
   -h, --help            show this help`;
 
 const OPTIONS = {
   json: { type: "boolean" },
   limit: { type: "string" },
+  report: { type: "string" },
   project: { type: "string" },
 } as const;
 
@@ -43,7 +49,12 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   const limit = positiveInt("runs", "limit", values.limit as string | undefined) ?? 20;
   const store = await openProjectStore("runs", (values.project as string | undefined) ?? io.cwd);
   try {
-    if (sub === "show") return await show(store, id!, io, !!values.json);
+    if (values.report !== undefined && sub !== "show") throw new UsageError("--report needs one run: mcp runs show ID --report F.html", "runs");
+    if (sub === "show") {
+      const code = await show(store, id!, io, !!values.json);
+      if (values.report !== undefined) return (await writeStoredReport(store, id!, values.report as string, io)) ? code : EXIT_CODES.runFailed;
+      return code;
+    }
     const runs = await store.listRuns({ limit });
     const rows = await Promise.all(runs.map(async (r) => ({ run: r, steps: await store.getSteps(r.id) })));
     if (values.json) {
@@ -168,6 +179,31 @@ async function show(store: Store, id: string, io: CliIo, json: boolean): Promise
   if (run.error) lines.push("", `error: ${run.error.message}`);
   writeLine(io.stdout, lines.join("\n"));
   return EXIT_CODES.ok;
+}
+
+/** `runs show ID --report F.html`: the report of a stored run, rebuilt from its journal. */
+async function writeStoredReport(store: Store, id: string, file: string, io: CliIo): Promise<boolean> {
+  const run = await findRun(store, "runs", id);
+  const journal = await store.getSteps(run.id);
+  const steps: Record<string, StepRecord> = { ...journal, ...(run.report?.steps ?? {}) };
+  const status = effectiveStatus(run);
+  const events = eventsFromRecords({
+    runId: run.id,
+    pipeline: run.pipeline,
+    startedAt: run.startedAt,
+    status: status === "interrupted" ? "cancelled" : status,
+    ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
+    ...(run.output !== undefined ? { output: run.output } : {}),
+    ...(run.error ? { error: run.error } : {}),
+    steps,
+  });
+  const notes: string[] = ["Times are rebuilt from the journal: attempts are laid end to end, without the waits between retries."];
+  if (status === "interrupted") notes.push("The run's process died before it ended (interrupted); resume it with mcp resume.");
+  // The DAG comes from the pipeline file as it is now; say so when it changed since the run.
+  const loaded = run.file.startsWith("<") ? undefined : loadPipelineFile(run.file);
+  if (!loaded?.pipeline) notes.push(`The pipeline file ${run.file} could not be loaded now, so the report has no graph.`);
+  else if (loaded.pipeline.hash !== run.hash) notes.push(`The pipeline file ${run.file} changed since this run; the graph shows it as it is now.`);
+  return writeReports(io, { htmlFile: file, ...(loaded?.pipeline ? { pipeline: loaded.pipeline } : {}), events, ...(run.report ? { report: run.report } : {}), source: "journal", notes }, false);
 }
 
 function localTime(ms: number): string {

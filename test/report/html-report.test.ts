@@ -1,0 +1,107 @@
+/**
+ * The HTML run report in a real browser: written by `mcp run --report` (a child process),
+ * opened from file:// with every network request recorded (there must be none).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserSkipReason, screenshot, startBrowser, type Browser } from "../helpers/browser.js";
+import { runCli } from "../helpers/cli.js";
+import { tempProject } from "../helpers/project.js";
+
+const FIXTURE = readFileSync(new URL("../fixtures/ui/retry-fallback.yaml", import.meta.url), "utf8");
+const STEPS = ["draft", "polish", "check", "fanout", "never"];
+
+/** A pipeline of n steps in layers of 5, each reading one step of the layer above. */
+export function widePipeline(n: number): string {
+  const lines = ["version: 1", "name: fifty", "models:", "  m: { provider: mock, capabilities: [t], options: { latency: 1ms, reply: { text: ok } } }", "steps:"];
+  for (let i = 0; i < n; i++) {
+    const deps = i < 5 ? "" : `, needs: [s${i - 5}]`;
+    const ref = i >= 5 && i % 3 === 0 ? "${{ $steps.s" + (i - 4 - (i % 5 === 4 ? 5 : 0)) + ".output.text }}" : "x";
+    lines.push(`  s${i}: { model: m, input: { prompt: "${ref}" }${deps} }`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+describe("mcp run --report", () => {
+  let dir: string;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    dir = tempProject({ "p.yaml": FIXTURE, "fifty.yaml": widePipeline(50) }, "mcp-report-");
+    if (!browserSkipReason) browser = await startBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("writes one file and a GitHub step summary from the run's events", async () => {
+    const r = await runCli(["run", "p.yaml", "--input", '{"text":"hi"}', "--report", "out/report.html"], { cwd: dir, env: { GITHUB_STEP_SUMMARY: join(dir, "summary.md") } });
+    expect(r.stderr).toContain("report: out/report.html");
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "out/report.html"), "utf8");
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    expect(html).toContain("Content-Security-Policy");
+    const md = readFileSync(join(dir, "summary.md"), "utf8");
+    expect(md).toContain("mcp run `retry-fallback`: success");
+    expect(md).toContain("```mermaid");
+    for (const id of STEPS) expect(md).toContain(`| ${id} |`);
+  });
+
+  it.skipIf(browserSkipReason)("opens from file:// with no network and shows every step, the retry and the fallback", async () => {
+    const page = await browser!.page();
+    const requests: string[] = [];
+    page.on("request", (q) => requests.push(q.url()));
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const url = pathToFileURL(join(dir, "out/report.html")).href;
+    await page.goto(url);
+    await page.waitForSelector("[data-testid=timeline]");
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([url]);
+    expect(await page.locator("[data-testid=run-status]").textContent()).toBe("success");
+    for (const id of STEPS) {
+      await expect.poll(() => page.locator(`.step-details[data-step=${id}]`).count()).toBe(1);
+      expect(await page.locator(`.node[data-step=${id}]`).count()).toBe(1);
+    }
+    const polish = page.locator(".tl-row[data-step=polish] .tl-bar");
+    expect(await polish.evaluateAll((els) => els.map((e) => e.getAttribute("data-kind")))).toEqual(expect.arrayContaining(["retried", "fellback", "success"]));
+    expect(await page.locator(".tl-row[data-step=never] [data-kind=skipped]").count()).toBe(1);
+    // Clicking a step in the graph opens its details: input, output, the fallback.
+    await page.locator(".node[data-step=polish]").click();
+    const details = page.locator(".step-details[data-step=polish]");
+    await expect.poll(() => details.getAttribute("open")).not.toBeNull();
+    const text = await details.textContent();
+    expect(text).toContain("flaky → steady");
+    expect(text).toContain('"prompt": "ok hi"');
+    await screenshot(page, "report-light");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "report-dark");
+  });
+
+  it.skipIf(browserSkipReason)("draws a 50-step graph with every step and no two steps overlapping", async () => {
+    const r = await runCli(["run", "fifty.yaml", "--report", "fifty.html", "--quiet"], { cwd: dir });
+    expect(r.code).toBe(0);
+    const page = await browser!.page();
+    await page.goto(pathToFileURL(join(dir, "fifty.html")).href);
+    await page.waitForSelector(".node");
+    await page.keyboard.press("Tab");
+    const boxes = await page.locator(".graph .node .body").evaluateAll((els) =>
+      els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return { x: r.x, y: r.y, w: r.width, h: r.height };
+      }),
+    );
+    expect(boxes).toHaveLength(50);
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i]!,
+          b = boxes[j]!;
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `steps ${i} and ${j} overlap`).toBe(false);
+      }
+    expect(await page.locator(".step-details").count()).toBe(50);
+    await screenshot(page, "report-50-steps", false);
+  });
+});

@@ -1,0 +1,4 @@
+import { render } from "preact";
+import "../styles.css";
+
+render(<p>mcp</p>, document.getElementById("app")!);
