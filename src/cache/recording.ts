@@ -14,8 +14,8 @@
  * x-api-key, cookie ...) and the value of every model's `apiKeyEnv` variable are replaced
  * by "[redacted]" wherever they appear.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
 import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
@@ -161,9 +161,25 @@ export class Recorder implements CallHook {
   #write(): void {
     const text = isYamlPath(this.path) ? YAML.stringify(this.#recording, { lineWidth: 0 }) : `${JSON.stringify(this.#recording, null, 2)}\n`;
     // Written to a temporary file and renamed: a reader (or a killed run) never sees half a file.
+    // The folder is made if missing (`--record test/recordings/new.json`); an error names the
+    // file the user gave, not the temporary one.
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, this.path);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      writeFileSync(tmp, text);
+      renameSync(tmp, this.path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "ENOTDIR" || code === "EEXIST"
+            ? "a part of the path is a file, not a folder"
+            : code === "EISDIR"
+              ? "it is a folder"
+              : (e as Error).message.replaceAll(tmp, this.path);
+      throw new Error(`cannot write ${this.path}: ${why}`);
+    }
   }
 }
 
