@@ -1,6 +1,6 @@
 /** Validating files and folders, and printing the result: `mcp validate`, once or watching. */
 import { readdirSync, statSync } from "node:fs";
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { error, hasErrors, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../compiler/load.js";
@@ -53,6 +53,9 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
   let valid = 0;
+  // Pipeline names by folder: two files of one folder may not share a name (MCP010), as the
+  // live set (watch, serve) refuses the second.
+  const names = new Map<string, { file: string }>();
   for (const f of files) {
     let ds: Diagnostic[];
     if (CONFIG_NAMES.includes(basename(f))) {
@@ -65,7 +68,21 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
-      ds = (await loadPipelineChecked(f, { sources, configCache })).diagnostics;
+      const loaded = await loadPipelineChecked(f, { sources, configCache });
+      ds = loaded.diagnostics;
+      if (loaded.pipeline) {
+        const key = `${resolve(cwd, dirname(f))}\u0000${loaded.pipeline.name}`;
+        const first = names.get(key);
+        if (first) {
+          ds = [
+            ...ds,
+            error("MCP010", `pipeline name '${loaded.pipeline.name}' is already used by ${first.file} in the same folder`, nameLocation(f, sources.get(f)?.text ?? ""), {
+              hint: "give each pipeline file its own `name:`",
+              related: [{ message: `'${loaded.pipeline.name}' is defined here`, location: nameLocation(first.file, sources.get(first.file)?.text ?? "") }],
+            }),
+          ];
+        } else names.set(key, { file: f });
+      }
     }
     if (!hasErrors(ds)) valid++;
     diagnostics.push(...ds);
@@ -89,4 +106,11 @@ export function printValidation(r: ValidateSummary, format: "text" | "json" | "g
     }
   }
   return failed ? 2 : 0;
+}
+
+/** The value of the file's top-level `name:`, or the whole file. */
+function nameLocation(file: string, text: string): { file: string; offset: number; length: number } {
+  const m = /^name:[ \t]*(\S[^\n#]*?)[ \t]*(?:#.*)?$/m.exec(text);
+  if (!m || m[1] === undefined) return wholeFile(file);
+  return { file, offset: m.index + m[0].indexOf(m[1]), length: m[1].length };
 }

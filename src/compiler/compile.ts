@@ -5,6 +5,7 @@
  * Every problem is recorded as a diagnostic and checking goes on, so a file's errors are
  * all reported at once.
  */
+import { checkModelPolicy, keyPolicyOf } from "./model-policy.js";
 import { createHash } from "node:crypto";
 import { basename, dirname, extname } from "node:path";
 import { error, warning, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
@@ -134,11 +135,14 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const models = new Map<string, ModelConfig>();
   for (const m of input.models ?? []) models.set(m.name, m);
   const modelSource = new Map<string, { file: YamlFile; path: JsonPath }>();
+  // What a run would refuse about a model, and the project's key policy (model-policy.ts).
+  const keyPolicy = keyPolicyOf(cfg, config?.path);
   for (const f of [config, file]) {
     if (!f) continue;
     for (const [name, raw] of Object.entries(obj(obj(f.value).models))) {
       const path = ["models", name];
       models.set(name, modelConfig(c, f, path, name, obj(raw)));
+      checkModelPolicy((...a) => c.report(...a), f, path, name, obj(raw), keyPolicy);
       modelSource.set(name, { file: f, path });
     }
   }

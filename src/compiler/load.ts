@@ -166,20 +166,29 @@ function checkInputsSchema(file: YamlFile): Diagnostic[] {
  * @example const p = await loadPipeline("pipelines/ticket-triage.yaml");
  */
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<CompiledPipeline> {
-  const r = await loadPipelineChecked(path, opts);
+  const r = await loadPipelineChecked(path, { modules: "load", ...opts });
   if (!r.pipeline) throw new ConfigError(r.diagnostics, r.sources);
   return r.pipeline;
 }
 
 /**
- * loadPipelineFile, plus the checks that need to load code: every `module` model's file
- * must exist, load, and export a model (MCP405). Used by run, validate and the library.
+ * loadPipelineFile, plus the checks of `module` models' files (MCP405). With `modules:
+ * "static"` (the default, and what `mcp validate` uses) the files are only read and lexed:
+ * they must exist, parse and have the named export, and none of their code runs. With
+ * `"load"` (`mcp run`, loadPipeline) they are imported, as running the pipeline would, and
+ * the export must be a model. docs/limits.md, "Trust model".
  */
-export async function loadPipelineChecked(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
+export async function loadPipelineChecked(path: string, opts: LoadOptions & { modules?: "static" | "load" } = {}): Promise<LoadResult> {
   const r = loadPipelineFile(path, opts);
   if (!r.pipeline || !r.pipeline.models.some((m) => m.provider === "module" && m.module !== undefined)) return r;
-  const { verifyModuleModels } = await import("../models/providers/module.js");
-  const problems = await verifyModuleModels(r.pipeline);
+  let problems: Diagnostic[];
+  if (opts.modules === "load") {
+    const { verifyModuleModels } = await import("../models/providers/module.js");
+    problems = await verifyModuleModels(r.pipeline);
+  } else {
+    const { checkModuleModelsStatically } = await import("../models/module-exports.js");
+    problems = checkModuleModelsStatically(r.pipeline);
+  }
   if (problems.length === 0) return r;
   const { pipeline: _dropped, ...rest } = r;
   return { ...rest, diagnostics: sortDiagnostics([...r.diagnostics, ...problems]) };

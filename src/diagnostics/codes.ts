@@ -42,6 +42,7 @@ export const CODES = {
   MCP404: "model lacks a capability",
   MCP405: "model file problem",
   MCP406: "invalid model option",
+  MCP407: "API key not allowed",
   // 5xx: run input and running
   MCP501: "invalid run input",
   MCP502: "budget exceeded",

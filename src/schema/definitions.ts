@@ -206,6 +206,16 @@ export const configSchema: Schema = {
       type: "array",
       items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
     }),
+    apiKeys: strict(
+      "Which environment variables models may use as API keys (apiKeyEnv), and which hosts those keys may be sent to. Pipelines that break it are refused by validate and run. docs/limits.md.",
+      {
+        env: d("The only variables `apiKeyEnv` may name. Default: any.", { type: "array", items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" } }),
+        hosts: d("The only hosts a model with an `apiKeyEnv` may send requests to: a host name, an IP address, or *.domain for its subdomains. Default: any.", {
+          type: "array",
+          items: { type: "string", minLength: 1 },
+        }),
+      },
+    ),
     store: strict("Where the run journal, conversations and the response cache live. docs/state.md.", {
       type: d("sqlite (default: an embedded file), memory (nothing kept after the process), or redis (not available yet).", { enum: ["sqlite", "memory", "redis"] }),
       path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),

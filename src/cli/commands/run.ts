@@ -85,7 +85,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return watchRun({ file, input, runOptions: { inputOrigin, ...(concurrency ? { concurrency } : {}) }, out, mode, dryRun: !!values["dry-run"], environment }, io);
   }
 
-  const loaded = await loadPipelineChecked(file);
+  const loaded = await loadPipelineChecked(file, { modules: "load" });
   printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);
   if (!loaded.pipeline) return EXIT_CODES.invalid;
   const pipeline = loaded.pipeline;
