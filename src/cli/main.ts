@@ -16,6 +16,12 @@ const COMMANDS: Command[] = [
   { name: "run", synopsis: "run FILE", summary: "run a pipeline (--input JSON, --json, --dry-run)", load: async () => (await import("./commands/run.js")).runCommand },
   { name: "runs", synopsis: "runs [show ID]", summary: "list recent runs from the journal, or show one", load: async () => (await import("./commands/runs.js")).runsCommand },
   { name: "resume", synopsis: "resume ID", summary: "continue a failed or killed run (finished steps are not run again)", load: async () => (await import("./commands/resume.js")).resumeCommand },
+  {
+    name: "serve",
+    synopsis: "serve [DIR]",
+    summary: "serve the pipelines of DIR over HTTP (runs API, SSE, OpenAI-compatible, JSON-RPC)",
+    load: async () => (await import("./commands/serve.js")).serveCommand,
+  },
   { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
   { name: "init", synopsis: "init [DIR]", summary: "scaffold mcp.yaml and an example pipeline", load: async () => (await import("./commands/init.js")).initCommand },
 ];

@@ -5,7 +5,7 @@
  */
 import type { ContextTurn } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
-import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
+import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
@@ -17,6 +17,7 @@ export class MemoryStore implements Store {
   readonly #turns = new Map<string, StoredTurn[]>();
   readonly #conversations = new Map<string, ConversationState>();
   readonly #cache = new Map<string, CacheEntry>();
+  readonly #events = new Map<string, StoredEvent[]>();
   #seq = 0;
 
   async runStarted(run: RunStart): Promise<void> {
@@ -73,6 +74,16 @@ export class MemoryStore implements Store {
 
   async getSteps(runId: string): Promise<Record<string, StepRecord>> {
     return Object.fromEntries([...(this.#steps.get(runId) ?? new Map<string, StepRecord>())].map(([k, v]) => [k, clone(v)]));
+  }
+
+  async appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void> {
+    let list = this.#events.get(runId);
+    if (!list) this.#events.set(runId, (list = []));
+    for (const e of events) if (list.length === 0 || e.seq > list[list.length - 1]!.seq) list.push(clone(e));
+  }
+
+  async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
+    return (this.#events.get(runId) ?? []).filter((e) => e.seq > afterSeq).map((e) => clone(e));
   }
 
   async appendTurns(conversationId: string, turns: ContextTurn[], opts: { maxTurns?: number } = {}): Promise<StoredTurn[]> {

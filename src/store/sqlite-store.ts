@@ -21,7 +21,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { ContextTurn } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
-import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredRun, StoredTurn } from "./store.js";
+import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 type Database = BetterSqlite3.Database;
 
@@ -81,6 +81,14 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER
   );
   CREATE INDEX cache_expires_at ON cache (expires_at);
+  `,
+  `
+  CREATE TABLE events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
   `,
 ];
 
@@ -256,6 +264,19 @@ export class SqliteStore implements Store {
   async getSteps(runId: string): Promise<Record<string, StepRecord>> {
     const rows = this.#db.prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
     return Object.fromEntries(rows.map((r) => [r.step_id, JSON.parse(r.record) as StepRecord]));
+  }
+
+  async appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    this.#write(() => {
+      const insert = this.#db.prepare("INSERT OR IGNORE INTO events (run_id, seq, event) VALUES (?, ?, ?)");
+      for (const e of events) insert.run(runId, e.seq, JSON.stringify(e.event));
+    });
+  }
+
+  async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
+    const rows = this.#db.prepare("SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq").all(runId, afterSeq) as { seq: number; event: string }[];
+    return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as StoredEvent["event"] }));
   }
 
   async appendTurns(conversationId: string, turns: ContextTurn[], opts: { maxTurns?: number } = {}): Promise<StoredTurn[]> {

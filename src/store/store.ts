@@ -6,7 +6,7 @@
  * Implementations: SqliteStore (the default, one file under `.mcp/`), MemoryStore (tests,
  * `--store memory`). Each method that writes several rows does so atomically.
  */
-import type { ErrorInfo, RunStatus } from "../events/event.js";
+import type { ErrorInfo, RunEvent, RunStatus } from "../events/event.js";
 import type { ContextTurn } from "../events/ports.js";
 import type { RunReport, RunTotals, StepRecord } from "../events/report.js";
 
@@ -77,6 +77,12 @@ export interface CacheEntry {
   expiresAt?: number;
 }
 
+/** A run event as the journal keeps it: `seq` counts a run's events from 1, in order. */
+export interface StoredEvent {
+  seq: number;
+  event: RunEvent;
+}
+
 export interface ListRunsOptions {
   /** @default 20 */
   limit?: number;
@@ -100,6 +106,13 @@ export interface Store {
   putStep(runId: string, stepId: string, record: StepRecord): Promise<void>;
   /** Every step record written for a run, by step id. */
   getSteps(runId: string): Promise<Record<string, StepRecord>>;
+  /**
+   * Appends a run's events (their `seq` given by the caller, increasing); an event whose seq
+   * is already stored is ignored. The server's SSE streams replay them (`Last-Event-ID`).
+   */
+  appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void>;
+  /** A run's events with `seq > afterSeq`, in order. */
+  listEvents(runId: string, afterSeq?: number): Promise<StoredEvent[]>;
 
   // Conversations.
   /**

@@ -41,6 +41,7 @@ export class FakeApiServer {
   ) {}
 
   static async start(defaultReply: (req: RecordedRequest) => Reply = () => ({ json: {} })): Promise<FakeApiServer> {
+    // eslint-disable-next-line prefer-const -- assigned once the server it closes over exists
     let self!: FakeApiServer;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];

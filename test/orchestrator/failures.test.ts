@@ -70,13 +70,11 @@ steps:
   it("lowers a model's concurrency when it is rate limited, so a fan-out backs off", async () => {
     let running = 0;
     const peaks: number[] = [];
-    let calls = 0;
     class Limited extends BaseModel {
       override name = "limited";
       override capabilities = ["t"];
       override concurrency = 8;
       override async process(_: unknown, ctx: ModelCallContext) {
-        calls++;
         running++;
         peaks.push(running);
         try {

@@ -4,6 +4,7 @@
  * default. Capabilities and their outputs:
  *
  *   sentiment-analysis  { sentiment: { label: positive|negative|neutral, score: -1..1 } }
+ *                       (a trained classifier plus wink's lexicon: nlp/sentiment-classifier.ts)
  *   entity-extraction   { entities: [{ value, type }] }     (DATE, MONEY, EMAIL, URL, CARDINAL ...)
  *   sentence-split      { sentences: [string] }
  *   keyword-extraction  { keywords: [{ value, score }] }    (nouns and proper nouns by frequency)
@@ -19,6 +20,7 @@ import { createRequire } from "node:module";
 import { BaseModel, type ModelCallContext } from "../base-model.js";
 import { ModelError } from "../errors.js";
 import type { ModelConfig } from "../types.js";
+import { classifySentiment } from "./nlp/sentiment-classifier.js";
 
 export const NLP_CAPABILITIES = ["sentiment-analysis", "entity-extraction", "sentence-split", "keyword-extraction", "summarization"] as const;
 
@@ -110,8 +112,7 @@ export function analyse(text: string, tasks: ReadonlySet<string>, options: NlpOp
   const out: Record<string, unknown> = {};
 
   if (tasks.has("sentiment-analysis")) {
-    const score = round(Number(doc.out(its.sentiment)) || 0);
-    const label = score > 0.05 ? "positive" : score < -0.05 ? "negative" : "neutral";
+    const { label, score } = classifySentiment(text, Number(doc.out(its.sentiment)) || 0);
     out.sentiment = { label, score };
     out.label = label;
     out.score = score;

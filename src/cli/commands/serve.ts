@@ -1,0 +1,121 @@
+/**
+ * `mcp serve [DIR]`: the HTTP server over the pipelines of DIR (hot-reloaded), with the runs
+ * API, resumable event streams, the OpenAI-compatible endpoint and JSON-RPC. docs/server.md.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { ServerSettingsError } from "../../server/settings.js";
+import { parse, positiveInt } from "../args.js";
+import { EXIT_CODES } from "../exit-codes.js";
+import { UsageError, writeLine, type CliIo } from "../io.js";
+
+export const help = `Usage: mcp serve [DIR] [options]
+
+Serves the pipelines under DIR (default: the current folder) over HTTP: the runs API with
+resumable Server-Sent Events, an OpenAI-compatible /v1/chat/completions, JSON-RPC on /rpc,
+/healthz, /readyz and /metrics. Saved edits are live for the next request; a broken edit
+keeps the last good version serving. Settings come from mcp.yaml 'server:' (docs/server.md).
+
+Options:
+  --host HOST           address to listen on  [default: mcp.yaml server.host, else 127.0.0.1]
+  --port N              port (0: any free port)  [default: mcp.yaml server.port, else 8080]
+  --store KIND          sqlite|memory  [default: mcp.yaml store.type, else sqlite]
+  --log-level LEVEL     fatal|error|warn|info|debug|silent  [default: info]
+  --shutdown-timeout D  how long runs in flight may finish on SIGTERM/SIGINT  [default: 10s]
+  -h, --help            show this help
+
+API keys: mcp.yaml server.keys, plus MCP_API_KEYS=name:key,name2:key2. Without keys the
+server only listens on a loopback address.
+
+Exit codes: 0 after a clean shutdown, 2 invalid settings or usage.`;
+
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  store: { type: "string" },
+  "log-level": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+} as const;
+
+export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse("serve", argv, OPTIONS);
+  if (values.help) {
+    writeLine(io.stdout, help);
+    return EXIT_CODES.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`give one folder, got ${positionals.length}`, "serve");
+  const dir = resolve(io.cwd, positionals[0] ?? ".");
+  if (!existsSync(dir)) throw new UsageError(`no such folder: ${positionals[0]}`, "serve");
+  const portText = values.port as string | undefined;
+  const port = portText === "0" ? 0 : positiveInt("serve", "port", portText);
+  const store = values.store as string | undefined;
+  if (store !== undefined && store !== "sqlite" && store !== "memory") throw new UsageError(`--store must be sqlite or memory; got '${store}'`, "serve");
+  const level = (values["log-level"] as string | undefined) ?? "info";
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(level))
+    throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug, silent; got '${level}'`, "serve");
+  const { parseDuration } = await import("../../util/duration.js");
+  const deadlineMs = parseDuration((values["shutdown-timeout"] as string | undefined) ?? "10s");
+  if (deadlineMs === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 10s; got '${String(values["shutdown-timeout"])}'`, "serve");
+
+  const { createServer } = await import("../../server/serve.js");
+  let server;
+  try {
+    server = await createServer({
+      dir,
+      env: io.env,
+      deadlineMs,
+      ...(store ? { store: store as "sqlite" | "memory" } : {}),
+      overrides: { ...(values.host !== undefined ? { host: values.host as string } : {}), ...(port !== undefined ? { port } : {}) },
+      logger: level === "silent" ? false : { level },
+    });
+  } catch (e) {
+    if (e instanceof ServerSettingsError) {
+      writeLine(io.stderr, `mcp serve: ${e.message}`);
+      return EXIT_CODES.invalid;
+    }
+    throw e;
+  }
+  let address: string;
+  try {
+    address = await server.listen();
+  } catch (e) {
+    await server.close({ deadlineMs: 0 });
+    const code = (e as NodeJS.ErrnoException).code;
+    writeLine(io.stderr, `mcp serve: cannot listen: ${code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+    return EXIT_CODES.invalid;
+  }
+  const pipelines = server.runtime.pipelines.list();
+  const valid = pipelines.filter((p) => p.pipeline).length;
+  writeLine(
+    io.stderr,
+    `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${server.runtime.handler.services.models().length} models; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
+  );
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        writeLine(io.stderr, `mcp serve: ${signal} again; exiting now`);
+        resolveExit(EXIT_CODES.interrupted);
+        return;
+      }
+      stopping = true;
+      const active = server.runtime.runs.active;
+      writeLine(io.stderr, `mcp serve: ${signal}: shutting down${active ? ` (${active} run${active === 1 ? "" : "s"} in flight, up to ${deadlineMs}ms)` : ""}`);
+      server.close({ deadlineMs }).then(
+        ({ interrupted }) => {
+          if (interrupted.length)
+            writeLine(io.stderr, `mcp serve: interrupted ${interrupted.length} run${interrupted.length === 1 ? "" : "s"}; continue with: ${interrupted.map((id) => `mcp resume ${id}`).join(", ")}`);
+          writeLine(io.stderr, "mcp serve: stopped");
+          resolveExit(EXIT_CODES.ok);
+        },
+        (e: unknown) => {
+          writeLine(io.stderr, `mcp serve: shutdown failed: ${(e as Error).message}`);
+          resolveExit(EXIT_CODES.internal);
+        },
+      );
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * The state of one run that its steps share: options, services, the run's abort controller,
+ * the model-call queue, the `$steps` bindings, the records, totals and budget, and the event
+ * listeners. PipelineRun (run.ts) owns one; step.ts, fallback-chain.ts and attempt.ts work
+ * on it. Internal: the library API is PipelineRun.
+ */
+import { setMaxListeners } from "node:events";
+import PQueue from "p-queue";
+import type { CompiledPipeline } from "../compiler/types.js";
+import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
+import type { CallHook, ContextProvider, ContextView, RunJournal } from "../events/ports.js";
+import type { RunTotals, StepRecord } from "../events/report.js";
+import type { BaseModel } from "../models/base-model.js";
+import type { ModelConfig, Usage } from "../models/types.js";
+import type { ModelRegistry } from "../registry/model-registry.js";
+import type { AdaptiveLimiter } from "./adaptive-limiter.js";
+import { RunBudget } from "./budget.js";
+import type { RunAborted } from "./step-errors.js";
+
+export interface RunOptions {
+  /** Run id; generated when absent. */
+  runId?: string;
+  /** Cancels the run: in-flight model calls see it through their AbortSignal. */
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  /** Most model calls in flight in this run. @default pipeline `concurrency`, else 1000 */
+  concurrency?: number;
+  /** Cache, replay, recording. */
+  hooks?: CallHook[];
+  journal?: RunJournal;
+  context?: ContextProvider;
+  /** Conversation id; overrides the pipeline's `context.conversation`. */
+  conversationId?: string;
+  /** Finished steps of an earlier attempt of this run: not run again. */
+  resume?: { fromRunId: string; completed: Record<string, StepRecord> };
+  /** Variables for $env (only the pipeline's allow-list is visible). @default process.env */
+  env?: Record<string, string | undefined>;
+  /** Random source for retry jitter (tests). */
+  random?: () => number;
+  /** Where the run input came from (`--input`, a file, `request body`): the file of its diagnostics. @default "input" */
+  inputOrigin?: string;
+}
+
+/** What the orchestrator lends a run: model instances and per-model limiters. */
+export interface RunServices {
+  registry: ModelRegistry;
+  model(config: ModelConfig): Promise<BaseModel>;
+  /** The instance, when it is already created (saves a tick on the hot path). */
+  ready?(config: ModelConfig): BaseModel | undefined;
+  limiter(config: ModelConfig): AdaptiveLimiter;
+}
+
+export const DEFAULT_CONCURRENCY = 1000;
+
+/** A step as `$steps.<id>` shows it to expressions. */
+export type StepState = { output?: unknown; status: StepStatus; model?: string; usage?: Usage; error?: ErrorInfo };
+
+export class RunScope {
+  readonly controller = new AbortController();
+  /** Controllers of the model calls in flight that have one of their own; aborted with the run. */
+  readonly calls = new Set<AbortController>();
+  /** Calls in flight listening to the run's own signal (see fallback-chain.ts). */
+  sharedSignalUsers = 0;
+  readonly queue: PQueue;
+  /** Each step's promise (memoized: a step runs once, however many steps wait for it). */
+  readonly promises = new Map<string, Promise<StepRecord>>();
+  readonly records: Record<string, StepRecord> = {};
+  readonly stepsBinding: Record<string, StepState> = {};
+  /** What expressions see: $input, $steps, $env, $context. */
+  readonly bindings: Record<string, unknown>;
+  readonly listeners: ((e: RunEvent) => void)[] = [];
+  readonly started = Date.now();
+  readonly totals: RunTotals = { inputTokens: 0, outputTokens: 0, cost: 0, calls: 0, cacheHits: 0, cacheMisses: 0 };
+  readonly budget: RunBudget | undefined;
+  /** The chain of each step as configs, made on first need. */
+  readonly chains = new Map<string, ModelConfig[]>();
+  /** The first failure that ends the run. */
+  failure: ErrorInfo | undefined;
+  conversationId: string | undefined;
+  context: ContextView | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly pipeline: CompiledPipeline,
+    readonly input: unknown,
+    readonly options: RunOptions,
+    readonly services: RunServices,
+  ) {
+    // One listener on the run's signal, whatever the number of calls: it aborts the calls
+    // that have a controller of their own.
+    setMaxListeners(0, this.controller.signal);
+    this.controller.signal.addEventListener("abort", () => {
+      for (const c of this.calls) c.abort(this.controller.signal.reason);
+    });
+    this.queue = new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
+    const env: Record<string, string> = {};
+    const source = options.env ?? process.env;
+    for (const name of pipeline.settings.env) {
+      const v = source[name];
+      if (v !== undefined) env[name] = v;
+    }
+    this.bindings = { input, steps: this.stepsBinding, env, context: { history: [], summary: "" } };
+    this.budget = pipeline.budget ? new RunBudget(pipeline.budget, services.registry) : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Whether anyone listens: events that cost something to build are skipped otherwise. */
+  get observed(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  emit(e: RunEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A listener's bug must not break the run.
+      }
+    }
+  }
+
+  /** Aborts the run (a failed step with onError: fail, a cancel). */
+  abort(reason: RunAborted): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  /** Counts a finished model call in the totals and the budget. */
+  account(model: string, usage: Usage, cost: number): void {
+    this.totals.calls++;
+    this.totals.inputTokens += usage.inputTokens;
+    this.totals.outputTokens += usage.outputTokens;
+    this.totals.cost += cost;
+    this.budget?.spend(model, usage, cost);
+  }
+
+  /** Records a step's end: its record, and what `$steps.<id>` shows. */
+  settle(id: string, record: StepRecord): StepRecord {
+    this.records[id] = record;
+    this.stepsBinding[id] = {
+      output: record.output,
+      status: record.status,
+      ...(record.model !== undefined ? { model: record.model } : {}),
+      usage: record.usage,
+      ...(record.error ? { error: record.error } : {}),
+    };
+    return record;
+  }
+}
+
+export function zeroUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0 };
+}

@@ -1,0 +1,205 @@
+/**
+ * One step of a run: a memoized promise that awaits the step's dependencies, then decides
+ * whether it runs (resumed, `when:`), evaluates its input (once, or per `forEach` item),
+ * makes the model call through the fallback chain, evaluates its output and appends to the
+ * conversation. It never rejects: it resolves to the step's record, and applies the
+ * failure policy (`onError`) itself.
+ */
+import type { CompiledStep } from "../compiler/types.js";
+import type { ContextTurn } from "../events/ports.js";
+import type { AttemptRecord, StepRecord } from "../events/report.js";
+import { ExpressionError, NOT_FAST } from "../expr/expression.js";
+import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
+import { callWithFallback, type CallResult } from "./fallback-chain.js";
+import { zeroUsage, type RunScope } from "./run-scope.js";
+import { RunAborted, StepError, toErrorInfo } from "./step-errors.js";
+
+/** The step's promise, started on first need. */
+export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
+  let pr = scope.promises.get(id);
+  if (!pr) {
+    pr = execStep(scope, id);
+    scope.promises.set(id, pr);
+  }
+  return pr;
+}
+
+async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
+  const step = scope.pipeline.steps.get(id)!;
+  const deps = step.dependencies;
+  if (deps.length === 1) await runStep(scope, deps[0]!);
+  else if (deps.length > 1) await Promise.all(deps.map((d) => runStep(scope, d)));
+  const started = Date.now();
+  const signal = scope.signal;
+  if (signal.aborted) return scope.settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
+
+  const prior = scope.options.resume?.completed[id];
+  if (prior && prior.status === "success") return resumeStep(scope, id, prior);
+
+  const attempts: AttemptRecord[] = [];
+  try {
+    if (step.when) {
+      const ok = await step.when.evaluate(scope.bindings);
+      if (!ok) {
+        scope.emit({ type: "step.skipped", runId: scope.id, ts: Date.now(), stepId: id, reason: `when: ${step.when.source.trim()}` });
+        return scope.settle(id, { status: "skipped", attempts, durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
+      }
+    }
+    if (scope.observed) scope.emit({ type: "step.queued", runId: scope.id, ts: Date.now(), stepId: id });
+
+    const sum = new StepSum();
+    let output: unknown;
+    let items: number | undefined;
+    if (step.forEach) {
+      const list = await step.forEach.evaluate(scope.bindings);
+      const arr = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
+      items = arr.length;
+      output = await forEachItem(scope, step, arr, attempts, sum);
+      if (arr.length === 0) sum.cached = false;
+    } else {
+      const fast = evaluateTemplateFast(step.input, scope.bindings);
+      const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, scope.bindings);
+      const r = await callWithFallback(scope, step, input, attempts);
+      sum.add(r);
+      output = step.output ? await evaluateTemplate(step.output, { ...scope.bindings, result: r.output }, r.output) : r.output;
+    }
+
+    const record: StepRecord = {
+      status: "success",
+      output,
+      ...(sum.model !== undefined ? { model: sum.model } : {}),
+      attempts,
+      durationMs: Date.now() - started,
+      usage: sum.usage,
+      ...(sum.estimated ? { usageEstimated: true } : {}),
+      cost: sum.cost,
+      cached: sum.cached,
+      ...(items !== undefined ? { items } : {}),
+      startedAt: started,
+    };
+    if (step.appendToContext) await appendContext(scope, step, record);
+    await scope.options.journal?.stepFinished(scope.id, id, record);
+    if (scope.observed)
+      scope.emit({
+        type: "step.finished",
+        runId: scope.id,
+        ts: Date.now(),
+        stepId: id,
+        ...(sum.model !== undefined ? { model: sum.model } : {}),
+        durationMs: record.durationMs,
+        attempts: attempts.length,
+        usage: sum.usage,
+        cost: sum.cost,
+        cached: sum.cached,
+        output,
+      });
+    return scope.settle(id, record);
+  } catch (e) {
+    return failStep(scope, step, e, attempts, started);
+  }
+}
+
+/** The usage, cost and model of a step's calls, added up. */
+class StepSum {
+  model: string | undefined;
+  readonly usage = zeroUsage();
+  cost = 0;
+  cached = true;
+  estimated = false;
+  add(r: CallResult): void {
+    this.model = r.model;
+    this.usage.inputTokens += r.usage.inputTokens;
+    this.usage.outputTokens += r.usage.outputTokens;
+    this.cost += r.cost;
+    this.cached &&= r.cached;
+    this.estimated ||= r.usageEstimated;
+  }
+}
+
+/** `forEach`: one call per item, at most `concurrency` at once; the outputs in item order. */
+async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly unknown[], attempts: AttemptRecord[], sum: StepSum): Promise<unknown[]> {
+  const signal = scope.signal;
+  const results = new Array<unknown>(arr.length);
+  let next = 0;
+  const limit = Math.min(step.concurrency ?? arr.length, arr.length);
+  const worker = async () => {
+    while (next < arr.length && !signal.aborted) {
+      const i = next++;
+      const b = { ...scope.bindings, item: arr[i], index: i };
+      const input = await evaluateTemplate(step.input, b);
+      const r = await callWithFallback(scope, step, input, attempts, i);
+      sum.add(r);
+      results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result: r.output }, r.output) : r.output;
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  if (signal.aborted) throw signal.reason;
+  return results;
+}
+
+/** A step finished by an earlier attempt of the run: its record, not run again. */
+function resumeStep(scope: RunScope, id: string, prior: StepRecord): StepRecord {
+  const record: StepRecord = { ...prior, resumed: true };
+  scope.emit({
+    type: "step.finished",
+    runId: scope.id,
+    ts: Date.now(),
+    stepId: id,
+    ...(prior.model !== undefined ? { model: prior.model } : {}),
+    durationMs: 0,
+    attempts: 0,
+    usage: prior.usage,
+    cost: prior.cost,
+    cached: prior.cached,
+    resumed: true,
+    output: prior.output,
+  });
+  return scope.settle(id, record);
+}
+
+/** The failure policy: record the error; `onError: fail` (and a budget stop) aborts the run. */
+function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number): StepRecord {
+  const signal = scope.signal;
+  const durationMs = Date.now() - started;
+  // Cancelled (or another step failed the run) while this one ran.
+  if (signal.aborted && (e === signal.reason || (e as Error)?.name === "AbortError")) {
+    scope.emit({ type: "step.aborted", runId: scope.id, ts: Date.now(), stepId: step.id });
+    return scope.settle(step.id, { status: "aborted", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false });
+  }
+  const error = toErrorInfo(e, e instanceof ExpressionError ? "expression-error" : "internal");
+  if (!(e instanceof StepError)) error.message = `step '${step.id}': ${error.message}`;
+  const continued = step.onError === "continue" && error.reason !== "budget-exceeded";
+  scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: attempts.length, continued });
+  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error };
+  if (!continued) {
+    scope.failure ??= error;
+    scope.abort(new RunAborted(error.reason, error.message));
+  }
+  return scope.settle(step.id, record);
+}
+
+/** `appendToContext`: the turns the step adds to the conversation. */
+async function appendContext(scope: RunScope, step: CompiledStep, record: StepRecord): Promise<void> {
+  if (!scope.conversationId || !step.appendToContext) return;
+  const t = step.appendToContext as Template;
+  const value = t.kind === "literal" && t.value === true ? defaultTurn(record.output) : await evaluateTemplate(t, { ...scope.bindings, result: record.output }, record.output);
+  const turns = (Array.isArray(value) ? value : [value]).map((v) => toTurn(v));
+  for (const turn of turns) {
+    const full: ContextTurn = { ...turn, runId: scope.id, stepId: step.id, ts: Date.now() };
+    await scope.options.context?.append(scope.conversationId, full, { settings: scope.pipeline.context ?? {} });
+    scope.context?.history.push(full);
+  }
+}
+
+function defaultTurn(output: unknown): ContextTurn {
+  const text = (output as { text?: unknown } | null)?.text;
+  return { role: "assistant", content: typeof text === "string" ? text : output };
+}
+
+function toTurn(v: unknown): ContextTurn {
+  if (v && typeof v === "object" && !Array.isArray(v) && "content" in v) {
+    const o = v as { role?: unknown; content: unknown };
+    return { role: typeof o.role === "string" ? o.role : "assistant", content: o.content };
+  }
+  return { role: "assistant", content: v };
+}

@@ -1,0 +1,219 @@
+/**
+ * The method table of the Protocol Handler: every operation a client can ask for, once, with
+ * the JSON Schema of its params. HTTP routes, JSON-RPC and the Model Context Protocol all
+ * call these through `ProtocolHandler.dispatch`; none has handlers of its own.
+ */
+import { formatHeadline } from "../diagnostics/printer.js";
+import type { SequencedEvent } from "../orchestrator/run-service.js";
+import type { LivePipelineInfo } from "../watch/live-pipeline-set.js";
+import { ProtocolError } from "./errors.js";
+import { checkInputLimits } from "./input-limits.js";
+import { chainFor, oneStepPipeline } from "./model-calls.js";
+import type { MethodContext, ProtocolServices } from "./services.js";
+
+/** A JSON Schema (draft 2020-12 subset that ajv and Fastify both take). */
+export type JsonSchema = Record<string, unknown>;
+
+export interface MethodSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Schema of the params object. */
+  readonly params: JsonSchema;
+  call(params: Record<string, unknown>, ctx: MethodContext, services: ProtocolServices): Promise<unknown>;
+}
+
+const runId = { type: "string", minLength: 1, maxLength: 200 } as const;
+const name = { type: "string", minLength: 1, maxLength: 200 } as const;
+const conversationId = { type: "string", minLength: 1, maxLength: 500 } as const;
+const capabilities = { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, maxItems: 50 } as const;
+
+const obj = (properties: Record<string, unknown>, required: string[] = []): JsonSchema => ({ type: "object", properties, required, additionalProperties: false });
+
+/** Params of `pipelines.run`, also the body of POST /v1/pipelines/{name}/runs (without `pipeline`). */
+export const RUN_PARAMS = {
+  input: { description: "The run input, checked against the pipeline's `inputs`." },
+  conversationId,
+  wait: { type: "boolean", description: "Answer with the finished run instead of its id." },
+} as const;
+
+/** Params of `tasks.execute`, also the body of POST /v1/tasks. */
+export const TASK_PARAMS = {
+  input: { description: "The model input, e.g. { prompt } or { messages }." },
+  capabilities,
+  model: name,
+  select: { enum: ["first", "cheapest", "fastest"] },
+  taskType: { type: "string", maxLength: 200 },
+} as const;
+
+/** A pipeline of the live set as clients see it. */
+export function pipelineView(p: LivePipelineInfo): Record<string, unknown> {
+  return {
+    name: p.name,
+    file: p.file,
+    status: p.status,
+    ...(p.version !== undefined ? { version: p.version } : {}),
+    ...(p.pipeline?.description !== undefined ? { description: p.pipeline.description } : {}),
+    ...(p.pipeline?.inputs !== undefined ? { inputs: p.pipeline.inputs } : {}),
+    ...(p.pipeline ? { steps: [...p.pipeline.order] } : {}),
+    diagnostics: p.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, text: formatHeadline(d, p.sources) })),
+  };
+}
+
+async function forward(iter: AsyncIterable<SequencedEvent>, sink: (e: SequencedEvent) => void): Promise<void> {
+  for await (const e of iter) {
+    try {
+      sink(e);
+    } catch {
+      // A transport's sink failing must not fail the run.
+    }
+  }
+}
+
+export const METHODS: readonly MethodSpec[] = [
+  {
+    name: "pipelines.list",
+    description: "The live pipeline set: each pipeline's name, version, status and current diagnostics.",
+    params: obj({}),
+    async call(_p, _ctx, s) {
+      return { pipelines: s.pipelines.list().map(pipelineView) };
+    },
+  },
+  {
+    name: "pipelines.run",
+    description: "Runs a pipeline of the live set. With `wait`, answers with the finished run; else with its id at once.",
+    params: obj({ pipeline: name, ...RUN_PARAMS }, ["pipeline"]),
+    async call(p, ctx, s) {
+      const pipelineName = p.pipeline as string;
+      const pipeline = s.pipelines.get(pipelineName);
+      if (!pipeline) {
+        const info = s.pipelines.list().find((i) => i.name === pipelineName);
+        if (info) throw new ProtocolError("pipeline_invalid", `pipeline '${pipelineName}' has errors and no valid version to run`, pipelineView(info));
+        throw new ProtocolError("not_found", `no pipeline named '${pipelineName}'`);
+      }
+      const input = p.input ?? {};
+      checkInputLimits(input, s.limits);
+      const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}) });
+      if (!p.wait) return { runId, status: "running" };
+      const follow = ctx.progress ? forward(s.runs.events(runId, { signal: ctx.signal }), ctx.progress) : undefined;
+      try {
+        const summary = await s.runs.wait(runId, ctx.signal);
+        await follow;
+        return summary;
+      } catch (e) {
+        if (ctx.signal.aborted && ctx.cancelRunOnAbort) await s.runs.cancel(runId);
+        throw e;
+      }
+    },
+  },
+  {
+    name: "runs.get",
+    description: "A run: status, input, output or error, finished steps, totals.",
+    params: obj({ runId }, ["runId"]),
+    async call(p, _ctx, s) {
+      const run = await s.runs.get(p.runId as string);
+      if (!run) throw new ProtocolError("not_found", `no run '${String(p.runId)}'`);
+      return run;
+    },
+  },
+  {
+    name: "runs.list",
+    description: "Recent runs, newest first.",
+    params: obj({ limit: { type: "integer", minimum: 1, maximum: 1000 }, pipeline: name }),
+    async call(p, _ctx, s) {
+      return { runs: await s.runs.list({ ...(p.limit !== undefined ? { limit: p.limit as number } : {}), ...(p.pipeline !== undefined ? { pipeline: p.pipeline as string } : {}) }) };
+    },
+  },
+  {
+    name: "runs.cancel",
+    description: "Cancels a run in flight; its model calls are aborted.",
+    params: obj({ runId }, ["runId"]),
+    async call(p, _ctx, s) {
+      const id = p.runId as string;
+      const outcome = await s.runs.cancel(id);
+      if (outcome === "not_found") throw new ProtocolError("not_found", `no run '${id}'`);
+      if (outcome === "finished") throw new ProtocolError("conflict", `run '${id}' is not running here; it cannot be cancelled`);
+      return (await s.runs.get(id)) ?? { runId: id, status: "cancelled" };
+    },
+  },
+  {
+    name: "runs.events",
+    description: "A run's events after sequence number `after` (as far as they exist now); streams use GET /v1/runs/{id}/events.",
+    params: obj({ runId, after: { type: "integer", minimum: 0 } }, ["runId"]),
+    async call(p, ctx, s) {
+      const id = p.runId as string;
+      const run = await s.runs.get(id);
+      if (!run) throw new ProtocolError("not_found", `no run '${id}'`);
+      const events: SequencedEvent[] = [];
+      for await (const e of s.runs.events(id, { after: (p.after as number | undefined) ?? 0, follow: false, signal: ctx.signal })) events.push(e);
+      return { runId: id, status: run.status, events };
+    },
+  },
+  {
+    name: "tasks.execute",
+    description: "One ad-hoc model call, picked by capabilities (or a model name), with retries, fallbacks and the cache.",
+    params: obj(TASK_PARAMS, ["input"]),
+    async call(p, ctx, s) {
+      const input = p.input;
+      checkInputLimits(input, s.limits, "the task input");
+      const models = s.models();
+      const caps = (p.capabilities as string[] | undefined) ?? [];
+      if (p.model === undefined && caps.length === 0) throw new ProtocolError("bad_request", "give `capabilities` or `model`");
+      const chain = chainFor({ ...(p.model !== undefined ? { model: p.model as string } : {}), capabilities: caps, ...(p.select ? { select: p.select as "first" } : {}) }, models);
+      const pipeline = oneStepPipeline({ name: (p.taskType as string | undefined) ?? "task", models, chain, capabilities: caps, input, settings: s.settings() });
+      const run = s.orchestrator.startRun(pipeline, {}, { signal: ctx.signal, hooks: s.hooks?.() ?? [] });
+      const report = await run.done;
+      const rec = report.steps.call;
+      if (report.status !== "success" || !rec || rec.status !== "success") {
+        throw new ProtocolError(report.status === "cancelled" ? "unavailable" : "run_failed", report.error?.message ?? "the task failed", report.error ? { error: report.error } : undefined);
+      }
+      return {
+        ...(p.taskType !== undefined ? { taskType: p.taskType } : {}),
+        output: rec.output,
+        model: rec.model,
+        usage: rec.usage,
+        cost: rec.cost,
+        cached: rec.cached,
+        durationMs: rec.durationMs,
+        attempts: rec.attempts,
+      };
+    },
+  },
+  {
+    name: "models.list",
+    description: "The project's model registry: name, provider, capabilities, limits, cost.",
+    params: obj({}),
+    async call(_p, _ctx, s) {
+      return {
+        models: s.models().map((m) => ({
+          name: m.name,
+          provider: m.provider,
+          ...(m.model !== undefined ? { model: m.model } : {}),
+          ...(m.description !== undefined ? { description: m.description } : {}),
+          capabilities: m.capabilities,
+          ...(m.maxTokens !== undefined ? { maxTokens: m.maxTokens } : {}),
+          ...(m.cost !== undefined ? { cost: m.cost } : {}),
+          ...(m.fallback !== undefined ? { fallback: m.fallback } : {}),
+        })),
+      };
+    },
+  },
+  {
+    name: "conversations.get",
+    description: "A conversation's stored turns and summary.",
+    params: obj({ conversationId }, ["conversationId"]),
+    async call(p, _ctx, s) {
+      const id = p.conversationId as string;
+      const [history, state] = await Promise.all([s.store.listTurns(id), s.store.getConversation(id)]);
+      return { conversationId: id, history, ...(state.summary !== undefined ? { summary: state.summary } : {}) };
+    },
+  },
+  {
+    name: "conversations.clear",
+    description: "Forgets a conversation: its turns and summary.",
+    params: obj({ conversationId }, ["conversationId"]),
+    async call(p, _ctx, s) {
+      await s.store.clearConversation(p.conversationId as string);
+      return { conversationId: p.conversationId, cleared: true };
+    },
+  },
+];

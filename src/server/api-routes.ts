@@ -1,0 +1,52 @@
+/**
+ * The REST routes of DESIGN section 6 (pipelines, runs, tasks, models, conversations): each
+ * one maps its URL and body to a method of the Protocol Handler and its result to a status.
+ * Pipeline names reach nothing but the live set's name table: no URL touches the file system.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ProtocolHandler } from "../protocol/handler.js";
+import type { MethodContext } from "../protocol/services.js";
+import { CONVERSATION_ROUTE, PIPELINES_ROUTE, RUN_ID_ROUTE, RUN_ROUTE, RUNS_ROUTE, TASK_ROUTE } from "./schemas.js";
+
+/** An AbortSignal that aborts when the client goes away before the reply was sent. */
+export function clientSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) ac.abort(new DOMException("the client went away", "AbortError"));
+  });
+  return ac.signal;
+}
+
+/** The method context of a request. */
+export function methodContext(req: FastifyRequest, reply: FastifyReply): MethodContext {
+  return { signal: clientSignal(reply), ...(req.principal ? { principal: req.principal } : {}) };
+}
+
+/** Calls a method and returns its result, or throws its ProtocolError (the error handler answers). */
+export async function call(handler: ProtocolHandler, req: FastifyRequest, reply: FastifyReply, method: string, params: unknown): Promise<unknown> {
+  const out = await handler.dispatch(method, params, methodContext(req, reply));
+  if (!out.ok) throw out.error;
+  return out.result;
+}
+
+export function apiRoutes(app: FastifyInstance, handler: ProtocolHandler): void {
+  app.get("/v1/pipelines", { schema: PIPELINES_ROUTE }, (req, reply) => call(handler, req, reply, "pipelines.list", {}));
+
+  app.post<{ Params: { name: string }; Body: { input?: unknown; conversationId?: string; wait?: boolean } | null }>("/v1/pipelines/:name/runs", { schema: RUN_ROUTE }, async (req, reply) => {
+    const body = req.body ?? {};
+    const result = (await call(handler, req, reply, "pipelines.run", { ...body, pipeline: req.params.name })) as { runId: string };
+    if (body.wait) return result;
+    const run = `/v1/runs/${encodeURIComponent(result.runId)}`;
+    reply.code(202).header("location", run);
+    return { ...result, run, events: `${run}/events` };
+  });
+
+  app.get<{ Querystring: { limit?: number; pipeline?: string } }>("/v1/runs", { schema: RUNS_ROUTE }, (req, reply) => call(handler, req, reply, "runs.list", req.query));
+  app.get<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.get", { runId: req.params.id }));
+  app.delete<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.cancel", { runId: req.params.id }));
+
+  app.post<{ Body: Record<string, unknown> }>("/v1/tasks", { schema: TASK_ROUTE }, (req, reply) => call(handler, req, reply, "tasks.execute", req.body));
+
+  app.get<{ Params: { id: string } }>("/v1/conversations/:id", { schema: CONVERSATION_ROUTE }, (req, reply) => call(handler, req, reply, "conversations.get", { conversationId: req.params.id }));
+  app.delete<{ Params: { id: string } }>("/v1/conversations/:id", { schema: CONVERSATION_ROUTE }, (req, reply) => call(handler, req, reply, "conversations.clear", { conversationId: req.params.id }));
+}
