@@ -12,6 +12,7 @@
  */
 import type { ErrorInfo } from "../events/event.js";
 import type { BaseModel } from "../models/base-model.js";
+import { estimateTokens, messagesText, type ChatRequest } from "../models/chat-request.js";
 import { isRetryable } from "../models/errors.js";
 import { createModel } from "../models/providers/index.js";
 import { isStreamingModel } from "../models/streaming.js";
@@ -169,7 +170,7 @@ export class ChatService {
           }
           const out = await instance.process(input, ctx);
           const text = answerText(out);
-          const usage = (out as { usage?: Usage } | null)?.usage ?? { inputTokens: 0, outputTokens: 0 };
+          const usage = (out as { usage?: Usage } | null)?.usage ?? { inputTokens: estimateTokens(messagesText(input as ChatRequest)), outputTokens: estimateTokens(text) };
           onModelCall?.(name, true, Date.now() - t0, usage);
           sent = true;
           yield { type: "delta", text, model: name };

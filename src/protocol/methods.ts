@@ -9,6 +9,7 @@ import type { LivePipelineInfo } from "../watch/live-pipeline-set.js";
 import { ProtocolError } from "./errors.js";
 import { checkInputLimits } from "./input-limits.js";
 import { chainFor, oneStepPipeline } from "./model-calls.js";
+import type { ChatInput } from "./chat.js";
 import type { MethodContext, ProtocolServices } from "./services.js";
 
 /** A JSON Schema (draft 2020-12 subset that ajv and Fastify both take). */
@@ -176,6 +177,25 @@ export const METHODS: readonly MethodSpec[] = [
         durationMs: rec.durationMs,
         attempts: rec.attempts,
       };
+    },
+  },
+  {
+    name: "chat.complete",
+    description: "A chat answer from a registered model, a capability set (`capabilities/a,b`) or a pipeline (`pipeline/<name>`), through the registry.",
+    params: obj(
+      {
+        model: { type: "string", minLength: 1, maxLength: 300 },
+        messages: { type: "array", minItems: 1, maxItems: 10_000, items: obj({ role: { type: "string", maxLength: 50 }, content: { type: "string" } }, ["role", "content"]) },
+        system: { type: "string" },
+        temperature: { type: "number" },
+        maxTokens: { type: "integer", minimum: 1 },
+      },
+      ["model", "messages"],
+    ),
+    async call(p, ctx, s) {
+      if (!s.chat) throw new ProtocolError("unavailable", "chat completions are not available here");
+      const { model, ...input } = p as unknown as { model: string } & ChatInput;
+      return s.chat.complete(model, input, ctx.signal);
     },
   },
   {

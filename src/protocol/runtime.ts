@@ -30,6 +30,7 @@ import { ModelRegistry } from "../registry/model-registry.js";
 import { openStore, type StoreKind } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipeline-set.js";
+import { ChatService } from "./chat.js";
 import { ProtocolHandler } from "./handler.js";
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from "./input-limits.js";
 import type { PipelineCatalog, ProtocolServices } from "./services.js";
@@ -156,6 +157,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     hooks: (): CallHook[] => [cacheFor(current().settings)],
     limits: options.limits ?? DEFAULT_INPUT_LIMITS,
   };
+  const chat = new ChatService(services, env);
+  services.chat = chat;
   const handler = new ProtocolHandler(services, options.onInternalError ? { onInternalError: options.onInternalError } : {});
   let closed: Promise<{ interrupted: string[] }> | undefined;
   return {
@@ -170,6 +173,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       closed ??= (async () => {
         const r = await runs.close(opts);
         await pipelines.close();
+        await chat.close();
         await orchestrator.close();
         await store.close();
         return r;

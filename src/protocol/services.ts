@@ -11,6 +11,7 @@ import type { ModelConfig } from "../models/types.js";
 import type { Store } from "../store/store.js";
 import type { LivePipelineInfo } from "../watch/live-pipeline-set.js";
 import type { InputLimits } from "./input-limits.js";
+import type { ChatService } from "./chat.js";
 
 /** The pipelines clients may run: the live set, or any fixed list (tests). */
 export interface PipelineCatalog {
@@ -53,4 +54,6 @@ export interface ProtocolServices {
   /** Call hooks of ad-hoc calls (the response cache). */
   hooks?(): CallHook[];
   limits: InputLimits;
+  /** Chat completions through the registry (set by the runtime). */
+  chat?: ChatService;
 }

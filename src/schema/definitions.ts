@@ -244,7 +244,16 @@ export const configSchema: Schema = {
       rateLimit: strict("Per-key rate limit.", {
         max: int("Requests per window.", { minimum: 1 }),
         window: { $ref: "#/$defs/duration", description: "Window length." },
+        tokensPerMinute: int("Model tokens per minute per key, for chat completions and tasks.", { minimum: 1 }),
       }),
+      tls: strict(
+        "Serve HTTPS with this certificate (else put a TLS proxy in front).",
+        {
+          certFile: str("PEM certificate file."),
+          keyFile: str("PEM private key file."),
+        },
+        { required: ["certFile", "keyFile"] },
+      ),
     }),
   },
   $defs: defs,

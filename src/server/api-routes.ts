@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ProtocolHandler } from "../protocol/handler.js";
 import type { MethodContext } from "../protocol/services.js";
+import type { TokenLimiter } from "./token-limit.js";
 import { CONVERSATION_ROUTE, PIPELINES_ROUTE, RUN_ID_ROUTE, RUN_ROUTE, RUNS_ROUTE, TASK_ROUTE } from "./schemas.js";
 
 /** An AbortSignal that aborts when the client goes away before the reply was sent. */
@@ -29,7 +30,7 @@ export async function call(handler: ProtocolHandler, req: FastifyRequest, reply:
   return out.result;
 }
 
-export function apiRoutes(app: FastifyInstance, handler: ProtocolHandler): void {
+export function apiRoutes(app: FastifyInstance, handler: ProtocolHandler, tokens?: TokenLimiter): void {
   app.get("/v1/pipelines", { schema: PIPELINES_ROUTE }, (req, reply) => call(handler, req, reply, "pipelines.list", {}));
 
   app.post<{ Params: { name: string }; Body: { input?: unknown; conversationId?: string; wait?: boolean } | null }>("/v1/pipelines/:name/runs", { schema: RUN_ROUTE }, async (req, reply) => {
@@ -45,7 +46,13 @@ export function apiRoutes(app: FastifyInstance, handler: ProtocolHandler): void 
   app.get<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.get", { runId: req.params.id }));
   app.delete<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.cancel", { runId: req.params.id }));
 
-  app.post<{ Body: Record<string, unknown> }>("/v1/tasks", { schema: TASK_ROUTE }, (req, reply) => call(handler, req, reply, "tasks.execute", req.body));
+  app.post<{ Body: Record<string, unknown> }>("/v1/tasks", { schema: TASK_ROUTE }, async (req, reply) => {
+    const key = req.principal?.name ?? "anonymous";
+    tokens?.check(key);
+    const result = (await call(handler, req, reply, "tasks.execute", req.body)) as { usage?: { inputTokens: number; outputTokens: number } };
+    if (result.usage) tokens?.add(key, result.usage.inputTokens + result.usage.outputTokens);
+    return result;
+  });
 
   app.get<{ Params: { id: string } }>("/v1/conversations/:id", { schema: CONVERSATION_ROUTE }, (req, reply) => call(handler, req, reply, "conversations.get", { conversationId: req.params.id }));
   app.delete<{ Params: { id: string } }>("/v1/conversations/:id", { schema: CONVERSATION_ROUTE }, (req, reply) => call(handler, req, reply, "conversations.clear", { conversationId: req.params.id }));

@@ -12,6 +12,8 @@
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyError } from "fastify";
 import rateLimit from "@fastify/rate-limit";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { DestinationStream, LoggerOptions } from "pino";
 import { ProtocolError, errorBody, toProtocolError, type ProtocolErrorCode } from "../protocol/errors.js";
 import type { Runtime } from "../protocol/runtime.js";
@@ -23,6 +25,7 @@ import { ServerMetrics } from "./metrics.js";
 import { openaiRoutes } from "./openai-routes.js";
 import { rpcRoute } from "./rpc-route.js";
 import type { ServerSettings } from "./settings.js";
+import { TokenLimiter } from "./token-limit.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -85,6 +88,7 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   const keys = new KeyRing(settings.keys);
   const loggerOpts: LoggerOptions | false = options.logger === false ? false : { level: options.logger?.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
   const timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, ...options.timeouts };
+  const tls = settings.tls ? await readTls(settings.tls) : undefined;
   const app = Fastify({
     ...(loggerOpts === false
       ? { logger: false }
@@ -99,9 +103,14 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
     return503OnClosing: true,
     forceCloseConnections: "idle",
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: false, allErrors: false } },
-    ...(settings.tls ? { https: await readTls(settings.tls) } : {}),
+    // Our own node:http server, for the timeouts Fastify does not expose: a client that
+    // sends its headers slowly is cut after headersMs, checked every second (node's
+    // default check runs every 30 s).
+    serverFactory: (handler) => {
+      const opts = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, keepAliveTimeout: timeouts.keepAliveMs, connectionsCheckingInterval: 1000 };
+      return tls ? createHttpsServer({ ...opts, ...tls }, handler) : createHttpServer(opts, handler);
+    },
   }) as unknown as FastifyInstance;
-  app.server.headersTimeout = timeouts.headersMs;
   let closing = false;
 
   // Auth first: nothing else runs for a request without a valid key.
@@ -149,9 +158,10 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   });
   app.get("/metrics", async (_req, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.text()));
 
-  apiRoutes(app, runtime.handler);
+  const tokens = settings.rateLimit.tokensPerMinute !== undefined ? new TokenLimiter(settings.rateLimit.tokensPerMinute) : undefined;
+  apiRoutes(app, runtime.handler, tokens);
   const streams = eventsRoute(app, runtime.handler, (route, status, seconds) => metrics.request("GET", route, status, seconds));
-  openaiRoutes(app, runtime, metrics);
+  openaiRoutes(app, runtime, metrics, tokens);
   await rpcRoute(app, runtime.handler);
   for (const p of options.plugins ?? []) await app.register(p);
 

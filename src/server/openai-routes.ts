@@ -10,12 +10,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { ChatService, StreamCutError, type ChatInput } from "../protocol/chat.js";
+import { ChatService, StreamCutError, type ChatAnswer, type ChatInput } from "../protocol/chat.js";
 import { ProtocolError, toProtocolError } from "../protocol/errors.js";
 import type { Runtime } from "../protocol/runtime.js";
 import { clientSignal } from "./api-routes.js";
 import { ERROR_REPLIES } from "./schemas.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { TokenLimiter } from "./token-limit.js";
 
 const message = {
   type: "object",
@@ -88,9 +89,8 @@ export function chatInput(body: ChatBody): ChatInput {
 
 const usageOf = (u: { inputTokens: number; outputTokens: number }) => ({ prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens });
 
-export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: ServerMetrics): ChatService {
-  const chat = new ChatService(runtime.handler.services);
-  app.addHook("onClose", async () => chat.close());
+export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: ServerMetrics, tokens?: TokenLimiter): ChatService {
+  const chat = runtime.handler.services.chat ?? new ChatService(runtime.handler.services);
 
   app.get("/v1/models", async () => {
     const created = Math.floor(Date.now() / 1000);
@@ -104,11 +104,16 @@ export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: Se
 
   app.post<{ Body: ChatBody }>("/v1/chat/completions", { schema: { body: CHAT_BODY, response: { 200: CHAT_REPLY, ...ERROR_REPLIES } } }, async (req, reply) => {
     const input = chatInput(req.body);
+    const key = req.principal?.name ?? "anonymous";
+    tokens?.check(key);
     const signal = clientSignal(reply);
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     if (!req.body.stream) {
-      const a = await chat.complete(req.body.model, input, signal);
+      const out = await runtime.handler.dispatch<ChatAnswer>("chat.complete", { model: req.body.model, ...input }, { signal, ...(req.principal ? { principal: req.principal } : {}) });
+      if (!out.ok) throw out.error;
+      const a = out.result;
+      tokens?.add(key, a.usage.inputTokens + a.usage.outputTokens);
       return {
         id,
         object: "chat.completion",
@@ -118,7 +123,14 @@ export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: Se
         usage: usageOf(a.usage),
       };
     }
-    return streamCompletion(reply, chat, req.body, input, { id, created, signal, includeUsage: req.body.stream_options?.include_usage === true, metrics });
+    return streamCompletion(reply, chat, req.body, input, {
+      id,
+      created,
+      signal,
+      includeUsage: req.body.stream_options?.include_usage === true,
+      metrics,
+      onUsage: (u) => tokens?.add(key, u.inputTokens + u.outputTokens),
+    });
   });
   return chat;
 }
@@ -128,7 +140,7 @@ async function streamCompletion(
   chat: ChatService,
   body: ChatBody,
   input: ChatInput,
-  o: { id: string; created: number; signal: AbortSignal; includeUsage: boolean; metrics: ServerMetrics },
+  o: { id: string; created: number; signal: AbortSignal; includeUsage: boolean; metrics: ServerMetrics; onUsage: (u: { inputTokens: number; outputTokens: number }) => void },
 ): Promise<void> {
   const res = reply.raw;
   const chunk = (model: string, delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
@@ -152,6 +164,7 @@ async function streamCompletion(
       } else {
         start();
         const a = ev.answer;
+        o.onUsage(a.usage);
         res.write(chunk(a.model, {}, a.finishReason));
         if (o.includeUsage) res.write(`data: ${JSON.stringify({ id: o.id, object: "chat.completion.chunk", created: o.created, model: a.model, choices: [], usage: usageOf(a.usage) })}\n\n`);
         res.write("data: [DONE]\n\n");

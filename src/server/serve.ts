@@ -6,7 +6,9 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { DestinationStream } from "pino";
 import { createRuntime, type RuntimeOptions } from "../protocol/runtime.js";
-import { buildServer, type McpHttpServer } from "./build-server.js";
+import { buildServer, type BuildServerOptions, type McpHttpServer } from "./build-server.js";
+import type { RunObserver } from "../events/event.js";
+import { LogObserver } from "./log-observer.js";
 import { ServerMetrics } from "./metrics.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 
@@ -15,6 +17,8 @@ export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
   overrides?: SettingsOverrides;
   logger?: false | { level?: string; stream?: DestinationStream };
   plugins?: readonly FastifyPluginAsync[];
+  /** Timeouts against idle and slow clients (tests shorten them). */
+  timeouts?: BuildServerOptions["timeouts"];
 }
 
 /**
@@ -27,15 +31,26 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
   const { loadProjectConfig } = await import("../protocol/runtime.js");
   // Settings first: a server that must not start should not open the store.
   const settings = resolveServerSettings(loadProjectConfig(options.dir).settings.server, env, options.overrides ?? {});
-  const runtime = await createRuntime({ ...options, env, observer: metrics });
+  // The log observer needs the server's logger, which exists once the server does.
+  let log: LogObserver | undefined;
+  const observer: RunObserver = {
+    onEvent(e) {
+      metrics.onEvent(e);
+      log?.onEvent(e);
+    },
+  };
+  const runtime = await createRuntime({ ...options, env, observer });
   try {
-    return await buildServer({
+    const server = await buildServer({
       runtime,
       settings,
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.plugins ? { plugins: options.plugins } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
+    if (options.logger !== false) log = new LogObserver(server.app.log);
+    return server;
   } catch (e) {
     await runtime.close({ deadlineMs: 0 });
     throw e;

@@ -17,8 +17,8 @@ export interface ServerSettings {
   /** Largest request body in bytes. */
   bodyLimit: number;
   keys: ApiKey[];
-  /** Requests per window per key. */
-  rateLimit: { max: number; windowMs: number };
+  /** Requests per window per key; model tokens per minute per key (chat, tasks), if limited. */
+  rateLimit: { max: number; windowMs: number; tokensPerMinute?: number };
   tls?: { certFile: string; keyFile: string };
 }
 
@@ -104,7 +104,7 @@ export function resolveServerSettings(server: Record<string, unknown> | undefine
       `refusing to listen on ${host} without API keys: anyone who can reach it could run pipelines and spend model budgets. Add keys (mcp.yaml server.keys or MCP_API_KEYS=name:key), or listen on 127.0.0.1`,
     );
   }
-  const rl = (s.rateLimit ?? {}) as { max?: unknown; window?: unknown };
+  const rl = (s.rateLimit ?? {}) as { max?: unknown; window?: unknown; tokensPerMinute?: unknown };
   const windowMs = rl.window !== undefined ? parseDuration(rl.window as string | number) : undefined;
   const tls = s.tls as { certFile?: unknown; keyFile?: unknown } | undefined;
   return {
@@ -112,7 +112,11 @@ export function resolveServerSettings(server: Record<string, unknown> | undefine
     port,
     bodyLimit: s.bodyLimit !== undefined ? parseSize(s.bodyLimit) : DEFAULT_BODY_LIMIT,
     keys,
-    rateLimit: { max: typeof rl.max === "number" ? rl.max : DEFAULT_RATE_LIMIT.max, windowMs: windowMs ?? DEFAULT_RATE_LIMIT.windowMs },
+    rateLimit: {
+      max: typeof rl.max === "number" ? rl.max : DEFAULT_RATE_LIMIT.max,
+      windowMs: windowMs ?? DEFAULT_RATE_LIMIT.windowMs,
+      ...(typeof rl.tokensPerMinute === "number" ? { tokensPerMinute: rl.tokensPerMinute } : {}),
+    },
     ...(tls && typeof tls.certFile === "string" && typeof tls.keyFile === "string" ? { tls: { certFile: tls.certFile, keyFile: tls.keyFile } } : {}),
   };
 }
