@@ -11,7 +11,7 @@ import type { AttemptRecord } from "../events/report.js";
 import { usageOf } from "../models/base-model.js";
 import { ModelError, isRetryable } from "../models/errors.js";
 import type { ModelConfig, Usage } from "../models/types.js";
-import { countTokens } from "../util/tokens.js";
+import { countTokens, estimateTokens, tokenUpperBound } from "../util/tokens.js";
 import { sleep } from "../util/sleep.js";
 import { AttemptTimedOut, attemptCall } from "./attempt.js";
 import { backoffDelay } from "./retry.js";
@@ -45,6 +45,9 @@ function chainConfigs(scope: RunScope, step: CompiledStep): ModelConfig[] {
 async function candidates(scope: RunScope, step: CompiledStep, input: unknown): Promise<ModelConfig[]> {
   const configs = chainConfigs(scope, step);
   if (!configs.some((m) => m.maxTokens !== undefined)) return configs;
+  // The exact count (and the tokenizer's load time) only when a limit is below the upper bound.
+  const bound = tokenUpperBound(input);
+  if (configs.every((m) => m.maxTokens === undefined || m.maxTokens >= bound)) return configs;
   const tokens = await countTokens(input);
   const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
   if (fits.length === 0) {
@@ -188,7 +191,8 @@ async function succeeded(
 ): Promise<CallResult> {
   let usage = usageOf(output);
   const usageEstimated = !usage;
-  if (!usage) usage = { inputTokens: await countTokens(input), outputTokens: await countTokens(output) };
+  // Usage the provider did not give is estimated cheaply: it is only reported (marked ~).
+  if (!usage) usage = { inputTokens: estimateTokens(input), outputTokens: estimateTokens(output) };
   const cost = scope.services.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
   scope.account(config.name, usage, cost);
   attempts.push({ model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });
