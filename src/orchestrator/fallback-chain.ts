@@ -4,6 +4,7 @@
  * the cache, started, attempt_failed and fell_back events; throws StepError when every
  * model failed.
  */
+import { MAX_OUTPUT_DEPTH, nestsDeeperThan } from "./input.js";
 import type { CompiledStep } from "../compiler/types.js";
 import type { ErrorInfo } from "../events/event.js";
 import type { CallRequest } from "../events/ports.js";
@@ -135,6 +136,10 @@ async function onModel(
       const t0 = Date.now();
       try {
         const output = await attemptCall(scope, step, config, input, attempt, callSignal);
+        // A model's answer is untrusted data, walked later by the journal, cache and templates.
+        if (output !== null && typeof output === "object" && nestsDeeperThan(output, MAX_OUTPUT_DEPTH)) {
+          throw new ModelError(`model '${config.name}' answered with a value nested more than ${MAX_OUTPUT_DEPTH} levels deep`, { kind: "fatal", provider: config.provider, model: config.name });
+        }
         scope.services.limiter(config).succeeded();
         scope.budget?.release(reservation);
         return await succeeded(scope, step, config, input, output, attempt, Date.now() - t0, attempts, itemField);

@@ -76,6 +76,26 @@ export function checkInputShape(input: unknown, limits: Partial<RunInputLimits> 
   return [];
 }
 
+/**
+ * Deepest model answer accepted (docs/limits.md): a remote model's JSON, or text parsed as
+ * JSON, is as untrusted as run input, and the journal, cache, recordings and templates all
+ * walk it.
+ */
+export const MAX_OUTPUT_DEPTH = 256;
+
+/** Whether a value nests deeper than `maxDepth`, found without recursion. */
+export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= maxDepth) return true;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
+    else for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+  }
+  return false;
+}
+
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /**

@@ -106,6 +106,19 @@ describe("checkRunInput", () => {
   });
 });
 
+describe("model answers", { timeout: 60_000 }, () => {
+  it("fails the step, not the process, when a model answers with a 20,000-deep value", async () => {
+    const dir = tempProject({
+      "deep.mjs": "export default () => { let v = 1; for (let i = 0; i < 20000; i++) v = [v]; return { text: 'x', deep: v }; };\n",
+      "p.yaml": "version: 1\nname: p\nmodels:\n  d: { provider: module, module: deep.mjs, capabilities: [x] }\nsteps:\n  a: { model: d, input: { prompt: hi } }\n",
+    });
+    const r = await runCli(["run", "p.yaml", "--record", "rec.json"], { cwd: dir, timeoutMs: HANG_BOUND_MS });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("answered with a value nested more than 256 levels deep");
+    expect(r.stderr).not.toMatch(/internal error|Maximum call stack/);
+  });
+});
+
 describe("capDiagnostics", () => {
   const at = (file: string, i: number) => error("MCP101", `problem ${i}`, { file, offset: i, length: 1 });
 
