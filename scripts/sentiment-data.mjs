@@ -17,7 +17,7 @@ function readUci(site) {
     });
 }
 
-/** Our derived files: `0|1 \t text` per line. */
+/** Our derived files: `label \t text` per line; label 1 positive, 0 negative, 0.5 neutral. */
 function readTsv(rel) {
   return readFileSync(`${root}${rel}`, "utf8")
     .split("\n")
@@ -28,18 +28,20 @@ function readTsv(rel) {
     });
 }
 
-/** The UCI split: every 5th sentence of each site (20%) is held out, never trained on. */
+/** The UCI and XED split: every 5th line of each file (20%) is held out, never trained on. */
 const isHeldOut = (_row, i) => i % 5 === 4;
 
 export const UCI_SITES = ["amazon_cells", "imdb", "yelp"];
 
 /**
- * Named data sets. The shipped weights learn from `uci-train` and `goemotions-train`; every
- * other set is never seen by them.
+ * Named data sets. The shipped weights learn from `uci-train`, `goemotions-train` and
+ * `xed-train`; every other set is never seen by them.
  *   uci-train, uci-test      the UCI sentences of all three sites, 80% / 20% (every 5th held out)
  *   uci-site:<site>          all 1,000 sentences of one site (amazon_cells, imdb, yelp)
  *   goemotions-<split>       GoEmotions Reddit comments (train, dev, test)
+ *   goemotions-neutral-train GoEmotions train comments labelled only neutral (label 0.5)
  *   emobank                  EmoBank sentences of clear valence (news, letters, fiction, blogs...)
+ *   xed-train, xed-test      XED film subtitle lines, 80% / 20% (every 5th held out)
  */
 export function dataset(name) {
   const [kind, arg] = name.split(":");
@@ -53,9 +55,14 @@ export function dataset(name) {
     case "goemotions-train":
     case "goemotions-dev":
     case "goemotions-test":
+    case "goemotions-neutral-train":
       return readTsv(`goemotions/${kind.slice("goemotions-".length)}.tsv`);
     case "emobank":
       return readTsv("emobank/polar.tsv");
+    case "xed-train":
+      return readTsv("xed/polar.tsv").filter((r, i) => !isHeldOut(r, i));
+    case "xed-test":
+      return readTsv("xed/polar.tsv").filter((r, i) => isHeldOut(r, i));
     default:
       throw new TypeError(`unknown data set '${name}'`);
   }

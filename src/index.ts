@@ -36,6 +36,7 @@ export { registerProvider, createModel } from "./models/providers/index.js";
 export { isStreamingModel } from "./models/streaming.js";
 export type { ModelStreamEvent, StreamingModel } from "./models/streaming.js";
 export { closeConnections } from "./models/http-client.js";
+export { closeMcpConnections } from "./models/mcp-pool.js";
 export { loadPipeline, loadPipelineFile, loadPipelineChecked, findProjectConfig } from "./compiler/load.js";
 export type { LoadOptions, LoadResult } from "./compiler/load.js";
 export type { CompiledPipeline, CompiledStep } from "./compiler/types.js";

@@ -37,6 +37,7 @@ export function callIdentity(req: Pick<CallRequest, "model" | "input" | "capabil
     module: m.module,
     export: m.export,
     request: m.request,
+    mcp: m.mcpServer ? { server: m.mcpServer.id, tool: m.tool } : undefined,
     options: m.options,
     capabilities: req.capabilities ? [...req.capabilities].sort() : undefined,
     input: req.input,

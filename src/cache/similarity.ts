@@ -1,27 +1,10 @@
 /** How alike two strings are: what "the nearest recorded call" of a replay miss means. */
+import { editDistance } from "../util/edit-distance.js";
+
+export { editDistance };
 
 /** Characters compared at most; longer strings are compared on their first part. */
 export const SIMILARITY_LIMIT = 1000;
-
-/** Levenshtein edit distance (two rows, O(a*b) time, O(b) space). */
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  if (a.length === 0) return b.length;
-  if (b.length === 0) return a.length;
-  let prev = new Uint32Array(b.length + 1);
-  let cur = new Uint32Array(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    const ca = a.charCodeAt(i - 1);
-    for (let j = 1; j <= b.length; j++) {
-      const cost = ca === b.charCodeAt(j - 1) ? 0 : 1;
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length]!;
-}
 
 /** 1 for equal strings, 0 for nothing in common: 1 - distance / longer length (on the first SIMILARITY_LIMIT characters). */
 export function similarity(a: string, b: string): number {

@@ -1,4 +1,5 @@
 /** The `mcp` command line: dispatches to a command, maps failures to exit codes. */
+import { closeMcpConnections } from "../models/mcp-pool.js";
 import { ConfigError } from "../util/errors.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { defaultIo, printDiagnostics, UsageError, writeLine, type CliIo } from "./io.js";
@@ -83,5 +84,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     if (debug) writeLine(io.stderr, (e as Error)?.stack ?? "");
     else writeLine(io.stderr, "Run again with --debug for the stack trace, and please report it.");
     return EXIT.internal;
+  } finally {
+    // External MCP servers started by tool steps (stdio child processes) end with the command.
+    await closeMcpConnections();
   }
 }

@@ -48,7 +48,7 @@ export interface ValidateSummary {
 }
 
 /** Validates files and folders; module model files are loaded and checked too (MCP405). */
-export async function validatePaths(paths: string[], cwd: string): Promise<ValidateSummary> {
+export async function validatePaths(paths: string[], cwd: string, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ValidateSummary> {
   const sources = new SourceMap();
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
@@ -68,17 +68,24 @@ export async function validatePaths(paths: string[], cwd: string): Promise<Valid
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
     } else {
-      const loaded = await loadPipelineChecked(f, { sources, configCache });
-      ds = loaded.diagnostics;
-      if (loaded.pipeline) {
-        const key = `${resolve(cwd, dirname(f))}\u0000${loaded.pipeline.name}`;
+      const r = await loadPipelineChecked(f, { sources, configCache });
+      ds = r.diagnostics;
+      if (r.pipeline?.models.some((m) => m.mcpServer)) {
+        // Tool steps: check their inputs against the tools' input schemas (docs/mcp.md).
+        const { toolListingsFor } = await import("./tool-listings.js");
+        const { listings, diagnostics: listed } = await toolListingsFor(r.pipeline, { online: !opts.offline, env: opts.env ?? process.env });
+        if (listings.size) ds = (await loadPipelineChecked(f, { sources, configCache, toolListings: listings })).diagnostics;
+        ds = [...ds, ...listed];
+      }
+      if (r.pipeline) {
+        const key = `${resolve(cwd, dirname(f))}\u0000${r.pipeline.name}`;
         const first = names.get(key);
         if (first) {
           ds = [
             ...ds,
-            error("MCP010", `pipeline name '${loaded.pipeline.name}' is already used by ${first.file} in the same folder`, nameLocation(f, sources.get(f)?.text ?? ""), {
+            error("MCP010", `pipeline name '${r.pipeline.name}' is already used by ${first.file} in the same folder`, nameLocation(f, sources.get(f)?.text ?? ""), {
               hint: "give each pipeline file its own `name:`",
-              related: [{ message: `'${loaded.pipeline.name}' is defined here`, location: nameLocation(first.file, sources.get(first.file)?.text ?? "") }],
+              related: [{ message: `'${r.pipeline.name}' is defined here`, location: nameLocation(first.file, sources.get(first.file)?.text ?? "") }],
             }),
           ];
         } else names.set(key, { file: f });

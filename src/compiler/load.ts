@@ -10,6 +10,7 @@ import { SourceMap } from "../diagnostics/source.js";
 import { compilePipeline } from "./compile.js";
 import type { CompiledPipeline } from "./types.js";
 import type { ModelConfig } from "../models/types.js";
+import type { ToolListings } from "../compiler/mcp-servers.js";
 import { checkUserSchema, validateConfigSchema, validatePipelineSchema } from "../schema/validate.js";
 import { ConfigError } from "../util/errors.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
@@ -29,6 +30,8 @@ export interface LoadOptions {
   configCache?: Map<string, { file: YamlFile; diagnostics: Diagnostic[] }>;
   /** Pipeline text to use instead of reading the file (editors, tests). */
   text?: string;
+  /** Listings of MCP servers' tools, to check tool steps' inputs (see cli/tool-listings). */
+  toolListings?: ToolListings;
 }
 
 export interface LoadResult {
@@ -127,7 +130,13 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
   }
   // Compile even when the schema check failed, so every problem of the file shows at once;
   // a schema error supersedes a compile error at the same place.
-  const compiled = compilePipeline({ pipeline: file, ...(config ? { config } : {}), sources, ...(opts.models ? { models: opts.models } : {}) });
+  const compiled = compilePipeline({
+    pipeline: file,
+    ...(config ? { config } : {}),
+    sources,
+    ...(opts.models ? { models: opts.models } : {}),
+    ...(opts.toolListings ? { toolListings: opts.toolListings } : {}),
+  });
   const taken = new Set(diagnostics.map((d) => `${d.location?.file}:${d.location?.offset}`));
   diagnostics.push(...compiled.diagnostics.filter((d) => !taken.has(`${d.location?.file}:${d.location?.offset}`)));
   return {
@@ -158,7 +167,7 @@ export function loadConfigFile(path: string, limits: LoadLimits, sources: Source
 }
 
 function checkInputsSchema(file: YamlFile): Diagnostic[] {
-  return checkUserSchema(file, ["inputs"]);
+  return [...checkUserSchema(file, ["inputs"]), ...checkUserSchema(file, ["outputSchema"])];
 }
 
 /**

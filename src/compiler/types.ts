@@ -87,6 +87,8 @@ export interface CompiledPipeline {
   readonly hash: string;
   /** JSON Schema of the run input. */
   readonly inputs?: Record<string, unknown>;
+  /** JSON Schema of the run's result (the pipeline's `outputSchema`), for MCP clients. */
+  readonly outputSchema?: Record<string, unknown>;
   /** The merged registry (mcp.yaml models, then the pipeline's). */
   readonly models: readonly ModelConfig[];
   readonly concurrency?: number;

@@ -43,6 +43,10 @@ export const CODES = {
   MCP405: "model file problem",
   MCP406: "invalid model option",
   MCP407: "API key not allowed",
+  MCP420: "unknown MCP server",
+  MCP421: "step input does not match the tool's input schema",
+  MCP422: "unknown MCP tool",
+  MCP423: "cannot list an MCP server's tools",
   // 5xx: run input and running
   MCP501: "invalid run input",
   MCP502: "budget exceeded",

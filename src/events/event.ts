@@ -133,6 +133,21 @@ export interface StepAbortedEvent extends Base {
   type: "step.aborted";
   stepId: string;
 }
+/**
+ * A model call reported progress while running (an MCP tool's progress notifications).
+ * Only informative: nothing waits for it, and a call may report none.
+ */
+export interface StepProgressEvent extends Base {
+  type: "step.progress";
+  stepId: string;
+  model: string;
+  /** forEach index. */
+  item?: number;
+  /** Grows with every report; `total` when the model knows it. */
+  progress: number;
+  total?: number;
+  message?: string;
+}
 /** A model's concurrency changed after rate limiting (adaptive window). */
 export interface ModelThrottledEvent extends Base {
   type: "model.throttled";
@@ -159,6 +174,7 @@ export type RunEvent =
   | StepSkippedEvent
   | StepFailedEvent
   | StepAbortedEvent
+  | StepProgressEvent
   | ModelThrottledEvent
   | RunFinishedEvent;
 

@@ -24,6 +24,9 @@ export interface CallModel {
   export?: string;
   options?: Record<string, unknown>;
   cache?: boolean | { ttlMs?: number };
+  /** mcp: the tool called, and the server's identity (McpServerConfig.id). */
+  tool?: string;
+  mcpServer?: { id: string };
 }
 
 /** What the journal records of the pipeline a run runs (a CompiledPipeline is one). */

@@ -19,6 +19,8 @@ export interface ModelCallContext {
   readonly attempt?: number;
   /** Capabilities the step asked for, so a multi-skill model (nlp) does only that work. */
   readonly capabilities?: readonly string[];
+  /** Reports progress of a long call (an MCP tool's progress notifications) as a step.progress event. */
+  readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 export abstract class BaseModel {

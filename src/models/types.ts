@@ -33,6 +33,12 @@ export interface ModelConfig {
   response?: unknown;
   module?: string;
   export?: string;
+  /** mcp: the server's name in `mcpServers:`. */
+  server?: string;
+  /** mcp: the tool to call. */
+  tool?: string;
+  /** mcp: the server's settings, resolved by the compiler from `mcpServers:`. */
+  mcpServer?: McpServerConfig;
   capabilities: string[];
   maxTokens?: number;
   /** USD per 1M tokens. */
@@ -52,4 +58,31 @@ export interface ModelConfig {
   moduleLocation?: Location;
   /** Templates compiled at load time (options, headers, request, response). */
   templates?: { options?: Template; headers?: Template; request?: Template; response?: Template };
+}
+
+/**
+ * An external Model Context Protocol server (`mcpServers:` in mcp.yaml or a pipeline), as
+ * the compiler resolves it: paths made absolute, header templates compiled.
+ */
+export interface McpServerConfig {
+  /** Its key in `mcpServers:`. */
+  name: string;
+  /**
+   * Identity of the server: its name and a hash of how it is reached (command, args, cwd,
+   * url). Connections are pooled and tool listings cached under it.
+   */
+  id: string;
+  /** stdio: the program, its arguments, the variables passed through, the working folder. */
+  command?: string;
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  /** Streamable HTTP endpoint. */
+  url?: string;
+  /** HTTP headers, a template over $env. */
+  headers?: Template;
+  /** The names $env may read in `headers` (mcp.yaml `env:`). */
+  envAllow?: string[];
+  /** Longest wait for one call without progress. */
+  timeoutMs?: number;
 }

@@ -23,7 +23,7 @@ export class AttemptTimedOut extends Error {
  * Calls the model once and returns its output; rejects with the model's error,
  * AttemptTimedOut, or the call signal's reason when it aborts.
  */
-export async function attemptCall(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal): Promise<unknown> {
+export async function attemptCall(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item?: number): Promise<unknown> {
   const timeout = step.timeoutMs ?? config.timeoutMs;
   const timer = timeout !== undefined ? AbortSignal.timeout(timeout) : undefined;
   const signal = timer ? AbortSignal.any([callSignal, timer]) : callSignal;
@@ -35,7 +35,12 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
         queue.add(
           () => {
             if (signal.aborted) throw signal.reason;
-            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities }), signal);
+            // A long call's progress (an MCP tool's notifications) becomes step.progress events.
+            const onProgress = scope.observed
+              ? (p: { progress: number; total?: number; message?: string }) =>
+                  scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
+              : undefined;
+            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) }), signal);
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.

@@ -135,7 +135,7 @@ async function onModel(
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
       const t0 = Date.now();
       try {
-        const output = await attemptCall(scope, step, config, input, attempt, callSignal);
+        const output = await attemptCall(scope, step, config, input, attempt, callSignal, itemField.item);
         // A model's answer is untrusted data, walked later by the journal, cache and templates.
         if (output !== null && typeof output === "object" && nestsDeeperThan(output, MAX_OUTPUT_DEPTH)) {
           throw new ModelError(`model '${config.name}' answered with a value nested more than ${MAX_OUTPUT_DEPTH} levels deep`, { kind: "fatal", provider: config.provider, model: config.name });

@@ -80,6 +80,7 @@ export class LocalRunService implements RunService {
       ...extra,
       journal: this.#journal,
       ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
+      ...(req.resume ? { resume: req.resume } : {}),
     });
     const live: LiveRun = {
       run,

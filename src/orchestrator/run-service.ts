@@ -21,6 +21,8 @@ export interface RunStartRequest {
   input: unknown;
   /** Overrides the pipeline's `context.conversation`. */
   conversationId?: string;
+  /** Continue an earlier run: steps with a record here are not run again (the web UI's Resume). */
+  resume?: { fromRunId: string; completed: Record<string, StepRecord> };
 }
 
 /**

@@ -8,7 +8,7 @@ import { DURATION_PATTERN } from "../util/duration.js";
 type Schema = Record<string, unknown>;
 
 export const SCHEMA_BASE = "https://mcp-runner.dev/schemas";
-export const PROVIDERS = ["openai", "anthropic", "nlp", "http", "mock", "module"] as const;
+export const PROVIDERS = ["openai", "anthropic", "nlp", "http", "mock", "module", "mcp"] as const;
 
 const d = (description: string, schema: Schema): Schema => ({ description, ...schema });
 const str = (description: string, extra: Schema = {}): Schema => d(description, { type: "string", ...extra });
@@ -74,6 +74,8 @@ const defs: Record<string, Schema> = {
       request: { $ref: "#/$defs/template", description: "http: the request body, a template over $request." },
       response: { $ref: "#/$defs/template", description: "http: the output, a template over $response." },
       module: str("module: path of a .js, .mjs or .ts file exporting a BaseModel subclass or function."),
+      server: str("mcp: the MCP server (a key of `mcpServers:`) whose tool this model calls."),
+      tool: str("mcp: the name of the tool to call on that server; the step input is the tool's arguments."),
       export: str("module: the export to use. Default: default."),
       capabilities: ref("capabilities", "What the model can do; steps asking for capabilities get a model having all of them."),
       maxTokens: int("Context window in tokens; steps whose input is larger skip this model.", { minimum: 1 }),
@@ -149,6 +151,35 @@ const defs: Record<string, Schema> = {
     maxCost: num("USD.", { minimum: 0 }),
     maxTokens: int("Input plus output tokens.", { minimum: 0 }),
   }),
+  mcpServer: strict(
+    "An external Model Context Protocol server whose tools steps can call (provider: mcp). Either a local command spoken to over stdio, or a Streamable HTTP URL. docs/mcp.md.",
+    {
+      description: str("What the server is for."),
+      command: str("stdio: the program to start, e.g. npx or node. One process per server, started on first use and reused."),
+      args: d("stdio: arguments of the command.", { type: "array", items: { type: "string" } }),
+      env: d("stdio: names of environment variables passed to the server (besides PATH, HOME and the like); nothing else of the environment is.", {
+        type: "array",
+        items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+      }),
+      cwd: str("stdio: working folder of the server, relative to the file defining it. Default: that file's folder."),
+      url: str("Streamable HTTP: the server's endpoint, e.g. http://127.0.0.1:3001/mcp."),
+      headers: d('HTTP: extra headers; values are templates over $env (names allow-listed in mcp.yaml env:), e.g. "Bearer ${{ $env.TOKEN }}".', {
+        type: "object",
+        additionalProperties: { type: "string" },
+      }),
+      timeout: { $ref: "#/$defs/duration", description: "Longest wait for one tool call without progress. Default 5m." },
+    },
+    {
+      oneOf: [
+        { required: ["command"], not: { required: ["url"] } },
+        { required: ["url"], not: { required: ["command"] } },
+      ],
+    },
+  ),
+  mcpServers: d("External MCP servers by name, for models with provider: mcp.", {
+    type: "object",
+    additionalProperties: { $ref: "#/$defs/mcpServer" },
+  }),
   models: d("Models by name.", {
     type: "object",
     additionalProperties: { $ref: "#/$defs/model" },
@@ -172,8 +203,10 @@ export const pipelineSchema: Schema = {
     }),
     description: str("What the pipeline does."),
     inputs: d("JSON Schema of the run input, checked before any step runs.", { type: "object" }),
+    outputSchema: d("JSON Schema of the run's result (an object), published as the outputSchema of the pipeline's Model Context Protocol tool.", { type: "object" }),
     models: ref("models", "Models by name, merged over those of mcp.yaml (a model named in both is the pipeline's)."),
     tasks: ref("tasks", "Task types by name, merged over those of mcp.yaml."),
+    mcpServers: ref("mcpServers", "External MCP servers by name, merged over those of mcp.yaml."),
     defaults: ref("defaults", "Defaults for every step of this pipeline, over those of mcp.yaml."),
     concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
     context: ref("context", "The conversation this pipeline reads ($context) and appends to."),
@@ -200,6 +233,7 @@ export const configSchema: Schema = {
     version: d("File format version.", { const: 1 }),
     models: ref("models", "Models by name, available to every pipeline below this folder."),
     tasks: ref("tasks", "Task types by name: capabilities and defaults a step gets with `task:`."),
+    mcpServers: ref("mcpServers", "External MCP servers by name, available to every pipeline below this folder."),
     defaults: ref("defaults", "Defaults for every step of every pipeline."),
     concurrency: int("Most model calls in flight in one run.", { minimum: 1 }),
     env: d("The only environment variables expressions may read, as $env.NAME.", {

@@ -103,6 +103,7 @@ export class ServerMetrics implements RunObserver {
         this.steps.inc({ pipeline: this.#pipelines.get(e.runId) ?? "?", status: "aborted" });
         return;
       case "step.queued":
+      case "step.progress":
       case "model.throttled":
         return;
     }

@@ -10,6 +10,8 @@ import { buildServer, type BuildServerOptions, type McpHttpServer } from "./buil
 import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
 import { ServerMetrics } from "./metrics.js";
+import { resumeRun } from "./ui-resume.js";
+import { uiRoutes } from "./ui-routes.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 
 export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
@@ -46,7 +48,8 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       settings,
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
-      ...(options.plugins ? { plugins: options.plugins } : {}),
+      // The web UI at / (its pages, and the graph route it draws from).
+      plugins: [uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }), ...(options.plugins ?? [])],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);

@@ -61,205 +61,40 @@
  * folder up to the mcp.yaml it uses, or when it uses none, up to the watched folder or the
  * working directory), so creating an mcp.yaml that a pipeline would find reloads it.
  */
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
-import { basename, dirname, extname, isAbsolute, relative, resolve, sep } from "node:path";
+import { statSync, type Stats } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { watch, type FSWatcher } from "chokidar";
-import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
-import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
+import { CONFIG_NAMES } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
-import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { SourceMap } from "../diagnostics/source.js";
-import type { ModelConfig } from "../models/types.js";
 import { McpError } from "../util/errors.js";
 import { unreachable } from "../util/unreachable.js";
+import {
+  CHOKIDAR_CHANGE_THROTTLE_MS,
+  DEFAULT_DEBOUNCE_MS,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_SKIP_DIRS,
+  type ChangeCause,
+  type EventOf,
+  type LivePipelineInfo,
+  type LivePipelineSetOptions,
+  type LiveSetEvent,
+  type LiveSetEventType,
+  type LiveSetState,
+} from "./live-set-types.js";
+import { PipelineEntries } from "./pipeline-entries.js";
+import { displayPath, exists, isInside, WatchedPaths, YAML_RE } from "./watch-paths.js";
 
-/** Quiet time after the last file event before a batch reloads. */
-export const DEFAULT_DEBOUNCE_MS = 50;
-/** Longest a batch waits while events keep coming. */
-export const DEFAULT_MAX_WAIT_MS = 1000;
-/**
- * chokidar reports a file's `change` at most once per 50 ms and drops the others (it has
- * no trailing event); a batch read sooner than this after a file's last event looks again.
- */
-const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
-/** Folders never searched for pipelines (hidden folders are skipped too). */
-export const DEFAULT_SKIP_DIRS: readonly string[] = ["node_modules", ".mcp"];
-
-export interface LivePipelineSetOptions {
-  /**
-   * Quiet time in ms after the last file event before the changed files are reloaded. An
-   * editor's save (truncate then write, write a temp file then rename it, several saves in
-   * a row) is one batch; a file that is empty or half-written for less than this is never
-   * loaded in that state.
-   * @default 50
-   */
-  debounceMs?: number;
-  /**
-   * Longest wait in ms from the first event of a batch while events keep coming, so a file
-   * written to continuously is still reloaded.
-   * @default 1000
-   */
-  maxWaitMs?: number;
-  /**
-   * Folder names not searched (in addition to hidden folders).
-   * @default ["node_modules", ".mcp"]
-   * @example { skipDirs: ["node_modules", ".mcp", "dist"] }
-   */
-  skipDirs?: readonly string[];
-  /** File size and nesting limits for loading. @default DEFAULT_LIMITS */
-  limits?: LoadLimits;
-  /** Models registered in code, merged under the files' models. */
-  models?: readonly ModelConfig[];
-  /**
-   * Load the files of `module` models to check they export a model (MCP405). Loading runs
-   * the module's top-level code, as running the pipeline would.
-   * @default true
-   */
-  verifyModules?: boolean;
-  /** Extra chokidar options (tests: `{ usePolling: true }`). */
-  watchOptions?: { usePolling?: boolean; interval?: number };
-}
-
-/** Whether a pipeline's current file is usable. */
-export type PipelineStatus = "valid" | "invalid";
-
-/** One pipeline of the set, as `list()` reports it. */
-export interface LivePipelineInfo {
-  /** The live version's name; while none was ever valid, the file's name without extension. */
-  readonly name: string;
-  /** Path relative to the working directory (as diagnostics print it), or absolute outside it. */
-  readonly file: string;
-  /** Absolute path. */
-  readonly path: string;
-  /** Version of the live (last good) pipeline: sha256 of its file, mcp.yaml and module files. */
-  readonly version?: string;
-  /** `invalid`: the file on disk has errors; the last good version, if any, stays live. */
-  readonly status: PipelineStatus;
-  /** Diagnostics of the file as it is on disk now (warnings only, when valid). */
-  readonly diagnostics: readonly Diagnostic[];
-  /** Source texts for printing `diagnostics`. */
-  readonly sources: SourceMap;
-  /** The live version: the last one that was valid. */
-  readonly pipeline?: CompiledPipeline;
-  /** Absolute path of the mcp.yaml used, if any. */
-  readonly configPath?: string;
-  /** Absolute paths of the files of the pipeline's `module` models. */
-  readonly modules: readonly string[];
-}
-
-/** What made a batch reload a pipeline. */
-export type ChangeCause = "file" | "config" | "module" | "name";
-
-interface PipelineEventBase {
-  /** Name of the pipeline (of the live version, or the file's name when none). */
-  readonly name: string;
-  /** Path as printed (relative to the working directory when inside it). */
-  readonly file: string;
-  /** Absolute path. */
-  readonly path: string;
-}
-
-/** Something that happened to the set; listeners get these after a batch is fully applied. */
-export type LiveSetEvent =
-  /**
-   * A pipeline became live for the first time: found at start, created, or valid for the
-   * first time after being invalid since it appeared. `diagnostics` holds its warnings.
-   */
-  | (PipelineEventBase & {
-      readonly type: "loaded";
-      readonly version: string;
-      readonly pipeline: CompiledPipeline;
-      readonly diagnostics: readonly Diagnostic[];
-    })
-  /**
-   * A new version of a live pipeline replaced the old one (its file, its mcp.yaml or one of
-   * its module files changed), or the pipeline is valid again after an invalid edit.
-   * Runs started on `previous` keep running on it.
-   */
-  | (PipelineEventBase & {
-      readonly type: "updated";
-      readonly version: string;
-      readonly pipeline: CompiledPipeline;
-      readonly previousVersion: string;
-      readonly previous: CompiledPipeline;
-      readonly diagnostics: readonly Diagnostic[];
-      readonly causes: readonly ChangeCause[];
-    })
-  /**
-   * The file as saved has errors (or its mcp.yaml or a module file has). The last good
-   * version, if there is one, stays live.
-   */
-  | (PipelineEventBase & {
-      readonly type: "invalid";
-      readonly diagnostics: readonly Diagnostic[];
-      readonly sources: SourceMap;
-      readonly lastGood?: CompiledPipeline;
-      readonly lastGoodVersion?: string;
-      readonly causes: readonly ChangeCause[];
-    })
-  /** The file was deleted or moved away (or its folder was); its pipeline is gone. */
-  | (PipelineEventBase & {
-      readonly type: "removed";
-      readonly lastGood?: CompiledPipeline;
-    })
-  /**
-   * A batch was applied: the events above for it were emitted. `paths` are the absolute
-   * paths whose change started it.
-   */
-  | {
-      readonly type: "batch";
-      /**
-       * `start`: the check when the watchers got ready; `change`: file events; `recheck`: a
-       * second look at files changed again right after they were read (see #batch).
-       */
-      readonly reason: "start" | "change" | "recheck";
-      readonly paths: readonly string[];
-      /** Pipeline events the batch produced. */
-      readonly events: number;
-      /** Time to reload, from the debounce settling to the events being emitted. */
-      readonly durationMs: number;
-    }
-  /** The file watcher failed (too many files, permissions); watching may be incomplete. */
-  | { readonly type: "error"; readonly error: Error };
-
-export type LiveSetEventType = LiveSetEvent["type"];
-type EventOf<T extends LiveSetEventType | "all"> = T extends "all" ? LiveSetEvent : Extract<LiveSetEvent, { type: T }>;
-
-/** The set's state machine; see the diagram at the top of this file. */
-export type LiveSetState = "starting" | "idle" | "debouncing" | "reloading" | "reloading-pending" | "closed";
-
-interface Entry {
-  readonly path: string;
-  file: string;
-  /** Hash of everything the last load read: unchanged means no reload. */
-  stamp?: string;
-  good?: { pipeline: CompiledPipeline; version: string };
-  status: PipelineStatus;
-  diagnostics: readonly Diagnostic[];
-  sources: SourceMap;
-  configPath?: string;
-  modules: readonly string[];
-  /** Set while this file's name is taken by another file: that file's path. */
-  clashWith?: string;
-  /** The name that is taken. */
-  clashName?: string;
-}
-
-const YAML_RE = /\.ya?ml$/i;
+export * from "./live-set-types.js";
+export { moduleFiles, shortVersion } from "./pipeline-versions.js";
 
 export class LivePipelineSet {
   /** Resolves when every pipeline is loaded and the watchers are ready; rejects if a path is missing. */
   readonly ready: Promise<void>;
   readonly #roots: string[];
-  readonly #dirRoots: string[] = [];
-  readonly #fileRoots = new Set<string>();
-  readonly #configRoots = new Set<string>();
+  readonly #paths: WatchedPaths;
   readonly #opts: Required<Pick<LivePipelineSetOptions, "debounceMs" | "maxWaitMs" | "verifyModules">> & LivePipelineSetOptions;
-  readonly #skipDirs: Set<string>;
-  readonly #entries = new Map<string, Entry>();
-  readonly #byName = new Map<string, string>();
+  readonly #pipelines: PipelineEntries;
   readonly #listeners = new Map<LiveSetEventType | "all", Set<(e: LiveSetEvent) => void>>();
   #state: LiveSetState = "starting";
   #dirty = new Set<string>();
@@ -291,7 +126,8 @@ export class LivePipelineSet {
     if (!Number.isFinite(debounceMs) || debounceMs < 0) throw new TypeError(`LivePipelineSet: \`debounceMs\` must be a number >= 0, received ${String(debounceMs)}`);
     if (!Number.isFinite(maxWaitMs) || maxWaitMs < debounceMs) throw new TypeError(`LivePipelineSet: \`maxWaitMs\` must be a number >= debounceMs, received ${String(maxWaitMs)}`);
     this.#opts = { ...options, debounceMs, maxWaitMs, verifyModules: options.verifyModules ?? true };
-    this.#skipDirs = new Set(options.skipDirs ?? DEFAULT_SKIP_DIRS);
+    this.#paths = new WatchedPaths(new Set(options.skipDirs ?? DEFAULT_SKIP_DIRS));
+    this.#pipelines = new PipelineEntries(this.#opts, this.#paths.fileRoots, () => this.#isClosed());
     this.#roots = (typeof paths === "string" ? [paths] : [...paths]).map((p) => resolve(p));
     if (this.#roots.length === 0) throw new TypeError("LivePipelineSet: give at least one folder or file");
     this.ready = this.#start();
@@ -305,19 +141,19 @@ export class LivePipelineSet {
 
   /** The live (last good) version of a pipeline, by name. */
   get(name: string): CompiledPipeline | undefined {
-    const path = this.#byName.get(name);
-    return path ? this.#entries.get(path)?.good?.pipeline : undefined;
+    const path = this.#pipelines.byName.get(name);
+    return path ? this.#pipelines.entries.get(path)?.good?.pipeline : undefined;
   }
 
   /** One pipeline's state, by file path (relative to the working directory, or absolute). */
   info(file: string): LivePipelineInfo | undefined {
-    const e = this.#entries.get(resolve(file));
-    return e ? this.#info(e) : undefined;
+    const e = this.#pipelines.entries.get(resolve(file));
+    return e ? this.#pipelines.info(e) : undefined;
   }
 
   /** Every pipeline of the set, sorted by file: name, file, version, status, diagnostics. */
   list(): LivePipelineInfo[] {
-    return [...this.#entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((e) => this.#info(e));
+    return [...this.#pipelines.entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((e) => this.#pipelines.info(e));
   }
 
   /**
@@ -375,22 +211,22 @@ export class LivePipelineSet {
       } catch {
         st = undefined;
       }
-      if (st?.isDirectory()) this.#dirRoots.push(root);
-      else if (CONFIG_NAMES.includes(basename(root))) this.#configRoots.add(root);
-      else if (st || YAML_RE.test(root)) this.#fileRoots.add(root);
+      if (st?.isDirectory()) this.#paths.dirRoots.push(root);
+      else if (CONFIG_NAMES.includes(basename(root))) this.#paths.configRoots.add(root);
+      else if (st || YAML_RE.test(root)) this.#paths.fileRoots.add(root);
       else throw new McpError("MCP006", `cannot watch ${displayPath(root)}: no such file or folder`);
     }
-    const files = new Set<string>(this.#fileRoots);
-    for (const dir of this.#dirRoots) for (const f of this.#walk(dir)) files.add(f);
+    const files = new Set<string>(this.#paths.fileRoots);
+    for (const dir of this.#paths.dirRoots) for (const f of this.#paths.walk(dir)) files.add(f);
     const events: LiveSetEvent[] = [];
-    for (const f of [...files].sort()) await this.#load(f, ["file"], events);
+    for (const f of [...files].sort()) await this.#pipelines.load(f, ["file"], events);
     if (this.#isClosed()) return;
 
-    if (this.#dirRoots.length) {
-      this.#tree = watch(this.#dirRoots, { ...this.#chokidarOptions(), ignored: (p: string, st?: Stats) => this.#ignoredInTree(p, st) });
+    if (this.#paths.dirRoots.length) {
+      this.#tree = watch(this.#paths.dirRoots, { ...this.#chokidarOptions(), ignored: (p: string, st?: Stats) => this.#paths.ignoredInTree(p, st) });
       this.#wire(this.#tree);
     }
-    this.#extraDirs = this.#neededExtraDirs();
+    this.#extraDirs = this.#paths.neededExtraDirs(this.#pipelines.entries.values());
     // chokidar never gets ready with nothing to watch: the second watcher starts when needed.
     if (this.#extraDirs.size) this.#extras = this.#watchExtras([...this.#extraDirs]);
     await Promise.all([this.#tree, this.#extras].map((w) => (w ? new Promise<void>((r) => w.once("ready", () => r())) : undefined)));
@@ -399,30 +235,11 @@ export class LivePipelineSet {
 
     // A file saved between its load and its watcher being ready would be missed: look at
     // every input again (cheap: unchanged stamps are not recompiled).
-    const again = new Set([...this.#entries.keys(), ...this.#dirty]);
+    const again = new Set([...this.#pipelines.entries.keys(), ...this.#dirty]);
     this.#dirty.clear();
     this.#reported.clear();
     this.#state = "reloading";
     await this.#batch(again, [], "start");
-  }
-
-  /** Pipeline files under a folder: *.yaml/*.yml, not mcp.yaml, no hidden or skipped folders. */
-  #walk(dir: string): string[] {
-    const out: string[] = [];
-    let ents;
-    try {
-      ents = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return out;
-    }
-    for (const ent of ents) {
-      if (ent.name.startsWith(".")) continue;
-      const p = resolve(dir, ent.name);
-      if (ent.isDirectory()) {
-        if (!this.#skipDirs.has(ent.name)) out.push(...this.#walk(p));
-      } else if (ent.isFile() && this.#isPipelinePath(p)) out.push(p);
-    }
-    return out;
   }
 
   #chokidarOptions() {
@@ -442,79 +259,16 @@ export class LivePipelineSet {
 
   // --- which paths matter ------------------------------------------------------------
 
-  /** The recursive root a path is in (or is), if any. */
-  #treeRoot(p: string): string | undefined {
-    return this.#dirRoots.find((r) => p === r || p.startsWith(r + sep));
-  }
-
-  /** Whether a path (in a watched tree) goes through a hidden or skipped folder. */
-  #skippedInTree(p: string, root: string): boolean {
-    const parts = relative(root, p).split(sep);
-    const last = parts.length - 1;
-    return parts.some((part, i) => part.startsWith(".") || (i < last && this.#skipDirs.has(part)));
-  }
-
-  #isPipelinePath(p: string): boolean {
-    if (this.#fileRoots.has(p)) return true;
-    const name = basename(p);
-    if (!YAML_RE.test(name) || CONFIG_NAMES.includes(name) || name.startsWith(".")) return false;
-    const root = this.#treeRoot(p);
-    return !!root && root !== p && !this.#skippedInTree(p, root);
-  }
-
-  #ignoredInTree(path: string, st?: Stats): boolean {
-    const p = resolve(path);
-    const root = this.#treeRoot(p);
-    if (!root) return true;
-    if (root === p) return false;
-    if (this.#skippedInTree(p, root)) return true;
-    const name = basename(p);
-    if (st?.isDirectory()) return this.#skipDirs.has(name);
-    // Only YAML files: module files are watched by the other watcher, through their folder.
-    if (st?.isFile()) return !YAML_RE.test(name);
-    return false;
-  }
-
   /** The second watcher sees only the files that matter in its (one level) folders. */
   #ignoredExtra(path: string, st?: Stats): boolean {
     const p = resolve(path);
     if (this.#extraDirs.has(p)) return false;
     if (st?.isDirectory()) return true;
-    return !this.#isExtraFile(p);
-  }
-
-  #isExtraFile(p: string): boolean {
-    if (this.#fileRoots.has(p) || this.#configRoots.has(p)) return true;
-    if (CONFIG_NAMES.includes(basename(p))) return true;
-    for (const e of this.#entries.values()) if (e.modules.includes(p)) return true;
-    return false;
-  }
-
-  /** Folders the second watcher must watch, given the pipelines as they are now. */
-  #neededExtraDirs(): Set<string> {
-    const dirs = new Set<string>();
-    for (const f of this.#fileRoots) dirs.add(dirname(f));
-    for (const f of this.#configRoots) dirs.add(dirname(f));
-    const cwd = process.cwd();
-    for (const e of this.#entries.values()) {
-      for (const m of e.modules) dirs.add(dirname(m));
-      // Every folder where an mcp.yaml would change what this pipeline uses.
-      let d = dirname(e.path);
-      const stop = e.configPath ? dirname(e.configPath) : (this.#treeRoot(d) ?? d);
-      const top = !e.configPath && isInside(cwd, stop) ? cwd : stop;
-      for (;;) {
-        if (!this.#treeRoot(d)) dirs.add(d);
-        if (d === top || !isInside(top, d)) break;
-        const up = dirname(d);
-        if (up === d) break;
-        d = up;
-      }
-    }
-    return dirs;
+    return !this.#paths.isExtraFile(p, this.#pipelines.entries.values());
   }
 
   #syncExtraWatches(): void {
-    const needed = this.#neededExtraDirs();
+    const needed = this.#paths.neededExtraDirs(this.#pipelines.entries.values());
     const add = [...needed].filter((d) => !this.#extraDirs.has(d));
     const drop = [...this.#extraDirs].filter((d) => !needed.has(d));
     this.#extraDirs = needed;
@@ -527,7 +281,7 @@ export class LivePipelineSet {
     if (add.length) w.add(add);
     // Module files in folders watched already: make sure chokidar watches them now.
     const modules = new Set<string>();
-    for (const e of this.#entries.values()) for (const m of e.modules) modules.add(m);
+    for (const e of this.#pipelines.entries.values()) for (const m of e.modules) modules.add(m);
     const watched = w.getWatched();
     const fresh = [...modules].filter((m) => !(watched[dirname(m)] ?? []).includes(basename(m)) && !add.includes(dirname(m)));
     if (fresh.length) w.add(fresh);
@@ -539,20 +293,20 @@ export class LivePipelineSet {
     if (this.#isClosed()) return;
     let relevant = false;
     if (event === "unlinkDir") {
-      for (const path of this.#entries.keys()) {
+      for (const path of this.#pipelines.entries.keys()) {
         if (isInside(p, path)) {
           this.#dirty.add(path);
           relevant = true;
         }
       }
     } else if (event === "addDir") {
-      if (this.#treeRoot(p) && !this.#skippedInTree(p, this.#treeRoot(p)!)) {
-        for (const f of this.#walk(p)) {
+      if (this.#paths.treeRoot(p) && !this.#paths.skippedInTree(p, this.#paths.treeRoot(p)!)) {
+        for (const f of this.#paths.walk(p)) {
           this.#dirty.add(f);
           relevant = true;
         }
       }
-    } else if (this.#isPipelinePath(p) || this.#isExtraFile(p)) {
+    } else if (this.#paths.isPipelinePath(p) || this.#paths.isExtraFile(p, this.#pipelines.entries.values())) {
       this.#dirty.add(p);
       this.#lastEventAt.set(p, performance.now());
       relevant = true;
@@ -673,173 +427,30 @@ export class LivePipelineSet {
       s.add(cause);
     };
     for (const p of paths) {
-      if (CONFIG_NAMES.includes(basename(p)) && !this.#fileRoots.has(p)) {
+      if (CONFIG_NAMES.includes(basename(p)) && !this.#paths.fileRoots.has(p)) {
         const dir = dirname(p);
-        for (const e of this.#entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
+        for (const e of this.#pipelines.entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
         continue;
       }
-      for (const e of this.#entries.values()) if (e.modules.includes(p)) add(e.path, "module");
-      if (this.#isPipelinePath(p)) add(p, "file");
+      for (const e of this.#pipelines.entries.values()) if (e.modules.includes(p)) add(e.path, "module");
+      if (this.#paths.isPipelinePath(p)) add(p, "file");
     }
     // Deleted files first, so a folder renamed in one batch frees its names before the
     // files at the new place claim them.
     const order = [...targets.keys()].sort((a, b) => Number(exists(a)) - Number(exists(b)) || (a < b ? -1 : 1));
     for (const p of order) {
       if (this.#isClosed()) return;
-      await this.#load(p, [...targets.get(p)!], events);
+      await this.#pipelines.load(p, [...targets.get(p)!], events);
     }
     // Files whose name was taken by a file now gone or renamed: try them again.
     for (let round = 0; round < 3; round++) {
-      const retry = [...this.#entries.values()].filter((e) => e.clashWith && this.#byName.get(this.#nameOfFile(e)) !== e.clashWith);
+      const retry = [...this.#pipelines.entries.values()].filter((e) => e.clashWith && this.#pipelines.byName.get(this.#pipelines.nameOfFile(e)) !== e.clashWith);
       if (retry.length === 0) break;
       for (const e of retry) {
         e.stamp = undefined;
-        await this.#load(e.path, ["name"], events);
+        await this.#pipelines.load(e.path, ["name"], events);
       }
     }
-  }
-
-  #nameOfFile(e: Entry): string {
-    return e.clashName ?? e.good?.pipeline.name ?? basename(e.path, extname(e.path));
-  }
-
-  /** Loads one pipeline file if anything it reads changed; records what happened in `events`. */
-  async #load(path: string, causes: readonly ChangeCause[], events: LiveSetEvent[]): Promise<void> {
-    const prev = this.#entries.get(path);
-    const file = displayPath(path);
-    const limits = this.#opts.limits ?? DEFAULT_LIMITS;
-    let text: string;
-    try {
-      const st = statSync(path);
-      if (!st.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
-      if (st.size > limits.maxFileBytes) text = "\u0000too-large:" + String(st.size) + ":" + String(st.mtimeMs);
-      else text = readFileSync(path, "utf8");
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
-        if (prev) this.#remove(prev, events);
-        else if (this.#fileRoots.has(path)) this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: no such file`, wholeFile(file))], new SourceMap(), causes, events);
-        return;
-      }
-      this.#setInvalid(path, file, [error("MCP006", `cannot read ${file}: ${(e as Error).message}`, wholeFile(file))], new SourceMap(), causes, events);
-      return;
-    }
-
-    const configPath = findProjectConfig(dirname(path));
-    const modulesBefore = prev?.modules ?? [];
-    const stampBefore = stampOf(text, configPath, modulesBefore);
-    if (prev && prev.stamp === stampBefore && !prev.clashWith) return;
-
-    const sources = new SourceMap();
-    const loaded = loadPipelineFile(file, {
-      sources,
-      limits,
-      configPath: configPath ? displayPath(configPath) : null,
-      ...(text.startsWith("\u0000too-large:") ? {} : { text }),
-      ...(this.#opts.models ? { models: this.#opts.models } : {}),
-    });
-    let diagnostics = loaded.diagnostics;
-    let pipeline = loaded.pipeline;
-    let modules = modulesBefore;
-    if (pipeline) {
-      modules = moduleFiles(pipeline);
-      if (this.#opts.verifyModules && modules.length) {
-        const { verifyModuleModels } = await import("../models/providers/module.js");
-        const found = await verifyModuleModels(pipeline);
-        if (this.#isClosed()) return;
-        if (found.length) diagnostics = sortDiagnostics([...diagnostics, ...found]);
-        if (hasErrors(found)) pipeline = undefined;
-      }
-    }
-    const entry: Entry = prev ?? { path, file, status: "invalid", diagnostics: [], sources, modules: [] };
-    entry.file = file;
-    entry.stamp = stampOf(text, configPath, modules);
-    entry.sources = sources;
-    entry.modules = modules;
-    if (configPath) entry.configPath = configPath;
-    else delete entry.configPath;
-    this.#entries.set(path, entry);
-
-    if (!pipeline) {
-      this.#setInvalid(path, file, diagnostics, sources, causes, events);
-      return;
-    }
-
-    // A name belongs to one file: the first to claim it.
-    const owner = this.#byName.get(pipeline.name);
-    if (owner !== undefined && owner !== path && this.#entries.has(owner)) {
-      const other = this.#entries.get(owner)!;
-      entry.clashWith = owner;
-      entry.clashName = pipeline.name;
-      const at = nameLocation(file, text);
-      const clash = error("MCP010", `pipeline name '${pipeline.name}' is already used by ${other.file}`, at, {
-        hint: "give each pipeline file its own `name:`",
-        ...(other.good ? { related: [{ message: `'${pipeline.name}' is defined here`, location: { file: other.file, offset: 0, length: 0 } }] } : {}),
-      });
-      this.#setInvalid(path, file, sortDiagnostics([...diagnostics, clash]), sources, causes, events);
-      return;
-    }
-    delete entry.clashWith;
-    delete entry.clashName;
-
-    const version = versionOf(pipeline, modules);
-    const before = entry.good;
-    const wasValid = entry.status === "valid";
-    freezePipeline(pipeline, new Set(this.#opts.models ?? []));
-    if (before && before.pipeline.name !== pipeline.name && this.#byName.get(before.pipeline.name) === path) this.#byName.delete(before.pipeline.name);
-    this.#byName.set(pipeline.name, path);
-    entry.good = { pipeline, version };
-    entry.status = "valid";
-    entry.diagnostics = diagnostics;
-    const base = { name: pipeline.name, file, path };
-    if (!before) {
-      events.push({ type: "loaded", ...base, version, pipeline, diagnostics });
-    } else if (before.version !== version || !wasValid || before.pipeline.name !== pipeline.name) {
-      events.push({ type: "updated", ...base, version, pipeline, previousVersion: before.version, previous: before.pipeline, diagnostics, causes });
-    }
-  }
-
-  #setInvalid(path: string, file: string, diagnostics: readonly Diagnostic[], sources: SourceMap, causes: readonly ChangeCause[], events: LiveSetEvent[]): void {
-    let entry = this.#entries.get(path);
-    if (!entry) {
-      entry = { path, file, status: "invalid", diagnostics, sources, modules: [] };
-      this.#entries.set(path, entry);
-    }
-    entry.status = "invalid";
-    entry.diagnostics = diagnostics;
-    entry.sources = sources;
-    const good = entry.good;
-    events.push({
-      type: "invalid",
-      name: this.#nameOfFile(entry),
-      file,
-      path,
-      diagnostics,
-      sources,
-      ...(good ? { lastGood: good.pipeline, lastGoodVersion: good.version } : {}),
-      causes,
-    });
-  }
-
-  #remove(entry: Entry, events: LiveSetEvent[]): void {
-    this.#entries.delete(entry.path);
-    const name = this.#nameOfFile(entry);
-    if (entry.good && this.#byName.get(entry.good.pipeline.name) === entry.path) this.#byName.delete(entry.good.pipeline.name);
-    events.push({ type: "removed", name, file: entry.file, path: entry.path, ...(entry.good ? { lastGood: entry.good.pipeline } : {}) });
-  }
-
-  #info(e: Entry): LivePipelineInfo {
-    return {
-      name: this.#nameOfFile(e),
-      file: e.file,
-      path: e.path,
-      ...(e.good ? { version: e.good.version, pipeline: e.good.pipeline } : {}),
-      status: e.status,
-      diagnostics: e.diagnostics,
-      sources: e.sources,
-      ...(e.configPath ? { configPath: e.configPath } : {}),
-      modules: e.modules,
-    };
   }
 
   #emit(events: readonly LiveSetEvent[]): void {
@@ -859,89 +470,4 @@ export class LivePipelineSet {
       }
     }
   }
-}
-
-/** The short form of a version, as the CLI prints it. */
-export function shortVersion(version: string): string {
-  return version.slice(0, 7);
-}
-
-/** Absolute paths of the files of a pipeline's `module` models. */
-export function moduleFiles(pipeline: CompiledPipeline): string[] {
-  const out = new Set<string>();
-  for (const m of pipeline.models) {
-    if (m.provider !== "module" || typeof m.module !== "string" || m.module === "") continue;
-    out.add(isAbsolute(m.module) ? m.module : resolve(m.baseDir ?? process.cwd(), m.module));
-  }
-  return [...out].sort();
-}
-
-/** Path relative to the working directory when inside it, else absolute. */
-function displayPath(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : abs;
-}
-
-function isInside(dir: string, p: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
-}
-
-function exists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readOrEmpty(p: string): string {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return "\u0000missing";
-  }
-}
-
-function stampOf(text: string, configPath: string | undefined, modules: readonly string[]): string {
-  const h = createHash("sha256")
-    .update(text)
-    .update("\u0000")
-    .update(configPath ?? "")
-    .update("\u0000");
-  if (configPath) h.update(readOrEmpty(configPath));
-  for (const m of modules) h.update("\u0000").update(m).update("\u0000").update(readOrEmpty(m));
-  return h.digest("hex");
-}
-
-/** The pipeline's hash (its file and mcp.yaml) with the contents of its module files. */
-function versionOf(pipeline: CompiledPipeline, modules: readonly string[]): string {
-  if (modules.length === 0) return pipeline.hash;
-  const h = createHash("sha256").update(pipeline.hash);
-  for (const m of modules) h.update("\u0000").update(m).update("\u0000").update(readOrEmpty(m));
-  return h.digest("hex");
-}
-
-/** Where `name:` is in the file's text, for the duplicate name diagnostic. */
-function nameLocation(file: string, text: string): { file: string; offset: number; length: number } {
-  const m = /^name:[ \t]*(\S[^\n#]*?)[ \t]*(?:#.*)?$/m.exec(text);
-  if (!m || m[1] === undefined) return { file, offset: 0, length: 0 };
-  return { file, offset: m.index + m[0].indexOf(m[1]), length: m[1].length };
-}
-
-/**
- * Freezes what a run reads of a published version, so that nothing (in this package or
- * a caller) can change a pipeline a run is using. Templates and compiled expressions are
- * left alone: JSONata keeps evaluation state on its own objects.
- */
-function freezePipeline(p: CompiledPipeline, shared: ReadonlySet<ModelConfig>): void {
-  for (const level of p.levels) Object.freeze(level);
-  Object.freeze(p.levels);
-  Object.freeze(p.order);
-  // Models registered in code are the caller's objects: not ours to freeze.
-  for (const m of p.models) if (!shared.has(m)) Object.freeze(m);
-  Object.freeze(p.models);
-  for (const s of p.steps.values()) Object.freeze(s);
-  Object.freeze(p.settings);
-  Object.freeze(p);
 }

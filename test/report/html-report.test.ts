@@ -9,20 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserSkipReason, screenshot, startBrowser, type Browser } from "../helpers/browser.js";
 import { runCli } from "../helpers/cli.js";
 import { tempProject } from "../helpers/project.js";
+import { widePipeline } from "../helpers/wide-pipeline.js";
 
 const FIXTURE = readFileSync(new URL("../fixtures/ui/retry-fallback.yaml", import.meta.url), "utf8");
 const STEPS = ["draft", "polish", "check", "fanout", "never"];
-
-/** A pipeline of n steps in layers of 5, each reading one step of the layer above. */
-export function widePipeline(n: number): string {
-  const lines = ["version: 1", "name: fifty", "models:", "  m: { provider: mock, capabilities: [t], options: { latency: 1ms, reply: { text: ok } } }", "steps:"];
-  for (let i = 0; i < n; i++) {
-    const deps = i < 5 ? "" : `, needs: [s${i - 5}]`;
-    const ref = i >= 5 && i % 3 === 0 ? "${{ $steps.s" + (i - 4 - (i % 5 === 4 ? 5 : 0)) + ".output.text }}" : "x";
-    lines.push(`  s${i}: { model: m, input: { prompt: "${ref}" }${deps} }`);
-  }
-  return lines.join("\n") + "\n";
-}
 
 describe("mcp run --report", () => {
   let dir: string;
@@ -47,6 +37,26 @@ describe("mcp run --report", () => {
     expect(md).toContain("mcp run `retry-fallback`: success");
     expect(md).toContain("```mermaid");
     for (const id of STEPS) expect(md).toContain(`| ${id} |`);
+  });
+
+  it("writes the report of a past run from the journal with mcp runs show --report", async () => {
+    const runs = await runCli(["runs", "--json"], { cwd: dir });
+    const [last] = JSON.parse(runs.stdout) as { id: string }[];
+    const r = await runCli(["runs", "show", last!.id.slice(0, 12), "--report", "past.html"], { cwd: dir });
+    expect(r.stderr).toContain("report: past.html");
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "past.html"), "utf8");
+    const data = JSON.parse(/<script type="application\/json" id="mcp-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+      events: { type: string; stepId?: string }[];
+      source: string;
+      graph?: { nodes: unknown[] };
+    };
+    expect(data.source).toBe("journal");
+    expect(data.graph?.nodes).toHaveLength(5);
+    for (const id of STEPS) expect(data.events.some((e) => e.stepId === id)).toBe(true);
+    const bad = await runCli(["runs", "--report", "x.html"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--report needs one run");
   });
 
   it.skipIf(browserSkipReason)("opens from file:// with no network and shows every step, the retry and the fallback", async () => {

@@ -187,23 +187,31 @@ async function writeStoredReport(store: Store, id: string, file: string, io: Cli
   const journal = await store.getSteps(run.id);
   const steps: Record<string, StepRecord> = { ...journal, ...(run.report?.steps ?? {}) };
   const status = effectiveStatus(run);
-  const events = eventsFromRecords({
-    runId: run.id,
-    pipeline: run.pipeline,
-    startedAt: run.startedAt,
-    status: status === "interrupted" ? "cancelled" : status,
-    ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
-    ...(run.output !== undefined ? { output: run.output } : {}),
-    ...(run.error ? { error: run.error } : {}),
-    steps,
-  });
-  const notes: string[] = ["Times are rebuilt from the journal: attempts are laid end to end, without the waits between retries."];
+  // The events the server journalled for the run, when it ran there; else rebuilt from the step records.
+  const stored = await store.listEvents(run.id);
+  const events = stored.length
+    ? stored.map((e) => e.event)
+    : eventsFromRecords({
+        runId: run.id,
+        pipeline: run.pipeline,
+        startedAt: run.startedAt,
+        status: status === "interrupted" ? "cancelled" : status,
+        ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
+        ...(run.output !== undefined ? { output: run.output } : {}),
+        ...(run.error ? { error: run.error } : {}),
+        steps,
+      });
+  const notes: string[] = stored.length ? [] : ["Times are rebuilt from the journal: attempts are laid end to end, without the waits between retries."];
   if (status === "interrupted") notes.push("The run's process died before it ended (interrupted); resume it with mcp resume.");
   // The DAG comes from the pipeline file as it is now; say so when it changed since the run.
   const loaded = run.file.startsWith("<") ? undefined : loadPipelineFile(run.file);
   if (!loaded?.pipeline) notes.push(`The pipeline file ${run.file} could not be loaded now, so the report has no graph.`);
   else if (loaded.pipeline.hash !== run.hash) notes.push(`The pipeline file ${run.file} changed since this run; the graph shows it as it is now.`);
-  return writeReports(io, { htmlFile: file, ...(loaded?.pipeline ? { pipeline: loaded.pipeline } : {}), events, ...(run.report ? { report: run.report } : {}), source: "journal", notes }, false);
+  return writeReports(
+    io,
+    { htmlFile: file, ...(loaded?.pipeline ? { pipeline: loaded.pipeline } : {}), events, ...(run.report ? { report: run.report } : {}), source: stored.length ? "events" : "journal", notes },
+    false,
+  );
 }
 
 function localTime(ms: number): string {

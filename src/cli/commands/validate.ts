@@ -3,7 +3,7 @@ import { oneOf, parse } from "../args.js";
 import { writeLine, type CliIo, UsageError } from "../io.js";
 import { printValidation, validatePaths } from "../validate-paths.js";
 
-export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch]
+export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch] [--offline]
 
 Checks pipeline files (and the mcp.yaml each one uses) without running them.
 PATH may be a file or a folder; folders are searched for *.yaml and *.yml.
@@ -12,12 +12,14 @@ All problems of all files are reported in one pass.
 Options:
   --format text|json|github  output format (github prints ::error annotations)  [default: text]
   --watch                    validate again after every change, until Ctrl-C (docs/watch.md)
+  --offline                  do not start or connect to the MCP servers tool steps use;
+                             check tool inputs against the listings kept from earlier (docs/mcp.md)
   -h, --help                 show this help
 
 Exit codes: 0 all valid, 2 problems found; with --watch, 130 on Ctrl-C.`;
 
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" } });
+  const { values, positionals } = parse("validate", argv, { format: { type: "string" }, watch: { type: "boolean" }, offline: { type: "boolean" } });
   if (values.help) {
     writeLine(io.stdout, help);
     return 0;
@@ -25,5 +27,5 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const format = oneOf("validate", "format", values.format as string | undefined, ["text", "json", "github"] as const, "text");
   if (positionals.length === 0) throw new UsageError("give at least one file or folder, e.g. mcp validate pipelines/", "validate");
   if (values.watch) return (await import("../watch-validate.js")).watchValidate({ paths: positionals, format }, io);
-  return printValidation(await validatePaths(positionals, io.cwd), format, io);
+  return printValidation(await validatePaths(positionals, io.cwd, { offline: values.offline === true }), format, io);
 }

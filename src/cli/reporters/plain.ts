@@ -39,6 +39,8 @@ export class PlainReporter implements RunObserver {
         return `  ${statusMark("failed", c)} ${e.stepId} ${e.error.message}${e.continued ? paint(c, "2", " (onError: continue)") : ""}`;
       case "step.aborted":
         return `  ${statusMark("aborted", c)} ${e.stepId} aborted`;
+      case "step.progress":
+        return `  ${paint(c, "2", "…")} ${e.stepId}${item(e.item)} ${e.total !== undefined ? `${e.progress}/${e.total}` : e.progress}${e.message ? ` ${e.message}` : ""}`;
       case "model.throttled":
         return `  ${paint(c, "33", "⇣")} ${e.model} rate limited: concurrency now ${e.concurrency}`;
       case "run.finished":

@@ -15,6 +15,7 @@ const factories = new Map<string, () => Promise<ProviderFactory>>([
   ["anthropic", async () => (await import("./anthropic.js")).createAnthropicModel],
   ["http", async () => (await import("./http.js")).createHttpModel],
   ["module", async () => (await import("./module.js")).createModuleModel],
+  ["mcp", async () => (await import("./mcp.js")).createMcpToolModel],
 ]);
 
 /** Adds a provider kind (used by providers added later and by tests). */

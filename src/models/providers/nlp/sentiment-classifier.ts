@@ -37,10 +37,11 @@ export interface SentimentResult {
 
 interface Model {
   bias: number;
-  weights: Map<string, number>;
+  /** Null-prototype objects straight from JSON.parse: no copy into a Map, no inherited keys. */
+  weights: Record<string, number | undefined>;
+  lexicon: Record<string, number | undefined>;
   wink: number;
   vader: number;
-  lexicon: Map<string, number>;
 }
 
 let model: Model | undefined;
@@ -52,8 +53,8 @@ function weights(): Model {
     if (raw.version !== 1 || typeof raw.bias !== "number" || typeof raw.weights !== "object" || typeof raw.lexicon !== "object") {
       throw new Error("Internal error: sentiment-weights.json has an unknown shape; run scripts/train-sentiment.mjs");
     }
-    const map = new Map(Object.entries(raw.weights));
-    model = { bias: raw.bias, weights: map, wink: map.get("__wink") ?? 0, vader: map.get("__vader") ?? 0, lexicon: new Map(Object.entries(raw.lexicon)) };
+    const w = Object.setPrototypeOf(raw.weights, null) as Record<string, number | undefined>;
+    model = { bias: raw.bias, weights: w, lexicon: Object.setPrototypeOf(raw.lexicon, null) as Record<string, number | undefined>, wink: w.__wink ?? 0, vader: w.__vader ?? 0 };
     loads++;
   }
   return model;
@@ -72,8 +73,8 @@ export function classifySentiment(text: string, lexicon?: number): SentimentResu
   const marked = markNegation(tokenize(text));
   if (marked.length === 0) return { label: "neutral", score: 0 };
   const m = weights();
-  let z = m.bias + m.wink * (lexicon ?? lexiconScore(text)) + m.vader * lexiconValence(marked, m.lexicon);
-  for (const f of featuresOf(marked)) z += m.weights.get(f) ?? 0;
+  let z = m.bias + m.wink * (lexicon ?? lexiconScore(text)) + m.vader * lexiconValence(marked, (word) => m.lexicon[word]);
+  for (const f of featuresOf(marked)) z += m.weights[f] ?? 0;
   // tanh(z/2) = 2·sigmoid(z) - 1: the classifier's probability mapped onto -1..1.
   // Rounded to 3 decimals, never to 0 when z is not: the sign is the answer.
   const score = Math.round(Math.tanh(z / 2) * 1000) / 1000 || (z > 0 ? 0.001 : z < 0 ? -0.001 : 0);

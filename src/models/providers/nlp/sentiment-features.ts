@@ -120,17 +120,17 @@ export function featuresOf(toks: readonly string[]): string[] {
 const NEGATED_VALENCE = -0.74;
 
 /**
- * The lexicon valence of negation-marked tokens: the sum of each word's valence in `table`
+ * The lexicon valence of negation-marked tokens: the sum of each word's `valence` (a lookup)
  * (a `NOT_` word counts with the sign flipped and damped), squashed into -1..1 as VADER does
  * (s / sqrt(s² + 15)). A word missing from the table is looked up without a plural or verb
  * ending ("crashes" -> "crash").
  */
-export function lexiconValence(marked: readonly string[], table: ReadonlyMap<string, number>): number {
+export function lexiconValence(marked: readonly string[], valence: (word: string) => number | undefined): number {
   let sum = 0;
   for (const tok of marked) {
     const negated = tok.startsWith("NOT_");
     const word = negated ? tok.slice(4) : tok;
-    const v = table.get(word) ?? table.get(word.replace(/(?:es|s|ed|ing)$/, "")) ?? table.get(word.replace(/(?:s|d)$/, ""));
+    const v = valence(word) ?? valence(word.replace(/(?:es|s|ed|ing)$/, "")) ?? valence(word.replace(/(?:s|d)$/, ""));
     if (v !== undefined) sum += negated ? v * NEGATED_VALENCE : v;
   }
   return sum / Math.sqrt(sum * sum + 15);

@@ -1,0 +1,143 @@
+/**
+ * Compiles one step: its task, model chain, expressions (with the dependencies they imply),
+ * explicit needs, and settings. Problems are recorded on the Compilation.
+ */
+import type { YamlFile } from "../config/yaml-file.js";
+import { CompiledExpression } from "../expr/expression.js";
+import type { SelectPolicy } from "../registry/model-registry.js";
+import { didYouMean } from "../util/suggest.js";
+import { parseDuration } from "../util/duration.js";
+import { obj, str, strings, type Compilation, type Obj } from "./compilation.js";
+import type { ChainResolver, ModelTable } from "./models.js";
+import { checkItemVariables, checkRefs, expressionsOf } from "./references.js";
+import { cachePolicy, retryPolicy } from "./settings.js";
+import type { CompiledStep, FailureMode } from "./types.js";
+
+export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The task of a step that names none (read only). */
+const NO_TASK: Obj = Object.freeze({});
+
+/** What every step of a pipeline is compiled against. */
+export interface StepContext {
+  readonly file: YamlFile;
+  readonly stepsRaw: Obj;
+  readonly stepIds: readonly string[];
+  /** Sets, not arrays: every reference is looked up, and a 5,000-step file has thousands. */
+  readonly allIds: ReadonlySet<string>;
+  readonly validIds: ReadonlySet<string>;
+  readonly tasks: ReadonlyMap<string, { file: YamlFile; value: Obj }>;
+  readonly defaults: Obj;
+  readonly env: readonly string[];
+  readonly table: ModelTable;
+  readonly chains: ChainResolver;
+}
+
+export function compileStep(c: Compilation, ctx: StepContext, id: string): CompiledStep {
+  const { file, stepsRaw, stepIds, allIds, validIds, tasks, defaults, env, chains } = ctx;
+  const { models } = ctx.table;
+  const path = ["steps", id];
+  const raw = obj(stepsRaw[id]);
+  const stepLoc = file.locateKey(path);
+  if (!STEP_ID.test(id)) {
+    const fixed = id.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1");
+    c.report("MCP302", `step id '${id}' is not an identifier`, stepLoc, {
+      hint: `use letters, digits and _ and do not start with a digit (e.g. '${fixed}'), so $steps.${fixed} needs no quoting`,
+    });
+  }
+
+  // Task: capabilities and defaults for the step.
+  let task: Obj = NO_TASK;
+  const taskName = str(raw.task);
+  if (taskName !== undefined) {
+    const t = tasks.get(taskName);
+    if (!t)
+      c.report(
+        "MCP402",
+        `unknown task '${taskName}'${didYouMean(taskName, tasks.keys())}`,
+        file.locate([...path, "task"]),
+        tasks.size ? {} : { hint: "tasks are defined under `tasks:` in mcp.yaml or the pipeline" },
+      );
+    else task = t.value;
+  }
+  const modelName = str(raw.model) ?? str(task.model);
+  const capabilities = uniqueStrings(task.capabilities, raw.capabilities);
+  const select = (str(raw.select) ?? str(task.select) ?? "first") as SelectPolicy;
+
+  // A step that is not a mapping at all is the schema check's to report.
+  const isMapping = stepsRaw[id] !== null && typeof stepsRaw[id] === "object" && !Array.isArray(stepsRaw[id]);
+  if (isMapping && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
+    c.report("MCP303", `step '${id}' has no model: give it 'model', 'capabilities' or 'task'`, stepLoc, {
+      hint: models.size ? `models: ${[...models.keys()].join(", ")}` : undefined,
+    } as { hint?: string });
+  }
+
+  // The chain of models this step may run on.
+  const validChain = chains.resolve(c, file, { id, path, raw, task, modelName, capabilities, select, stepLoc });
+
+  // Expressions.
+  const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
+  const outputT = raw.output !== undefined || task.output !== undefined ? c.template(file, [...path, "output"], raw.output ?? task.output) : undefined;
+  const appendT = raw.appendToContext !== undefined && raw.appendToContext !== false ? c.template(file, [...path, "appendToContext"], raw.appendToContext) : undefined;
+  let when: CompiledExpression | undefined;
+  if (typeof raw.when === "string") when = c.expression(file, [...path, "when"], raw.when);
+  else if (raw.when === false) when = CompiledExpression.compile("false") as CompiledExpression;
+  const forEach = typeof raw.forEach === "string" ? c.expression(file, [...path, "forEach"], raw.forEach) : undefined;
+
+  const exprs = expressionsOf(inputT, outputT, appendT, when, forEach);
+  const stepDeps = new Set<string>();
+  // (Indexed loops here and below: this runs once per step, mostly before the JIT has
+  // optimised it, and for-of would allocate an iterator and a result per element.)
+  for (let k = 0; k < exprs.length; k++) checkRefs(c, exprs[k]!, id, validIds, allIds, env, stepDeps);
+  if (!forEach) checkItemVariables(c, exprs);
+
+  // Explicit needs.
+  if (raw.needs !== undefined) {
+    const needs: unknown[] = Array.isArray(raw.needs) ? raw.needs : [raw.needs];
+    for (let i = 0; i < needs.length; i++) {
+      const n = needs[i];
+      if (typeof n !== "string") continue;
+      const loc = () => file.locate(Array.isArray(raw.needs) ? [...path, "needs", i] : [...path, "needs"]);
+      if (n === id) c.report("MCP304", `step '${id}' needs itself`, loc());
+      else if (!allIds.has(n)) c.report("MCP012", `unknown step '${n}' in needs${didYouMean(n, stepIds)}`, loc());
+      else stepDeps.add(n);
+    }
+  }
+  stepDeps.delete(id);
+  const dependencies = [...stepDeps].sort();
+
+  // (merged only when there is something to merge)
+  const retry = retryPolicy(defaults.retry === undefined && task.retry === undefined ? obj(raw.retry) : { ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
+  const timeoutMs = parseDuration((raw.timeout ?? task.timeout ?? defaults.timeout) as string | number | undefined);
+  const cache = cachePolicy(raw.cache ?? task.cache ?? defaults.cache);
+  // Built key by key (not with conditional spreads, a temporary object each), in this
+  // order: the order the keys have always had.
+  const step: { -readonly [K in keyof CompiledStep]?: CompiledStep[K] } = { id };
+  if (typeof raw.description === "string") step.description = raw.description;
+  if (modelName !== undefined) step.model = modelName;
+  step.capabilities = capabilities;
+  if (taskName !== undefined) step.task = taskName;
+  step.select = select;
+  step.chain = validChain;
+  step.input = inputT;
+  if (when) step.when = when;
+  if (forEach) step.forEach = forEach;
+  if (typeof raw.concurrency === "number") step.concurrency = raw.concurrency;
+  step.retry = retry;
+  if (timeoutMs !== undefined) step.timeoutMs = timeoutMs;
+  if (cache) step.cache = cache;
+  step.onError = (raw.onError ?? defaults.onError ?? "fail") as FailureMode;
+  if (outputT) step.output = outputT;
+  if (appendT) step.appendToContext = appendT;
+  step.dependencies = dependencies;
+  step.location = stepLoc;
+  return step as CompiledStep;
+}
+
+/** The strings of two lists, each once, in order: a step's task's capabilities and its own. */
+function uniqueStrings(a: unknown, b: unknown): string[] {
+  const first = strings(a);
+  const second = strings(b);
+  if (first.length === 0 && second.length <= 1) return second.slice();
+  return [...new Set([...first, ...second])];
+}
