@@ -1,10 +1,10 @@
-// Writes schemas/pipeline.schema.json and schemas/config.schema.json from the built
+// Writes schemas/pipeline.schema.json, schemas/config.schema.json and schemas/test.schema.json from the built
 // src/schema/definitions.ts (run through `npm run schemas`, which builds first).
 // test/schema/schema-files.test.ts fails when the committed files differ from these.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configSchema, pipelineSchema } from "../dist/schema/definitions.js";
+import { configSchema, pipelineSchema, testSchema } from "../dist/schema/definitions.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -16,6 +16,7 @@ export function schemaText(schema) {
 const files = {
   "schemas/pipeline.schema.json": pipelineSchema,
   "schemas/config.schema.json": configSchema,
+  "schemas/test.schema.json": testSchema,
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -105,6 +105,51 @@ export function readRecording(path: string): Recording {
   return rec as Recording;
 }
 
+/** The recorded form of one call, with secrets replaced. */
+export function interactionOf(req: CallRequest, output: unknown, info: { usage: Usage; latencyMs: number }, env: NodeJS.ProcessEnv): Interaction {
+  const m = req.model;
+  const secrets = [m.apiKeyEnv ? env[m.apiKeyEnv] : undefined].filter((s): s is string => typeof s === "string" && s.length >= 4);
+  return {
+    step: req.stepId,
+    ...(req.item !== undefined ? { item: req.item } : {}),
+    model: m.name,
+    provider: m.provider,
+    ...(m.model !== undefined ? { modelId: m.model } : {}),
+    ...(req.capabilities?.length ? { capabilities: [...req.capabilities] } : {}),
+    request: scrub(req.input, secrets),
+    response: scrub(output, secrets),
+    usage: info.usage,
+    latencyMs: info.latencyMs,
+    key: callKey(req),
+    at: new Date().toISOString(),
+  };
+}
+
+/** Writes a recording atomically (a temporary file renamed), as JSON or YAML by its name. */
+export function writeRecording(path: string, recording: Recording): void {
+  const text = isYamlPath(path) ? YAML.stringify(recording, { lineWidth: 0 }) : `${JSON.stringify(recording, null, 2)}\n`;
+  // Written to a temporary file and renamed: a reader (or a killed run) never sees half a file.
+  // The folder is made if missing (`--record test/recordings/new.json`); an error names the
+  // file the user gave, not the temporary one.
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "ENOTDIR" || code === "EEXIST"
+          ? "a part of the path is a file, not a folder"
+          : code === "EISDIR"
+            ? "it is a folder"
+            : (e as Error).message.replaceAll(tmp, path);
+    throw new Error(`cannot write ${path}: ${why}`);
+  }
+}
+
 export interface RecorderOptions {
   pipeline?: string;
   hash?: string;
@@ -139,47 +184,12 @@ export class Recorder implements CallHook {
   }
 
   async store(req: CallRequest, output: unknown, info: { usage: Usage; latencyMs: number }): Promise<void> {
-    const m = req.model;
-    const secrets = [m.apiKeyEnv ? this.#env[m.apiKeyEnv] : undefined].filter((s): s is string => typeof s === "string" && s.length >= 4);
-    this.#recording.interactions.push({
-      step: req.stepId,
-      ...(req.item !== undefined ? { item: req.item } : {}),
-      model: m.name,
-      provider: m.provider,
-      ...(m.model !== undefined ? { modelId: m.model } : {}),
-      ...(req.capabilities?.length ? { capabilities: [...req.capabilities] } : {}),
-      request: scrub(req.input, secrets),
-      response: scrub(output, secrets),
-      usage: info.usage,
-      latencyMs: info.latencyMs,
-      key: callKey(req),
-      at: new Date().toISOString(),
-    });
+    this.#recording.interactions.push(interactionOf(req, output, info, this.#env));
     this.#write();
   }
 
   #write(): void {
-    const text = isYamlPath(this.path) ? YAML.stringify(this.#recording, { lineWidth: 0 }) : `${JSON.stringify(this.#recording, null, 2)}\n`;
-    // Written to a temporary file and renamed: a reader (or a killed run) never sees half a file.
-    // The folder is made if missing (`--record test/recordings/new.json`); an error names the
-    // file the user gave, not the temporary one.
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    try {
-      mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(tmp, text);
-      renameSync(tmp, this.path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why =
-        code === "EACCES" || code === "EPERM"
-          ? "permission denied"
-          : code === "ENOTDIR" || code === "EEXIST"
-            ? "a part of the path is a file, not a folder"
-            : code === "EISDIR"
-              ? "it is a folder"
-              : (e as Error).message.replaceAll(tmp, this.path);
-      throw new Error(`cannot write ${this.path}: ${why}`);
-    }
+    writeRecording(this.path, this.#recording);
   }
 }
 
@@ -191,9 +201,13 @@ export class Replayer implements CallHook {
   /** Times each interaction was served. */
   readonly #served = new Map<Interaction, number>();
 
-  constructor(path: string, recording: Recording = readRecording(path)) {
+  readonly #hint: string;
+
+  /** `hint`: the last line of a miss's message, saying how to record the call. */
+  constructor(path: string, recording: Recording = readRecording(path), options: { hint?: string } = {}) {
     this.path = path;
     this.#recording = recording;
+    this.#hint = options.hint ?? `record it again with --record ${path} if the pipeline or its input changed`;
   }
 
   async lookup(req: CallRequest): Promise<CallHit> {
@@ -241,7 +255,7 @@ export class Replayer implements CallHook {
         lines.push(`    recorded:  ${excerpt(best.text, at)}`, `    this call: ${excerpt(input, at)}`);
       }
     }
-    lines.push(`  record it again with --record ${this.path} if the pipeline or its input changed`);
+    lines.push(`  ${this.#hint}`);
     return new McpError("REPLAY_MISS", lines.join("\n"));
   }
 }

@@ -24,6 +24,12 @@ const COMMANDS: Command[] = [
     load: async () => (await import("./commands/serve.js")).serveCommand,
   },
   { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
+  {
+    name: "test",
+    synopsis: "test [PATH...]",
+    summary: "run pipeline test suites (*.test.yaml): assertions, data sets, recordings",
+    load: async () => (await import("./commands/test.js")).testCommand,
+  },
   { name: "init", synopsis: "init [DIR]", summary: "scaffold mcp.yaml and an example pipeline", load: async () => (await import("./commands/init.js")).initCommand },
 ];
 

@@ -6,6 +6,7 @@ import { SourceMap } from "../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../compiler/load.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
 import { capDiagnostics } from "../diagnostics/cap.js";
+import { isTestFile } from "../config/file-kinds.js";
 import { toJson } from "../diagnostics/printer.js";
 import { printDiagnostics, writeLine, type CliIo } from "./io.js";
 
@@ -67,6 +68,10 @@ export async function validatePaths(paths: string[], cwd: string, opts: { offlin
       const loaded = loadConfigFile(f, DEFAULT_LIMITS, sources);
       configCache.set(resolve(f), loaded);
       ds = loaded.diagnostics;
+    } else if (isTestFile(f)) {
+      // A test suite (*.test.yaml): checked with the pipeline it names.
+      const { loadSuite } = await import("../testing/suite.js");
+      ds = (await loadSuite(f, { sources })).diagnostics;
     } else {
       const r = await loadPipelineChecked(f, { sources, configCache });
       ds = r.diagnostics;

@@ -1,7 +1,7 @@
 /**
  * The one catalog of diagnostic codes, a range per phase (as JSONata's errorCodes):
  * MCP0xx files and YAML, MCP1xx schema, MCP2xx expressions, MCP3xx graph, MCP4xx models,
- * MCP5xx run input and runtime. docs/diagnostics.md explains each one.
+ * MCP5xx run input and runtime, MCP6xx test suites. docs/diagnostics.md explains each one.
  */
 export const CODES = {
   // 0xx: reading files and YAML
@@ -50,6 +50,14 @@ export const CODES = {
   // 5xx: run input and running
   MCP501: "invalid run input",
   MCP502: "budget exceeded",
+  // 6xx: test suites (*.test.yaml)
+  MCP601: "pipeline under test not usable",
+  MCP602: "unknown step in assertion",
+  MCP603: "data set problem",
+  MCP604: "invalid regular expression",
+  MCP605: "unknown model in test",
+  MCP606: "check not applicable",
+  MCP607: "case has no input",
 } as const;
 
 export type DiagnosticCode = keyof typeof CODES;

@@ -55,6 +55,7 @@ export function pipelineView(p: LivePipelineInfo): Record<string, unknown> {
     ...(p.version !== undefined ? { version: p.version } : {}),
     ...(p.pipeline?.description !== undefined ? { description: p.pipeline.description } : {}),
     ...(p.pipeline?.inputs !== undefined ? { inputs: p.pipeline.inputs } : {}),
+    ...(p.pipeline?.outputSchema !== undefined ? { outputSchema: p.pipeline.outputSchema } : {}),
     ...(p.pipeline ? { steps: [...p.pipeline.order] } : {}),
     diagnostics: p.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, text: formatHeadline(d, p.sources) })),
   };

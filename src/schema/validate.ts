@@ -12,7 +12,7 @@ import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { closest } from "../util/suggest.js";
 import { safeRegExp } from "../util/safe-regex.js";
-import { configSchema, pipelineSchema } from "./definitions.js";
+import { configSchema, pipelineSchema, testSchema } from "./definitions.js";
 
 const require = createRequire(import.meta.url);
 /** Ajv, loaded on first need: a valid file checked by the prebuilt validators never needs it. */
@@ -73,6 +73,14 @@ export function validatePipelineSchema(file: YamlFile): Diagnostic[] {
 export function validateConfigSchema(file: YamlFile): Diagnostic[] {
   configValidator ??= prebuiltValidators()?.config ?? getAjv().compile(configSchema);
   return validateWith(configValidator, file);
+}
+
+let testValidator: ValidateFunction | undefined;
+
+/** Checks a test suite file (`*.test.yaml`) against schemas/test.schema.json. */
+export function validateTestSchema(file: YamlFile): Diagnostic[] {
+  testValidator ??= getAjv().compile(testSchema);
+  return validateWith(testValidator, file);
 }
 
 let userAjv: Ajv2020 | undefined;

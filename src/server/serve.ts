@@ -9,6 +9,7 @@ import { createRuntime, type RuntimeOptions } from "../protocol/runtime.js";
 import { buildServer, type BuildServerOptions, type McpHttpServer } from "./build-server.js";
 import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
+import { mcpRoute } from "./mcp-route.js";
 import { ServerMetrics } from "./metrics.js";
 import { resumeRun } from "./ui-resume.js";
 import { uiRoutes } from "./ui-routes.js";
@@ -48,8 +49,9 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
       settings,
       metrics,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
-      // The web UI at / (its pages, and the graph route it draws from).
-      plugins: [uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }), ...(options.plugins ?? [])],
+      // The Model Context Protocol on /mcp (stateless Streamable HTTP, same keys), and the
+      // web UI at / (its pages, and the graph route it draws from).
+      plugins: [mcpRoute({ runtime, host: settings.host }), uiRoutes({ pipeline: (name) => runtime.pipelines.get(name), resume: (id) => resumeRun(runtime, id) }), ...(options.plugins ?? [])],
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
     if (options.logger !== false) log = new LogObserver(server.app.log);

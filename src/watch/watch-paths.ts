@@ -6,6 +6,7 @@
 import { readdirSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CONFIG_NAMES } from "../compiler/load.js";
+import { isTestFile } from "../config/file-kinds.js";
 
 export const YAML_RE = /\.ya?ml$/i;
 
@@ -41,7 +42,7 @@ export class WatchedPaths {
   isPipelinePath(p: string): boolean {
     if (this.fileRoots.has(p)) return true;
     const name = basename(p);
-    if (!YAML_RE.test(name) || CONFIG_NAMES.includes(name) || name.startsWith(".")) return false;
+    if (!YAML_RE.test(name) || CONFIG_NAMES.includes(name) || isTestFile(name) || name.startsWith(".")) return false;
     const root = this.treeRoot(p);
     return !!root && root !== p && !this.skippedInTree(p, root);
   }

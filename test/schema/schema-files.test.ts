@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { configSchema, pipelineSchema } from "../../src/schema/definitions.js";
+import { configSchema, pipelineSchema, testSchema } from "../../src/schema/definitions.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SCHEMAS = {
   "schemas/pipeline.schema.json": pipelineSchema,
   "schemas/config.schema.json": configSchema,
+  "schemas/test.schema.json": testSchema,
 };
 
 type Schema = Record<string, unknown>;

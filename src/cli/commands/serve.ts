@@ -10,13 +10,16 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
 
 export const help = `Usage: mcp serve [DIR] [options]
+       mcp serve --stdio [DIR]
 
 Serves the pipelines under DIR (default: the current folder) over HTTP: the runs API with
 resumable Server-Sent Events, an OpenAI-compatible /v1/chat/completions, JSON-RPC on /rpc,
-/healthz, /readyz and /metrics. Saved edits are live for the next request; a broken edit
+/healthz, /readyz, /metrics, and the Model Context Protocol on /mcp (every pipeline a tool). Saved edits are live for the next request; a broken edit
 keeps the last good version serving. Settings come from mcp.yaml 'server:' (docs/server.md).
 
 Options:
+  --stdio               speak the Model Context Protocol on stdin/stdout instead of HTTP,
+                        for clients that start a local command (docs/mcp.md)
   --host HOST           address to listen on  [default: mcp.yaml server.host, else 127.0.0.1]
   --port N              port (0: any free port)  [default: mcp.yaml server.port, else 8080]
   --store KIND          sqlite|memory  [default: mcp.yaml store.type, else sqlite]
@@ -30,6 +33,7 @@ server only listens on a loopback address.
 Exit codes: 0 after a clean shutdown, 2 invalid settings or usage.`;
 
 const OPTIONS = {
+  stdio: { type: "boolean" },
   host: { type: "string" },
   port: { type: "string" },
   store: { type: "string" },
@@ -57,6 +61,11 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const deadlineMs = parseDuration((values["shutdown-timeout"] as string | undefined) ?? "10s");
   if (deadlineMs === undefined) throw new UsageError(`--shutdown-timeout must be a duration like 10s; got '${String(values["shutdown-timeout"])}'`, "serve");
 
+  if (values.stdio) {
+    if (values.host !== undefined || portText !== undefined) throw new UsageError("--stdio speaks over stdin/stdout: --host and --port do not apply", "serve");
+    const { serveStdioCommand } = await import("../mcp-stdio.js");
+    return serveStdioCommand({ dir, deadlineMs, ...(store ? { store: store as "sqlite" | "memory" } : {}) }, io);
+  }
   const { createServer } = await import("../../server/serve.js");
   let server;
   try {

@@ -5,7 +5,8 @@ import { printValidation, validatePaths } from "../validate-paths.js";
 
 export const help = `Usage: mcp validate PATH... [--format text|json|github] [--watch] [--offline]
 
-Checks pipeline files (and the mcp.yaml each one uses) without running them.
+Checks pipeline files (and the mcp.yaml each one uses) and test suites (*.test.yaml)
+without running them.
 PATH may be a file or a folder; folders are searched for *.yaml and *.yml.
 All problems of all files are reported in one pass.
 
