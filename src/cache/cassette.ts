@@ -35,6 +35,8 @@ export interface CassetteOptions {
   env?: NodeJS.ProcessEnv;
   /** Last line of a miss's message: how to record the missing call. */
   hint?: string;
+  /** In mode `all`, write the file even when no call was recorded (`mcp run --record`). */
+  writeEmpty?: boolean;
 }
 
 export class Cassette implements CallHook {
@@ -45,6 +47,7 @@ export class Cassette implements CallHook {
   readonly #recording: Recording;
   readonly #replayer: Replayer | undefined;
   readonly #existed: boolean;
+  readonly #writeEmpty: boolean;
   #dirty = false;
   /** Calls answered from the file. */
   replayed = 0;
@@ -57,6 +60,7 @@ export class Cassette implements CallHook {
     this.mode = options.mode;
     this.#env = options.env ?? process.env;
     this.#existed = existsSync(path);
+    this.#writeEmpty = options.writeEmpty === true && options.mode === "all";
     const old: Recording | undefined = this.#existed && options.mode !== "all" ? readRecording(path) : undefined;
     this.#recording = {
       format: "mcp-recording",
@@ -105,7 +109,7 @@ export class Cassette implements CallHook {
    * replaced (even by one with no calls: the old calls are no longer made).
    */
   save(): void {
-    if (!this.#dirty && !(this.mode === "all" && this.#existed)) return;
+    if (!this.#dirty && !(this.mode === "all" && (this.#existed || this.#writeEmpty))) return;
     const sorted = this.#recording.interactions
       .map((i, n) => ({ i, n }))
       .sort((a, b) => (a.i.step < b.i.step ? -1 : a.i.step > b.i.step ? 1 : a.i.key < b.i.key ? -1 : a.i.key > b.i.key ? 1 : a.n - b.n))

@@ -23,6 +23,12 @@ const COMMANDS: Command[] = [
     summary: "serve the pipelines of DIR over HTTP (runs API, SSE, OpenAI-compatible, JSON-RPC)",
     load: async () => (await import("./commands/serve.js")).serveCommand,
   },
+  {
+    name: "worker",
+    synopsis: "worker --queue URL [DIR]",
+    summary: "process runs queued on Redis (scale-out; docs/scale-out.md)",
+    load: async () => (await import("./commands/worker.js")).workerCommand,
+  },
   { name: "models", synopsis: "models [PATH]", summary: "list the model registry: capabilities, limits, cost", load: async () => (await import("./commands/models.js")).modelsCommand },
   {
     name: "test",

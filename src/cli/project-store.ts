@@ -8,7 +8,8 @@ import { dirname, resolve } from "node:path";
 import YAML from "yaml";
 import { findProjectConfig } from "../compiler/load.js";
 import type { ProjectSettings } from "../compiler/types.js";
-import { openStore, storePath } from "../store/open-store.js";
+import { storeSettings } from "../compiler/settings.js";
+import { openStore, storeChoice, storePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { UsageError } from "./io.js";
 
@@ -20,8 +21,8 @@ export function projectStoreSettings(dir: string): Pick<ProjectSettings, "projec
   if (!cfg) return { projectDir: d };
   let store: ProjectSettings["store"];
   try {
-    const doc = YAML.parse(readFileSync(cfg, "utf8")) as { store?: ProjectSettings["store"] } | null;
-    if (doc?.store && typeof doc.store === "object") store = doc.store;
+    const doc = YAML.parse(readFileSync(cfg, "utf8")) as { store?: unknown } | null;
+    if (doc?.store && (typeof doc.store === "object" || typeof doc.store === "string")) store = storeSettings(doc.store);
   } catch {
     // A broken mcp.yaml is reported by the commands that load it; here the default applies.
   }
@@ -30,12 +31,21 @@ export function projectStoreSettings(dir: string): Pick<ProjectSettings, "projec
 
 /**
  * Opens the project's existing store for reading runs; a UsageError when there is none
- * (nothing was ever run here) or it is not SQLite (a memory store dies with its process).
+ * (nothing was ever run here) or it is memory (a memory store dies with its process).
+ * `MCP_STORE` (a redis:// URL, sqlite) overrides mcp.yaml's `store:`.
  */
-export async function openProjectStore(command: string, dir: string): Promise<Store> {
+export async function openProjectStore(command: string, dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   const settings = projectStoreSettings(dir);
-  const kind = settings.store?.type ?? "sqlite";
-  if (kind !== "sqlite") throw new UsageError(`the project's store is ${kind}; runs are only kept in a sqlite store`, command);
+  const choice = storeChoice(settings, env.MCP_STORE || undefined);
+  if (choice.kind === "redis") {
+    try {
+      return await openStore(settings, choice.url ?? "redis");
+    } catch (e) {
+      throw new UsageError((e as Error).message, command);
+    }
+  }
+  const kind = choice.kind;
+  if (kind !== "sqlite") throw new UsageError(`the project's store is ${kind}; runs are only kept in a sqlite or redis store`, command);
   const path = storePath(settings);
   if (!existsSync(path)) throw new UsageError(`no runs recorded in ${settings.projectDir} (there is no ${path}); run a pipeline first, or give --project DIR`, command);
   return openStore(settings, "sqlite");

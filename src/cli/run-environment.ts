@@ -4,10 +4,12 @@
  * `mcp run`, `mcp resume` (and `mcp run --watch`, once per run) call createRunEnvironment
  * and pass its `options` to the orchestrator; `close()` when done.
  *
- * Flags: --store sqlite|memory, --record FILE, --replay FILE, --no-cache, --conversation ID.
+ * Flags: --store sqlite|memory, --record FILE, --replay FILE, --record-mode none|new|all,
+ * --no-cache, --conversation ID.
  */
+import { existsSync } from "node:fs";
 import type { CompiledPipeline } from "../compiler/types.js";
-import { Recorder, Replayer, readRecording } from "../cache/recording.js";
+import { Cassette, RECORD_MODES, type RecordMode } from "../cache/cassette.js";
 import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import { ContextManager, type Summarizer } from "../context/context-manager.js";
 import type { BaseModel } from "../models/base-model.js";
@@ -16,6 +18,7 @@ import type { CallHook } from "../events/ports.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { openStore, storePath } from "../store/open-store.js";
+import { isRedisUrl } from "../store/redis-connection.js";
 import { StoreJournal } from "../store/run-journal.js";
 import type { Store } from "../store/store.js";
 import { McpError } from "../util/errors.js";
@@ -27,43 +30,55 @@ export const RUN_ENVIRONMENT_OPTIONS = {
   store: { type: "string" },
   record: { type: "string" },
   replay: { type: "string" },
+  "record-mode": { type: "string" },
   "no-cache": { type: "boolean" },
   conversation: { type: "string" },
 } as const;
 
 /** Help text of the flags, for a command's --help. */
 export const RUN_ENVIRONMENT_HELP = `State (docs/state.md):
-  --store KIND          sqlite|memory: where the run journal, conversations and cache live
-                        [default: mcp.yaml store.type, else sqlite at .mcp/state.db]
+  --store KIND          sqlite|memory|redis://HOST:PORT: where the run journal, conversations
+                        and cache live  [default: MCP_STORE, else mcp.yaml store, else sqlite
+                        at .mcp/state.db]
   --conversation ID     conversation id (overrides the pipeline's context.conversation)
   --no-cache            do not read or fill the response cache
   --record FILE         write every model call (request, response, usage, latency) to FILE
-                        (.json, or .yaml/.yml); the cache is bypassed so every call is real
+                        (.json, or .yaml/.yml); the cache is bypassed so every call is real.
+                        Calls to nlp and mock models run in-process and are not recorded
   --replay FILE         answer every model call from FILE (made with --record): no network,
-                        no keys; a call not in FILE fails the step (replay-miss)`;
+                        no keys; a call not in FILE fails the step (replay-miss)
+  --record-mode MODE    none|new|all, with --record or --replay FILE (docs/testing.md):
+                        none replays only (--replay), all records every call (--record),
+                        new replays what FILE has and records the missing calls into it`;
 
 export interface RunEnvironmentFlags {
-  /** Store kind instead of mcp.yaml's. */
-  store?: "sqlite" | "memory";
+  /** Store kind (or a redis:// URL) instead of mcp.yaml's. */
+  store?: string;
   record?: string;
   replay?: string;
+  /** What --record/--replay do (VCR's modes). @default "all" with --record, "none" with --replay */
+  recordMode?: RecordMode;
   noCache?: boolean;
   conversation?: string;
 }
 
 /** Reads the flags from parsed arguments; throws UsageError for bad values. */
 export function runEnvironmentFlags(command: string, values: Record<string, unknown>): RunEnvironmentFlags {
-  const store = values.store === undefined ? undefined : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
+  const store =
+    values.store === undefined ? undefined : isRedisUrl(values.store as string) ? (values.store as string) : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
   const record = values.record as string | undefined;
   const replay = values.replay as string | undefined;
   if (record !== undefined && replay !== undefined) throw new UsageError("give --record or --replay, not both", command);
   if (record === "" || replay === "") throw new UsageError(`--${record === "" ? "record" : "replay"} needs a file name`, command);
+  const recordMode = values["record-mode"] === undefined ? undefined : oneOf(command, "record-mode", values["record-mode"] as string, RECORD_MODES, "none");
+  if (recordMode !== undefined && record === undefined && replay === undefined) throw new UsageError("--record-mode goes with --record FILE or --replay FILE", command);
   const conversation = values.conversation as string | undefined;
   if (conversation === "") throw new UsageError("--conversation needs an id", command);
   return {
     ...(store ? { store } : {}),
     ...(record !== undefined ? { record } : {}),
     ...(replay !== undefined ? { replay } : {}),
+    ...(recordMode !== undefined ? { recordMode } : {}),
     ...(values["no-cache"] ? { noCache: true } : {}),
     ...(conversation !== undefined ? { conversation } : {}),
   };
@@ -74,8 +89,8 @@ export interface RunEnvironment {
   options: RunOptions;
   store: Store;
   context: ContextManager;
-  recorder?: Recorder;
-  replayer?: Replayer;
+  /** The recording of --record/--replay: `recorded`, `replayed`, `path`. */
+  recording?: Cassette;
   /** Things the user should know (printed on stderr by the CLI). */
   warnings: string[];
   /** Closes what this environment opened (the store, unless it was given). */
@@ -105,32 +120,41 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
   const owned = !store;
   if (!store) {
     try {
-      store = await openStore(pipeline.settings, flags.store);
+      store = await openStore(pipeline.settings, flags.store ?? (env.MCP_STORE || undefined));
     } catch (e) {
       if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, command);
-      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, command);
+      if (e instanceof McpError && (e.code === "STORE_VERSION" || e.code === "REDIS_UNREACHABLE")) throw new UsageError(e.message, command);
       // A read-only checkout or a full disk must not stop a run: it runs without memory.
       warnings.push(`cannot open the store ${storePath(pipeline.settings)} (${(e as Error).message}); this run is kept in memory only and cannot be resumed`);
       store = new MemoryStore();
     }
   }
 
-  let replayer: Replayer | undefined;
-  let recorder: Recorder | undefined;
-  try {
-    if (flags.replay !== undefined) replayer = new Replayer(flags.replay, readRecording(flags.replay));
-    if (flags.record !== undefined) recorder = new Recorder(flags.record, { pipeline: pipeline.name, hash: pipeline.hash, env });
-  } catch (e) {
-    if (owned) await store.close();
-    if (e instanceof McpError) throw new UsageError(e.message, command);
-    throw new UsageError((e as Error).message.startsWith("cannot write") ? (e as Error).message : `cannot write the recording ${flags.record}: ${(e as Error).message}`, command);
+  let recording: Cassette | undefined;
+  const file = flags.record ?? flags.replay;
+  if (file !== undefined) {
+    const mode: RecordMode = flags.recordMode ?? (flags.record !== undefined ? "all" : "none");
+    try {
+      if (mode === "none" && !existsSync(file)) throw new McpError("RECORDING_INVALID", `cannot read the replay file ${file}: no such file`);
+      recording = new Cassette(file, {
+        mode,
+        pipeline: pipeline.name,
+        hash: pipeline.hash,
+        env,
+        writeEmpty: mode === "all",
+        hint: mode === "none" ? `record it again with --record ${file}, or add the missing calls with --replay ${file} --record-mode new` : `record it again with --record ${file}`,
+      });
+    } catch (e) {
+      if (owned) await store.close();
+      if (e instanceof McpError) throw new UsageError(e.message, command);
+      throw new UsageError((e as Error).message.startsWith("cannot write") ? (e as Error).message : `cannot write the recording ${file}: ${(e as Error).message}`, command);
+    }
   }
 
-  // Order matters: the first hit wins. A replay answers everything (or fails); recording
-  // bypasses the cache so that every call in the file was really made.
+  // Order matters: the first hit wins. A recording answers what it has (or fails, in mode
+  // none); recording bypasses the cache so that every call in the file was really made.
   const hooks: CallHook[] = [];
-  if (replayer) hooks.push(replayer);
-  else if (recorder) hooks.push(recorder);
+  if (recording) hooks.push(recording);
   else if (!flags.noCache && cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)) {
     hooks.push(new ResponseCache(store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) }));
   }
@@ -149,7 +173,7 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     if (typeof out === "string") return out;
     return typeof out?.text === "string" ? out.text : typeof out?.summary === "string" ? out.summary : JSON.stringify(out);
   };
-  const context = new ContextManager(store, replayer ? {} : { summarize });
+  const context = new ContextManager(store, recording?.mode === "none" ? {} : { summarize });
 
   const options: RunOptions = {
     hooks,
@@ -162,12 +186,12 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     options,
     store,
     context,
-    ...(recorder ? { recorder } : {}),
-    ...(replayer ? { replayer } : {}),
+    ...(recording ? { recording } : {}),
     warnings,
     async close() {
       if (closed) return;
       closed = true;
+      recording?.save();
       await Promise.all([...models.values()].map(async (p) => (await p.catch(() => undefined))?.close()));
       if (owned) await store.close();
     },

@@ -61,6 +61,12 @@ export async function runOnce(orchestrator: TaskOrchestrator, pipeline: Compiled
     process.off("SIGTERM", onSigint);
     await observer?.dispose?.();
   }
+  printRunResult(report, io, out);
+  return report;
+}
+
+/** The result on stdout (output, or the whole report with --json); the report and any error on stderr. */
+export function printRunResult(report: RunReport, io: CliIo, out: OutputOptions): void {
   if (out.json) writeLine(io.stdout, JSON.stringify(report, null, 2));
   else if (report.status === "success") writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
   if (!out.quiet) {
@@ -70,7 +76,6 @@ export async function runOnce(orchestrator: TaskOrchestrator, pipeline: Compiled
   if (report.status !== "success" && report.error) {
     writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
   }
-  return report;
 }
 
 export function exitCodeOf(report: RunReport): number {

@@ -22,6 +22,13 @@ export function cachePolicy(v: unknown): CachePolicy | undefined {
   return { enabled: true, ...(ttlMs !== undefined ? { ttlMs } : {}) };
 }
 
+/** `store:` as a string (`redis://...`, `sqlite`, `memory`) or an object. */
+export function storeSettings(v: unknown): NonNullable<ProjectSettings["store"]> {
+  if (typeof v === "string") return /^rediss?:\/\//.test(v) ? { type: "redis", url: v } : { type: v as "sqlite" | "memory" };
+  const o = obj(v) as NonNullable<ProjectSettings["store"]>;
+  return o.type === undefined && typeof o.url === "string" ? { ...o, type: "redis" } : o;
+}
+
 export function projectSettings(file: YamlFile, config: YamlFile | undefined, cfg: Obj, env: string[]): ProjectSettings {
   const cache = obj(cfg.cache);
   const ttlMs = parseDuration(cache.ttl as string | number | undefined);
@@ -29,7 +36,7 @@ export function projectSettings(file: YamlFile, config: YamlFile | undefined, cf
     ...(config ? { configFile: config.path } : {}),
     projectDir: dirname(config?.path ?? file.path),
     env,
-    ...(cfg.store !== undefined ? { store: obj(cfg.store) as ProjectSettings["store"] } : {}),
+    ...(cfg.store !== undefined ? { store: storeSettings(cfg.store) } : {}),
     ...(cfg.cache !== undefined ? { cache: { ...(typeof cache.enabled === "boolean" ? { enabled: cache.enabled } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) } } : {}),
     ...(cfg.server !== undefined ? { server: obj(cfg.server) } : {}),
   };

@@ -5,7 +5,7 @@
  * here are the parts of a model, a pipeline and its settings that the ports read; the
  * compiler's and the registry's richer types are assignable to them.
  */
-import type { RunReport, StepRecord } from "./report.js";
+import type { AttemptRecord, RunReport, StepRecord } from "./report.js";
 import type { Usage } from "./usage.js";
 
 /** What a call hook reads of the model a call goes to (a ModelConfig is one). */
@@ -114,4 +114,46 @@ export interface ContextView {
 export interface ContextProvider {
   load(conversationId: string, opts: { query?: string; settings: ContextPolicy }): Promise<ContextView>;
   append(conversationId: string, turn: ContextTurn, opts: { settings: ContextPolicy }): Promise<void>;
+}
+
+/**
+ * Runs the items of a large forEach elsewhere (the queue's workers), instead of in this
+ * process. The run asks `splits(count)` for each forEach step; when true, `map` runs every
+ * item (each on the step's own retries, fallbacks and cache) and resolves with the results in
+ * order, or throws the first failure.
+ */
+export interface FanOut {
+  splits(count: number, stepId: string): boolean;
+  map(req: { runId: string; stepId: string; count: number; signal: AbortSignal }): Promise<FanOutResult>;
+}
+
+/** What the items of a fanned-out step add up to. */
+export interface FanOutResult {
+  results: unknown[];
+  model?: string;
+  usage: Usage;
+  cost: number;
+  cached: boolean;
+  usageEstimated?: boolean;
+  attempts: AttemptRecord[];
+}
+
+/**
+ * Runs only items [start, end) of one forEach step (a chunk of a fanned-out step, on a
+ * worker): the other steps are not run, their records come from `given` (the journal), the
+ * pipeline output is not computed and nothing is appended to the conversation.
+ */
+export interface RunSlice {
+  stepId: string;
+  start: number;
+  end: number;
+  given: Record<string, StepRecord>;
+}
+
+/**
+ * A gate every call to a model goes through besides the process's own limiter, e.g. a
+ * fleet-wide concurrency limit kept in Redis. `run` resolves or rejects with `fn`.
+ */
+export interface CallGate {
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }

@@ -4,6 +4,7 @@
  * succeed (about +1 per window of successes), up to the configured limit.
  */
 import PQueue from "p-queue";
+import type { CallGate } from "../events/ports.js";
 
 export class AdaptiveLimiter {
   readonly #queue: PQueue;
@@ -16,6 +17,8 @@ export class AdaptiveLimiter {
   constructor(
     max: number,
     readonly onChange?: (concurrency: number) => void,
+    /** A further gate each call passes once it has a slot here (a fleet-wide limit). */
+    readonly gate?: CallGate,
   ) {
     this.#max = max;
     this.#window = max;
@@ -27,7 +30,9 @@ export class AdaptiveLimiter {
   }
 
   /** Runs `fn` when a slot is free; rejects with the signal's reason if aborted while waiting. */
-  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const gate = this.gate;
+    const fn = gate ? () => gate.run(call, signal) : call;
     // Unlimited (no concurrency set and never rate limited): no queue to go through.
     if (this.#queue.concurrency === Infinity) return this.#direct(fn);
     return this.#queue.add(

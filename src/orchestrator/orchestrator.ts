@@ -15,6 +15,7 @@ import { McpError } from "../util/errors.js";
 import { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { assertRunInput } from "./input.js";
 import { planRun, type RunPlan } from "./plan.js";
+import type { CallGate } from "../events/ports.js";
 import type { RunReport, StepRecord } from "../events/report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
 
@@ -27,6 +28,8 @@ export interface OrchestratorOptions {
   env?: NodeJS.ProcessEnv;
   /** Run options applied to every run (hooks, journal, context), overridable per run. */
   defaults?: Omit<RunOptions, "runId" | "signal" | "resume">;
+  /** A further gate for each model's calls (e.g. the queue's fleet-wide per-model limit). */
+  gate?: (config: ModelConfig) => CallGate | undefined;
 }
 
 /** An ad-hoc task: one model call picked by capabilities (DESIGN section 7). */
@@ -201,7 +204,7 @@ export class TaskOrchestrator {
   #limiter(config: ModelConfig): AdaptiveLimiter {
     const cached = this.#limiters.get(config.name);
     if (cached && cached.config.concurrency === config.concurrency) return cached.limiter;
-    const limiter = new AdaptiveLimiter(config.concurrency ?? Infinity);
+    const limiter = new AdaptiveLimiter(config.concurrency ?? Infinity, undefined, this.#opts.gate?.(config));
     this.#limiters.set(config.name, { config, limiter });
     return limiter;
   }

@@ -8,7 +8,7 @@ import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
-import type { CallHook, ContextProvider, ContextView, RunJournal } from "../events/ports.js";
+import type { CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
 import type { RunTotals, StepRecord } from "../events/report.js";
 import type { BaseModel } from "../models/base-model.js";
 import type { ModelConfig, Usage } from "../models/types.js";
@@ -39,6 +39,10 @@ export interface RunOptions {
   random?: () => number;
   /** Where the run input came from (`--input`, a file, `request body`): the file of its diagnostics. @default "input" */
   inputOrigin?: string;
+  /** Runs large forEach steps' items elsewhere (the queue's workers). */
+  fanOut?: FanOut;
+  /** Runs only a chunk of one forEach step (a worker's share of a fanned-out step). */
+  slice?: RunSlice;
 }
 
 /** What the orchestrator lends a run: model instances and per-model limiters. */

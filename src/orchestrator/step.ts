@@ -25,6 +25,9 @@ export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
 }
 
 async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
+  // A slice (a chunk of a fanned-out step, on a worker) runs one step; the others are given.
+  const slice = scope.options.slice;
+  if (slice && id !== slice.stepId) return scope.settle(id, slice.given[id] ?? { status: "skipped", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
   const step = scope.pipeline.steps.get(id)!;
   const deps = step.dependencies;
   if (deps.length === 1) await runStep(scope, deps[0]!);
@@ -52,10 +55,23 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
     let items: number | undefined;
     if (step.forEach) {
       const list = await step.forEach.evaluate(scope.bindings);
-      const arr = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
-      items = arr.length;
-      output = await forEachItem(scope, step, arr, attempts, sum);
-      if (arr.length === 0) sum.cached = false;
+      const all = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
+      const fan = scope.options.fanOut;
+      if (fan && !slice && fan.splits(all.length, id)) {
+        // The items run on the queue's workers; the step adds up theirs.
+        items = all.length;
+        const r = await fan.map({ runId: scope.id, stepId: id, count: all.length, signal: scope.signal });
+        attempts.push(...r.attempts);
+        sum.add({ output: undefined, model: r.model ?? "", usage: r.usage, usageEstimated: !!r.usageEstimated, cost: r.cost, cached: r.cached });
+        sum.model = r.model;
+        output = r.results;
+      } else {
+        // A slice runs items [start, end), numbered as in the whole list.
+        const arr = slice ? all.slice(slice.start, slice.end) : all;
+        items = arr.length;
+        output = await forEachItem(scope, step, arr, attempts, sum, slice ? slice.start : 0);
+        if (arr.length === 0) sum.cached = false;
+      }
     } else {
       const fast = evaluateTemplateFast(step.input, scope.bindings);
       const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, scope.bindings);
@@ -77,7 +93,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       ...(items !== undefined ? { items } : {}),
       startedAt: started,
     };
-    if (step.appendToContext) await appendContext(scope, step, record);
+    if (step.appendToContext && !slice) await appendContext(scope, step, record);
     await scope.options.journal?.stepFinished(scope.id, id, record);
     if (scope.observed)
       scope.emit({
@@ -117,7 +133,7 @@ class StepSum {
 }
 
 /** `forEach`: one call per item, at most `concurrency` at once; the outputs in item order. */
-async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly unknown[], attempts: AttemptRecord[], sum: StepSum): Promise<unknown[]> {
+async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly unknown[], attempts: AttemptRecord[], sum: StepSum, offset = 0): Promise<unknown[]> {
   const signal = scope.signal;
   const results = new Array<unknown>(arr.length);
   let next = 0;
@@ -125,9 +141,9 @@ async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly un
   const worker = async () => {
     while (next < arr.length && !signal.aborted) {
       const i = next++;
-      const b = { ...scope.bindings, item: arr[i], index: i };
+      const b = { ...scope.bindings, item: arr[i], index: i + offset };
       const input = await evaluateTemplate(step.input, b);
-      const r = await callWithFallback(scope, step, input, attempts, i);
+      const r = await callWithFallback(scope, step, input, attempts, i + offset);
       sum.add(r);
       results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result: r.output }, r.output) : r.output;
     }

@@ -10,7 +10,9 @@
  * sent, a failure ends the stream with a StreamCutError, never with a clean finish that would
  * hide a cut answer. A failed completion is journalled as a run with one failed step.
  */
-import type { ErrorInfo } from "../events/event.js";
+import type { ErrorInfo, RunObserver } from "../events/event.js";
+import type { CallRequest } from "../events/ports.js";
+import { usageOf } from "../models/base-model.js";
 import type { BaseModel } from "../models/base-model.js";
 import { estimateTokens, messagesText, type ChatRequest } from "../models/chat-request.js";
 import { isRetryable } from "../models/errors.js";
@@ -86,16 +88,47 @@ export class ChatService {
   readonly #instances = new Map<ModelConfig, Promise<BaseModel>>();
   readonly #env: NodeJS.ProcessEnv;
 
-  constructor(services: ProtocolServices, env: NodeJS.ProcessEnv = process.env) {
+  readonly #observer: RunObserver | undefined;
+
+  constructor(services: ProtocolServices, env: NodeJS.ProcessEnv = process.env, observer?: RunObserver) {
     this.#s = services;
     this.#env = env;
+    this.#observer = observer;
+  }
+
+  /**
+   * The cached answer of the chain's first model, if the cache has it: the lookup the run's
+   * first call would make, without building a run for it (a hit calls no model, so there is
+   * nothing for retries, fallbacks or limits to do).
+   */
+  async #cached(target: { chain: readonly string[]; capabilities: readonly string[] }, input: ChatInput): Promise<ChatAnswer | undefined> {
+    const hooks = this.#s.hooks?.() ?? [];
+    if (hooks.length === 0) return undefined;
+    const registry = registryOf(this.#s.models());
+    const configs = target.chain.map((n) => registry.get(n)!);
+    // A chain with size limits is filtered by the input's tokens first; let the run do that.
+    if (configs.some((m) => m.maxTokens !== undefined)) return undefined;
+    const model = configs[0]!;
+    const req: CallRequest = { runId: "", stepId: "call", model, input, capabilities: target.capabilities };
+    for (const h of hooks) {
+      if (!h.lookup || (h.applies && !h.applies(req))) continue;
+      const hit = await h.lookup(req);
+      if (!hit) return undefined;
+      this.#observer?.onEvent({ type: "step.cache", runId: "", ts: Date.now(), stepId: "call", model: model.name, hit: true, source: hit.source });
+      const usage = hit.usage ?? usageOf(hit.output) ?? { inputTokens: 0, outputTokens: 0 };
+      return { text: answerText(hit.output), model: model.name, usage, finishReason: (hit.output as { finishReason?: string } | null)?.finishReason ?? "stop", cached: true };
+    }
+    return undefined;
   }
 
   /** One whole answer. */
-  async complete(model: string, input: ChatInput, signal: AbortSignal): Promise<ChatAnswer> {
+  async complete(model: string, input: ChatInput, ctx: { readonly signal: AbortSignal }): Promise<ChatAnswer> {
     checkInputLimits(input, this.#s.limits, "the messages");
     const target = chatTarget(model, this.#s);
-    if (target.kind === "pipeline") return this.#pipeline(target.name, input, signal);
+    if (target.kind === "pipeline") return this.#pipeline(target.name, input, ctx.signal);
+    const hit = await this.#cached(target, input);
+    if (hit) return hit;
+    const signal = ctx.signal;
     const models = this.#s.models();
     const pipeline = oneStepPipeline({ name: "chat.completions", models, chain: target.chain, capabilities: target.capabilities, input, settings: this.#s.settings() });
     const run = this.#s.orchestrator.startRun(pipeline, {}, { signal, hooks: this.#s.hooks?.() ?? [] });

@@ -196,7 +196,7 @@ export const METHODS: readonly MethodSpec[] = [
     async call(p, ctx, s) {
       if (!s.chat) throw new ProtocolError("unavailable", "chat completions are not available here");
       const { model, ...input } = p as unknown as { model: string } & ChatInput;
-      return s.chat.complete(model, input, ctx.signal);
+      return s.chat.complete(model, input, ctx);
     },
   },
   {

@@ -62,8 +62,8 @@ export function loadProjectConfig(dir: string): ProjectConfig {
 export interface RuntimeOptions {
   /** Folder of pipelines to serve (or one file). */
   dir: string;
-  /** Store kind instead of mcp.yaml's. */
-  store?: StoreKind;
+  /** Store kind (or a redis:// URL) instead of mcp.yaml's. */
+  store?: StoreKind | string;
   /** Environment for providers' API keys and $env. @default process.env */
   env?: NodeJS.ProcessEnv;
   /** Options of the live pipeline set (debounce, polling in tests). */
@@ -157,7 +157,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     hooks: (): CallHook[] => [cacheFor(current().settings)],
     limits: options.limits ?? DEFAULT_INPUT_LIMITS,
   };
-  const chat = new ChatService(services, env);
+  const chat = new ChatService(services, env, options.observer);
   services.chat = chat;
   const handler = new ProtocolHandler(services, options.onInternalError ? { onInternalError: options.onInternalError } : {});
   let closed: Promise<{ interrupted: string[] }> | undefined;

@@ -4,6 +4,7 @@
  * positions ready to draw and neither ships the layout engine to the browser.
  */
 import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import type { ELK, ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js";
 import type { GraphModel } from "./graph-model.js";
 
@@ -49,7 +50,65 @@ function engine(): ELK {
   return elk;
 }
 
-export async function layoutGraph(model: GraphModel): Promise<LaidOutGraph> {
+/** Layouts off the main thread: one worker, started on first use, not keeping the process alive. */
+class LayoutWorker {
+  #worker: Worker | undefined;
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve: (g: ElkNode) => void; reject: (e: Error) => void }>();
+
+  layout(graph: ElkNode): Promise<ElkNode> {
+    const w = this.#start();
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      if (this.#waiting.size === 1) w.ref();
+      w.postMessage({ id, graph });
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const w = new Worker(new URL("./layout-worker.js", import.meta.url));
+    w.unref();
+    w.on("message", (m: { id: number; result?: ElkNode; error?: string }) => {
+      const p = this.#waiting.get(m.id);
+      if (!p) return;
+      this.#waiting.delete(m.id);
+      if (this.#waiting.size === 0) w.unref();
+      if (m.result) p.resolve(m.result);
+      else p.reject(new Error(`graph layout failed: ${m.error ?? "unknown error"}`));
+    });
+    const fail = (e: Error) => {
+      for (const p of this.#waiting.values()) p.reject(e);
+      this.#waiting.clear();
+      this.#worker = undefined;
+    };
+    w.on("error", fail);
+    w.on("exit", (code) => fail(new Error(`the graph layout worker exited (${code})`)));
+    this.#worker = w;
+    return w;
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    await w?.terminate();
+  }
+}
+
+let worker: LayoutWorker | undefined;
+
+/** Stops the layout worker, if one was started (server shutdown). */
+export async function closeLayoutWorker(): Promise<void> {
+  await worker?.close();
+  worker = undefined;
+}
+
+/**
+ * Lays the graph out. `inWorker`: on a worker thread (servers: the event loop stays free);
+ * otherwise in this thread (the CLI writing a report).
+ */
+export async function layoutGraph(model: GraphModel, opts: { inWorker?: boolean } = {}): Promise<LaidOutGraph> {
   const graph: ElkNode = {
     id: "root",
     layoutOptions: {
@@ -62,11 +121,14 @@ export async function layoutGraph(model: GraphModel): Promise<LaidOutGraph> {
       "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
       "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
       "elk.padding": "[top=16,left=16,bottom=16,right=16]",
+      // One layered drawing for all steps: independent steps sit side by side in the first
+      // layer, rather than each being packed as a component of its own.
+      "elk.separateConnectedComponents": "false",
     },
     children: model.nodes.map((n) => ({ id: n.id, width: NODE_WIDTH, height: NODE_HEIGHT })),
     edges: model.edges.map((e, i): ElkExtendedEdge => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
   };
-  const out = await engine().layout(graph);
+  const out = opts.inWorker ? await (worker ??= new LayoutWorker()).layout(graph) : await engine().layout(graph);
   const nodes: LaidOutNode[] = (out.children ?? []).map((c) => ({ id: c.id, x: c.x ?? 0, y: c.y ?? 0, width: c.width ?? NODE_WIDTH, height: c.height ?? NODE_HEIGHT }));
   const edges: LaidOutEdge[] = (out.edges ?? []).map((e) => {
     const src = model.edges[Number(e.id.slice(1))]!;

@@ -356,10 +356,15 @@ export const configSchema: Schema = {
         }),
       },
     ),
-    store: strict("Where the run journal, conversations and the response cache live. docs/state.md.", {
-      type: d("sqlite (default: an embedded file), memory (nothing kept after the process), or redis (not available yet).", { enum: ["sqlite", "memory", "redis"] }),
-      path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),
-      url: str("Redis URL."),
+    store: d("Where the run journal, conversations and the response cache live: a redis:// URL, sqlite, memory, or an object. docs/state.md, docs/scale-out.md.", {
+      anyOf: [
+        str("redis://HOST:PORT (a store shared by a fleet of workers), sqlite or memory.", { pattern: "^(rediss?://.+|sqlite|memory)$" }),
+        strict("Store settings.", {
+          type: d("sqlite (default: an embedded file), memory (nothing kept after the process), or redis (shared; needs url).", { enum: ["sqlite", "memory", "redis"] }),
+          path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),
+          url: str("Redis URL, e.g. redis://127.0.0.1:6379."),
+        }),
+      ],
     }),
     cache: strict("Model response cache: identical calls are answered from the store. `mcp run --no-cache` turns it off.", {
       enabled: bool("Cache every model call unless a model or step says otherwise. Default false."),

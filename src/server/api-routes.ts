@@ -13,14 +13,24 @@ import { CONVERSATION_ROUTE, PIPELINES_ROUTE, RUN_ID_ROUTE, RUN_ROUTE, RUNS_ROUT
 export function clientSignal(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
   reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) ac.abort(new DOMException("the client went away", "AbortError"));
+    // `close` after end() is a normal reply; before it, the client went away.
+    if (!reply.raw.writableEnded) ac.abort(new DOMException("the client went away", "AbortError"));
   });
   return ac.signal;
 }
 
-/** The method context of a request. */
+/**
+ * The method context of a request. Its signal is made on first use: a method that never
+ * waits (a cache hit) costs no AbortController and no close listener.
+ */
 export function methodContext(req: FastifyRequest, reply: FastifyReply): MethodContext {
-  return { signal: clientSignal(reply), ...(req.principal ? { principal: req.principal } : {}) };
+  let signal: AbortSignal | undefined;
+  return {
+    get signal() {
+      return (signal ??= clientSignal(reply));
+    },
+    ...(req.principal ? { principal: req.principal } : {}),
+  };
 }
 
 /** Calls a method and returns its result, or throws its ProtocolError (the error handler answers). */

@@ -8,12 +8,12 @@
  * failure ends the stream with an `error` event and no `data: [DONE]`: the client knows the
  * answer is cut (the official SDK throws an APIError).
  */
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { ChatService, StreamCutError, type ChatAnswer, type ChatInput } from "../protocol/chat.js";
 import { ProtocolError, toProtocolError } from "../protocol/errors.js";
 import type { Runtime } from "../protocol/runtime.js";
-import { clientSignal } from "./api-routes.js";
+import { clientSignal, methodContext } from "./api-routes.js";
 import { ERROR_REPLIES } from "./schemas.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { TokenLimiter } from "./token-limit.js";
@@ -106,11 +106,10 @@ export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: Se
     const input = chatInput(req.body);
     const key = req.principal?.name ?? "anonymous";
     tokens?.check(key);
-    const signal = clientSignal(reply);
-    const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
+    const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
     const created = Math.floor(Date.now() / 1000);
     if (!req.body.stream) {
-      const out = await runtime.handler.dispatch<ChatAnswer>("chat.complete", { model: req.body.model, ...input }, { signal, ...(req.principal ? { principal: req.principal } : {}) });
+      const out = await runtime.handler.dispatch<ChatAnswer>("chat.complete", { model: req.body.model, ...input }, methodContext(req, reply));
       if (!out.ok) throw out.error;
       const a = out.result;
       tokens?.add(key, a.usage.inputTokens + a.usage.outputTokens);
@@ -126,7 +125,7 @@ export function openaiRoutes(app: FastifyInstance, runtime: Runtime, metrics: Se
     return streamCompletion(reply, chat, req.body, input, {
       id,
       created,
-      signal,
+      signal: clientSignal(reply),
       includeUsage: req.body.stream_options?.include_usage === true,
       metrics,
       onUsage: (u) => tokens?.add(key, u.inputTokens + u.outputTokens),

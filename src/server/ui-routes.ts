@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { CompiledPipeline } from "../compiler/types.js";
-import { layoutGraph, type LaidOutGraph } from "../report/graph-layout.js";
+import { closeLayoutWorker, layoutGraph, type LaidOutGraph } from "../report/graph-layout.js";
 import { graphModel } from "../report/graph-model.js";
 
 export interface UiSource {
@@ -64,11 +64,15 @@ export function uiRoutes(source: UiSource, opts: { root?: string } = {}): Fastif
       if (!p) throw httpError(404, "not_found", `no valid pipeline named '${req.params.name}'`);
       let g = graphs.get(p);
       if (!g) {
-        g = layoutGraph(graphModel(p));
+        g = layoutGraph(graphModel(p), { inWorker: true });
         graphs.set(p, g);
+        // A failed layout is not kept: the next request tries again.
+        g.catch(() => graphs.delete(p));
       }
       return g;
     });
+
+    app.addHook("onClose", async () => closeLayoutWorker());
 
     app.post<{ Params: { id: string } }>("/ui/api/runs/:id/resume", async (req) => {
       if (!source.resume) throw httpError(501, "not_implemented", `this server cannot resume runs; run: mcp resume ${req.params.id}`);

@@ -27,12 +27,22 @@ export function storePath(settings: StoreSettings): string {
 }
 
 /**
- * Opens the project's store: `override` (e.g. `--store memory`), else mcp.yaml's `store.type`,
- * else SQLite at `storePath(settings)` (created on first use).
+ * Which store a project uses: `override` (`--store`, or `MCP_STORE`: sqlite, memory or a
+ * redis:// URL), else mcp.yaml's `store:`, else SQLite.
+ */
+export function storeChoice(settings: Pick<StoreSettings, "store">, override?: StoreKind | string): { kind: StoreKind; url?: string } {
+  if (override !== undefined && /^rediss?:\/\//.test(override)) return { kind: "redis", url: override };
+  const kind = (override ?? settings.store?.type ?? (settings.store?.url ? "redis" : "sqlite")) as StoreKind;
+  return kind === "redis" && settings.store?.url ? { kind, url: settings.store.url } : { kind };
+}
+
+/**
+ * Opens the project's store: `override` (e.g. `--store memory`, `MCP_STORE=redis://...`),
+ * else mcp.yaml's `store:`, else SQLite at `storePath(settings)` (created on first use).
  * @example const store = await openStore(pipeline.settings);
  */
-export async function openStore(settings: StoreSettings, override?: StoreKind): Promise<Store> {
-  const kind = override ?? settings.store?.type ?? "sqlite";
+export async function openStore(settings: StoreSettings, override?: StoreKind | string, opts: { connectTimeoutMs?: number } = {}): Promise<Store> {
+  const { kind, url } = storeChoice(settings, override);
   switch (kind) {
     case "memory":
       return new MemoryStore();
@@ -40,8 +50,11 @@ export async function openStore(settings: StoreSettings, override?: StoreKind): 
       const { SqliteStore } = await import("./sqlite-store.js");
       return new SqliteStore(storePath(settings));
     }
-    case "redis":
-      throw new McpError("STORE_UNSUPPORTED", "the redis store is not available yet (it comes with `mcp worker`); use store type sqlite or memory");
+    case "redis": {
+      if (!url) throw new McpError("STORE_UNSUPPORTED", "the redis store needs a URL: store: redis://HOST:PORT in mcp.yaml, or MCP_STORE=redis://HOST:PORT");
+      const { RedisStore } = await import("./redis-store.js");
+      return RedisStore.open(url, { connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 });
+    }
     default:
       throw new TypeError(`openStore: unknown store type '${String(kind)}' (known: sqlite, memory, redis)`);
   }

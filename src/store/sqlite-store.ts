@@ -142,6 +142,7 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly location: string;
   readonly #db: Database;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
   #closed = false;
 
   /** Opens (creating the file and its folder when missing) and migrates the database at `path`. */
@@ -159,7 +160,7 @@ export class SqliteStore implements Store {
 
   /** Current schema version of the file. */
   get schemaVersion(): number {
-    return (this.#db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null }).v ?? 0;
+    return (this.#prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null }).v ?? 0;
   }
 
   #migrate(): void {
@@ -177,6 +178,13 @@ export class SqliteStore implements Store {
       }
     });
     run.immediate();
+  }
+
+  /** A prepared statement, prepared once per SQL text (preparing costs more than running). */
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let st = this.#statements.get(sql);
+    if (!st) this.#statements.set(sql, (st = this.#db.prepare(sql)));
+    return st;
   }
 
   #write<T>(fn: () => T): T {
@@ -235,7 +243,7 @@ export class SqliteStore implements Store {
   }
 
   async getRun(id: string): Promise<StoredRun | undefined> {
-    const row = this.#db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+    const row = this.#prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
@@ -243,8 +251,8 @@ export class SqliteStore implements Store {
     const limit = opts.limit ?? 20;
     const rows = (
       opts.pipeline === undefined
-        ? this.#db.prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?").all(limit)
-        : this.#db.prepare("SELECT * FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT ?").all(opts.pipeline, limit)
+        ? this.#prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?").all(limit)
+        : this.#prepare("SELECT * FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT ?").all(opts.pipeline, limit)
     ) as RunRow[];
     return rows.map(toRun);
   }
@@ -257,33 +265,33 @@ export class SqliteStore implements Store {
            ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at`,
         )
         .run(runId, stepId, record.status, JSON.stringify(record), Date.now());
-      this.#db.prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(Date.now(), runId);
+      this.#prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(Date.now(), runId);
     });
   }
 
   async getSteps(runId: string): Promise<Record<string, StepRecord>> {
-    const rows = this.#db.prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
+    const rows = this.#prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
     return Object.fromEntries(rows.map((r) => [r.step_id, JSON.parse(r.record) as StepRecord]));
   }
 
   async appendEvents(runId: string, events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     this.#write(() => {
-      const insert = this.#db.prepare("INSERT OR IGNORE INTO events (run_id, seq, event) VALUES (?, ?, ?)");
+      const insert = this.#prepare("INSERT OR IGNORE INTO events (run_id, seq, event) VALUES (?, ?, ?)");
       for (const e of events) insert.run(runId, e.seq, JSON.stringify(e.event));
     });
   }
 
   async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
-    const rows = this.#db.prepare("SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq").all(runId, afterSeq) as { seq: number; event: string }[];
+    const rows = this.#prepare("SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq").all(runId, afterSeq) as { seq: number; event: string }[];
     return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as StoredEvent["event"] }));
   }
 
   async appendTurns(conversationId: string, turns: ContextTurn[], opts: { maxTurns?: number } = {}): Promise<StoredTurn[]> {
     return this.#write(() => {
       const now = Date.now();
-      this.#db.prepare("INSERT INTO conversations (id, version, updated_at) VALUES (?, 0, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at").run(conversationId, now);
-      const insert = this.#db.prepare("INSERT INTO turns (conversation_id, role, content, run_id, step_id, ts) VALUES (?, ?, ?, ?, ?, ?)");
+      this.#prepare("INSERT INTO conversations (id, version, updated_at) VALUES (?, 0, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at").run(conversationId, now);
+      const insert = this.#prepare("INSERT INTO turns (conversation_id, role, content, run_id, step_id, ts) VALUES (?, ?, ?, ?, ?, ?)");
       const added: StoredTurn[] = [];
       for (const t of turns) {
         const ts = t.ts ?? now;
@@ -303,7 +311,7 @@ export class SqliteStore implements Store {
   }
 
   async listTurns(conversationId: string): Promise<StoredTurn[]> {
-    const rows = this.#db.prepare("SELECT seq, role, content, run_id, step_id, ts FROM turns WHERE conversation_id = ? ORDER BY seq").all(conversationId) as TurnRow[];
+    const rows = this.#prepare("SELECT seq, role, content, run_id, step_id, ts FROM turns WHERE conversation_id = ? ORDER BY seq").all(conversationId) as TurnRow[];
     return rows.map((r) => ({
       seq: r.seq,
       role: r.role,
@@ -315,7 +323,7 @@ export class SqliteStore implements Store {
   }
 
   async getConversation(conversationId: string): Promise<ConversationState> {
-    const row = this.#db.prepare("SELECT summary, version FROM conversations WHERE id = ?").get(conversationId) as { summary: string | null; version: number } | undefined;
+    const row = this.#prepare("SELECT summary, version FROM conversations WHERE id = ?").get(conversationId) as { summary: string | null; version: number } | undefined;
     if (!row) return { version: 0 };
     return { ...(row.summary !== null ? { summary: row.summary } : {}), version: row.version };
   }
@@ -323,27 +331,27 @@ export class SqliteStore implements Store {
   async compactTurns(conversationId: string, opts: { summary: string; throughSeq: number; expectedVersion: number }): Promise<boolean> {
     return this.#write(() => {
       const now = Date.now();
-      const row = this.#db.prepare("SELECT version FROM conversations WHERE id = ?").get(conversationId) as { version: number } | undefined;
+      const row = this.#prepare("SELECT version FROM conversations WHERE id = ?").get(conversationId) as { version: number } | undefined;
       if ((row?.version ?? 0) !== opts.expectedVersion) return false;
       this.#db
         .prepare(
           "INSERT INTO conversations (id, summary, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET summary = excluded.summary, version = excluded.version, updated_at = excluded.updated_at",
         )
         .run(conversationId, opts.summary, opts.expectedVersion + 1, now);
-      this.#db.prepare("DELETE FROM turns WHERE conversation_id = ? AND seq <= ?").run(conversationId, opts.throughSeq);
+      this.#prepare("DELETE FROM turns WHERE conversation_id = ? AND seq <= ?").run(conversationId, opts.throughSeq);
       return true;
     });
   }
 
   async clearConversation(conversationId: string): Promise<void> {
     this.#write(() => {
-      this.#db.prepare("DELETE FROM turns WHERE conversation_id = ?").run(conversationId);
-      this.#db.prepare("DELETE FROM conversations WHERE id = ?").run(conversationId);
+      this.#prepare("DELETE FROM turns WHERE conversation_id = ?").run(conversationId);
+      this.#prepare("DELETE FROM conversations WHERE id = ?").run(conversationId);
     });
   }
 
   async cacheGet(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
-    const row = this.#db.prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as { value: string; created_at: number; expires_at: number | null } | undefined;
+    const row = this.#prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as { value: string; created_at: number; expires_at: number | null } | undefined;
     if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
     return { value: JSON.parse(row.value) as unknown, createdAt: row.created_at, ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}) };
   }
@@ -359,7 +367,7 @@ export class SqliteStore implements Store {
   }
 
   async cacheDeleteExpired(now = Date.now()): Promise<number> {
-    return this.#write(() => this.#db.prepare("DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes);
+    return this.#write(() => this.#prepare("DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes);
   }
 
   async close(): Promise<void> {

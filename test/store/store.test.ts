@@ -4,12 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { openStore, storePath } from "../../src/store/open-store.js";
 import { effectiveStatus } from "../../src/store/run-journal.js";
 import { MIGRATIONS, SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
+import { RedisStore } from "../../src/store/redis-store.js";
+import { startRedis } from "../helpers/redis.js";
 import type { RunReport, StepRecord } from "../../src/events/report.js";
 
 const dirs: string[] = [];
@@ -33,9 +36,13 @@ const step = (output: unknown): StepRecord => ({
 });
 const totals = { inputTokens: 1, outputTokens: 2, cost: 0, calls: 1, cacheHits: 0, cacheMisses: 0 };
 
+// A real redis-server on a free loopback port; each store gets a key prefix of its own.
+const redis = await startRedis();
+let prefixes = 0;
 const kinds: [string, () => Store][] = [
   ["SqliteStore (a real file)", () => new SqliteStore(join(tempDir(), ".mcp", "state.db"))],
   ["MemoryStore", () => new MemoryStore()],
+  ["RedisStore (a real redis-server)", () => new RedisStore(new Redis(redis.url), { prefix: `t${++prefixes}:`, owned: true })],
 ];
 
 describe.each(kinds)("%s", (_name, make) => {
@@ -107,6 +114,17 @@ describe.each(kinds)("%s", (_name, make) => {
     await s.close();
   });
 
+  it("keeps a run's events by sequence number, ignoring one already stored", async () => {
+    const s = make();
+    const ev = (seq: number) => ({ seq, event: { type: "step.queued" as const, runId: "r", ts: seq, stepId: `s${seq}` } });
+    await s.appendEvents("r", [ev(1), ev(2)]);
+    await s.appendEvents("r", [ev(2), ev(3)]);
+    expect((await s.listEvents("r")).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(await s.listEvents("r", 2)).toEqual([ev(3)]);
+    expect(await s.listEvents("other")).toEqual([]);
+    await s.close();
+  });
+
   it("serves cache entries until they expire", async () => {
     const s = make();
     await s.cacheSet("k1", { value: { text: "cached" }, createdAt: 100, expiresAt: 200 });
@@ -164,10 +182,16 @@ describe("SqliteStore", () => {
     expect(storePath({ projectDir: "/proj", store: { path: "/abs/s.db" } })).toBe("/abs/s.db");
   });
 
-  it("openStore picks memory when asked and refuses redis for now", async () => {
+  it("openStore picks memory when asked, redis from a URL, and asks for the URL of a redis store", async () => {
     expect((await openStore({ projectDir: tempDir() }, "memory")).kind).toBe("memory");
     expect((await openStore({ projectDir: tempDir(), store: { type: "memory" } })).kind).toBe("memory");
-    await expect(openStore({ projectDir: tempDir(), store: { type: "redis" } })).rejects.toThrow(/redis store is not available yet/);
+    await expect(openStore({ projectDir: tempDir(), store: { type: "redis" } })).rejects.toThrow(/the redis store needs a URL/);
+    const r = await openStore({ projectDir: tempDir(), store: { type: "redis", url: redis.url } });
+    expect(r.kind).toBe("redis");
+    await r.close();
+    const fromEnv = await openStore({ projectDir: tempDir() }, redis.url);
+    expect(fromEnv.kind).toBe("redis");
+    await fromEnv.close();
   });
 
   it("loses nothing when two processes write to the same file at once", async () => {
@@ -220,5 +244,20 @@ describe("effectiveStatus", () => {
     expect(effectiveStatus({ ...base, status: "running", pid: 123, host: hostname() }, () => true)).toBe("running");
     expect(effectiveStatus({ ...base, status: "running", pid: 123, host: "another-machine" }, () => false)).toBe("running");
     expect(effectiveStatus({ ...base, status: "failed", pid: 123, host: hostname() }, () => false)).toBe("failed");
+  });
+});
+
+describe("RedisStore", () => {
+  it("keeps its data across a Redis restart, and a write made while Redis is down waits for it", async () => {
+    const s = await RedisStore.open(redis.url, { prefix: "restart:" });
+    await s.runStarted({ id: "r1", pipeline: "p", file: "/p", hash: "h", input: { x: 1 }, startedAt: 1 });
+    await redis.stop();
+    const pending = s.putStep("r1", "a", step("written while down"));
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.start();
+    await pending;
+    expect((await s.getRun("r1"))?.input).toEqual({ x: 1 });
+    expect(await s.getSteps("r1")).toEqual({ a: step("written while down") });
+    await s.close();
   });
 });

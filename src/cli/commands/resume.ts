@@ -37,6 +37,7 @@ Options:
   --no-cache            do not read or fill the response cache
   --record FILE         record the model calls made by the resumed steps
   --replay FILE         answer the resumed steps' model calls from FILE
+  --record-mode MODE    none|new|all with --record or --replay (docs/testing.md)
   -h, --help            show this help
 
 Exit codes: 0 success, 1 the run failed again, 2 no such run, pipeline changed or invalid,
@@ -52,6 +53,7 @@ const OPTIONS = {
   "no-cache": { type: "boolean" },
   record: { type: "string" },
   replay: { type: "string" },
+  "record-mode": { type: "string" },
 } as const;
 
 export async function resumeCommand(argv: string[], io: CliIo): Promise<number> {

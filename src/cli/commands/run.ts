@@ -37,6 +37,8 @@ Options:
                         changes; an invalid edit is reported and waited out (docs/watch.md)
   --watch-mode MODE     cancel|queue: a change during a run cancels it, or lets it finish
                         first  [default: cancel]
+  --queue URL           enqueue the run on Redis (redis://HOST:PORT) for 'mcp worker' processes
+                        and follow its events; Ctrl-C cancels it on its worker (docs/scale-out.md)
   -h, --help            show this help
 
 ${RUN_ENVIRONMENT_HELP}
@@ -55,6 +57,7 @@ export const RUN_OPTIONS = {
   report: { type: "string" },
   watch: { type: "boolean" },
   "watch-mode": { type: "string" },
+  queue: { type: "string" },
   ...RUN_ENVIRONMENT_OPTIONS,
 } as const;
 
@@ -74,6 +77,22 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const noInput = values.input === undefined && values["input-file"] === undefined && inputOrigin === "stdin" && isEmptyObject(input);
   const flags = runEnvironmentFlags("run", values);
   if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
+  if (values.queue !== undefined) {
+    if (values.watch || values["dry-run"]) throw new UsageError("--queue does not go with --watch or --dry-run", "run");
+    if (values.report !== undefined) throw new UsageError("--report does not go with --queue yet; write it afterwards with 'mcp runs show ID --report F.html' (MCP_STORE=redis://...)", "run");
+    const { queuedRun } = await import("../queued-run.js");
+    return queuedRun(
+      {
+        file,
+        input,
+        url: values.queue as string,
+        ...(concurrency ? { concurrency } : {}),
+        ...(flags.conversation !== undefined ? { conversation: flags.conversation } : {}),
+        out: { progress, quiet: !!values.quiet, json: !!values.json },
+      },
+      io,
+    );
+  }
   const reportFile = values.report as string | undefined;
   if (reportFile !== undefined && values.watch) throw new UsageError("--report writes one run's report; it cannot be used with --watch", "run");
   if (reportFile !== undefined && values["dry-run"]) throw new UsageError("--report needs a run; it cannot be used with --dry-run", "run");
@@ -117,8 +136,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
           { ...(reportFile !== undefined ? { htmlFile: reportFile } : {}), ...(summaryFile !== undefined ? { summaryFile } : {}), pipeline, events: recorder.events, report, source: "events" },
           !!values.quiet,
         );
-      if (environment.recorder && !values.quiet)
-        writeLine(io.stderr, `recorded ${environment.recorder.interactions.length} model call${environment.recorder.interactions.length === 1 ? "" : "s"} to ${environment.recorder.path}`);
+      const rec = environment.recording;
+      if (rec && rec.mode !== "none" && !values.quiet) {
+        const replayed = rec.mode === "new" ? ` (${rec.replayed} replayed from it)` : "";
+        writeLine(io.stderr, `recorded ${rec.recorded} model call${rec.recorded === 1 ? "" : "s"} to ${rec.path}${replayed}`);
+      }
       return exitCodeOf(report);
     } finally {
       await environment.close();

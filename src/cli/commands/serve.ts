@@ -2,6 +2,7 @@
  * `mcp serve [DIR]`: the HTTP server over the pipelines of DIR (hot-reloaded), with the runs
  * API, resumable event streams, the OpenAI-compatible endpoint and JSON-RPC. docs/server.md.
  */
+import type { RunService } from "../../orchestrator/run-service.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ServerSettingsError } from "../../server/settings.js";
@@ -25,6 +26,9 @@ Options:
   --store KIND          sqlite|memory  [default: mcp.yaml store.type, else sqlite]
   --log-level LEVEL     fatal|error|warn|info|debug|silent  [default: info]
   --shutdown-timeout D  how long runs in flight may finish on SIGTERM/SIGINT  [default: 10s]
+  --queue URL           enqueue runs on Redis (redis://HOST:PORT) for 'mcp worker' processes
+                        instead of running them here; the store is that Redis too
+                        (docs/scale-out.md)
   -h, --help            show this help
 
 API keys: mcp.yaml server.keys, plus MCP_API_KEYS=name:key,name2:key2. Without keys the
@@ -39,6 +43,7 @@ const OPTIONS = {
   store: { type: "string" },
   "log-level": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  queue: { type: "string" },
 } as const;
 
 export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
@@ -63,9 +68,13 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (values.stdio) {
     if (values.host !== undefined || portText !== undefined) throw new UsageError("--stdio speaks over stdin/stdout: --host and --port do not apply", "serve");
+    if (values.queue !== undefined) throw new UsageError("--queue goes with the HTTP server, not --stdio", "serve");
     const { serveStdioCommand } = await import("../mcp-stdio.js");
     return serveStdioCommand({ dir, deadlineMs, ...(store ? { store: store as "sqlite" | "memory" } : {}) }, io);
   }
+  const queueUrl = values.queue as string | undefined;
+  const queued = queueUrl !== undefined ? await openServeQueue(queueUrl, io) : undefined;
+
   const { createServer } = await import("../../server/serve.js");
   let server;
   try {
@@ -74,11 +83,13 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       env: io.env,
       deadlineMs,
       ...(store ? { store: store as "sqlite" | "memory" } : {}),
+      ...(queued ? { store: queued.url, runs: queued.runs } : {}),
       overrides: { ...(values.host !== undefined ? { host: values.host as string } : {}), ...(port !== undefined ? { port } : {}) },
       logger: level === "silent" ? false : { level },
     });
   } catch (e) {
     if (e instanceof ServerSettingsError) {
+      await queued?.close();
       writeLine(io.stderr, `mcp serve: ${e.message}`);
       return EXIT_CODES.invalid;
     }
@@ -127,4 +138,21 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+}
+
+/** `--queue URL`: the queue the server enqueues on (and its Redis store), or a UsageError. */
+async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; runs: () => RunService; close: () => Promise<void> }> {
+  const { isRedisUrl } = await import("../../store/redis-connection.js");
+  if (!isRedisUrl(url)) throw new UsageError(`--queue must be a redis:// or rediss:// URL; got '${url}'`, "serve");
+  const { RunQueue } = await import("../../queue/run-queue.js");
+  const { QueueRunService } = await import("../../queue/queue-run-service.js");
+  let queue;
+  try {
+    queue = await RunQueue.open(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message, "serve");
+  }
+  for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `mcp serve: warning: ${w}`);
+  const q = queue;
+  return { url, runs: () => new QueueRunService(q), close: () => q.close() };
 }

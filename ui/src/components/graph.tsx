@@ -24,6 +24,9 @@ interface View {
   k: number;
 }
 
+/** The smallest zoom at which step names stay legible. */
+const MIN_READABLE = 0.5;
+
 const KINDS = ["nlp", "openai", "anthropic", "http", "mock", "module", "none"];
 
 export function kindClass(kind: string): string {
@@ -38,12 +41,19 @@ export function Graph({ graph, statuses, selected, onSelect, height = 480 }: Gra
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);
   const { layout } = graph;
-  const fit = (w: number): View => {
-    const k = Math.min(1, (w - 16) / Math.max(1, layout.width), (height - 16) / Math.max(1, layout.height));
-    const kk = Math.max(0.1, k);
-    return { k: kk, x: (w - layout.width * kk) / 2, y: Math.max(8, (height - layout.height * kk) / 2) };
+  /**
+   * The whole graph in view; at first (`readable`), never so small that labels cannot be
+   * read: a large graph then opens at its top, to be panned.
+   */
+  const fit = (w: number, readable = false): View => {
+    const k = Math.max(0.05, Math.min(1, (w - 16) / Math.max(1, layout.width), (height - 16) / Math.max(1, layout.height)));
+    if (readable && k < MIN_READABLE) {
+      const x = layout.width * MIN_READABLE < w ? (w - layout.width * MIN_READABLE) / 2 : 8;
+      return { k: MIN_READABLE, x, y: 8 };
+    }
+    return { k, x: (w - layout.width * k) / 2, y: Math.max(8, (height - layout.height * k) / 2) };
   };
-  const [view, setView] = useState<View>(() => fit(800));
+  const [view, setView] = useState<View>(() => fit(800, true));
   const drag = useRef<{ px: number; py: number; x: number; y: number } | null>(null);
 
   useEffect(() => {
@@ -51,7 +61,7 @@ export function Graph({ graph, statuses, selected, onSelect, height = 480 }: Gra
     if (!el) return;
     const w = el.clientWidth || 800;
     setWidth(w);
-    setView(fit(w));
+    setView(fit(w, true));
     const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => setWidth(el.clientWidth || 800)) : undefined;
     ro?.observe(el);
     return () => ro?.disconnect();
@@ -94,9 +104,15 @@ export function Graph({ graph, statuses, selected, onSelect, height = 480 }: Gra
   return (
     <div class="graph">
       <div class="graph-tools">
-        <button type="button" onClick={() => zoomAt(1.25, width / 2, height / 2)} aria-label="zoom in">+</button>
-        <button type="button" onClick={() => zoomAt(1 / 1.25, width / 2, height / 2)} aria-label="zoom out">−</button>
-        <button type="button" onClick={() => setView(fit(width))}>fit</button>
+        <button type="button" onClick={() => zoomAt(1.25, width / 2, height / 2)} aria-label="zoom in">
+          +
+        </button>
+        <button type="button" onClick={() => zoomAt(1 / 1.25, width / 2, height / 2)} aria-label="zoom out">
+          −
+        </button>
+        <button type="button" onClick={() => setView(fit(width))}>
+          fit
+        </button>
         <span class="muted">{graph.nodes.length} steps · drag or arrow keys to pan, wheel or +/− to zoom, 0 to fit</span>
       </div>
       <div
@@ -145,7 +161,9 @@ export function Graph({ graph, statuses, selected, onSelect, height = 480 }: Gra
                 n.forEach ? `forEach: ${n.forEach}` : "",
                 status ? `status: ${status}` : "",
                 n.description ?? "",
-              ].filter(Boolean).join("\n");
+              ]
+                .filter(Boolean)
+                .join("\n");
               return (
                 <g
                   key={n.id}
@@ -167,15 +185,25 @@ export function Graph({ graph, statuses, selected, onSelect, height = 480 }: Gra
                   {n.forEach ? <rect class="stack" x={6} y={-6} width={ln.width} height={ln.height} rx={7} /> : null}
                   <rect class="body" width={ln.width} height={ln.height} rx={7} />
                   <rect class="stripe" width={6} height={ln.height} rx={3} />
-                  <text x={14} y={21} class="node-id">{clip(n.id, 22)}</text>
-                  <text x={14} y={39} class="node-label">{clip(n.label + (n.fallback.length ? ` +${n.fallback.length}` : ""), 26)}</text>
+                  <text x={14} y={21} class="node-id">
+                    {clip(n.id, 22)}
+                  </text>
+                  <text x={14} y={39} class="node-label">
+                    {clip(n.label + (n.fallback.length ? ` +${n.fallback.length}` : ""), 26)}
+                  </text>
                   {n.when ? (
                     <g transform={`translate(${ln.width - 14},12)`} class="badge-when">
                       <path d="M0,-8 L8,0 L0,8 L-8,0 z" />
-                      <text y={4} text-anchor="middle">?</text>
+                      <text y={4} text-anchor="middle">
+                        ?
+                      </text>
                     </g>
                   ) : null}
-                  {n.forEach ? <text x={ln.width - 8} y={ln.height - 8} text-anchor="end" class="badge-foreach">∀</text> : null}
+                  {n.forEach ? (
+                    <text x={ln.width - 8} y={ln.height - 8} text-anchor="end" class="badge-foreach">
+                      ∀
+                    </text>
+                  ) : null}
                 </g>
               );
             })}
@@ -195,8 +223,18 @@ function GraphLegend({ kinds }: { kinds: string[] }) {
           <span class="swatch" /> {k}
         </span>
       ))}
-      <span class="legend-item"><svg width="28" height="8"><line x1="0" y1="4" x2="28" y2="4" class="edge edge-ref" /></svg> reads $steps</span>
-      <span class="legend-item"><svg width="28" height="8"><line x1="0" y1="4" x2="28" y2="4" class="edge edge-needs" /></svg> needs</span>
+      <span class="legend-item">
+        <svg width="28" height="8">
+          <line x1="0" y1="4" x2="28" y2="4" class="edge edge-ref" />
+        </svg>{" "}
+        reads $steps
+      </span>
+      <span class="legend-item">
+        <svg width="28" height="8">
+          <line x1="0" y1="4" x2="28" y2="4" class="edge edge-needs" />
+        </svg>{" "}
+        needs
+      </span>
       <span class="legend-item">? when (may skip)</span>
       <span class="legend-item">∀ forEach (fans out)</span>
     </div>

@@ -177,7 +177,9 @@ export function RunForm({ schema, onSubmit, disabled }: RunFormProps) {
                 <select {...common} value={String(v)} onChange={(e) => set(f.name, (e.currentTarget as HTMLSelectElement).value)}>
                   {f.required ? null : <option value="">(none)</option>}
                   {(s.enum as unknown[]).map((o) => (
-                    <option key={String(o)} value={String(o)}>{String(o)}</option>
+                    <option key={String(o)} value={String(o)}>
+                      {String(o)}
+                    </option>
                   ))}
                 </select>
               );
@@ -212,7 +214,16 @@ export function RunForm({ schema, onSubmit, disabled }: RunFormProps) {
               break;
             }
             default:
-              control = <textarea rows={4} {...common} spellcheck={false} value={String(v)} placeholder={typeOf(s) === "array" ? "[ ... ] (JSON)" : "{ ... } (JSON)"} onInput={(e) => set(f.name, (e.currentTarget as HTMLTextAreaElement).value)} />;
+              control = (
+                <textarea
+                  rows={4}
+                  {...common}
+                  spellcheck={false}
+                  value={String(v)}
+                  placeholder={typeOf(s) === "array" ? "[ ... ] (JSON)" : "{ ... } (JSON)"}
+                  onInput={(e) => set(f.name, (e.currentTarget as HTMLTextAreaElement).value)}
+                />
+              );
           }
           return (
             <div class="form-field" key={f.name}>
@@ -221,7 +232,11 @@ export function RunForm({ schema, onSubmit, disabled }: RunFormProps) {
                 {f.required ? <span aria-hidden="true"> *</span> : null} <span class="muted">{typeOf(s) ?? "any"}</span>
               </label>
               {control}
-              {desc ? <small id={`${id}-d`} class="muted">{desc}</small> : null}
+              {desc ? (
+                <small id={`${id}-d`} class="muted">
+                  {desc}
+                </small>
+              ) : null}
             </div>
           );
         })

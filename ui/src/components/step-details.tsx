@@ -17,7 +17,11 @@ export function StepDetails({ step, open }: { step: StepView; open?: boolean }) 
       </summary>
       <dl class="kv">
         <dt>model</dt>
-        <dd>{step.model ?? "–"}{step.cached ? " (cached)" : ""}{step.resumed ? " (resumed from the journal)" : ""}</dd>
+        <dd>
+          {step.model ?? "–"}
+          {step.cached ? " (cached)" : ""}
+          {step.resumed ? " (resumed from the journal)" : ""}
+        </dd>
         <dt>attempts</dt>
         <dd>{step.attempts}</dd>
         <dt>tokens</dt>
@@ -26,22 +30,46 @@ export function StepDetails({ step, open }: { step: StepView; open?: boolean }) 
         <dd>{step.cost !== undefined ? formatCost(step.cost) : "–"}</dd>
         <dt>duration</dt>
         <dd>{step.durationMs !== undefined ? formatDuration(step.durationMs) : "–"}</dd>
-        {step.skipReason ? (<><dt>skipped</dt><dd>{step.skipReason}</dd></>) : null}
+        {step.skipReason ? (
+          <>
+            <dt>skipped</dt>
+            <dd>{step.skipReason}</dd>
+          </>
+        ) : null}
         {step.fallbacks.length ? (
           <>
             <dt>fell back</dt>
-            <dd>{step.fallbacks.map((f, i) => <div key={i}>{f.from} → {f.to}: {f.reason}</div>)}</dd>
+            <dd>
+              {step.fallbacks.map((f, i) => (
+                <div key={i}>
+                  {f.from} → {f.to}: {f.reason}
+                </div>
+              ))}
+            </dd>
           </>
         ) : null}
-        {step.error ? (<><dt>error</dt><dd class="error-text">{step.error.reason}: {step.error.message}</dd></>) : null}
+        {step.error ? (
+          <>
+            <dt>error</dt>
+            <dd class="error-text">
+              {step.error.reason}: {step.error.message}
+            </dd>
+          </>
+        ) : null}
       </dl>
       {step.bars.some((b) => b.kind === "retried" || b.kind === "fellback" || b.kind === "failed") ? (
         <ol class="attempts">
-          {step.bars.filter((b) => b.kind !== "queued").map((b, i) => (
-            <li key={i}>
-              <span class={`pill bar-${b.kind}`}>{BAR_LABEL[b.kind]}</span> {b.model ?? ""}{b.attempt ? ` #${b.attempt}` : ""}{b.item !== undefined ? ` item ${b.item}` : ""}{b.end !== undefined && b.end > b.start ? ` · ${formatDuration(b.end - b.start)}` : ""}{b.note ? ` · ${b.note}` : ""}
-            </li>
-          ))}
+          {step.bars
+            .filter((b) => b.kind !== "queued")
+            .map((b, i) => (
+              <li key={i}>
+                <span class={`pill bar-${b.kind}`}>{BAR_LABEL[b.kind]}</span> {b.model ?? ""}
+                {b.attempt ? ` #${b.attempt}` : ""}
+                {b.item !== undefined ? ` item ${b.item}` : ""}
+                {b.end !== undefined && b.end > b.start ? ` · ${formatDuration(b.end - b.start)}` : ""}
+                {b.note ? ` · ${b.note}` : ""}
+              </li>
+            ))}
         </ol>
       ) : null}
       <div class="io">

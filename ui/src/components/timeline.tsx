@@ -65,7 +65,9 @@ export function Timeline({ view, now, selected, onSelect, maxItems = 8 }: Timeli
         <div class="tl-label" />
         <div class="tl-track">
           {ticks.map((f) => (
-            <span key={f} class="tl-tick" style={{ left: `${f * 100}%` }}>{formatDuration(span * f)}</span>
+            <span key={f} class="tl-tick" style={{ left: `${f * 100}%` }}>
+              {formatDuration(span * f)}
+            </span>
           ))}
         </div>
       </div>
@@ -91,7 +93,9 @@ export function Timeline({ view, now, selected, onSelect, maxItems = 8 }: Timeli
                 b.model ? `model ${b.model}${b.attempt ? `, attempt ${b.attempt}` : ""}` : "",
                 `${formatDuration(b.start - t0)} → ${b.end !== undefined ? formatDuration(b.end - t0) : "now"} (${formatDuration(Math.max(0, end - b.start))})`,
                 b.note ?? "",
-              ].filter(Boolean).join("\n");
+              ]
+                .filter(Boolean)
+                .join("\n");
               return (
                 <span
                   key={j}

@@ -29,11 +29,17 @@ function Report({ data }: { data: ReportData }) {
   return (
     <>
       <header class="topbar">
-        <h1>{view.pipeline} <span class="muted">run report</span></h1>
+        <h1>
+          {view.pipeline} <span class="muted">run report</span>
+        </h1>
         <ThemeToggle />
       </header>
       <main>
-        {data.notes.map((n, i) => <p key={i} class="note">{n}</p>)}
+        {data.notes.map((n, i) => (
+          <p key={i} class="note">
+            {n}
+          </p>
+        ))}
         <RunSummary view={view} {...(data.report ? { report: data.report } : {})} />
         {data.graph ? (
           <section>
@@ -47,7 +53,9 @@ function Report({ data }: { data: ReportData }) {
         </section>
         <section>
           <h2>Steps</h2>
-          {view.order.map((id) => <StepDetails key={id} step={view.steps[id]!} open={selected === id} />)}
+          {view.order.map((id) => (
+            <StepDetails key={id} step={view.steps[id]!} open={selected === id} />
+          ))}
         </section>
         {view.output !== undefined ? (
           <section>

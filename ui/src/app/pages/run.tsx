@@ -139,16 +139,20 @@ export function RunPage({ id }: { id: string }) {
         </p>
       ) : null}
       {view && view.events > 0 ? <RunSummary view={view} {...(running ? { now } : {})} /> : <p class="muted">waiting for the run's events…</p>}
-      {graph ? (
-        <>
-          <h2>Graph</h2>
-          <Graph graph={graph} statuses={statuses} {...(selected ? { selected } : {})} onSelect={select} height={Math.min(520, Math.max(220, graph.layout.height + 24))} />
-        </>
-      ) : null}
       {view ? (
         <>
           <h2>Timeline</h2>
           <Timeline view={view} {...(running ? { now } : {})} {...(selected ? { selected } : {})} onSelect={select} />
+        </>
+      ) : null}
+      {graph ? (
+        <>
+          <h2>Graph</h2>
+          <Graph graph={graph} statuses={statuses} {...(selected ? { selected } : {})} onSelect={select} height={Math.min(440, Math.max(200, graph.layout.height + 24))} />
+        </>
+      ) : null}
+      {view ? (
+        <>
           <h2>Steps</h2>
           {view.order.map((sid) => (
             <StepDetails key={sid} step={view.steps[sid]!} open={selected === sid} />

@@ -1,0 +1,112 @@
+/**
+ * A model's `concurrency` held across the whole fleet: a counting semaphore in Redis (a
+ * sorted set of holders scored by lease expiry, on the Redis clock). A call takes a slot
+ * (Lua: drop expired leases, add itself when fewer than the limit hold one), renews its lease
+ * while it runs, and gives the slot back when it ends, publishing a message so a waiting
+ * worker tries at once; waiters also retry on a timer, so a lost message or a dead holder's
+ * lease (a SIGKILLed worker) only delays them. A limit of 10 means 10 calls in flight in the
+ * fleet, not per worker.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { CallGate } from "../events/ports.js";
+import type { QueueNames } from "./names.js";
+
+// KEYS: holders zset. ARGV: token, lease ms, limit. Returns 1 when taken.
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+  return 1
+end
+return 0`;
+
+// KEYS: holders zset. ARGV: token, lease ms.
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])`;
+
+type Scripted = Redis & {
+  mcpSemAcquire(key: string, token: string, leaseMs: number, limit: number): Promise<number>;
+  mcpSemRenew(key: string, token: string, leaseMs: number): Promise<number>;
+};
+
+export interface FleetLimiterOptions {
+  /** A holder that stops renewing (its worker died) loses the slot after this. @default 15000 */
+  leaseMs?: number;
+  /** Waiters try again at least this often. @default 200 */
+  retryMs?: number;
+}
+
+export class FleetLimiter {
+  readonly #redis: Scripted;
+  readonly #names: QueueNames;
+  readonly #leaseMs: number;
+  readonly #retryMs: number;
+  readonly #wakers = new Map<string, Set<() => void>>();
+
+  /** `subscriber` is a connection in subscriber mode this limiter may use (it subscribes to one channel). */
+  constructor(redis: Redis, subscriber: Redis, names: QueueNames, options: FleetLimiterOptions = {}) {
+    const r = redis as Scripted;
+    if (typeof r.mcpSemAcquire !== "function") {
+      r.defineCommand("mcpSemAcquire", { numberOfKeys: 1, lua: ACQUIRE });
+      r.defineCommand("mcpSemRenew", { numberOfKeys: 1, lua: RENEW });
+    }
+    this.#redis = r;
+    this.#names = names;
+    this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#retryMs = options.retryMs ?? 200;
+    void subscriber.subscribe(names.limitChannel).catch(() => undefined);
+    subscriber.on("message", (channel: string, model: string) => {
+      if (channel !== names.limitChannel) return;
+      for (const wake of this.#wakers.get(model) ?? []) wake();
+    });
+  }
+
+  /** The gate for a model with a concurrency limit; undefined when it has none. */
+  gate(model: string, limit: number | undefined): CallGate | undefined {
+    if (limit === undefined || !Number.isFinite(limit)) return undefined;
+    return { run: (fn, signal) => this.run(model, limit, fn, signal) };
+  }
+
+  /** Runs `fn` holding one of the model's `limit` fleet-wide slots. */
+  async run<T>(model: string, limit: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const key = this.#names.limitKey(model);
+    const token = randomBytes(8).toString("hex");
+    await this.#acquire(model, key, token, limit, signal);
+    const renew = setInterval(() => void this.#redis.mcpSemRenew(key, token, this.#leaseMs).catch(() => undefined), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await this.#redis.zrem(key, token).catch(() => undefined);
+      void this.#redis.publish(this.#names.limitChannel, model).catch(() => undefined);
+    }
+  }
+
+  async #acquire(model: string, key: string, token: string, limit: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      if ((await this.#redis.mcpSemAcquire(key, token, this.#leaseMs, limit)) === 1) return;
+      // Wait for a release message, the retry timer, or the signal.
+      await new Promise<void>((resolve) => {
+        let set = this.#wakers.get(model);
+        if (!set) this.#wakers.set(model, (set = new Set()));
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.#retryMs);
+        set.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+}

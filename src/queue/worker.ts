@@ -1,0 +1,361 @@
+/**
+ * `mcp worker`: takes queued runs off Redis (BullMQ) and runs them, any number of workers on
+ * any number of machines. Each worker process runs three BullMQ workers: `runs` (whole runs,
+ * `concurrency` at once), `items` (chunks of a large forEach split across the fleet, see
+ * fan-out.ts) and `gather` (the flow parents of those chunks, trivial).
+ *
+ * Crash recovery is BullMQ's stalled-job check plus the journal: a worker that dies
+ * (SIGKILL, power) stops renewing its job locks; after `lockDurationMs` another worker moves
+ * the job back to waiting and takes it; the run starts again from the shared store's
+ * journal, with every step that had finished taken from it (a step's journal entry, keyed
+ * by run id and step id, is the idempotency key of its work: it is written before any
+ * dependant starts, so a finished step is never run again). A run whose workers die more
+ * than `maxStalls` times fails, with the reason (run-finisher.ts).
+ *
+ * Shutdown (SIGTERM, `close()`): no new jobs are taken; runs in progress get `graceMs` to
+ * finish; the rest are handed back: stopped without being marked finished and moved back to
+ * the queue, where another worker resumes them from the journal.
+ *
+ * Redis restarting or unreachable: every connection waits and reconnects (redis-connection.ts);
+ * store writes and event appends wait meanwhile, so a run pauses instead of failing.
+ */
+import { FlowProducer, Queue, QueueEvents, WaitingError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
+import type { CompiledPipeline } from "../compiler/types.js";
+import { ContextManager } from "../context/context-manager.js";
+import type { RunEvent } from "../events/event.js";
+import type { CallHook, RunJournal } from "../events/ports.js";
+import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
+import type { StepRecord } from "../events/report.js";
+import type { PipelineRun } from "../orchestrator/run.js";
+import { ModelRegistry } from "../registry/model-registry.js";
+import { connectRedis } from "../store/redis-connection.js";
+import { RedisStore } from "../store/redis-store.js";
+import { StoreJournal } from "../store/run-journal.js";
+import { ConfigError, McpError } from "../util/errors.js";
+import { durabilityWarnings } from "./durability.js";
+import { RedisEventLog } from "./event-log.js";
+import { QueueFanOut, type ChunkResult } from "./fan-out.js";
+import { FleetLimiter } from "./fleet-limiter.js";
+import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
+import { PipelineSource } from "./pipeline-source.js";
+import { finishFailedRun } from "./run-finisher.js";
+
+export interface RunWorkerOptions {
+  /** The project folder: job files are relative to it. */
+  dir: string;
+  /** Runs at once in this process. @default 4 */
+  concurrency?: number;
+  /** forEach chunks at once in this process. @default concurrency */
+  itemConcurrency?: number;
+  /** Items per chunk job; a forEach with more items than this is split across the fleet. @default 10 */
+  chunkSize?: number;
+  /** Split large forEach steps across the fleet. @default true */
+  fanOut?: boolean;
+  /** Key prefix shared with producers. @default "mcp:" */
+  prefix?: string;
+  /** A job whose worker stops renewing its lock for this long is taken by another worker. @default 30000 */
+  lockDurationMs?: number;
+  /** A run whose worker died more than this many times fails. @default 2 */
+  maxStalls?: number;
+  /** On close(): how long runs in progress may take to finish before they are handed back. @default 30000 */
+  graceMs?: number;
+  /** Environment for providers' API keys and $env. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Where the worker says what it does (one line each). */
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+interface ActiveRun {
+  run?: PipelineRun;
+  handback: boolean;
+}
+
+export class RunWorker {
+  readonly names: QueueNames;
+  readonly #o: Required<Omit<RunWorkerOptions, "log" | "env" | "prefix">> & { env: NodeJS.ProcessEnv };
+  readonly #log: NonNullable<RunWorkerOptions["log"]>;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #store: RedisStore;
+  readonly #events: RedisEventLog;
+  readonly #pipelines: PipelineSource;
+  readonly #orchestrator: TaskOrchestrator;
+  readonly #runsQueue: Queue<RunJobData>;
+  readonly #gatherQueue: Queue;
+  readonly #flow: FlowProducer;
+  readonly #gatherEvents: QueueEvents;
+  readonly #runEvents: QueueEvents;
+  readonly #workers: Worker[] = [];
+  readonly #owned: Redis[] = [];
+  readonly #active = new Map<string, ActiveRun>();
+  readonly #chunks = new Map<string, { runId: string; ctl: AbortController; handback: boolean }>();
+  #closing: Promise<void> | undefined;
+  #reconciler: NodeJS.Timeout | undefined;
+
+  /** Connects (waiting for Redis as long as it takes) and starts taking jobs. */
+  static async start(url: string, options: RunWorkerOptions): Promise<RunWorker> {
+    const redis = await connectRedis(url, { name: "mcp-worker" });
+    const w = new RunWorker(redis, options);
+    for (const warning of await durabilityWarnings(redis)) w.#log("warn", warning);
+    return w;
+  }
+
+  private constructor(redis: Redis, options: RunWorkerOptions) {
+    this.#o = {
+      dir: options.dir,
+      concurrency: options.concurrency ?? 4,
+      itemConcurrency: options.itemConcurrency ?? options.concurrency ?? 4,
+      chunkSize: options.chunkSize ?? 10,
+      fanOut: options.fanOut ?? true,
+      lockDurationMs: options.lockDurationMs ?? 30_000,
+      maxStalls: options.maxStalls ?? 2,
+      graceMs: options.graceMs ?? 30_000,
+      env: options.env ?? process.env,
+    };
+    this.#log = options.log ?? (() => {});
+    this.names = queueNames(options.prefix);
+    this.#redis = redis;
+    this.#sub = redis.duplicate();
+    this.#sub.on("error", () => {});
+    this.#store = new RedisStore(redis, { prefix: this.names.prefix });
+    this.#events = new RedisEventLog(redis, this.names);
+    this.#pipelines = new PipelineSource(this.#o.dir);
+    const limiter = new FleetLimiter(redis, this.#sub, this.names);
+    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, gate: (c) => limiter.gate(c.name, c.concurrency) });
+
+    const prefix = this.names.bullPrefix;
+    this.#runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix });
+    this.#gatherQueue = new Queue(GATHER_QUEUE, { connection: redis, prefix });
+    this.#flow = new FlowProducer({ connection: redis, prefix });
+    // QueueEvents block on XREAD: each needs a connection of its own (closed in close()).
+    const dup = () => {
+      const c = redis.duplicate();
+      c.on("error", () => {});
+      this.#owned.push(c);
+      return c;
+    };
+    this.#gatherEvents = new QueueEvents(GATHER_QUEUE, { connection: dup(), prefix });
+    this.#runEvents = new QueueEvents(RUNS_QUEUE, { connection: dup(), prefix });
+    this.#runsQueue.on("error", () => {});
+    this.#gatherQueue.on("error", () => {});
+    this.#flow.on("error", () => {});
+    this.#gatherEvents.on("error", () => {});
+    this.#runEvents.on("error", () => {});
+
+    const common = { connection: redis, prefix, lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(500, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: this.#o.maxStalls };
+    this.#workers.push(
+      new Worker<RunJobData>(RUNS_QUEUE, (job, token) => this.#processRun(job, token), { ...common, concurrency: this.#o.concurrency }),
+      new Worker<ChunkJobData>(ITEMS_QUEUE, (job, token) => this.#processChunk(job, token), { ...common, concurrency: this.#o.itemConcurrency }),
+      new Worker(GATHER_QUEUE, async () => null, { ...common, concurrency: 50 }),
+    );
+    for (const w of this.#workers) {
+      w.on("error", (e) => this.#log("warn", `redis: ${e.message}`));
+      w.on("stalled", (jobId) => this.#log("warn", `job ${jobId} stalled (its worker stopped); it goes back to the queue`));
+    }
+
+    void this.#sub.subscribe(this.names.cancelChannel).catch(() => undefined);
+    this.#sub.on("message", (channel: string, runId: string) => {
+      if (channel === this.names.cancelChannel) void this.#cancel(runId);
+    });
+    this.#runEvents.on("failed", ({ jobId, failedReason }) => void this.#onRunJobFailed(jobId, failedReason));
+    // A failure seen by no worker's QueueEvents (e.g. the stall check of a worker that was
+    // just starting) is found by looking at the failed jobs now and then.
+    this.#reconciler = setInterval(() => void this.#reconcile(), Math.max(1000, this.#o.lockDurationMs));
+    this.#reconciler.unref();
+  }
+
+  async #reconcile(): Promise<void> {
+    try {
+      for (const job of await this.#runsQueue.getJobs(["failed"], 0, 20)) {
+        if (job?.id && !(await this.#redis.exists(this.names.finalizedKey(job.id)))) await this.#onRunJobFailed(job.id, job.failedReason);
+      }
+    } catch {
+      // Redis away: the next round tries again.
+    }
+  }
+
+  /** Runs in progress in this process. */
+  get activeRuns(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Stops taking jobs; runs in progress get `graceMs` to finish, then are handed back to the
+   * queue (resumed from the journal by another worker). Resolves when everything is closed.
+   */
+  close(graceMs = this.#o.graceMs): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#reconciler);
+      const timer = setTimeout(() => this.#handBackAll(), graceMs);
+      try {
+        await Promise.all(this.#workers.map((w) => w.close()));
+      } finally {
+        clearTimeout(timer);
+      }
+      await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close(), this.#runEvents.close()].map((p) => p.catch(() => undefined)));
+      await this.#orchestrator.close();
+      this.#sub.disconnect();
+      for (const c of this.#owned) c.disconnect();
+      await this.#redis.quit().catch(() => this.#redis.disconnect());
+    })();
+    return this.#closing;
+  }
+
+  #handBackAll(): void {
+    for (const [runId, a] of this.#active) {
+      a.handback = true;
+      a.run?.cancel("handed back: the worker is shutting down");
+      this.#log("info", `run ${runId}: handed back to the queue (shutting down)`);
+    }
+    for (const c of this.#chunks.values()) {
+      c.handback = true;
+      c.ctl.abort(new Error("handed back"));
+    }
+  }
+
+  async #cancel(runId: string): Promise<void> {
+    const reason = (await this.#redis.get(this.names.cancelKey(runId)).catch(() => null)) ?? "the run was cancelled";
+    this.#active.get(runId)?.run?.cancel(reason);
+    for (const c of this.#chunks.values()) if (c.runId === runId) c.ctl.abort(new Error(reason));
+  }
+
+  #hooks(pipeline: CompiledPipeline): CallHook[] {
+    return cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)
+      ? [new ResponseCache(this.#store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) })]
+      : [];
+  }
+
+  async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string }> {
+    const data = job.data;
+    const runId = data.runId;
+    const deps = { redis: this.#redis, store: this.#store, events: this.#events, names: this.names };
+    let pipeline: CompiledPipeline;
+    try {
+      pipeline = await this.#pipelines.get(data);
+    } catch (e) {
+      if (!(e instanceof McpError)) throw e;
+      this.#log("error", `run ${runId}: ${e.message}`);
+      await finishFailedRun(deps, data, { reason: "internal", message: e.message });
+      return { status: "failed" };
+    }
+    const existing = await this.#store.getRun(runId);
+    // Finished steps: of the run this one continues (web UI's Resume), then of this run's own
+    // earlier attempt (a worker died or handed it back).
+    const completed: Record<string, StepRecord> = {};
+    for (const from of [data.resumeFrom, existing ? runId : undefined]) {
+      if (from === undefined) continue;
+      for (const [id, r] of Object.entries(await this.#store.getSteps(from))) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+    }
+    const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
+    const cancelled = await this.#redis.get(this.names.cancelKey(runId));
+
+    const active: ActiveRun = { handback: false };
+    const base = new StoreJournal(this.#store);
+    const journal: RunJournal = {
+      runStarted: (r) => base.runStarted(r),
+      stepFinished: (id, step, record) => base.stepFinished(id, step, record),
+      // A run handed back is not finished: the worker that takes it over finishes it.
+      runFinished: (id, report) => (active.handback ? Promise.resolve() : base.runFinished(id, report)),
+    };
+    const observer = this.#events.observer(runId, (e) => (active.handback && e.type === "run.finished" ? undefined : e));
+    let run: PipelineRun;
+    try {
+      run = this.#orchestrator.startRun(pipeline, data.input, {
+        runId,
+        journal,
+        observer,
+        context: new ContextManager(this.#store),
+        hooks: this.#hooks(pipeline),
+        ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
+        ...(data.concurrency !== undefined ? { concurrency: data.concurrency } : {}),
+        ...(resumeFrom !== undefined ? { resume: { fromRunId: resumeFrom, completed } } : {}),
+        ...(this.#o.fanOut
+          ? { fanOut: new QueueFanOut({ flow: this.#flow, gatherQueue: this.#gatherQueue, gatherEvents: this.#gatherEvents, job: data, chunkSize: this.#o.chunkSize, attempts: 3 }) }
+          : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      await finishFailedRun(deps, data, { reason: "invalid-input", message: e.message });
+      return { status: "failed" };
+    }
+    active.run = run;
+    this.#active.set(runId, active);
+    if (cancelled) run.cancel(cancelled);
+    if (existing) this.#log("info", `run ${runId}: taken over (attempt ${existing.attempts + 1}); ${Object.keys(completed).length} finished step(s) come from the journal`);
+    try {
+      const report = await run.done;
+      await observer.flush();
+      if (active.handback) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      this.#log("info", `run ${runId} (${data.pipeline}): ${report.status} in ${report.durationMs} ms`);
+      return { status: report.status };
+    } finally {
+      this.#active.delete(runId);
+    }
+  }
+
+  async #processChunk(job: Job<ChunkJobData>, token: string | undefined): Promise<ChunkResult> {
+    const { run: data, stepId, start, end } = job.data;
+    const runId = data.runId;
+    const aborted = (): ChunkResult => ({ start, record: { status: "aborted", attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false } });
+    if (await this.#redis.exists(this.names.cancelKey(runId))) return aborted();
+    const pipeline = await this.#pipelines.get(data);
+    const given = await this.#store.getSteps(runId);
+    const entry = { runId, ctl: new AbortController(), handback: false };
+    const key = job.id ?? `${runId}.${stepId}.${start}`;
+    this.#chunks.set(key, entry);
+    // Only the items' own events: the step's start and end are the owning run's.
+    const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled"]);
+    const observer = this.#events.observer(runId, (e) => (itemEvents.has(e.type) ? e : undefined));
+    this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
+    try {
+      const run = this.#orchestrator.startRun(pipeline, data.input, {
+        runId,
+        signal: entry.ctl.signal,
+        observer,
+        slice: { stepId, start, end, given },
+        context: new ContextManager(this.#store),
+        hooks: this.#hooks(pipeline),
+        ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
+      });
+      const report = await run.done;
+      await observer.flush();
+      if (entry.handback) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const record = report.steps[stepId] ?? {
+        status: "failed",
+        attempts: [],
+        durationMs: 0,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        cost: 0,
+        cached: false,
+        ...(report.error ? { error: report.error } : {}),
+      };
+      return { start, record };
+    } finally {
+      this.#chunks.delete(key);
+    }
+  }
+
+  /** A run's job failed for good (e.g. its workers kept dying): the run fails with the reason. */
+  async #onRunJobFailed(jobId: string, failedReason: string): Promise<void> {
+    try {
+      const job = await this.#runsQueue.getJob(jobId);
+      if (!job) return;
+      const stalled = /stalled/i.test(failedReason);
+      const message = stalled
+        ? `the run's worker died or was killed ${this.#o.maxStalls + 1} times while running it (${failedReason}); it is not tried again`
+        : `the run failed on the workers after ${job.attemptsMade} attempt(s): ${failedReason}`;
+      const done = await finishFailedRun({ redis: this.#redis, store: this.#store, events: this.#events, names: this.names }, job.data, { reason: "internal", message });
+      if (done) this.#log("error", `run ${jobId}: ${message}`);
+    } catch (e) {
+      this.#log("warn", `run ${jobId}: could not record its failure: ${(e as Error).message}`);
+    }
+  }
+}

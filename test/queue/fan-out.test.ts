@@ -1,0 +1,122 @@
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadPipelineChecked } from "../../src/compiler/load.js";
+import type { RunEvent } from "../../src/events/event.js";
+import { RunQueue } from "../../src/queue/run-queue.js";
+import { startRedis } from "../helpers/redis.js";
+import { fleetProject, killWorkers, startWorker } from "./fleet.js";
+
+const redis = await startRedis();
+const queues: RunQueue[] = [];
+const servers: Server[] = [];
+afterAll(async () => {
+  killWorkers();
+  for (const q of queues) await q.close();
+  for (const s of servers) s.close();
+});
+
+/** A model endpoint on 127.0.0.1 that counts the calls in flight at once. */
+async function countingEndpoint(ms: number): Promise<{ url: string; maxInFlight: () => number; calls: () => number }> {
+  let inFlight = 0;
+  let max = 0;
+  let calls = 0;
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      calls++;
+      inFlight++;
+      max = Math.max(max, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        const input = JSON.parse(body || "{}") as { item?: unknown };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ text: `${String(input.item)}!` }));
+      }, ms);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${addr.port}/call`, maxInFlight: () => max, calls: () => calls };
+}
+
+async function runToEnd(q: RunQueue, runId: string): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  for await (const e of q.follow(runId)) events.push(e.event);
+  return events;
+}
+
+describe("a large forEach on the fleet", () => {
+  it("is shared by two workers, each item run once, the results in order", async () => {
+    const project = fleetProject({
+      wide: `version: 1
+name: wide
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: logged, forEach: "$input.items", input: { item: "\${{ $item }}", ms: 150 } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+    });
+    const args = ["--chunk-size", "2", "--item-concurrency", "1"];
+    const [w1, w2] = await Promise.all([startWorker(redis.url, project.dir, args), startWorker(redis.url, project.dir, args)]);
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/wide.yaml"))).pipeline!;
+    const items = Array.from({ length: 16 }, (_, i) => `i${i}`);
+    const runId = await q.enqueue(pipeline, { items });
+    const events = await runToEnd(q, runId);
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
+    const calls = project.calls().filter((c) => c[1] === runId);
+    expect(calls.map((c) => c[3]).sort()).toEqual([...items].sort());
+    const byWorker = new Set(calls.map((c) => Number(c[0])));
+    expect(byWorker).toEqual(new Set([w1.pid, w2.pid]));
+    // Items' events reach the run's log with their index in the whole list.
+    const started = events.filter((e) => e.type === "step.started").map((e) => (e as { item?: number }).item);
+    expect(started.sort((a, b) => a! - b!)).toEqual(items.map((_, i) => i));
+    const report = (await q.store.getRun(runId))?.report;
+    expect(report?.steps.each).toMatchObject({ status: "success", items: 16 });
+    expect(report?.steps.each?.attempts.length).toBe(16);
+    for (const w of [w1, w2]) w.proc.kill("SIGTERM");
+    await Promise.all([w1.exited, w2.exited]);
+  });
+
+  it("holds a model's concurrency across three workers", async () => {
+    const endpoint = await countingEndpoint(150);
+    const project = fleetProject(
+      {
+        limited: `version: 1
+name: limited
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+      },
+      `  counted:
+    provider: http
+    url: ${endpoint.url}
+    capabilities: [text-generation]
+    concurrency: 2
+`,
+    );
+    // Without the fleet-wide limit, 3 workers x 2 chunks x 2 items could be 12 calls at once.
+    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/limited.yaml"))).pipeline!;
+    const items = Array.from({ length: 12 }, (_, i) => i);
+    const runId = await q.enqueue(pipeline, { items });
+    const events = await runToEnd(q, runId);
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
+    expect(endpoint.calls()).toBe(12);
+    expect(endpoint.maxInFlight()).toBe(2);
+    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
+    expect(chunkLines.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
+    for (const w of workers) w.proc.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+  });
+});

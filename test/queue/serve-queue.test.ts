@@ -1,0 +1,125 @@
+import { spawn } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { RunQueue } from "../../src/queue/run-queue.js";
+import { BIN } from "../helpers/cli.js";
+import { startRedis } from "../helpers/redis.js";
+import { fleetProject, killWorkers, startWorker, until } from "./fleet.js";
+
+const redis = await startRedis();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  killWorkers();
+  for (const c of cleanups) await c();
+});
+
+const project = fleetProject({
+  three: `version: 1
+name: three
+inputs: { type: object, required: [text], properties: { text: { type: string } } }
+steps:
+  a: { model: logged, input: { prompt: "\${{ $input.text }}" } }
+  b: { model: logged, input: { prompt: "\${{ $steps.a.output.text }}", ms: 300 } }
+  c: { model: logged, input: { prompt: "\${{ $steps.b.output.text }}" } }
+output: { text: "\${{ $steps.c.output.text }}" }
+`,
+});
+
+/** `mcp serve --queue URL` on a free port; resolves with its base URL. */
+async function startServer(): Promise<string> {
+  const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${project.dir}/pipelines`], {
+    env: { ...process.env, NO_COLOR: "1", CI: "true" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  cleanups.push(() => void proc.kill("SIGKILL"));
+  let err = "";
+  proc.stderr.on("data", (d) => (err += d));
+  return until("the server to listen", () => /listening on (http:\/\/\S+)/.exec(err)?.[1], 30_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${err}`);
+  });
+}
+
+interface SseEvent {
+  id: number;
+  type: string;
+  data: { type: string; status?: string; output?: unknown };
+}
+
+async function sse(url: string, headers: Record<string, string> = {}): Promise<SseEvent[]> {
+  const res = await fetch(url, { headers: { accept: "text/event-stream", ...headers } });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((b) => b.includes("data: "))
+    .map((block) => {
+      const field = (name: string) =>
+        block
+          .split("\n")
+          .find((l) => l.startsWith(`${name}: `))
+          ?.slice(name.length + 2);
+      return { id: Number(field("id")), type: field("event")!, data: JSON.parse(field("data")!) as SseEvent["data"] };
+    });
+}
+
+async function post(base: string, text: string): Promise<string> {
+  const res = await fetch(`${base}/v1/pipelines/three/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: { text } }) });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { runId: string }).runId;
+}
+
+describe("mcp serve --queue", () => {
+  it("runs a run posted over HTTP on a worker and streams its events over SSE, resumable with Last-Event-ID", async () => {
+    const [base, worker] = await Promise.all([startServer(), startWorker(redis.url, project.dir)]);
+    const runId = await post(base, "web");
+    const events = await sse(`${base}/v1/runs/${runId}/events`);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(events.at(-1)?.data).toMatchObject({ type: "run.finished", status: "success", output: { text: "web!!!" } });
+    const again = await sse(`${base}/v1/runs/${runId}/events`, { "last-event-id": "3" });
+    expect(again.map((e) => e.id)).toEqual(events.slice(3).map((e) => e.id));
+    const run = (await (await fetch(`${base}/v1/runs/${runId}`)).json()) as { status: string; output: unknown };
+    expect(run).toMatchObject({ status: "success", output: { text: "web!!!" } });
+    expect(
+      project
+        .calls()
+        .filter((c) => c[1] === runId)
+        .map((c) => Number(c[0])),
+    ).toEqual([worker.pid, worker.pid, worker.pid]);
+    worker.proc.kill("SIGTERM");
+    await worker.exited;
+  });
+
+  it("finishes every one of 12 posted runs when one of two workers is SIGKILLed midway, no finished step run twice", async () => {
+    const args = ["--lock-duration", "1s", "--concurrency", "3"];
+    const [base, w1, w2] = await Promise.all([startServer(), startWorker(redis.url, project.dir, args), startWorker(redis.url, project.dir, args)]);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await post(base, `n${i}`));
+    // Kill whichever worker has made calls, once a few runs are under way.
+    await until("some runs to start", () => project.calls().filter((c) => ids.includes(c[1]!)).length >= 4);
+    const victim = project.calls().some((c) => ids.includes(c[1]!) && Number(c[0]) === w1.pid) ? w1 : w2;
+    victim.proc.kill("SIGKILL");
+    const q = await RunQueue.open(redis.url);
+    cleanups.push(() => q.close());
+    let repeated = 0;
+    for (const [i, id] of ids.entries()) {
+      const res = await fetch(`${base}/v1/runs/${id}/events`);
+      await res.text();
+      expect(await q.store.getRun(id), `run ${i}`).toMatchObject({ status: "success", output: { text: `n${i}!!!` } });
+      expect(Object.keys(await q.store.getSteps(id)).sort()).toEqual(["a", "b", "c"]);
+      // A step runs again only if it was in flight on the killed worker when it died.
+      const calls = project.calls().filter((c) => c[1] === id);
+      for (const step of ["a", "b", "c"]) {
+        const tries = calls.filter((c) => c[2] === step);
+        expect(tries.length, `run ${i} step ${step}`).toBeGreaterThanOrEqual(1);
+        if (tries.length > 1) {
+          repeated += tries.length - 1;
+          expect(tries.slice(0, -1).every((c) => Number(c[0]) === victim.pid)).toBe(true);
+        }
+      }
+    }
+    // At most one step per run in flight on the killed worker (--concurrency 3).
+    expect(repeated).toBeLessThanOrEqual(3);
+    const survivor = victim === w1 ? w2 : w1;
+    survivor.proc.kill("SIGTERM");
+    await survivor.exited;
+  });
+});
