@@ -14,8 +14,8 @@
  * x-api-key, cookie ...) and the value of every model's `apiKeyEnv` variable are replaced
  * by "[redacted]" wherever they appear.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
 import type { CallHit, CallHook, CallRequest } from "../events/ports.js";
@@ -129,9 +129,25 @@ export function interactionOf(req: CallRequest, output: unknown, info: { usage: 
 export function writeRecording(path: string, recording: Recording): void {
   const text = isYamlPath(path) ? YAML.stringify(recording, { lineWidth: 0 }) : `${JSON.stringify(recording, null, 2)}\n`;
   // Written to a temporary file and renamed: a reader (or a killed run) never sees half a file.
+  // The folder is made if missing (`--record test/recordings/new.json`); an error names the
+  // file the user gave, not the temporary one.
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "ENOTDIR" || code === "EEXIST"
+          ? "a part of the path is a file, not a folder"
+          : code === "EISDIR"
+            ? "it is a folder"
+            : (e as Error).message.replaceAll(tmp, path);
+    throw new Error(`cannot write ${path}: ${why}`);
+  }
 }
 
 export interface RecorderOptions {

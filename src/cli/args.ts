@@ -1,14 +1,19 @@
 /** Argument parsing on node:util parseArgs, with usage errors a person can act on. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { didYouMean } from "../util/suggest.js";
 import { UsageError } from "./io.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export function parse(command: string, argv: string[], options: Options): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
+  const all = { ...options, help: { type: "boolean" as const, short: "h" }, debug: { type: "boolean" as const } };
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" }, debug: { type: "boolean" } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, "");
+    let msg = (e as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, "");
+    // An unknown --flag gets a "did you mean", as an unknown command does.
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(msg);
+    if (unknown) msg = `unknown option '--${unknown[1]}'${didYouMean(unknown[1]!, Object.keys(all)).replace(/'([^']+)'/, "'--$1'")}`;
     throw new UsageError(msg, command);
   }
 }

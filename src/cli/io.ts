@@ -1,5 +1,6 @@
 /** Terminal I/O for the CLI: streams, colour policy, and printing diagnostics. */
 import type { Writable } from "node:stream";
+import { capDiagnostics } from "../diagnostics/cap.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { formatDiagnostics, type DiagnosticFormat } from "../diagnostics/printer.js";
 import type { SourceMap } from "../diagnostics/source.js";
@@ -30,7 +31,7 @@ export function writeLine(stream: Writable, s = ""): void {
 export function printDiagnostics(io: CliIo, stream: "stdout" | "stderr", diagnostics: readonly Diagnostic[], sources: SourceMap, format: DiagnosticFormat = "text"): void {
   if (diagnostics.length === 0) return;
   const s = io[stream];
-  writeLine(s, formatDiagnostics(diagnostics, sources, format, { color: useColor(s, io.env) }));
+  writeLine(s, formatDiagnostics(capDiagnostics(diagnostics), sources, format, { color: useColor(s, io.env), cwd: io.cwd }));
 }
 
 /** A usage mistake: printed with the command's help hint, exit 2. */

@@ -147,7 +147,7 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     } catch (e) {
       if (owned) await store.close();
       if (e instanceof McpError) throw new UsageError(e.message, command);
-      throw new UsageError(`cannot write the recording ${file}: ${(e as Error).message}`, command);
+      throw new UsageError((e as Error).message.startsWith("cannot write") ? (e as Error).message : `cannot write the recording ${file}: ${(e as Error).message}`, command);
     }
   }
 

@@ -1,9 +1,12 @@
 /** Reading a run's input from --input, --input-file, or stdin. */
 import { fstatSync, readFileSync, statSync } from "node:fs";
+import { SourceMap } from "../diagnostics/source.js";
+import { checkInputShape, RUN_INPUT_LIMITS } from "../orchestrator/input.js";
+import { ConfigError } from "../util/errors.js";
 import { UsageError, type CliIo } from "./io.js";
 
 /** Largest input accepted from a file or stdin. docs/limits.md. */
-export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
+export const MAX_INPUT_BYTES = RUN_INPUT_LIMITS.maxBytes;
 
 function parseJson(text: string, from: string, command: string): unknown {
   try {
@@ -36,7 +39,25 @@ async function readStdin(io: CliIo): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** The name run-input diagnostics carry as their file: the input file, else `--input` or `stdin`. */
+export function runInputOrigin(values: { input?: string; "input-file"?: string }): string {
+  if (values.input !== undefined) return "--input";
+  const f = values["input-file"];
+  return f === undefined || f === "-" ? "stdin" : f;
+}
+
+/**
+ * Reads the run input and checks its shape (depth, values, size) at once, before anything
+ * else touches it: past a limit it throws ConfigError (MCP501, exit 2). docs/limits.md.
+ */
 export async function readRunInput(values: { input?: string; "input-file"?: string }, io: CliIo, command = "run"): Promise<unknown> {
+  const input = await readRawRunInput(values, io, command);
+  const problems = checkInputShape(input, {}, { file: runInputOrigin(values) });
+  if (problems.length) throw new ConfigError(problems, new SourceMap());
+  return input;
+}
+
+async function readRawRunInput(values: { input?: string; "input-file"?: string }, io: CliIo, command: string): Promise<unknown> {
   if (values.input !== undefined && values["input-file"] !== undefined) throw new UsageError("give --input or --input-file, not both", command);
   if (values.input !== undefined) return parseJson(values.input, "--input", command);
   const file = values["input-file"];

@@ -1,10 +1,11 @@
 /** Validating files and folders, and printing the result: `mcp validate`, once or watching. */
 import { readdirSync, statSync } from "node:fs";
-import { basename, isAbsolute, join, resolve } from "node:path";
-import { error, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { error, hasErrors, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { CONFIG_NAMES, loadConfigFile, loadPipelineChecked, type LoadOptions } from "../compiler/load.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
+import { capDiagnostics } from "../diagnostics/cap.js";
 import { isTestFile } from "../config/file-kinds.js";
 import { toJson } from "../diagnostics/printer.js";
 import { printDiagnostics, writeLine, type CliIo } from "./io.js";
@@ -28,13 +29,13 @@ export function collectFiles(paths: string[], cwd: string): { files: string[]; d
     try {
       st = statSync(isAbsolute(p) ? p : join(cwd, p));
     } catch {
-      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`));
+      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`, wholeFile(p)));
       continue;
     }
     if (st.isDirectory()) {
       const before = files.length;
       walk(p);
-      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`));
+      if (files.length === before) diagnostics.push(error("MCP009", `no .yaml files in ${p}`, wholeFile(p)));
     } else files.push(p);
   }
   return { files: [...new Set(files)], diagnostics };
@@ -53,6 +54,9 @@ export async function validatePaths(paths: string[], cwd: string, opts: { offlin
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
   let valid = 0;
+  // Pipeline names by folder: two files of one folder may not share a name (MCP010), as the
+  // live set (watch, serve) refuses the second.
+  const names = new Map<string, { file: string }>();
   for (const f of files) {
     let ds: Diagnostic[];
     if (CONFIG_NAMES.includes(basename(f))) {
@@ -78,6 +82,19 @@ export async function validatePaths(paths: string[], cwd: string, opts: { offlin
         if (listings.size) ds = (await loadPipelineChecked(f, { sources, configCache, toolListings: listings })).diagnostics;
         ds = [...ds, ...listed];
       }
+      if (r.pipeline) {
+        const key = `${resolve(cwd, dirname(f))}\u0000${r.pipeline.name}`;
+        const first = names.get(key);
+        if (first) {
+          ds = [
+            ...ds,
+            error("MCP010", `pipeline name '${r.pipeline.name}' is already used by ${first.file} in the same folder`, nameLocation(f, sources.get(f)?.text ?? ""), {
+              hint: "give each pipeline file its own `name:`",
+              related: [{ message: `'${r.pipeline.name}' is defined here`, location: nameLocation(first.file, sources.get(first.file)?.text ?? "") }],
+            }),
+          ];
+        } else names.set(key, { file: f });
+      }
     }
     if (!hasErrors(ds)) valid++;
     diagnostics.push(...ds);
@@ -88,7 +105,7 @@ export async function validatePaths(paths: string[], cwd: string, opts: { offlin
 export function printValidation(r: ValidateSummary, format: "text" | "json" | "github", io: CliIo): number {
   const failed = hasErrors(r.diagnostics);
   if (format === "json") {
-    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(r.diagnostics, r.sources) }, null, 2));
+    writeLine(io.stdout, JSON.stringify({ ok: !failed, files: r.files, valid: r.valid, diagnostics: toJson(capDiagnostics(r.diagnostics), r.sources) }, null, 2));
   } else {
     printDiagnostics(io, "stdout", r.diagnostics, r.sources, format);
     if (format === "text") {
@@ -101,4 +118,11 @@ export function printValidation(r: ValidateSummary, format: "text" | "json" | "g
     }
   }
   return failed ? 2 : 0;
+}
+
+/** The value of the file's top-level `name:`, or the whole file. */
+function nameLocation(file: string, text: string): { file: string; offset: number; length: number } {
+  const m = /^name:[ \t]*(\S[^\n#]*?)[ \t]*(?:#.*)?$/m.exec(text);
+  if (!m || m[1] === undefined) return wholeFile(file);
+  return { file, offset: m.index + m[0].indexOf(m[1]), length: m[1].length };
 }

@@ -2,9 +2,10 @@
  * Loading a pipeline: read the file (within limits), find and read mcp.yaml by walking up
  * from the pipeline's folder, check both against their schemas, and compile.
  */
+import { isUtf8 } from "node:buffer";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { compilePipeline } from "./compile.js";
 import type { CompiledPipeline } from "./types.js";
@@ -60,17 +61,21 @@ export function findProjectConfig(dir: string): string | undefined {
 export function readSource(path: string, limits: LoadLimits): { text?: string; diagnostic?: Diagnostic } {
   try {
     const st = statSync(path);
-    if (st.isDirectory()) return { diagnostic: error("MCP006", `${path} is a folder, not a file`) };
+    if (st.isDirectory()) return { diagnostic: error("MCP006", `${path} is a folder, not a file`, wholeFile(path)) };
     if (st.size > limits.maxFileBytes) {
       return {
-        diagnostic: error("MCP002", `file is ${st.size} bytes; the limit is ${limits.maxFileBytes}`, { file: path, offset: 0, length: 0 }),
+        diagnostic: error("MCP002", `file is ${st.size} bytes; the limit is ${limits.maxFileBytes}`, wholeFile(path)),
       };
     }
-    return { text: readFileSync(path, "utf8") };
+    const bytes = readFileSync(path);
+    if (!isUtf8(bytes)) {
+      return { diagnostic: error("MCP006", `cannot read ${path}: it is not UTF-8 text`, wholeFile(path), { hint: "save the file as UTF-8" }) };
+    }
+    return { text: bytes.toString("utf8") };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    return { diagnostic: error("MCP006", `cannot read ${path}: ${why}`) };
+    return { diagnostic: error("MCP006", `cannot read ${path}: ${why}`, wholeFile(path)) };
   }
 }
 
@@ -90,7 +95,9 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
   const file = parseYaml(path, text, limits);
   diagnostics.push(...file.diagnostics);
   if (file.value !== undefined && !hasErrors(file.diagnostics)) {
-    if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
+    if (text.trim() === "" || (file.value === null && !/^\s*[^#\s]/m.test(text))) {
+      diagnostics.push(error("MCP008", "the file is empty; a pipeline file is a mapping with at least `steps:`", wholeFile(path), { hint: "see pipelines/ for examples, or run mcp init" }));
+    } else if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
       diagnostics.push(error("MCP008", "a pipeline file must be a mapping with at least `steps:`", file.locate([]), { hint: "see pipelines/ for examples" }));
     } else {
       diagnostics.push(...validatePipelineSchema(file));
@@ -113,7 +120,7 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     // A broken mcp.yaml is reported once per validation run, with its first pipeline.
     if (!cached) diagnostics.push(...loaded.diagnostics);
     else if (hasErrors(loaded.diagnostics)) {
-      diagnostics.push(error("MCP006", `${path}: its project config ${loaded.file.path} has errors (reported above)`));
+      diagnostics.push(error("MCP006", `its project config ${loaded.file.path} has errors (reported above)`, wholeFile(path)));
     }
   }
 
@@ -168,20 +175,29 @@ function checkInputsSchema(file: YamlFile): Diagnostic[] {
  * @example const p = await loadPipeline("pipelines/ticket-triage.yaml");
  */
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<CompiledPipeline> {
-  const r = await loadPipelineChecked(path, opts);
+  const r = await loadPipelineChecked(path, { modules: "load", ...opts });
   if (!r.pipeline) throw new ConfigError(r.diagnostics, r.sources);
   return r.pipeline;
 }
 
 /**
- * loadPipelineFile, plus the checks that need to load code: every `module` model's file
- * must exist, load, and export a model (MCP405). Used by run, validate and the library.
+ * loadPipelineFile, plus the checks of `module` models' files (MCP405). With `modules:
+ * "static"` (the default, and what `mcp validate` uses) the files are only read and lexed:
+ * they must exist, parse and have the named export, and none of their code runs. With
+ * `"load"` (`mcp run`, loadPipeline) they are imported, as running the pipeline would, and
+ * the export must be a model. docs/limits.md, "Trust model".
  */
-export async function loadPipelineChecked(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
+export async function loadPipelineChecked(path: string, opts: LoadOptions & { modules?: "static" | "load" } = {}): Promise<LoadResult> {
   const r = loadPipelineFile(path, opts);
   if (!r.pipeline || !r.pipeline.models.some((m) => m.provider === "module" && m.module !== undefined)) return r;
-  const { verifyModuleModels } = await import("../models/providers/module.js");
-  const problems = await verifyModuleModels(r.pipeline);
+  let problems: Diagnostic[];
+  if (opts.modules === "load") {
+    const { verifyModuleModels } = await import("../models/providers/module.js");
+    problems = await verifyModuleModels(r.pipeline);
+  } else {
+    const { checkModuleModelsStatically } = await import("../models/module-exports.js");
+    problems = checkModuleModelsStatically(r.pipeline);
+  }
   if (problems.length === 0) return r;
   const { pipeline: _dropped, ...rest } = r;
   return { ...rest, diagnostics: sortDiagnostics([...r.diagnostics, ...problems]) };

@@ -13,6 +13,7 @@ import { parseDuration } from "../util/duration.js";
 import { obj, strings, type Compilation, type Obj } from "./compilation.js";
 import { cachePolicy } from "./settings.js";
 import { attachMcpServers, compileMcpServers } from "./mcp-servers.js";
+import { checkModelPolicy, keyPolicyOf } from "./model-policy.js";
 
 /** The merged models, where each was defined, and the registry over them. */
 export interface ModelTable {
@@ -26,11 +27,16 @@ export function compileModels(c: Compilation, files: readonly (YamlFile | undefi
   const models = new Map<string, ModelConfig>();
   for (const m of extra) models.set(m.name, m);
   const modelSource = new Map<string, { file: YamlFile; path: JsonPath }>();
+  // What a run would refuse about a model, and the project's key policy (model-policy.ts).
+  // The policy is mcp.yaml's: the first of `files` when there are two (config, pipeline).
+  const config = files.length > 1 ? files[0] : undefined;
+  const keyPolicy = keyPolicyOf(obj(config?.value), config?.path);
   for (const f of files) {
     if (!f) continue;
     for (const [name, raw] of Object.entries(obj(obj(f.value).models))) {
       const path = ["models", name];
       models.set(name, modelConfig(c, f, path, name, obj(raw)));
+      checkModelPolicy((...a) => c.report(...a), f, path, name, obj(raw), keyPolicy);
       modelSource.set(name, { file: f, path });
     }
   }

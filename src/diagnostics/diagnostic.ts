@@ -43,6 +43,11 @@ export function warning(code: DiagnosticCode, message: string, location?: Locati
   return { severity: "warning", code, message, ...(location ? { location } : {}), ...extra };
 }
 
+/** The location of a diagnostic about a whole file (too large, unreadable): printed `file:1:1`. */
+export function wholeFile(file: string): Location {
+  return { file, offset: 0, length: 0 };
+}
+
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === "error");
 }

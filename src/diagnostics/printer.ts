@@ -1,4 +1,5 @@
 /** Renders diagnostics as compiler-style text, JSON, or GitHub Actions annotations. */
+import { isAbsolute, relative, sep } from "node:path";
 import type { Diagnostic } from "./diagnostic.js";
 import type { SourceMap } from "./source.js";
 import { unreachable } from "../util/unreachable.js";
@@ -9,15 +10,24 @@ export interface PrintOptions {
   color?: boolean;
   /** Show the source line with a squiggle under the range. @default true */
   excerpt?: boolean;
+  /** Folder that `github` paths are relative to. @default process.cwd() */
+  cwd?: string;
 }
 
 const paint = (on: boolean, code: string, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
+/**
+ * Line and column of a location. A file whose text was never read (too large, unreadable,
+ * not found) or a run input given on the command line has no source: its diagnostics are
+ * about the whole of it, at 1:1, so every diagnostic keeps the `file:line:col` form.
+ */
+function position(location: NonNullable<Diagnostic["location"]>, sources: SourceMap): { line: number; col: number } {
+  return sources.get(location.file)?.position(location.offset) ?? { line: 1, col: 1 };
+}
+
 function where(d: { location?: Diagnostic["location"] }, sources: SourceMap): string {
   if (!d.location) return "";
-  const src = sources.get(d.location.file);
-  if (!src) return `${d.location.file}: `;
-  const { line, col } = src.position(d.location.offset);
+  const { line, col } = position(d.location, sources);
   return `${d.location.file}:${line}:${col}: `;
 }
 
@@ -28,7 +38,8 @@ export function formatHeadline(d: Diagnostic, sources: SourceMap, color = false)
 }
 
 function squiggle(d: Diagnostic, sources: SourceMap, color: boolean): string[] {
-  if (!d.location) return [];
+  // No excerpt for what is about a whole file (offset 0, length 0: too large, a summary line).
+  if (!d.location || (d.location.offset === 0 && d.location.length === 0)) return [];
   const src = sources.get(d.location.file);
   if (!src) return [];
   const { line, col } = src.position(d.location.offset);
@@ -54,18 +65,17 @@ export function formatText(diagnostics: readonly Diagnostic[], sources: SourceMa
 
 export function toJson(diagnostics: readonly Diagnostic[], sources: SourceMap): object[] {
   return diagnostics.map((d) => {
-    const pos = d.location ? sources.get(d.location.file)?.position(d.location.offset) : undefined;
     return {
       severity: d.severity,
       code: d.code,
       message: d.message,
-      ...(d.location ? { file: d.location.file, ...(pos ?? {}), offset: d.location.offset, length: d.location.length } : {}),
+      ...(d.location ? { file: d.location.file, ...position(d.location, sources), offset: d.location.offset, length: d.location.length } : {}),
       ...(d.hint ? { hint: d.hint } : {}),
       ...(d.related?.length
         ? {
             related: d.related.map((r) => ({
               message: r.message,
-              ...(r.location ? { file: r.location.file, ...(sources.get(r.location.file)?.position(r.location.offset) ?? {}) } : {}),
+              ...(r.location ? { file: r.location.file, ...position(r.location, sources) } : {}),
             })),
           }
         : {}),
@@ -73,17 +83,26 @@ export function toJson(diagnostics: readonly Diagnostic[], sources: SourceMap): 
   });
 }
 
-/** GitHub Actions workflow commands; data is escaped as the runner expects. */
-export function formatGithub(diagnostics: readonly Diagnostic[], sources: SourceMap): string {
+/**
+ * GitHub Actions workflow commands; data is escaped as the runner expects. Paths are made
+ * relative to the working folder (the checkout), which is how GitHub attaches an
+ * annotation to a file of the diff.
+ */
+export function formatGithub(diagnostics: readonly Diagnostic[], sources: SourceMap, cwd: string = process.cwd()): string {
+  const rel = (file: string) => {
+    if (!isAbsolute(file)) return file;
+    const r = relative(cwd, file);
+    return r && !r.startsWith("..") && !isAbsolute(r) ? r.split(sep).join("/") : file;
+  };
   const esc = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
   const escProp = (s: string) => esc(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
   return diagnostics
     .map((d) => {
       const props: string[] = [];
       if (d.location) {
-        props.push(`file=${escProp(d.location.file)}`);
-        const pos = sources.get(d.location.file)?.position(d.location.offset);
-        if (pos) props.push(`line=${pos.line}`, `col=${pos.col}`);
+        props.push(`file=${escProp(rel(d.location.file))}`);
+        const pos = position(d.location, sources);
+        props.push(`line=${pos.line}`, `col=${pos.col}`);
       }
       props.push(`title=${escProp(d.code)}`);
       const msg = d.hint ? `${d.message} (hint: ${d.hint})` : d.message;
@@ -99,7 +118,7 @@ export function formatDiagnostics(diagnostics: readonly Diagnostic[], sources: S
     case "json":
       return JSON.stringify(toJson(diagnostics, sources), null, 2);
     case "github":
-      return formatGithub(diagnostics, sources);
+      return formatGithub(diagnostics, sources, opts.cwd);
     default:
       return unreachable(format);
   }

@@ -21,7 +21,7 @@ export interface StepRecord {
   attempts: AttemptRecord[];
   durationMs: number;
   usage: Usage;
-  /** True when usage was estimated with the tokenizer rather than reported by the provider. */
+  /** True when usage was estimated (about 4 characters per token) rather than reported by the provider. */
   usageEstimated?: boolean;
   cost: number;
   /** Every call of the step was answered from the cache or a replay file. */

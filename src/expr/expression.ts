@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import type jsonata from "jsonata";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { McpError } from "../util/errors.js";
+import { safeRegExp } from "../util/safe-regex.js";
 
 const require = createRequire(import.meta.url);
 let jsonataLib: typeof jsonata | undefined;
@@ -96,7 +97,8 @@ class ParsedExpression {
 const parsedCache = new Map<string, ParsedExpression>();
 const PARSED_CACHE_SIZE = 10_000;
 
-const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth };
+/** Regex literals run through safeRegExp: linear time, or stopped (docs/limits.md). */
+const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth, RegexEngine: safeRegExp };
 
 /**
  * `$var.name.name`, the commonest expression by far. Its AST is built here, node for node

@@ -4,6 +4,7 @@
  * the model's `options`, checked, and normalised into one ChatRequest each provider turns
  * into its wire format.
  */
+import { CHAT_OPTION_KEYS } from "./provider-facts.js";
 
 /** One chat message as the APIs take it; `content` is a string or the API's parts array. */
 export interface ChatMessage {
@@ -35,7 +36,7 @@ export interface ChatRequest {
  * - `json`: default JSON mode (true or a JSON Schema).
  * - `body`: extra fields merged into the request body (top_p, seed, stop, ...).
  */
-export const CHAT_OPTION_KEYS = ["system", "temperature", "maxTokens", "json", "body"] as const;
+export { CHAT_OPTION_KEYS };
 
 /** Reads the call shape; `fail` throws the provider's `fatal` error (the input is wrong). */
 export function toChatRequest(input: unknown, options: Record<string, unknown>, defaults: { stream: boolean }, fail: (detail: string) => never): ChatRequest {

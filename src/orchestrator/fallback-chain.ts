@@ -4,6 +4,7 @@
  * the cache, started, attempt_failed and fell_back events; throws StepError when every
  * model failed.
  */
+import { MAX_OUTPUT_DEPTH, nestsDeeperThan } from "./input.js";
 import type { CompiledStep } from "../compiler/types.js";
 import type { ErrorInfo } from "../events/event.js";
 import type { CallRequest } from "../events/ports.js";
@@ -11,7 +12,7 @@ import type { AttemptRecord } from "../events/report.js";
 import { usageOf } from "../models/base-model.js";
 import { ModelError, isRetryable } from "../models/errors.js";
 import type { ModelConfig, Usage } from "../models/types.js";
-import { countTokens } from "../util/tokens.js";
+import { countTokens, estimateTokens, tokenUpperBound } from "../util/tokens.js";
 import { sleep } from "../util/sleep.js";
 import { AttemptTimedOut, attemptCall } from "./attempt.js";
 import { backoffDelay } from "./retry.js";
@@ -45,6 +46,9 @@ function chainConfigs(scope: RunScope, step: CompiledStep): ModelConfig[] {
 async function candidates(scope: RunScope, step: CompiledStep, input: unknown): Promise<ModelConfig[]> {
   const configs = chainConfigs(scope, step);
   if (!configs.some((m) => m.maxTokens !== undefined)) return configs;
+  // The exact count (and the tokenizer's load time) only when a limit is below the upper bound.
+  const bound = tokenUpperBound(input);
+  if (configs.every((m) => m.maxTokens === undefined || m.maxTokens >= bound)) return configs;
   const tokens = await countTokens(input);
   const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
   if (fits.length === 0) {
@@ -132,6 +136,10 @@ async function onModel(
       const t0 = Date.now();
       try {
         const output = await attemptCall(scope, step, config, input, attempt, callSignal, itemField.item);
+        // A model's answer is untrusted data, walked later by the journal, cache and templates.
+        if (output !== null && typeof output === "object" && nestsDeeperThan(output, MAX_OUTPUT_DEPTH)) {
+          throw new ModelError(`model '${config.name}' answered with a value nested more than ${MAX_OUTPUT_DEPTH} levels deep`, { kind: "fatal", provider: config.provider, model: config.name });
+        }
         scope.services.limiter(config).succeeded();
         scope.budget?.release(reservation);
         return await succeeded(scope, step, config, input, output, attempt, Date.now() - t0, attempts, itemField);
@@ -188,7 +196,8 @@ async function succeeded(
 ): Promise<CallResult> {
   let usage = usageOf(output);
   const usageEstimated = !usage;
-  if (!usage) usage = { inputTokens: await countTokens(input), outputTokens: await countTokens(output) };
+  // Usage the provider did not give is estimated cheaply: it is only reported (marked ~).
+  if (!usage) usage = { inputTokens: estimateTokens(input), outputTokens: estimateTokens(output) };
   const cost = scope.services.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
   scope.account(config.name, usage, cost);
   attempts.push({ model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });

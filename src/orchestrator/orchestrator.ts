@@ -78,7 +78,7 @@ export class TaskOrchestrator {
    * `await run.done` for the report. Throws ConfigError if the input does not match `inputs`.
    */
   startRun(pipeline: CompiledPipeline, input: unknown = {}, options: RunOptions = {}): PipelineRun {
-    assertRunInput(pipeline, input);
+    assertRunInput(pipeline, input, {}, options.inputOrigin !== undefined ? { file: options.inputOrigin } : undefined);
     const registry = this.#runRegistry(pipeline);
     const observers = [this.#opts.observer, options.observer ?? this.#opts.defaults?.observer].filter((o): o is RunObserver => !!o);
     const merged: RunOptions = {

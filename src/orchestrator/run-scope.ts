@@ -37,6 +37,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Random source for retry jitter (tests). */
   random?: () => number;
+  /** Where the run input came from (`--input`, a file, `request body`): the file of its diagnostics. @default "input" */
+  inputOrigin?: string;
   /** Runs large forEach steps' items elsewhere (the queue's workers). */
   fanOut?: FanOut;
   /** Runs only a chunk of one forEach step (a worker's share of a fanned-out step). */

@@ -2,16 +2,14 @@
  * The Markdown summary of a run for GitHub Actions' job summary (`GITHUB_STEP_SUMMARY`):
  * status, a table of steps, tokens, cost, and the DAG as a mermaid graph.
  */
+import { formatCost } from "../util/money.js";
 import type { RunReport } from "../events/report.js";
 import type { RunView } from "./run-view.js";
 import { formatDuration } from "../util/duration.js";
 
 const ICON: Record<string, string> = { success: "✅", failed: "❌", skipped: "⏭️", aborted: "⛔", cancelled: "⛔", running: "⏳", queued: "⏳", pending: "⏳" };
 
-function cost(usd: number): string {
-  if (usd === 0) return "$0";
-  return usd < 0.0001 ? `$${usd.toExponential(1)}` : `$${usd.toFixed(usd < 0.01 ? 5 : 4)}`;
-}
+const cost = formatCost;
 
 /** `|` and newlines would break a table cell. */
 function cell(s: string): string {

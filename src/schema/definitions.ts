@@ -346,6 +346,16 @@ export const configSchema: Schema = {
       type: "array",
       items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
     }),
+    apiKeys: strict(
+      "Which environment variables models may use as API keys (apiKeyEnv), and which hosts those keys may be sent to. Pipelines that break it are refused by validate and run. docs/limits.md.",
+      {
+        env: d("The only variables `apiKeyEnv` may name. Default: any.", { type: "array", items: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" } }),
+        hosts: d("The only hosts a model with an `apiKeyEnv` may send requests to: a host name, an IP address, or *.domain for its subdomains. Default: any.", {
+          type: "array",
+          items: { type: "string", minLength: 1 },
+        }),
+      },
+    ),
     store: d("Where the run journal, conversations and the response cache live: a redis:// URL, sqlite, memory, or an object. docs/state.md, docs/scale-out.md.", {
       anyOf: [
         str("redis://HOST:PORT (a store shared by a fleet of workers), sqlite or memory.", { pattern: "^(rediss?://.+|sqlite|memory)$" }),

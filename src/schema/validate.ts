@@ -11,6 +11,7 @@ import { error, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { closest } from "../util/suggest.js";
+import { safeRegExp } from "../util/safe-regex.js";
 import { configSchema, pipelineSchema, testSchema } from "./definitions.js";
 
 const require = createRequire(import.meta.url);
@@ -85,6 +86,12 @@ export function validateTestSchema(file: YamlFile): Diagnostic[] {
 let userAjv: Ajv2020 | undefined;
 
 /**
+ * Options for users' schemas: patterns run through safeRegExp (linear time, or stopped:
+ * docs/limits.md).
+ */
+const USER_AJV_OPTIONS: Options = { allErrors: true, verbose: true, strict: false, allowUnionTypes: true, code: { regExp: safeRegExp as never } };
+
+/**
  * Checks a JSON Schema written by the user (a pipeline's `inputs`): against the draft
  * 2020-12 meta-schema, then by compiling it (unresolvable `$ref`s). It uses an Ajv
  * instance of its own and removes the schema again, so a schema with an `$id` can be
@@ -93,7 +100,7 @@ let userAjv: Ajv2020 | undefined;
 export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
   const schema = valueAt(file.value, path);
   if (!schema || typeof schema !== "object") return [];
-  userAjv ??= newAjv({ allErrors: true, strict: false, allowUnionTypes: true });
+  userAjv ??= newAjv(USER_AJV_OPTIONS);
   const where = displayPath(path);
   if (!userAjv.validateSchema(schema)) {
     const out: Diagnostic[] = [];
@@ -131,7 +138,7 @@ export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
  * "schema with key or id already exists". Throws on a schema that checkUserSchema rejects.
  */
 export function compileUserSchema(schema: object): ValidateFunction {
-  userAjv ??= newAjv({ allErrors: true, strict: false, allowUnionTypes: true });
+  userAjv ??= newAjv(USER_AJV_OPTIONS);
   try {
     return userAjv.compile(schema);
   } finally {

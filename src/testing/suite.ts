@@ -137,7 +137,7 @@ export async function loadSuite(path: string, opts: { sources?: SourceMap; limit
     const loaded = await loadPipelineChecked(pipelinePath, { sources });
     if (loaded.pipeline) pipeline = loaded.pipeline;
     else {
-      const unreadable = loaded.diagnostics.find((d) => d.code === "MCP006" && !d.location);
+      const unreadable = loaded.diagnostics.find((d) => d.code === "MCP006" && d.message.startsWith("cannot read ") && d.location?.offset === 0);
       diagnostics.push(
         error(
           "MCP601",

@@ -42,6 +42,26 @@ export async function countTokens(value: unknown): Promise<number> {
   return (await loadTokenizer())(text);
 }
 
+/**
+ * A cheap estimate with no tokenizer: about 4 characters per token, the rule of thumb for
+ * English with GPT-style encodings. Used where a count is only reported (usage a provider
+ * did not give, marked `~` in reports), so a run never pays the tokenizer's load time
+ * (~0.3-1 s) just to print a number.
+ */
+export function estimateTokens(value: unknown): number {
+  const text = promptText(value);
+  return text === "" ? 0 : Math.max(1, Math.ceil(text.length / 4));
+}
+
+/**
+ * An upper bound on the tokens of a value with no tokenizer: its UTF-8 byte length (a
+ * byte-level BPE token is at least one byte). When every limit is above it, no exact count
+ * is needed.
+ */
+export function tokenUpperBound(value: unknown): number {
+  return Buffer.byteLength(promptText(value), "utf8");
+}
+
 /** Synchronous count once the tokenizer is loaded; undefined before. */
 export function countTokensSync(value: unknown): number | undefined {
   if (!counter) return undefined;

@@ -8,7 +8,7 @@ import { basename, dirname, extname } from "node:path";
 import { findProjectConfig, loadPipelineFile } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
-import { error, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, wholeFile, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { ChangeCause, LivePipelineInfo, LivePipelineSetOptions, LiveSetEvent, PipelineStatus } from "./live-set-types.js";
 import { freezePipeline, moduleFiles, nameLocation, stampOf, versionOf } from "./pipeline-versions.js";
@@ -68,10 +68,10 @@ export class PipelineEntries {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
         if (prev) this.remove(prev, events);
-        else if (this.#fileRoots.has(path)) this.setInvalid(path, file, [error("MCP006", `cannot read ${file}: no such file`)], new SourceMap(), causes, events);
+        else if (this.#fileRoots.has(path)) this.setInvalid(path, file, [error("MCP006", `cannot read ${file}: no such file`, wholeFile(file))], new SourceMap(), causes, events);
         return;
       }
-      this.setInvalid(path, file, [error("MCP006", `cannot read ${file}: ${(e as Error).message}`)], new SourceMap(), causes, events);
+      this.setInvalid(path, file, [error("MCP006", `cannot read ${file}: ${(e as Error).message}`, wholeFile(file))], new SourceMap(), causes, events);
       return;
     }
 

@@ -45,7 +45,7 @@ describe("mcp", () => {
       const r = await runCli([command, "--bogus", "x.yaml"]);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toBe(`mcp ${command}: Unknown option '--bogus'\nRun 'mcp ${command} --help' for usage.\n`);
+      expect(r.stderr).toBe(`mcp ${command}: unknown option '--bogus'\nRun 'mcp ${command} --help' for usage.\n`);
     });
   }
 

@@ -96,7 +96,7 @@ describe("mcp validate", () => {
   it("exits 2 for a path that does not exist", async () => {
     const dir = tempProject();
     const r = await runCli(["validate", "nope.yaml"], { cwd: dir });
-    expect(r).toMatchObject({ code: 2, stdout: "error MCP006: cannot read nope.yaml: no such file or folder\n1 error\n" });
+    expect(r).toMatchObject({ code: 2, stdout: "nope.yaml:1:1: error MCP006: cannot read nope.yaml: no such file or folder\n1 error\n" });
   });
 
   it("exits 2 for a folder with no YAML files", async () => {

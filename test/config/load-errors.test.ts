@@ -38,12 +38,12 @@ describe("MCP001 YAML syntax error", () => {
 });
 
 describe("MCP002 file too large", () => {
-  it("refuses a file over the size limit before reading it (so without line:col)", () => {
+  it("refuses a file over the size limit before reading it (at 1:1, with no excerpt)", () => {
     const dir = tempProject();
     const path = join(dir, "big.yaml");
     writeFileSync(path, "# " + "x".repeat(DEFAULT_LIMITS.maxFileBytes) + "\nsteps: {}\n");
     const r = loadPipelineFile(path, { configPath: null });
-    expect(headlines(r)).toEqual([`${path}: error MCP002: file is ${DEFAULT_LIMITS.maxFileBytes + 13} bytes; the limit is ${DEFAULT_LIMITS.maxFileBytes}`]);
+    expect(headlines(r)).toEqual([`${path}:1:1: error MCP002: file is ${DEFAULT_LIMITS.maxFileBytes + 13} bytes; the limit is ${DEFAULT_LIMITS.maxFileBytes}`]);
   });
 
   it("counts bytes, not characters, of text given directly", () => {
@@ -118,13 +118,13 @@ describe("MCP005 forbidden key", () => {
 describe("MCP006 cannot read file", () => {
   it("names a missing file", () => {
     const r = loadPipelineFile("no/such/pipeline.yaml", { configPath: null });
-    expect(headlines(r)).toEqual(["error MCP006: cannot read no/such/pipeline.yaml: no such file"]);
+    expect(headlines(r)).toEqual(["no/such/pipeline.yaml:1:1: error MCP006: cannot read no/such/pipeline.yaml: no such file"]);
   });
 
   it("refuses a folder given as a file", () => {
     const dir = tempProject();
     const r = loadPipelineFile(dir, { configPath: null });
-    expect(headlines(r)).toEqual([`error MCP006: ${dir} is a folder, not a file`]);
+    expect(headlines(r)).toEqual([`${dir}:1:1: error MCP006: ${dir} is a folder, not a file`]);
   });
 
   it("reports a broken mcp.yaml once, then points the other pipelines at it", () => {
@@ -138,7 +138,7 @@ describe("MCP006 cannot read file", () => {
     const a = loadPipelineFile(join(dir, "a.yaml"), { sources, configCache });
     const b = loadPipelineFile(join(dir, "b.yaml"), { sources, configCache });
     expect(a.diagnostics.map((d) => d.code)).toContain("MCP101");
-    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(`error MCP006: ${join(dir, "b.yaml")}: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`);
+    expect(b.diagnostics.map((d) => formatHeadline(d, sources))).toContain(`${join(dir, "b.yaml")}:1:1: error MCP006: its project config ${join(dir, "mcp.yaml")} has errors (reported above)`);
     expect(b.diagnostics.map((d) => d.code)).not.toContain("MCP101");
   });
 });
@@ -156,7 +156,7 @@ describe("MCP008 not a mapping", () => {
   });
 
   it("refuses an empty pipeline file", () => {
-    expect(headlines(load(""))).toEqual(["p.yaml:1:1: error MCP008: a pipeline file must be a mapping with at least `steps:`"]);
+    expect(headlines(load(""))).toEqual(["p.yaml:1:1: error MCP008: the file is empty; a pipeline file is a mapping with at least `steps:`"]);
   });
 
   it("refuses an mcp.yaml that is a plain string", () => {
@@ -171,7 +171,7 @@ describe("MCP009 no pipeline files found", () => {
     const dir = tempProject({ "notes.txt": "hi" });
     const { files, diagnostics } = collectFiles([dir], "/");
     expect(files).toEqual([]);
-    expect(diagnostics.map((d) => formatHeadline(d, new SourceMap()))).toEqual([`error MCP009: no .yaml files in ${dir}`]);
+    expect(diagnostics.map((d) => formatHeadline(d, new SourceMap()))).toEqual([`${dir}:1:1: error MCP009: no .yaml files in ${dir}`]);
   });
 });
 

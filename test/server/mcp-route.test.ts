@@ -61,7 +61,7 @@ describe("/mcp over Streamable HTTP", () => {
     expect(r.structuredContent).toEqual({ greeting: "hello Ada" });
     const seen: number[] = [];
     await client.callTool({ name: "three", arguments: {} }, { onprogress: (p) => seen.push(p.progress) });
-    for (let i = 0; i < 100 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
     const failed = await client.callTool({ name: "fails", arguments: {} });
     expect(failed.isError).toBe(true);

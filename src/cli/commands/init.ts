@@ -1,20 +1,24 @@
 /** `mcp init [DIR]`: scaffold mcp.yaml and an example pipeline, never overwriting a file. */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join, relative, resolve } from "node:path";
 import { parse } from "../args.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
 
 export const help = `Usage: mcp init [DIR]
 
-Creates mcp.yaml and pipelines/hello.yaml in DIR (default: the current folder).
-Existing files are never overwritten: they are left alone and listed.
+Creates mcp.yaml, pipelines/hello.yaml and the JSON Schemas editors use (schemas/) in DIR
+(default: the current folder). Existing files are never overwritten: they are left alone
+and listed.
 
 Options:
   -h, --help  show this help
 
 Exit codes: 0 done (even if every file already existed), 2 usage error.`;
 
-const CONFIG = `# yaml-language-server: $schema=./node_modules/mcp-runner/schemas/config.schema.json
+// The modelines point at the schemas init writes next to them, so an editor resolves them at
+// once, with or without the package installed in the project.
+const CONFIG = `# yaml-language-server: $schema=./schemas/config.schema.json
 # Project settings for the MCP runner; pipelines below this folder use them.
 version: 1
 
@@ -35,7 +39,7 @@ models:
       latency: 10ms
 `;
 
-const PIPELINE = `# yaml-language-server: $schema=../node_modules/mcp-runner/schemas/pipeline.schema.json
+const PIPELINE = `# yaml-language-server: $schema=../schemas/pipeline.schema.json
 version: 1
 name: hello
 description: Analyse a text and answer it.
@@ -68,9 +72,11 @@ export async function initCommand(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError("give at most one folder", "init");
   const dir = resolve(io.cwd, positionals[0] ?? ".");
+  const schemas = fileURLToPath(new URL("../../../schemas/", import.meta.url));
   const files: [string, string][] = [
     [join(dir, "mcp.yaml"), CONFIG],
     [join(dir, "pipelines", "hello.yaml"), PIPELINE],
+    ...["config.schema.json", "pipeline.schema.json"].map((n): [string, string] => [join(dir, "schemas", n), readFileSync(join(schemas, n), "utf8")]),
   ];
   for (const [path, text] of files) {
     const shown = relative(io.cwd, path) || path;
@@ -82,9 +88,18 @@ export async function initCommand(argv: string[], io: CliIo): Promise<number> {
     writeFileSync(path, text, { flag: "wx" });
     writeLine(io.stderr, `created ${shown}`);
   }
+  const pipelines = relative(io.cwd, join(dir, "pipelines")) || "pipelines";
+  const hello = relative(io.cwd, join(dir, "pipelines", "hello.yaml"));
   writeLine(
     io.stderr,
-    `next: mcp validate ${relative(io.cwd, join(dir, "pipelines")) || "pipelines"} && mcp run ${relative(io.cwd, join(dir, "pipelines", "hello.yaml"))} --input '{"text": "I love this!"}'`,
+    [
+      "",
+      "next steps:",
+      `  npm install --save-dev mcp-runner      # the CLI in this project (then: npx mcp ...), pinned in package.json`,
+      `  npx mcp validate ${pipelines}`,
+      `  npx mcp run ${hello} --input '{"text": "I love this!"}'`,
+      "editors with the YAML extension check the files against schemas/ (see the first line of each file)",
+    ].join("\n"),
   );
   return 0;
 }

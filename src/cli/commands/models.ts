@@ -1,5 +1,6 @@
 /** `mcp models [PATH]`: the registry: models, capabilities, limits, cost. */
 import { statSync } from "node:fs";
+import { relative } from "node:path";
 import { SourceMap } from "../../diagnostics/source.js";
 import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../compiler/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
@@ -14,8 +15,24 @@ import { EXIT_CODES } from "../exit-codes.js";
 export const help = `Usage: mcp models [PATH] [--json]
 
 Prints the model registry: name, provider, capabilities, maxTokens, cost (USD per 1M
-tokens in/out), concurrency and fallbacks. PATH is a pipeline file (its models merged
-over mcp.yaml's) or a folder (the mcp.yaml found from there); default: the current folder.`;
+tokens in/out), concurrency and fallbacks, then the built-in providers a model can use.
+PATH is a pipeline file (its models merged over mcp.yaml's) or a folder (the mcp.yaml
+found from there); default: the current folder.`;
+
+/** The built-in providers (DESIGN section 3), as `mcp models` lists them. */
+export const BUILT_IN_PROVIDERS: readonly [name: string, what: string][] = [
+  ["nlp", "in-process English NLP: sentiment, entities, keywords, sentences, summary; no network, no key"],
+  ["openai", "OpenAI-compatible /chat/completions (OpenAI, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter, Groq); baseUrl, apiKeyEnv"],
+  ["anthropic", "the Anthropic Messages API; apiKeyEnv"],
+  ["http", "any JSON-over-HTTP model; JSONata maps the request and the response"],
+  ["mock", "scripted replies, latency and failures, for tests and demos"],
+  ["module", "your own model class or function from a .js/.ts file"],
+];
+
+function providersText(): string {
+  const w = Math.max(...BUILT_IN_PROVIDERS.map(([n]) => n.length));
+  return ["built-in providers (provider: NAME in a model entry; docs/providers.md):", ...BUILT_IN_PROVIDERS.map(([n, what]) => `  ${n.padEnd(w)}  ${what}`)].join("\n");
+}
 
 export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse("models", argv, { json: { type: "boolean" } });
@@ -26,6 +43,7 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
   const path = positionals[0] ?? io.cwd;
   let models: readonly ModelConfig[];
   let isDir = false;
+  let source = path;
   try {
     isDir = statSync(path).isDirectory();
   } catch {
@@ -35,9 +53,15 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
   if (isDir) {
     const cfgPath = findProjectConfig(path);
     if (!cfgPath) {
-      writeLine(io.stderr, `mcp models: no mcp.yaml in ${path} or above; give a pipeline file, or run 'mcp init'`);
-      return EXIT_CODES.invalid;
+      if (values.json) {
+        writeLine(io.stdout, "[]");
+        return EXIT_CODES.ok;
+      }
+      writeLine(io.stdout, `no mcp.yaml in ${path} or above, so no project models; pipelines may define their own under models:, or run 'mcp init'.\n`);
+      writeLine(io.stdout, providersText());
+      return EXIT_CODES.ok;
     }
+    source = relative(io.cwd, cfgPath) || cfgPath;
     const sources = new SourceMap();
     const cfg = loadConfigFile(cfgPath, DEFAULT_LIMITS, sources);
     printDiagnostics(io, "stderr", cfg.diagnostics, sources);
@@ -63,6 +87,11 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
     );
     return EXIT_CODES.ok;
   }
+  if (models.length === 0) {
+    writeLine(io.stdout, `no models in ${source}; pipelines may define their own under models:, or add them to mcp.yaml.\n`);
+    writeLine(io.stdout, providersText());
+    return EXIT_CODES.ok;
+  }
   const rows = [["name", "provider", "model", "capabilities", "maxTokens", "cost in/out", "concurrency", "fallback"]];
   for (const m of models) {
     rows.push([
@@ -85,6 +114,7 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
         .join("  ")
         .trimEnd(),
     );
-  writeLine(io.stdout, `\n${models.length} model${models.length === 1 ? "" : "s"}; cost is USD per 1M tokens`);
+  writeLine(io.stdout, `\n${models.length} model${models.length === 1 ? "" : "s"} from ${source}; cost is USD per 1M tokens\n`);
+  writeLine(io.stdout, providersText());
   return EXIT_CODES.ok;
 }

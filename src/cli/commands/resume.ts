@@ -84,7 +84,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       writeLine(io.stderr, `mcp resume: the pipeline file of run ${run.id} is gone: ${run.file}`);
       return EXIT_CODES.invalid;
     }
-    const loaded = await loadPipelineChecked(run.file);
+    const loaded = await loadPipelineChecked(run.file, { modules: "load" });
     printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);
     if (!loaded.pipeline) return EXIT_CODES.invalid;
     const pipeline = loaded.pipeline;

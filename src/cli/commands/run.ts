@@ -7,7 +7,7 @@ import { ModelRegistry } from "../../registry/model-registry.js";
 import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
-import { readRunInput } from "../run-input.js";
+import { readRunInput, runInputOrigin } from "../run-input.js";
 import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, runEnvironmentFlags } from "../run-environment.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { exitCodeOf, runOnce } from "../run-once.js";
@@ -73,6 +73,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const progress = oneOf("run", "progress", values.progress as string | undefined, ["auto", "live", "plain", "json", "none"] as const, values.quiet ? "none" : "auto");
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
   const input = await readRunInput(values as { input?: string; "input-file"?: string }, io);
+  const inputOrigin = runInputOrigin(values as { input?: string; "input-file"?: string });
+  const noInput = values.input === undefined && values["input-file"] === undefined && inputOrigin === "stdin" && isEmptyObject(input);
   const flags = runEnvironmentFlags("run", values);
   if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
   if (values.queue !== undefined) {
@@ -99,10 +101,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const { watchRun } = await import("../watch-run.js");
     const out = { progress, quiet: !!values.quiet, json: !!values.json };
     const environment = (p: CompiledPipeline) => createRunEnvironment(p, flags, { env: io.env });
-    return watchRun({ file, input, runOptions: concurrency ? { concurrency } : {}, out, mode, dryRun: !!values["dry-run"], environment }, io);
+    return watchRun({ file, input, runOptions: { inputOrigin, ...(concurrency ? { concurrency } : {}) }, out, mode, dryRun: !!values["dry-run"], environment }, io);
   }
 
-  const loaded = await loadPipelineChecked(file);
+  const loaded = await loadPipelineChecked(file, { modules: "load" });
   printDiagnostics(io, "stderr", loaded.diagnostics, loaded.sources);
   if (!loaded.pipeline) return EXIT_CODES.invalid;
   const pipeline = loaded.pipeline;
@@ -123,7 +125,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         orchestrator,
         pipeline,
         input,
-        { ...environment.options, ...(concurrency ? { concurrency } : {}) },
+        { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) },
         io,
         { progress, quiet: !!values.quiet, json: !!values.json },
         recorder,
@@ -146,10 +148,27 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       printDiagnostics(io, "stderr", e.diagnostics, e.sources ?? loaded.sources);
+      if (noInput && e.diagnostics.some((d) => d.code === "MCP501")) writeLine(io.stderr, howToGiveInput(file, pipeline));
       return EXIT_CODES.invalid;
     }
     throw e;
   } finally {
     await orchestrator.close();
   }
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+/** For a run given no input at all: how to give one, with the pipeline's required keys. */
+export function howToGiveInput(file: string, pipeline: CompiledPipeline): string {
+  const schema = pipeline.inputs as { required?: unknown; properties?: Record<string, { type?: unknown }> } | undefined;
+  const required = Array.isArray(schema?.required) ? schema.required.filter((k): k is string => typeof k === "string").slice(0, 3) : [];
+  const sample = (k: string) => {
+    const t = schema?.properties?.[k]?.type;
+    return t === "number" || t === "integer" ? "1" : t === "boolean" ? "true" : t === "array" ? "[]" : t === "object" ? "{}" : '"..."';
+  };
+  const example = `{${required.map((k) => `${JSON.stringify(k)}: ${sample(k)}`).join(", ")}}`;
+  return `hint: no input was given; pass it as JSON with --input, from a file with --input-file, or on stdin:\n  mcp run ${file} --input '${example}'\n  mcp run ${file} --input-file input.json`;
 }

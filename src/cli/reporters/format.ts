@@ -2,6 +2,7 @@
 import type { RunReport, StepRecord } from "../../events/report.js";
 import type { StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
+import { formatCost } from "../../util/money.js";
 
 export const MARK: Record<StepStatus, string> = {
   pending: "·",
@@ -23,11 +24,7 @@ export function statusMark(status: StepStatus, color: boolean): string {
   return paint(color, COLOR[status], MARK[status]);
 }
 
-export function formatCost(usd: number): string {
-  if (usd === 0) return "$0";
-  if (usd < 0.0001) return `$${usd.toExponential(1)}`;
-  return `$${usd.toFixed(usd < 0.01 ? 5 : 4)}`;
-}
+export { formatCost };
 
 function pad(cells: string[][]): string[] {
   const widths: number[] = [];
@@ -40,10 +37,22 @@ function pad(cells: string[][]): string[] {
   );
 }
 
+/** Items of a forEach step: the distinct `item` indexes its attempts were made for. */
+function itemCount(r: StepRecord): number | undefined {
+  const items = new Set(r.attempts.filter((a) => a.item !== undefined).map((a) => a.item));
+  return items.size ? items.size : undefined;
+}
+
+/**
+ * Attempts of one call: retries and fallbacks, not forEach items (those have a column of
+ * their own). For a forEach step, the most attempts any one item needed.
+ */
 function attemptsText(r: StepRecord): string {
   const failed = r.attempts.filter((a) => !a.ok).length;
   const models = [...new Set(r.attempts.map((a) => a.model))];
-  const parts = [`${r.attempts.length}`];
+  const perItem = new Map<number | undefined, number>();
+  for (const a of r.attempts) perItem.set(a.item, (perItem.get(a.item) ?? 0) + 1);
+  const parts = [`${Math.max(...perItem.values())}`];
   if (failed) parts.push(`(${failed} failed)`);
   if (models.length > 1) parts.push(`via ${models.join(" → ")}`);
   return parts.join(" ");
@@ -51,12 +60,14 @@ function attemptsText(r: StepRecord): string {
 
 /** The per-step report table and totals, as printed after a run. */
 export function formatReport(report: RunReport, color = false): string {
-  const rows: string[][] = [["", "step", "model", "attempts", "time", "tokens in/out", "cost", "cache"]];
+  const withItems = Object.values(report.steps).some((r) => itemCount(r) !== undefined);
+  const rows: string[][] = [["", "step", "model", ...(withItems ? ["items"] : []), "attempts", "time", "tokens in/out", "cost", "cache"]];
   for (const [id, r] of Object.entries(report.steps)) {
     rows.push([
       statusMark(r.status, false),
       id,
       r.model ?? "-",
+      ...(withItems ? [String(itemCount(r) ?? "-")] : []),
       r.attempts.length ? attemptsText(r) : "-",
       r.status === "skipped" ? "-" : formatDuration(r.durationMs),
       r.status === "success" ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usageEstimated ? "~" : ""}` : "-",
@@ -72,6 +83,6 @@ export function formatReport(report: RunReport, color = false): string {
   const t = report.totals;
   const head = `${paint(color, report.status === "success" ? "32" : "31", report.status)} ${report.runId} (${report.pipeline}) in ${formatDuration(report.durationMs)}`;
   const totals = `tokens ${t.inputTokens} in / ${t.outputTokens} out, cost ${formatCost(t.cost)}, ${t.calls} model call${t.calls === 1 ? "" : "s"}${t.cacheHits ? `, ${t.cacheHits} cache hit${t.cacheHits === 1 ? "" : "s"}` : ""}`;
-  const notes = Object.values(report.steps).some((r) => r.usageEstimated) ? ["~ tokens estimated with the tokenizer (the provider reported none)"] : [];
+  const notes = Object.values(report.steps).some((r) => r.usageEstimated) ? ["~ tokens estimated, about 4 characters per token (the provider reported none)"] : [];
   return [...lines, "", head, totals, ...notes].join("\n");
 }

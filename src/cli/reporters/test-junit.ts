@@ -52,7 +52,7 @@ export function junitXml(s: TestSummary, timestamp = new Date()): string {
       `  <testsuite name="${xmlEscape(suite.file)}" tests="${suite.cases.length}" failures="${f}" errors="${e}" skipped="${k}" time="${seconds(suite.durationMs)}" timestamp="${timestamp.toISOString().replace(/\.\d+Z$/, "")}" file="${xmlEscape(suite.file)}">`,
     );
     lines.push(
-      `    <properties><property name="pipeline" value="${xmlEscape(suite.pipeline)}"/>${suite.recording ? `<property name="recording" value="${xmlEscape(suite.recording.path)}"/>` : ""}</properties>`,
+      `    <properties><property name="pipeline" value="${xmlEscape(suite.pipeline)}"/>${suite.recording && suite.recording.replayed + suite.recording.recorded > 0 ? `<property name="recording" value="${xmlEscape(suite.recording.path)}"/>` : ""}</properties>`,
     );
     for (const c of suite.cases) lines.push(...testcase(c));
     lines.push("  </testsuite>");

@@ -4,6 +4,7 @@
  * `max_tokens`, and streamed events (message_start, content_block_delta, message_delta,
  * message_stop, error). docs/providers.md.
  */
+import { ANTHROPIC_DEFAULT_BASE_URL } from "../provider-facts.js";
 import type { ModelCallContext } from "../base-model.js";
 import { CHAT_OPTION_KEYS, estimateTokens, messagesText, parseJsonAnswer, toChatRequest, type ChatMessage, type ChatRequest } from "../chat-request.js";
 import type { ModelErrorKind } from "../errors.js";
@@ -13,8 +14,7 @@ import type { LlmOutput, ModelConfig, Usage } from "../types.js";
 import type { ProviderServices } from "./services.js";
 import { endpoint, parseUrl, RemoteModel } from "./remote-model.js";
 
-/** Where requests go when the model sets no `baseUrl`. */
-export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com/v1";
+export { ANTHROPIC_DEFAULT_BASE_URL };
 /** The `anthropic-version` header sent unless the model's `headers` set another. */
 export const ANTHROPIC_VERSION = "2023-06-01";
 /** `max_tokens` when neither the input nor `options.maxTokens` gives one (the API requires it). */

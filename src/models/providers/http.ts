@@ -11,6 +11,7 @@
  *     request: { inputs: "${{ $request.text }}" }
  *     response: { label: "${{ $response[0].label }}", score: "${{ $response[0].score }}" }
  */
+import { HTTP_OPTION_KEYS } from "../provider-facts.js";
 import type { ModelCallContext } from "../base-model.js";
 import { evaluateTemplate } from "../../expr/template.js";
 import { readJson, send } from "../http-client.js";
@@ -23,7 +24,7 @@ import { parseUrl, RemoteModel } from "./remote-model.js";
  * - `apiKeyHeader`: header that carries the key from apiKeyEnv. @default "authorization"
  * - `apiKeyPrefix`: text before the key. @default "Bearer " for authorization, else ""
  */
-export const HTTP_OPTION_KEYS = ["apiKeyHeader", "apiKeyPrefix"] as const;
+export { HTTP_OPTION_KEYS };
 
 const METHODS = ["POST", "PUT", "GET"];
 

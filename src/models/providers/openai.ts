@@ -3,6 +3,7 @@
  * `POST {baseUrl}/chat/completions`. Besides OpenAI it speaks to every server that copies
  * it: Ollama, vLLM, llama.cpp server, LM Studio, OpenRouter, Groq. docs/providers.md.
  */
+import { OPENAI_DEFAULT_BASE_URL } from "../provider-facts.js";
 import type { ModelCallContext } from "../base-model.js";
 import { CHAT_OPTION_KEYS, estimateTokens, messagesText, parseJsonAnswer, toChatRequest, type ChatRequest } from "../chat-request.js";
 import { malformed, modelError, readJson, readSse, send, snippet, type HttpCall } from "../http-client.js";
@@ -11,8 +12,7 @@ import type { LlmOutput, ModelConfig, Usage } from "../types.js";
 import type { ProviderServices } from "./services.js";
 import { endpoint, parseUrl, RemoteModel } from "./remote-model.js";
 
-/** Where requests go when the model sets no `baseUrl`. */
-export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+export { OPENAI_DEFAULT_BASE_URL };
 
 /** An OpenAI-compatible chat model. */
 export class OpenAIModel extends RemoteModel implements StreamingModel {

@@ -87,7 +87,7 @@ describe("mcp serve --stdio with the SDK v2 client", () => {
     expect(r.structuredContent).toEqual({ result: "step done" });
     // The server sends every notification before the result; the client may dispatch the
     // last one a moment after it resolved the call.
-    for (let i = 0; i < 100 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen.length).toBe(6); // each of the 3 steps started and finished
     expect(seen.map((p) => p.progress)).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
     expect(seen.every((p) => p.total === 3)).toBe(true);
