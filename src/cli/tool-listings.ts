@@ -2,7 +2,7 @@
  * Listings of external MCP servers' tools, for checking tool steps' inputs at load time.
  * `mcp validate` lists every server a pipeline uses (starting or connecting to it) and keeps
  * the listing in the project's store, under the server's id and under its id and version;
- * `mcp validate --offline` and `mcp run` only read what is kept.
+ * `mcp validate` (offline by default) and `mcp run` only read what is kept; `mcp validate --list-tools` lists.
  */
 import { warning, type Diagnostic } from "../diagnostics/diagnostic.js";
 import type { CompiledPipeline } from "../compiler/types.js";

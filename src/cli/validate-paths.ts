@@ -48,8 +48,8 @@ export interface ValidateSummary {
   sources: SourceMap;
 }
 
-/** Validates files and folders; module model files are loaded and checked too (MCP405). */
-export async function validatePaths(paths: string[], cwd: string, opts: { offline?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ValidateSummary> {
+/** Validates files and folders; module model files are checked statically, never imported (MCP405); MCP servers are listed only with `listTools`. */
+export async function validatePaths(paths: string[], cwd: string, opts: { listTools?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ValidateSummary> {
   const sources = new SourceMap();
   const { files, diagnostics } = collectFiles(paths, cwd);
   const configCache: NonNullable<LoadOptions["configCache"]> = new Map();
@@ -78,7 +78,7 @@ export async function validatePaths(paths: string[], cwd: string, opts: { offlin
       if (r.pipeline?.models.some((m) => m.mcpServer)) {
         // Tool steps: check their inputs against the tools' input schemas (docs/mcp.md).
         const { toolListingsFor } = await import("./tool-listings.js");
-        const { listings, diagnostics: listed } = await toolListingsFor(r.pipeline, { online: !opts.offline, env: opts.env ?? process.env });
+        const { listings, diagnostics: listed } = await toolListingsFor(r.pipeline, { online: opts.listTools === true, env: opts.env ?? process.env });
         if (listings.size) ds = (await loadPipelineChecked(f, { sources, configCache, toolListings: listings })).diagnostics;
         ds = [...ds, ...listed];
       }

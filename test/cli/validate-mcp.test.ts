@@ -36,7 +36,7 @@ describe("mcp validate with MCP tool steps", () => {
     const before = await runCli(["validate", "--offline", "pipelines"], { cwd: dir });
     expect(before).toMatchObject({ code: 0, stdout: "1 file valid\n" });
 
-    const online = await runCli(["validate", "pipelines"], { cwd: dir, timeoutMs: 60_000 });
+    const online = await runCli(["validate", "--list-tools", "pipelines"], { cwd: dir, timeoutMs: 60_000 });
     expect(online.code).toBe(2);
     expect(online.stdout).toContain("pipelines/add.yaml:5:17: error MCP421: step 'add' input for tool of model 'sum': argument 'a' must be number");
 
@@ -50,7 +50,7 @@ describe("mcp validate with MCP tool steps", () => {
       "mcp.yaml": `version: 1\nmcpServers:\n  gone: { command: ${JSON.stringify(join("/nonexistent", "tool-server"))} }\nmodels:\n  t: { provider: mcp, server: gone, tool: x }\n`,
       "pipelines/t.yaml": "version: 1\nsteps:\n  s: { model: t, input: { a: 1 } }\n",
     });
-    const r = await runCli(["validate", "pipelines"], { cwd: dir, timeoutMs: 60_000 });
+    const r = await runCli(["validate", "--list-tools", "pipelines"], { cwd: dir, timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/warning MCP423: cannot list the tools of MCP server 'gone'/);
   }, 90_000);
