@@ -14,7 +14,7 @@
  * x-api-key, cookie ...) and the value of every model's `apiKeyEnv` variable are replaced
  * by "[redacted]" wherever they appear.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
@@ -137,17 +137,38 @@ export function writeRecording(path: string, recording: Recording): void {
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "EACCES" || code === "EPERM"
-        ? "permission denied"
-        : code === "ENOTDIR" || code === "EEXIST"
-          ? "a part of the path is a file, not a folder"
-          : code === "EISDIR"
-            ? "it is a folder"
-            : (e as Error).message.replaceAll(tmp, path);
-    throw new Error(`cannot write ${path}: ${why}`);
+    throw new Error(cannotWrite(path, e, tmp));
   }
+}
+
+/**
+ * Makes the folder of a recording file and checks that the file can be written, so that a
+ * `--record` path that cannot work is refused before the run makes any call.
+ * @throws Error `cannot write PATH: why` (the path as the user gave it).
+ */
+export function ensureWritable(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path) && statSync(path).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    accessSync(dirname(path), constants.W_OK);
+  } catch (e) {
+    throw new Error(cannotWrite(path, e));
+  }
+}
+
+function cannotWrite(path: string, e: unknown, tmp?: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === "EACCES" || code === "EPERM"
+      ? "permission denied"
+      : code === "ENOTDIR" || code === "EEXIST"
+        ? "a part of the path is a file, not a folder"
+        : code === "EISDIR"
+          ? "it is a folder"
+          : tmp
+            ? (e as Error).message.replaceAll(tmp, path)
+            : (e as Error).message;
+  return `cannot write ${path}: ${why}`;
 }
 
 export interface RecorderOptions {

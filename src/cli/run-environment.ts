@@ -10,6 +10,7 @@
 import { existsSync } from "node:fs";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { Cassette, RECORD_MODES, type RecordMode } from "../cache/cassette.js";
+import { ensureWritable } from "../cache/recording.js";
 import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import { ContextManager, type Summarizer } from "../context/context-manager.js";
 import type { BaseModel } from "../models/base-model.js";
@@ -136,6 +137,7 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     const mode: RecordMode = flags.recordMode ?? (flags.record !== undefined ? "all" : "none");
     try {
       if (mode === "none" && !existsSync(file)) throw new McpError("RECORDING_INVALID", `cannot read the replay file ${file}: no such file`);
+      if (mode !== "none") ensureWritable(file);
       recording = new Cassette(file, {
         mode,
         pipeline: pipeline.name,
@@ -191,9 +193,14 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
     async close() {
       if (closed) return;
       closed = true;
-      recording?.save();
-      await Promise.all([...models.values()].map(async (p) => (await p.catch(() => undefined))?.close()));
-      if (owned) await store.close();
+      try {
+        recording?.save();
+      } catch (e) {
+        throw new UsageError((e as Error).message, command);
+      } finally {
+        await Promise.all([...models.values()].map(async (p) => (await p.catch(() => undefined))?.close()));
+        if (owned) await store.close();
+      }
     },
   };
 }

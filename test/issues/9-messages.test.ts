@@ -82,15 +82,15 @@ describe("unknown options", { timeout: 60_000 }, () => {
   });
 });
 
-// Skipped at landing: main's new record/replay cassette (landed minutes before) records no
-// mock calls and turns an unwritable --record path into exit 70; to be fixed there.
-describe.skip("--record", { timeout: 60_000 }, () => {
+// Calls to the in-process deterministic providers (mock, nlp) are not recorded (issue 15):
+// the file is written all the same, with no interactions.
+describe("--record", { timeout: 60_000 }, () => {
   it("creates the folders of the recording file", async () => {
     const dir = tempProject({ "p.yaml": PIPELINE });
     const r = await runCli(["run", "p.yaml", "--record", "test/recordings/deep/my.json", "--store", "memory"], { cwd: dir });
     expect(r.code).toBe(0);
     const rec = JSON.parse(readFileSync(join(dir, "test/recordings/deep/my.json"), "utf8")) as { interactions: unknown[] };
-    expect(rec.interactions).toHaveLength(1);
+    expect(rec.interactions).toEqual([]);
     expect(readdirSync(join(dir, "test/recordings/deep"))).toEqual(["my.json"]);
   });
 
