@@ -19,7 +19,7 @@ import type { CallHook } from "../events/ports.js";
 import type { RunOptions } from "../orchestrator/run.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { openStore, storePath } from "../store/open-store.js";
-import { isRedisUrl } from "../store/redis-connection.js";
+import { isRedisUrl } from "../store/store-url.js";
 import { StoreJournal } from "../store/run-journal.js";
 import type { Store } from "../store/store.js";
 import { McpError } from "../util/errors.js";

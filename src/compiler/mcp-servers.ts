@@ -8,7 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { Ajv2020 } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import { safeRegExp } from "../util/safe-regex.js";
 import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { Location } from "../diagnostics/diagnostic.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
@@ -89,7 +91,16 @@ export function attachMcpServers(models: Map<string, ModelConfig>, sources: Map<
   }
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, validateSchema: false });
+// ajv is loaded on the first tool schema to check (a run with no MCP tool step never pays for
+// it); a tool's patterns come from another server, so they run through safeRegExp as users' do.
+let ajvInstance: Ajv2020 | undefined;
+function ajv(): Ajv2020 {
+  if (!ajvInstance) {
+    const { Ajv2020: Ctor } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+    ajvInstance = new Ctor({ strict: false, allErrors: false, validateSchema: false, code: { regExp: safeRegExp as never } });
+  }
+  return ajvInstance;
+}
 const validators = new Map<string, ((v: unknown) => boolean) | null>();
 
 function validatorOf(schema: unknown): ((v: unknown) => boolean) | null {
@@ -99,7 +110,7 @@ function validatorOf(schema: unknown): ((v: unknown) => boolean) | null {
     try {
       // Tool schemas often say draft-07; the keywords used by tools mean the same in 2020-12.
       const { $schema: _s, $id: _i, ...rest } = obj(schema);
-      const fn = ajv.compile(rest);
+      const fn = ajv().compile(rest);
       v = (x: unknown) => {
         const ok = fn(x) as boolean;
         lastErrors = fn.errors ?? null;
@@ -160,7 +171,7 @@ function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, sche
     if (v && !v(input))
       h.report(
         "MCP421",
-        `${what} does not match the tool's input schema: ${ajv.errorsText(ajvErrors(), { dataVar: "input" })}`,
+        `${what} does not match the tool's input schema: ${ajv().errorsText(ajvErrors(), { dataVar: "input" })}`,
         file.locate(step.input !== undefined ? [...step.path, "input"] : step.path),
       );
     return;
@@ -181,7 +192,14 @@ function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, sche
     }
     if (!isLiteral(val)) continue;
     const v = validatorOf(p);
-    if (v && !v(val)) h.report("MCP421", `${what}: argument '${k}' ${ajv.errorsText(ajvErrors(), { dataVar: k }).replace(new RegExp(`^${k} `), "")}`, file.locate([...step.path, "input", k]));
+    if (v && !v(val))
+      h.report(
+        "MCP421",
+        `${what}: argument '${k}' ${ajv()
+          .errorsText(ajvErrors(), { dataVar: k })
+          .replace(new RegExp(`^${k} `), "")}`,
+        file.locate([...step.path, "input", k]),
+      );
   }
 }
 
@@ -189,4 +207,4 @@ function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, sche
 function ajvErrors() {
   return lastErrors;
 }
-let lastErrors: Parameters<typeof ajv.errorsText>[0] = null;
+let lastErrors: Parameters<Ajv2020["errorsText"]>[0] = null;

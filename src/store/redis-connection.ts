@@ -15,10 +15,9 @@ export interface RedisConnectOptions {
   connectTimeoutMs?: number;
 }
 
-/** True for `redis://` and `rediss://` URLs. */
-export function isRedisUrl(s: string | undefined): s is string {
-  return typeof s === "string" && /^rediss?:\/\//.test(s);
-}
+import { isRedisUrl } from "./store-url.js";
+
+export { isRedisUrl };
 
 /** ioredis options that BullMQ workers need, and that let every command wait through a Redis restart. */
 export function redisOptions(name?: string): RedisOptions {
