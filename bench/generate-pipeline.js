@@ -11,7 +11,7 @@
 export function generatePipeline(n, prefix = "s") {
   const lines = [
     "version: 1",
-    "name: bench",
+    `name: bench-${prefix.toLowerCase()}`,
     "models:",
     "  writer:",
     "    provider: mock",
