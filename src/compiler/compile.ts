@@ -20,6 +20,7 @@ import { checkToolInputs, type ToolListings, type ToolStepCheck } from "./mcp-se
 import { checkRefs, reportCycles } from "./references.js";
 import { projectSettings } from "./settings.js";
 import { compileStep, STEP_ID } from "./steps.js";
+import type { SubPipelineLoader } from "./sub-pipelines.js";
 import type { CompiledPipeline, CompiledStep, ContextSettings } from "./types.js";
 
 export { STEP_ID } from "./steps.js";
@@ -32,6 +33,8 @@ export interface CompileInput {
   models?: readonly ModelConfig[];
   /** Listings of MCP servers' tools (from the store), to check the inputs of tool steps. */
   toolListings?: ToolListings;
+  /** Loads the files of `pipeline:` steps (load.ts gives one that also finds cycles of files). */
+  subPipeline?: SubPipelineLoader;
 }
 
 export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipeline; diagnostics: Diagnostic[] } {
@@ -56,7 +59,21 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const stepIds = Object.keys(stepsRaw);
   const allIds = new Set(stepIds);
   const validIds = new Set(stepIds.filter((id) => STEP_ID.test(id)));
-  const ctx = { file, stepsRaw, stepIds, allIds, validIds, tasks, defaults, env, table, chains: new ChainResolver(table) };
+  const files = new Set<string>();
+  const ctx = {
+    file,
+    stepsRaw,
+    stepIds,
+    allIds,
+    validIds,
+    tasks,
+    defaults,
+    env,
+    table,
+    chains: new ChainResolver(table),
+    ...(input.subPipeline ? { subPipeline: input.subPipeline } : {}),
+    files,
+  };
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, readonly string[]>();
   const toolSteps: ToolStepCheck[] = [];
@@ -118,11 +135,13 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   const settings = projectSettings(file, config, cfg, env);
   if (c.diagnostics.some((d) => d.severity === "error")) return { diagnostics: c.diagnostics };
 
-  const hash = createHash("sha256")
+  const h = createHash("sha256")
     .update(file.text)
     .update("\u0000")
-    .update(config?.text ?? "")
-    .digest("hex");
+    .update(config?.text ?? "");
+  // A sub-pipeline is part of what runs: its hash is part of this one (so resume sees a changed child).
+  for (const s of steps.values()) if (s.pipeline) h.update("\u0000").update(s.id).update("\u0000").update(s.pipeline.compiled.hash);
+  const hash = h.digest("hex");
   const name = typeof doc.name === "string" ? doc.name : basename(file.path, extname(file.path));
   const budget = obj(doc.budget);
   return {
@@ -147,6 +166,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       ...(doc.outputSchema && typeof doc.outputSchema === "object" ? { outputSchema: doc.outputSchema as Record<string, unknown> } : {}),
       ...(output ? { output } : {}),
       settings,
+      ...(files.size ? { files: [...files].sort() } : {}),
       sources: input.sources,
     },
   };

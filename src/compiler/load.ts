@@ -5,7 +5,8 @@
 import { isUtf8 } from "node:buffer";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, hasErrors, sortDiagnostics, wholeFile, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
+import type { SubPipelineLoader } from "./sub-pipelines.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { compilePipeline } from "./compile.js";
 import type { CompiledPipeline } from "./types.js";
@@ -32,6 +33,18 @@ export interface LoadOptions {
   text?: string;
   /** Listings of MCP servers' tools, to check tool steps' inputs (see cli/tool-listings). */
   toolListings?: ToolListings;
+  /**
+   * Internal: the pipeline files being loaded around this one, outermost first, each with
+   * where it names the next (a sub-pipeline chain), to find cycles of files.
+   */
+  chain?: readonly FileLink[];
+}
+
+/** One file of a chain of sub-pipelines: where it is, and where it names the next file. */
+interface FileLink {
+  readonly path: string;
+  readonly file: string;
+  readonly ref?: Location;
 }
 
 export interface LoadResult {
@@ -41,6 +54,8 @@ export interface LoadResult {
   sources: SourceMap;
   /** The mcp.yaml used, if any. */
   configPath?: string;
+  /** Absolute paths of the sub-pipeline files read (at any depth), also when invalid. */
+  files?: string[];
 }
 
 /** The nearest mcp.yaml at or above `dir`. */
@@ -130,12 +145,14 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
   }
   // Compile even when the schema check failed, so every problem of the file shows at once;
   // a schema error supersedes a compile error at the same place.
+  const files = new Set<string>();
   const compiled = compilePipeline({
     pipeline: file,
     ...(config ? { config } : {}),
     sources,
     ...(opts.models ? { models: opts.models } : {}),
     ...(opts.toolListings ? { toolListings: opts.toolListings } : {}),
+    subPipeline: subPipelineLoader(path, { ...opts, sources, limits }, files),
   });
   const taken = new Set(diagnostics.map((d) => `${d.location?.file}:${d.location?.offset}`));
   diagnostics.push(...compiled.diagnostics.filter((d) => !taken.has(`${d.location?.file}:${d.location?.offset}`)));
@@ -144,6 +161,43 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     diagnostics: sortDiagnostics(diagnostics),
     sources,
     ...(configPath ? { configPath } : {}),
+    ...(files.size ? { files: [...files].sort() } : {}),
+  };
+}
+
+/**
+ * The loader of `pipeline:` steps for the file at `path`: a path relative to that file,
+ * loaded with the same options (mcp.yaml search, limits, models, sources), unless it is
+ * already being loaded further out, which is a cycle of files (MCP310) named with its chain.
+ */
+function subPipelineLoader(path: string, opts: LoadOptions, files: Set<string>): SubPipelineLoader {
+  return (ref, at) => {
+    const abs = resolve(dirname(path), ref);
+    const shown = isAbsolute(ref) ? ref : join(dirname(path), ref);
+    const outer = opts.chain ?? [{ path: resolve(path), file: path }];
+    const chain: FileLink[] = [...outer.slice(0, -1), { ...outer[outer.length - 1]!, ...(at ? { ref: at } : {}) }];
+    const from = chain.findIndex((l) => l.path === abs);
+    if (from >= 0) {
+      const loop = chain.slice(from);
+      const names = [...loop.map((l) => l.file), shown];
+      return {
+        diagnostics: [
+          error("MCP310", `cycle of pipeline files: ${names.join(" -> ")}`, at, {
+            hint: "a pipeline cannot run itself, directly or through others; remove one of these `pipeline:` steps",
+            related: loop.slice(0, -1).map((l, i) => ({ message: `${l.file} runs ${loop[i + 1]!.file}`, ...(l.ref ? { location: l.ref } : {}) })),
+          }),
+        ],
+        files: [],
+      };
+    }
+    files.add(abs);
+    if (!existsSync(abs)) {
+      return { diagnostics: [error("MCP311", `cannot read the sub-pipeline ${ref}: no such file (${shown})`, at, { hint: "the path is relative to this pipeline file" })], files: [abs] };
+    }
+    const { text: _text, chain: _chain, ...rest } = opts;
+    const r = loadPipelineFile(shown, { ...rest, chain: [...chain, { path: abs, file: shown }] });
+    for (const f of r.files ?? []) files.add(f);
+    return { ...(r.pipeline ? { pipeline: r.pipeline } : {}), diagnostics: r.diagnostics, files: [abs, ...(r.files ?? [])] };
   };
 }
 

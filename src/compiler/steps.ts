@@ -11,6 +11,7 @@ import { obj, str, strings, type Compilation, type Obj } from "./compilation.js"
 import type { ChainResolver, ModelTable } from "./models.js";
 import { checkItemVariables, checkRefs, expressionsOf } from "./references.js";
 import { cachePolicy, retryPolicy } from "./settings.js";
+import { checkLoopVariables, compileRepeat, compileSubPipeline, type SubPipelineLoader } from "./sub-pipelines.js";
 import type { CompiledStep, FailureMode } from "./types.js";
 
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -31,6 +32,10 @@ export interface StepContext {
   readonly env: readonly string[];
   readonly table: ModelTable;
   readonly chains: ChainResolver;
+  /** Loads the files of `pipeline:` steps (absent: sub-pipelines cannot be compiled). */
+  readonly subPipeline?: SubPipelineLoader;
+  /** Collects the sub-pipeline files read. */
+  readonly files: Set<string>;
 }
 
 export function compileStep(c: Compilation, ctx: StepContext, id: string): CompiledStep {
@@ -66,14 +71,17 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
 
   // A step that is not a mapping at all is the schema check's to report.
   const isMapping = stepsRaw[id] !== null && typeof stepsRaw[id] === "object" && !Array.isArray(stepsRaw[id]);
-  if (isMapping && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
+  const isPipeline = typeof raw.pipeline === "string";
+  if (isMapping && !isPipeline && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
     c.report("MCP303", `step '${id}' has no model: give it 'model', 'capabilities' or 'task'`, stepLoc, {
       hint: models.size ? `models: ${[...models.keys()].join(", ")}` : undefined,
     } as { hint?: string });
   }
 
   // The chain of models this step may run on.
-  const validChain = chains.resolve(c, file, { id, path, raw, task, modelName, capabilities, select, stepLoc });
+  const validChain = isPipeline ? [] : chains.resolve(c, file, { id, path, raw, task, modelName, capabilities, select, stepLoc });
+  const pipeline = isPipeline ? compileSubPipeline(c, file, path, raw, ctx.subPipeline, ctx.files) : undefined;
+  const repeat = compileRepeat(c, file, path, raw);
 
   // Expressions.
   const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
@@ -85,11 +93,13 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
   const forEach = typeof raw.forEach === "string" ? c.expression(file, [...path, "forEach"], raw.forEach) : undefined;
 
   const exprs = expressionsOf(inputT, outputT, appendT, when, forEach);
+  if (repeat?.until) exprs.push(repeat.until);
   const stepDeps = new Set<string>();
   // (Indexed loops here and below: this runs once per step, mostly before the JIT has
   // optimised it, and for-of would allocate an iterator and a result per element.)
   for (let k = 0; k < exprs.length; k++) checkRefs(c, exprs[k]!, id, validIds, allIds, env, stepDeps);
   if (!forEach) checkItemVariables(c, exprs);
+  if (raw.repeat === undefined) checkLoopVariables(c, exprs);
 
   // Explicit needs.
   if (raw.needs !== undefined) {
@@ -129,6 +139,8 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
   step.onError = (raw.onError ?? defaults.onError ?? "fail") as FailureMode;
   if (outputT) step.output = outputT;
   if (appendT) step.appendToContext = appendT;
+  if (pipeline) step.pipeline = pipeline;
+  if (repeat) step.repeat = repeat;
   step.dependencies = dependencies;
   step.location = stepLoc;
   return step as CompiledStep;

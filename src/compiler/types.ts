@@ -58,10 +58,36 @@ export interface CompiledStep {
   readonly onError: FailureMode;
   readonly output?: Template;
   readonly appendToContext?: Template;
+  /** `pipeline:`: the step runs this sub-pipeline (compiled with the parent) instead of a model. */
+  readonly pipeline?: SubPipeline;
+  /** `repeat:`: the step runs again until `until` holds, at most `max` times. */
+  readonly repeat?: RepeatPolicy;
   /** Steps this one waits for (explicit `needs` plus `$steps` references), sorted. */
   readonly dependencies: readonly string[];
   /** Where the step is defined (its key). */
   readonly location: Location;
+}
+
+/** A step's `pipeline:`: the child pipeline file it runs as a nested run. docs/sub-pipelines.md. */
+export interface SubPipeline {
+  /** The reference as written (`./summarise.yaml`). */
+  readonly ref: string;
+  /** The child, compiled (its own steps, models and mcp.yaml). */
+  readonly compiled: CompiledPipeline;
+}
+
+/**
+ * What happens when a loop's `max` is reached and `until` still does not hold: `fail` fails
+ * the step (reason `repeat-exhausted`); `last` takes the last iteration's output.
+ */
+export type RepeatExhausted = "fail" | "last";
+
+/** A step's `repeat:`. docs/loops.md. */
+export interface RepeatPolicy {
+  /** Over $last (this iteration's output) and $iteration (1, 2 ...); absent: run `max` times. */
+  readonly until?: CompiledExpression;
+  readonly max: number;
+  readonly onMax: RepeatExhausted;
 }
 
 /** A pipeline's `context:` settings: the manager's policy plus the conversation id. */
@@ -102,6 +128,8 @@ export interface CompiledPipeline {
   readonly dependants: ReadonlyMap<string, readonly string[]>;
   readonly output?: Template;
   readonly settings: ProjectSettings;
+  /** Absolute paths of the sub-pipeline files this pipeline uses, at any depth (watchers reload it when one changes). */
+  readonly files?: readonly string[];
   /** Every source text read, for printing diagnostics. */
   readonly sources: SourceMap;
 }

@@ -35,6 +35,9 @@ export const CODES = {
   MCP302: "invalid step id",
   MCP303: "step has no model",
   MCP304: "step depends on itself",
+  MCP310: "cycle of pipeline files",
+  MCP311: "sub-pipeline not usable",
+  MCP312: "sub-pipeline input does not match its inputs",
   // 4xx: models and tasks
   MCP401: "unknown model",
   MCP402: "unknown task",

@@ -27,6 +27,8 @@ export type FailureReason =
   | "invalid-input"
   /** A dependency failed with onError: fail. */
   | "dependency-failed"
+  /** A `repeat` step ran `max` times and its `until` never held (`onMax: fail`). */
+  | "repeat-exhausted"
   /** A replay file has no recording of this call. */
   | "replay-miss"
   /** A bug in the runner. */
@@ -128,6 +130,21 @@ export interface StepFailedEvent extends Base {
   /** onError: continue: the run goes on. */
   continued: boolean;
 }
+/**
+ * One iteration of a `repeat` step ended (its output is the next one's $last); `done`: its
+ * `until` held, so the step ends with this output. `resumed`: taken from the journal.
+ */
+export interface StepIterationEvent extends Base {
+  type: "step.iteration";
+  stepId: string;
+  /** 1, 2 ... */
+  iteration: number;
+  max: number;
+  done: boolean;
+  durationMs: number;
+  resumed?: boolean;
+  output: unknown;
+}
 /** The step was running or waiting when the run was cancelled. */
 export interface StepAbortedEvent extends Base {
   type: "step.aborted";
@@ -173,6 +190,7 @@ export type RunEvent =
   | StepFinishedEvent
   | StepSkippedEvent
   | StepFailedEvent
+  | StepIterationEvent
   | StepAbortedEvent
   | StepProgressEvent
   | ModelThrottledEvent

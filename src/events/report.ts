@@ -29,6 +29,10 @@ export interface StepRecord {
   /** Output taken from an earlier run's journal (resume). */
   resumed?: boolean;
   error?: ErrorInfo;
+  /** `repeat`: each iteration's record, in order (the step's output is the last one's). */
+  iterations?: StepRecord[];
+  /** `pipeline`: the records of the sub-pipeline's steps, by id (a nested run). */
+  steps?: Record<string, StepRecord>;
   /** forEach: number of items. */
   items?: number;
   startedAt?: number;

@@ -74,7 +74,8 @@ export class RunScope {
   readonly bindings: Record<string, unknown>;
   readonly listeners: ((e: RunEvent) => void)[] = [];
   readonly started = Date.now();
-  readonly totals: RunTotals = { inputTokens: 0, outputTokens: 0, cost: 0, calls: 0, cacheHits: 0, cacheMisses: 0 };
+  /** The run's totals (a nested run adds to its parent's). */
+  readonly totals: RunTotals;
   readonly budget: RunBudget | undefined;
   /** The chain of each step as configs, made on first need. */
   readonly chains = new Map<string, ModelConfig[]>();
@@ -89,6 +90,8 @@ export class RunScope {
     readonly input: unknown,
     readonly options: RunOptions,
     readonly services: RunServices,
+    /** The scope of the run around this one, when this is a sub-pipeline's nested run (nested.ts). */
+    readonly parent?: RunScope,
   ) {
     // One listener on the run's signal, whatever the number of calls: it aborts the calls
     // that have a controller of their own.
@@ -96,7 +99,9 @@ export class RunScope {
     this.controller.signal.addEventListener("abort", () => {
       for (const c of this.calls) c.abort(this.controller.signal.reason);
     });
-    this.queue = new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
+    // A nested run shares its parent's model-call queue, totals and budget.
+    this.queue = parent ? parent.queue : new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
+    this.totals = parent ? parent.totals : { inputTokens: 0, outputTokens: 0, cost: 0, calls: 0, cacheHits: 0, cacheMisses: 0 };
     const env: Record<string, string> = {};
     const source = options.env ?? process.env;
     for (const name of pipeline.settings.env) {
@@ -104,7 +109,7 @@ export class RunScope {
       if (v !== undefined) env[name] = v;
     }
     this.bindings = { input, steps: this.stepsBinding, env, context: { history: [], summary: "" } };
-    this.budget = pipeline.budget ? new RunBudget(pipeline.budget, services.registry) : undefined;
+    this.budget = parent ? parent.budget : pipeline.budget ? new RunBudget(pipeline.budget, services.registry) : undefined;
   }
 
   get signal(): AbortSignal {

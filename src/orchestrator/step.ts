@@ -11,6 +11,8 @@ import type { AttemptRecord, StepRecord } from "../events/report.js";
 import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
+import { runNested } from "./nested.js";
+import { repeatStep } from "./repeat.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { RunAborted, StepError, toErrorInfo } from "./step-errors.js";
 
@@ -40,6 +42,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   if (prior && prior.status === "success") return resumeStep(scope, id, prior);
 
   const attempts: AttemptRecord[] = [];
+  const iterationAttempts: AttemptRecord[][] = [];
   try {
     if (step.when) {
       const ok = await step.when.evaluate(scope.bindings);
@@ -50,49 +53,15 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
     }
     if (scope.observed) scope.emit({ type: "step.queued", runId: scope.id, ts: Date.now(), stepId: id });
 
-    const sum = new StepSum();
-    let output: unknown;
-    let items: number | undefined;
-    if (step.forEach) {
-      const list = await step.forEach.evaluate(scope.bindings);
-      const all = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
-      const fan = scope.options.fanOut;
-      if (fan && !slice && fan.splits(all.length, id)) {
-        // The items run on the queue's workers; the step adds up theirs.
-        items = all.length;
-        const r = await fan.map({ runId: scope.id, stepId: id, count: all.length, signal: scope.signal });
-        attempts.push(...r.attempts);
-        sum.add({ output: undefined, model: r.model ?? "", usage: r.usage, usageEstimated: !!r.usageEstimated, cost: r.cost, cached: r.cached });
-        sum.model = r.model;
-        output = r.results;
-      } else {
-        // A slice runs items [start, end), numbered as in the whole list.
-        const arr = slice ? all.slice(slice.start, slice.end) : all;
-        items = arr.length;
-        output = await forEachItem(scope, step, arr, attempts, sum, slice ? slice.start : 0);
-        if (arr.length === 0) sum.cached = false;
-      }
-    } else {
-      const fast = evaluateTemplateFast(step.input, scope.bindings);
-      const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, scope.bindings);
-      const r = await callWithFallback(scope, step, input, attempts);
-      sum.add(r);
-      output = step.output ? await evaluateTemplate(step.output, { ...scope.bindings, result: r.output }, r.output) : r.output;
-    }
-
-    const record: StepRecord = {
-      status: "success",
-      output,
-      ...(sum.model !== undefined ? { model: sum.model } : {}),
-      attempts,
-      durationMs: Date.now() - started,
-      usage: sum.usage,
-      ...(sum.estimated ? { usageEstimated: true } : {}),
-      cost: sum.cost,
-      cached: sum.cached,
-      ...(items !== undefined ? { items } : {}),
-      startedAt: started,
-    };
+    let record: StepRecord;
+    if (step.repeat) {
+      // Each iteration has its attempts; a failure reports all of them.
+      record = await repeatStep(scope, step, started, (b, key) => {
+        const a: AttemptRecord[] = [];
+        iterationAttempts.push(a);
+        return runWork(scope, step, b, key, a, Date.now());
+      });
+    } else record = await runWork(scope, step, scope.bindings, id, attempts, started);
     if (step.appendToContext && !slice) await appendContext(scope, step, record);
     await scope.options.journal?.stepFinished(scope.id, id, record);
     if (scope.observed)
@@ -101,18 +70,84 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
         runId: scope.id,
         ts: Date.now(),
         stepId: id,
-        ...(sum.model !== undefined ? { model: sum.model } : {}),
+        ...(record.model !== undefined ? { model: record.model } : {}),
         durationMs: record.durationMs,
-        attempts: attempts.length,
-        usage: sum.usage,
-        cost: sum.cost,
-        cached: sum.cached,
-        output,
+        attempts: record.attempts.length,
+        usage: record.usage,
+        cost: record.cost,
+        cached: record.cached,
+        output: record.output,
       });
     return scope.settle(id, record);
   } catch (e) {
-    return failStep(scope, step, e, attempts, started);
+    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started);
   }
+}
+
+/**
+ * The step's work, once (or once per iteration of `repeat`, with $last and $iteration in
+ * `bindings`): its forEach items or its one call (a model call, or a sub-pipeline's nested
+ * run keyed `key`), and its output mapping. Resolves with the record of a success.
+ */
+async function runWork(scope: RunScope, step: CompiledStep, bindings: Record<string, unknown>, key: string, attempts: AttemptRecord[], started: number): Promise<StepRecord> {
+  const id = step.id;
+  const slice = scope.options.slice;
+  const sum = new StepSum();
+  let output: unknown;
+  let items: number | undefined;
+  let nested: Record<string, StepRecord> | undefined;
+  if (step.forEach) {
+    const list = await step.forEach.evaluate(bindings);
+    const all = list === undefined || list === null ? [] : Array.isArray(list) ? list : [list];
+    const fan = scope.options.fanOut;
+    // (Not the items of a loop's iterations, nor nested runs: those run here.)
+    if (fan && !slice && !step.pipeline && !step.repeat && fan.splits(all.length, id)) {
+      // The items run on the queue's workers; the step adds up theirs.
+      items = all.length;
+      const r = await fan.map({ runId: scope.id, stepId: id, count: all.length, signal: scope.signal });
+      attempts.push(...r.attempts);
+      sum.add({ output: undefined, model: r.model ?? "", usage: r.usage, usageEstimated: !!r.usageEstimated, cost: r.cost, cached: r.cached });
+      sum.model = r.model;
+      output = r.results;
+    } else {
+      // A slice runs items [start, end), numbered as in the whole list.
+      const arr = slice ? all.slice(slice.start, slice.end) : all;
+      items = arr.length;
+      output = await forEachItem(scope, step, bindings, key, arr, attempts, sum, slice ? slice.start : 0);
+      if (arr.length === 0) sum.cached = false;
+    }
+  } else {
+    const fast = evaluateTemplateFast(step.input, bindings);
+    const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, bindings);
+    let result: unknown;
+    if (step.pipeline) {
+      const r = await runNested(scope, step, input, key, runStep);
+      sum.addNested(r);
+      nested = r.steps;
+      result = r.output;
+    } else {
+      const r = await callWithFallback(scope, step, input, attempts);
+      sum.add(r);
+      result = r.output;
+    }
+    output = step.output ? await evaluateTemplate(step.output, { ...bindings, result }, result) : result;
+  }
+
+  const record: StepRecord = {
+    status: "success",
+    output,
+    ...(sum.model !== undefined ? { model: sum.model } : {}),
+    attempts,
+    durationMs: Date.now() - started,
+    usage: sum.usage,
+    ...(sum.estimated ? { usageEstimated: true } : {}),
+    cost: sum.cost,
+    cached: sum.cached,
+    ...(items !== undefined ? { items } : {}),
+    ...(nested ? { steps: nested } : {}),
+    startedAt: started,
+  };
+  return record;
 }
 
 /** The usage, cost and model of a step's calls, added up. */
@@ -130,10 +165,27 @@ class StepSum {
     this.cached &&= r.cached;
     this.estimated ||= r.usageEstimated;
   }
+  /** A sub-pipeline's nested run: its steps' usage and cost (no model of the step's own). */
+  addNested(r: { usage: CallResult["usage"]; cost: number; cached: boolean; usageEstimated: boolean }): void {
+    this.usage.inputTokens += r.usage.inputTokens;
+    this.usage.outputTokens += r.usage.outputTokens;
+    this.cost += r.cost;
+    this.cached &&= r.cached;
+    this.estimated ||= r.usageEstimated;
+  }
 }
 
 /** `forEach`: one call per item, at most `concurrency` at once; the outputs in item order. */
-async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly unknown[], attempts: AttemptRecord[], sum: StepSum, offset = 0): Promise<unknown[]> {
+async function forEachItem(
+  scope: RunScope,
+  step: CompiledStep,
+  bindings: Record<string, unknown>,
+  key: string,
+  arr: readonly unknown[],
+  attempts: AttemptRecord[],
+  sum: StepSum,
+  offset = 0,
+): Promise<unknown[]> {
   const signal = scope.signal;
   const results = new Array<unknown>(arr.length);
   let next = 0;
@@ -141,11 +193,19 @@ async function forEachItem(scope: RunScope, step: CompiledStep, arr: readonly un
   const worker = async () => {
     while (next < arr.length && !signal.aborted) {
       const i = next++;
-      const b = { ...scope.bindings, item: arr[i], index: i + offset };
+      const b = { ...bindings, item: arr[i], index: i + offset };
       const input = await evaluateTemplate(step.input, b);
-      const r = await callWithFallback(scope, step, input, attempts, i + offset);
-      sum.add(r);
-      results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result: r.output }, r.output) : r.output;
+      let result: unknown;
+      if (step.pipeline) {
+        const r = await runNested(scope, step, input, `${key}[${i + offset}]`, runStep);
+        sum.addNested(r);
+        result = r.output;
+      } else {
+        const r = await callWithFallback(scope, step, input, attempts, i + offset);
+        sum.add(r);
+        result = r.output;
+      }
+      results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result }, result) : result;
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));

@@ -246,7 +246,7 @@ export class RunWorker {
     const completed: Record<string, StepRecord> = {};
     for (const from of [data.resumeFrom, existing ? runId : undefined]) {
       if (from === undefined) continue;
-      for (const [id, r] of Object.entries(await this.#store.getSteps(from))) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+      for (const [id, r] of Object.entries(await this.#store.getSteps(from))) if (r.status === "success" && pipeline.steps.has(/^[A-Za-z0-9_]*/.exec(id)![0])) completed[id] = r;
     }
     const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
     const cancelled = await this.#redis.get(this.names.cancelKey(runId));

@@ -134,7 +134,20 @@ const defs: Record<string, Schema> = {
     onError: d("fail: stop the run; continue: record the error and go on.", { enum: ["fail", "continue"] }),
     output: { $ref: "#/$defs/template", description: "Mapping of the model's raw result ($result) to the step output." },
     appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
+    pipeline: str("Run another pipeline file as this step (a sub-pipeline, relative to this file): `input` is its run input, its `output` this step's output. docs/sub-pipelines.md.", {
+      minLength: 1,
+    }),
+    repeat: ref("repeat", "Run the step again until `until` holds, at most `max` times; each run sees the previous one's output as $last. docs/loops.md."),
   }),
+  repeat: strict(
+    "A bounded loop: the step runs, then `until` is evaluated over its output ($last) and the iteration number ($iteration, from 1); it runs again until that holds or `max` runs were made.",
+    {
+      until: str("JSONata condition over $last (this iteration's output) and $iteration; the loop stops when it is true. Without it the step runs `max` times."),
+      max: int("Most iterations (compulsory: no loop is unbounded).", { minimum: 1, maximum: 1000 }),
+      onMax: d("When `max` is reached and `until` still does not hold: fail (the default) fails the step; last takes the last iteration's output.", { enum: ["fail", "last"] }),
+    },
+    { required: ["max"] },
+  ),
   context: strict("The conversation this pipeline reads ($context.history, $context.summary) and appends to (appendToContext). Kept in the project's store. docs/state.md.", {
     conversation: str("Conversation id, usually a template such as ${{ $input.conversationId }}; `mcp run --conversation ID` overrides it."),
     maxHistory: int("Most turns kept in the store; older ones are deleted (or summarised, with compress).", { minimum: 1 }),

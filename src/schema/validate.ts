@@ -243,7 +243,8 @@ function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
     }
     case "required": {
       const missing = (e.params as { missingProperty: string }).missingProperty;
-      return mk("MCP103", `${where} is missing the key '${missing}'`, path, undefined, true);
+      const hint = missing === "max" && path[path.length - 1] === "repeat" ? "no loop is unbounded: say how many times it may run at most, e.g. max: 5" : undefined;
+      return mk("MCP103", `${where} is missing the key '${missing}'`, path, hint, true);
     }
     case "type": {
       const t = (e.params as { type: string | string[] }).type;

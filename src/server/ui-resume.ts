@@ -4,7 +4,7 @@
  * from the journal (marked "resumed") and the rest run. Like `mcp resume`, it refuses when
  * the pipeline changed since the run started.
  */
-import type { StepRecord } from "../events/report.js";
+import { resumableSteps } from "../orchestrator/nested.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { Runtime } from "../protocol/runtime.js";
 
@@ -22,8 +22,7 @@ export async function resumeRun(runtime: Runtime, id: string): Promise<{ runId: 
     );
   }
   const journal = await runtime.store.getSteps(id);
-  const completed: Record<string, StepRecord> = {};
-  for (const [step, r] of Object.entries(journal)) if (r.status === "success" && pipeline.steps.has(step)) completed[step] = r;
+  const completed = resumableSteps(pipeline, journal);
   return runtime.runs.start({
     pipeline,
     input: stored.input,

@@ -432,7 +432,7 @@ export class LivePipelineSet {
         for (const e of this.#pipelines.entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
         continue;
       }
-      for (const e of this.#pipelines.entries.values()) if (e.modules.includes(p)) add(e.path, "module");
+      for (const e of this.#pipelines.entries.values()) if (e.modules.includes(p)) add(e.path, /\.ya?ml$/.test(p) ? "sub-pipeline" : "module");
       if (this.#paths.isPipelinePath(p)) add(p, "file");
     }
     // Deleted files first, so a folder renamed in one batch frees its names before the

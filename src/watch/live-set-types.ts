@@ -75,12 +75,12 @@ export interface LivePipelineInfo {
   readonly pipeline?: CompiledPipeline;
   /** Absolute path of the mcp.yaml used, if any. */
   readonly configPath?: string;
-  /** Absolute paths of the files of the pipeline's `module` models. */
+  /** Absolute paths of the files the pipeline depends on: its `module` models' files and its sub-pipeline files. */
   readonly modules: readonly string[];
 }
 
 /** What made a batch reload a pipeline. */
-export type ChangeCause = "file" | "config" | "module" | "name";
+export type ChangeCause = "file" | "config" | "module" | "sub-pipeline" | "name";
 
 interface PipelineEventBase {
   /** Name of the pipeline (of the live version, or the file's name when none). */

@@ -90,9 +90,12 @@ export class PipelineEntries {
     });
     let diagnostics = loaded.diagnostics;
     let pipeline = loaded.pipeline;
-    let modules = modulesBefore;
+    // The files it depends on: module models' files and sub-pipeline files (those also when
+    // the load failed, so fixing a child reloads its parents).
+    let modules = loaded.files ? [...new Set([...modulesBefore, ...loaded.files])].sort() : modulesBefore;
     if (pipeline) {
       modules = moduleFiles(pipeline);
+      if (pipeline.files) modules = [...new Set([...modules, ...pipeline.files])].sort();
       if (this.#opts.verifyModules && modules.length) {
         const { verifyModuleModels } = await import("../models/providers/module.js");
         const found = await verifyModuleModels(pipeline);

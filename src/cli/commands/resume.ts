@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { loadPipelineChecked } from "../../compiler/load.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
-import type { StepRecord } from "../../events/report.js";
+import { resumableSteps } from "../../orchestrator/nested.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import { ConfigError } from "../../util/errors.js";
@@ -101,11 +101,10 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
     }
 
     const journal = await store.getSteps(run.id);
-    const completed: Record<string, StepRecord> = {};
-    for (const [id, r] of Object.entries(journal)) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+    const completed = resumableSteps(pipeline, journal);
     const rest = pipeline.order.filter((id) => !completed[id]);
     if (!values.quiet) {
-      const done = Object.keys(completed);
+      const done = pipeline.order.filter((id) => completed[id]);
       writeLine(
         io.stderr,
         `resuming run ${run.id} (${status}): ${done.length} of ${pipeline.order.length} steps finished earlier${done.length ? ` (${done.join(", ")})` : ""}; running ${rest.length ? rest.join(", ") : "none"}`,

@@ -55,6 +55,9 @@ export class LiveReporter implements RunObserver {
       case "step.aborted":
         this.#set(e.stepId, { status: "aborted" });
         break;
+      case "step.iteration":
+        this.#set(e.stepId, { note: `iteration ${e.iteration}/${e.max}${e.done ? ", until holds" : ""}` });
+        break;
       case "step.attempt_failed":
       case "step.fell_back":
       case "model.throttled":

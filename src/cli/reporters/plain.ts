@@ -39,6 +39,8 @@ export class PlainReporter implements RunObserver {
         return `  ${statusMark("failed", c)} ${e.stepId} ${e.error.message}${e.continued ? paint(c, "2", " (onError: continue)") : ""}`;
       case "step.aborted":
         return `  ${statusMark("aborted", c)} ${e.stepId} aborted`;
+      case "step.iteration":
+        return `  ${paint(c, "2", "⟳")} ${e.stepId} iteration ${e.iteration}/${e.max} ${paint(c, "2", e.resumed ? "resumed" : formatDuration(e.durationMs))}${e.done ? " until holds" : e.iteration === e.max ? " max reached" : ""}`;
       case "step.progress":
         return `  ${paint(c, "2", "…")} ${e.stepId}${item(e.item)} ${e.total !== undefined ? `${e.progress}/${e.total}` : e.progress}${e.message ? ` ${e.message}` : ""}`;
       case "model.throttled":

@@ -1,0 +1,151 @@
+/**
+ * A sub-pipeline's nested run (a step with `pipeline:`): the child's steps run in a scope
+ * of their own (their `$steps`, records and abort controller) that shares the parent's
+ * model-call queue, totals and budget, and is aborted with the parent. Its events reach the
+ * parent's listeners and its finished steps the parent's journal under the step's key
+ * (`summarise/extract`, `refine#2/check`, `each[3]/extract`), which is also how `mcp
+ * resume` finds the finished steps of a child. docs/sub-pipelines.md.
+ */
+import type { CompiledStep } from "../compiler/types.js";
+import type { RunEvent } from "../events/event.js";
+import type { RunJournal } from "../events/ports.js";
+import type { StepRecord } from "../events/report.js";
+import { evaluateTemplate } from "../expr/template.js";
+import { ModelRegistry } from "../registry/model-registry.js";
+import { checkRunInput } from "./input.js";
+import { RunScope, zeroUsage, type RunOptions } from "./run-scope.js";
+import { StepError } from "./step-errors.js";
+import type { Usage } from "../models/types.js";
+
+/** What a nested run gives its step: the child's output, what it cost, its steps' records. */
+export interface NestedResult {
+  output: unknown;
+  usage: Usage;
+  usageEstimated: boolean;
+  cost: number;
+  cached: boolean;
+  steps: Record<string, StepRecord>;
+}
+
+/** Runs a step of a scope (step.ts's runStep, passed in so the two files do not import each other). */
+export type StepRunner = (scope: RunScope, id: string) => Promise<StepRecord>;
+
+/** The part of a journal key after `prefix/`, when the key is under it. */
+function under(key: string, prefix: string): string | undefined {
+  return key.length > prefix.length + 1 && key.startsWith(prefix) && key.charCodeAt(prefix.length) === 47 /* / */ ? key.slice(prefix.length + 1) : undefined;
+}
+
+/** Runs `step`'s sub-pipeline on `input` as a nested run keyed `key` in the parent's journal and events. */
+export async function runNested(parent: RunScope, step: CompiledStep, input: unknown, key: string, runStep: StepRunner): Promise<NestedResult> {
+  const sub = step.pipeline!;
+  const child = sub.compiled;
+  const problems = checkRunInput(child, input);
+  if (problems.length) {
+    throw new StepError("invalid-input", `step '${step.id}': the input of sub-pipeline ${sub.ref} is invalid: ${problems.map((d) => d.message).join("; ")}`, step.id);
+  }
+
+  const options: RunOptions = {
+    ...(parent.options.hooks ? { hooks: parent.options.hooks } : {}),
+    ...(parent.options.journal ? { journal: prefixedJournal(parent.options.journal, key) } : {}),
+    ...(parent.options.context ? { context: parent.options.context } : {}),
+    ...(parent.options.env ? { env: parent.options.env } : {}),
+    ...(parent.options.random ? { random: parent.options.random } : {}),
+  };
+  const resumed = parent.options.resume;
+  if (resumed) {
+    const completed: Record<string, StepRecord> = {};
+    for (const k in resumed.completed) {
+      const rest = under(k, key);
+      if (rest !== undefined) completed[rest] = resumed.completed[k]!;
+    }
+    options.resume = { fromRunId: resumed.fromRunId, completed };
+  }
+  let services = parent.services;
+  if (child.models.length) {
+    const registry = new ModelRegistry(parent.services.registry.list());
+    for (const m of child.models) registry.add(m);
+    services = { ...parent.services, registry };
+  }
+  const scope = new RunScope(parent.id, child, input, options, services, parent);
+  // The child shares the parent's conversation.
+  if (parent.conversationId !== undefined) {
+    scope.conversationId = parent.conversationId;
+    if (parent.context) scope.context = parent.context;
+    scope.bindings.context = parent.bindings.context;
+  }
+  if (parent.observed) scope.listeners.push((e) => parent.emit(nestedEvent(e, key)));
+  const onAbort = () => scope.abort(parent.signal.reason);
+  if (parent.signal.aborted) onAbort();
+  else parent.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (const id of child.order) void runStep(scope, id);
+    await Promise.all(scope.promises.values());
+  } finally {
+    parent.signal.removeEventListener("abort", onAbort);
+  }
+  if (parent.signal.aborted) throw parent.signal.reason;
+  if (scope.failure || scope.signal.aborted) {
+    const { reason, message, ...info } = scope.failure ?? { reason: "internal" as const, message: "the nested run was aborted" };
+    throw new StepError(reason, `step '${step.id}': sub-pipeline ${sub.ref} failed: ${message}`, step.id, info);
+  }
+
+  let output: unknown;
+  try {
+    output = child.output ? await evaluateTemplate(child.output, scope.bindings) : successOutputs(scope);
+  } catch (e) {
+    throw new StepError("expression-error", `step '${step.id}': output of sub-pipeline ${sub.ref}: ${(e as Error).message}`, step.id);
+  }
+  const usage = zeroUsage();
+  let cost = 0;
+  let cached = true;
+  let usageEstimated = false;
+  let ran = 0;
+  for (const id of child.order) {
+    const r = scope.records[id];
+    if (!r) continue;
+    usage.inputTokens += r.usage.inputTokens;
+    usage.outputTokens += r.usage.outputTokens;
+    cost += r.cost;
+    if (r.status === "success") {
+      ran++;
+      cached &&= r.cached || !!r.resumed;
+    }
+    usageEstimated ||= !!r.usageEstimated;
+  }
+  return { output, usage, usageEstimated, cost, cached: cached && ran > 0, steps: scope.records };
+}
+
+/** Without `output:`, the output of every step that succeeded, by id (as a top-level run). */
+function successOutputs(scope: RunScope): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const id of scope.pipeline.order) {
+    const r = scope.records[id];
+    if (r?.status === "success") out[id] = r.output;
+  }
+  return out;
+}
+
+/** A child's event as the parent's listeners see it: its step id under the key. */
+function nestedEvent(e: RunEvent, key: string): RunEvent {
+  return "stepId" in e ? { ...e, stepId: `${key}/${e.stepId}` } : e;
+}
+
+/** The parent's journal, with the child's steps under the key; the run's start and end are the parent's. */
+function prefixedJournal(journal: RunJournal, key: string): RunJournal {
+  return {
+    runStarted: () => Promise.resolve(),
+    stepFinished: (runId, stepId, record) => journal.stepFinished(runId, `${key}/${stepId}`, record),
+    runFinished: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The records of a journal a resumed run of `pipeline` may reuse: its finished steps, and
+ * the finished work inside its steps (a loop's iterations `refine#2`, a sub-pipeline's steps
+ * `summarise/extract`), so the run continues inside them.
+ */
+export function resumableSteps(pipeline: { readonly steps: ReadonlyMap<string, unknown> }, journal: Record<string, StepRecord>): Record<string, StepRecord> {
+  const completed: Record<string, StepRecord> = {};
+  for (const [key, r] of Object.entries(journal)) if (r.status === "success" && pipeline.steps.has(/^[A-Za-z0-9_]*/.exec(key)![0])) completed[key] = r;
+  return completed;
+}

@@ -1,0 +1,136 @@
+/**
+ * End to end with the real `mcp` binary: a run killed with SIGKILL inside a sub-pipeline,
+ * or inside a loop, is resumed by `mcp resume` without repeating the finished steps of the
+ * child or the finished iterations of the loop.
+ */
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { BIN, runCli } from "../helpers/cli.js";
+import { tempProject } from "../helpers/project.js";
+
+const json = <T = any>(s: string): T => JSON.parse(s) as T;
+
+/** Starts `mcp run FILE --progress json` and SIGKILLs it once `until` holds for the events so far. */
+async function runAndKill(dir: string, file: string, until: (events: any[]) => boolean): Promise<{ runId: string; events: any[] }> {
+  const child = spawn(process.execPath, [BIN, "run", file, "--progress", "json"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+  let buf = "";
+  const events: any[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the kill point never came: ${JSON.stringify(events.map((e) => [e.type, e.stepId]))}`)), 20_000);
+    child.stderr.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        events.push(JSON.parse(line));
+        if (until(events)) {
+          clearTimeout(timer);
+          child.kill("SIGKILL");
+          resolve();
+        }
+      }
+    });
+    child.on("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on("close", r)));
+  expect(child.signalCode).toBe("SIGKILL");
+  return { runId: events.find((e) => e.type === "run.started")?.runId ?? "", events };
+}
+
+const MODELS = `models:
+  m:
+    provider: mock
+    capabilities: [t]
+    options: { reply: { text: "\${{ $request.n }}" }, latency: "\${{ $request.slow ? 1500 : 20 }}" }
+`;
+
+describe("mcp resume after kill -9", () => {
+  it("continues inside a sub-pipeline without repeating the child's finished steps", async () => {
+    const dir = tempProject({
+      "mcp.yaml": "version: 1\n",
+      "pipelines/child.yaml": `version: 1
+${MODELS}steps:
+  a: { model: m, input: { n: "a(\${{ $input.text }})" } }
+  b: { model: m, input: { n: "b(\${{ $steps.a.output.text }})" } }
+  c: { model: m, input: { n: "c(\${{ $steps.b.output.text }})", slow: true } }
+output: \${{ $steps.c.output.text }}
+`,
+      "pipelines/main.yaml": `version: 1
+name: main
+${MODELS}steps:
+  first: { model: m, input: { n: start } }
+  sub:
+    pipeline: ./child.yaml
+    input: { text: "\${{ $steps.first.output.text }}" }
+  last: { model: m, input: { n: "end \${{ $steps.sub.output }}" } }
+output: \${{ $steps.last.output.text }}
+`,
+    });
+    const finished = (events: any[]) => events.filter((e) => e.type === "step.finished").map((e) => e.stepId);
+    const { runId, events } = await runAndKill(dir, "pipelines/main.yaml", (ev) => finished(ev).includes("sub/b"));
+    expect(finished(events)).toEqual(["first", "sub/a", "sub/b"]);
+
+    const resumed = await runCli(["resume", runId, "--json", "--progress", "json"], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming run ${runId} (interrupted): 1 of 3 steps finished earlier (first); running sub, last`);
+    const report = json(resumed.stdout);
+    expect(report).toMatchObject({ runId, status: "success", output: "end c(b(a(start)))" });
+    expect(report.steps.sub.steps.a).toMatchObject({ resumed: true });
+    expect(report.steps.sub.steps.b).toMatchObject({ resumed: true });
+    expect(report.steps.sub.steps.c.resumed).toBeUndefined();
+    // Only sub/c and last called their model.
+    expect(report.totals.calls).toBe(2);
+    const started = resumed.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === "step.started")
+      .map((e) => e.stepId);
+    expect(started).toEqual(["sub/c", "last"]);
+  }, 60_000);
+
+  it("continues a loop after its last finished iteration", async () => {
+    const dir = tempProject({
+      "mcp.yaml": "version: 1\n",
+      "pipelines/loop.yaml": `version: 1
+name: loop
+${MODELS}steps:
+  refine:
+    model: m
+    input: { n: "v\${{ $iteration }}", slow: "\${{ $iteration = 3 }}" }
+    repeat: { until: "$iteration = 4", max: 6 }
+output: \${{ $steps.refine.output.text }}
+`,
+    });
+    const iterations = (events: any[]) => events.filter((e) => e.type === "step.iteration").map((e) => e.iteration);
+    const { runId, events } = await runAndKill(dir, "pipelines/loop.yaml", (ev) => ev.some((e) => e.type === "step.started" && e.input?.n === "v3"));
+    expect(iterations(events)).toEqual([1, 2]);
+
+    const resumed = await runCli(["resume", runId, "--json", "--progress", "json"], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const report = json(resumed.stdout);
+    expect(report).toMatchObject({ runId, status: "success", output: "v4" });
+    expect(report.steps.refine.iterations.map((r: any) => [r.output.text, !!r.resumed])).toEqual([
+      ["v1", true],
+      ["v2", true],
+      ["v3", false],
+      ["v4", false],
+    ]);
+    expect(report.totals.calls).toBe(2);
+    const progress = resumed.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    expect(progress.filter((e) => e.type === "step.iteration").map((e) => [e.iteration, !!e.resumed, e.done])).toEqual([
+      [1, true, false],
+      [2, true, false],
+      [3, false, false],
+      [4, false, true],
+    ]);
+  }, 60_000);
+});
