@@ -104,6 +104,7 @@ export class ServerMetrics implements RunObserver {
         return;
       case "step.queued":
       case "step.progress":
+      case "step.iteration":
       case "model.throttled":
         return;
     }

@@ -57,11 +57,14 @@ steps:
   });
 
   it("names the chain of files of a cycle, with a note at each file's pipeline: step", () => {
-    const { r } = loadIn({
-      "a.yaml": "version: 1\nsteps:\n  callb:\n    pipeline: ./sub/b.yaml\n",
-      "sub/b.yaml": "version: 1\nsteps:\n  callc:\n    pipeline: ../c.yaml\n",
-      "c.yaml": "version: 1\nsteps:\n  again:\n    pipeline: a.yaml\n",
-    }, "a.yaml");
+    const { r } = loadIn(
+      {
+        "a.yaml": "version: 1\nsteps:\n  callb:\n    pipeline: ./sub/b.yaml\n",
+        "sub/b.yaml": "version: 1\nsteps:\n  callc:\n    pipeline: ../c.yaml\n",
+        "c.yaml": "version: 1\nsteps:\n  again:\n    pipeline: a.yaml\n",
+      },
+      "a.yaml",
+    );
     expect(r.pipeline).toBeUndefined();
     expect(rendered(r)).toBe(
       [
@@ -161,7 +164,9 @@ describe("repeat at compile time", () => {
   });
 
   it("compiles until with its place, and reports a syntax error in it", () => {
-    const ok = loadIn({ "main.yaml": `version: 1\n${MODELS}steps:\n  refine:\n    model: llm\n    input: { prompt: "\${{ $last.text }}" }\n    repeat: { until: "$iteration > 2", max: 4, onMax: last }\n` });
+    const ok = loadIn({
+      "main.yaml": `version: 1\n${MODELS}steps:\n  refine:\n    model: llm\n    input: { prompt: "\${{ $last.text }}" }\n    repeat: { until: "$iteration > 2", max: 4, onMax: last }\n`,
+    });
     expect(rendered(ok.r)).toBe("");
     expect(ok.r.pipeline!.steps.get("refine")!.repeat).toMatchObject({ max: 4, onMax: "last" });
     expect(ok.r.pipeline!.steps.get("refine")!.repeat!.until!.source).toBe("$iteration > 2");

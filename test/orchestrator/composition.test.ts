@@ -116,7 +116,7 @@ steps:
   });
 
   it("passes the run's budget down: the child's calls count against the parent's budget", async () => {
-    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": 'version: 1\nbudget: { maxTokens: 20 }\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi }\n' });
+    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": "version: 1\nbudget: { maxTokens: 20 }\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi }\n" });
     const report = await new TaskOrchestrator().runPipeline(pipeline, {});
     expect(report.status).toBe("failed");
     expect(report.error).toMatchObject({ reason: "budget-exceeded" });
@@ -124,7 +124,7 @@ steps:
   });
 
   it("passes cancellation down: the child's running step is aborted", async () => {
-    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": 'version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi, ms: 5000 }\n' });
+    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": "version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi, ms: 5000 }\n" });
     const log = eventLog();
     const run = new TaskOrchestrator().startRun(pipeline, {}, { observer: log.observer });
     run.on((e) => {
@@ -140,7 +140,10 @@ steps:
   });
 
   it("runs a forEach sub-pipeline step once per item, each a nested run of its own", async () => {
-    const { pipeline, dir } = compile({ "child.yaml": SUMMARISE, "main.yaml": 'version: 1\nsteps:\n  each:\n    pipeline: ./child.yaml\n    forEach: $input.texts\n    input: { text: "${{ $item }}" }\n' });
+    const { pipeline, dir } = compile({
+      "child.yaml": SUMMARISE,
+      "main.yaml": 'version: 1\nsteps:\n  each:\n    pipeline: ./child.yaml\n    forEach: $input.texts\n    input: { text: "${{ $item }}" }\n',
+    });
     const s = store(dir);
     const report = await new TaskOrchestrator().runPipeline(pipeline, { texts: ["a", "b"] }, { journal: new StoreJournal(s) });
     expect(report.status).toBe("success");
@@ -149,7 +152,7 @@ steps:
   });
 
   it("resumes inside the child: its finished steps are not run again", async () => {
-    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": 'version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi }\n' });
+    const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": "version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi }\n" });
     const first = await new TaskOrchestrator().runPipeline(pipeline, {});
     const journal = { "sub/first": first.steps.sub!.steps!.first! };
     const log = eventLog();
@@ -221,7 +224,8 @@ ${DRAFTER}steps:
   it("loops a sub-pipeline, each iteration a nested run keyed by its number", async () => {
     const { pipeline, dir } = compile({
       "child.yaml": SUMMARISE,
-      "main.yaml": 'version: 1\nsteps:\n  again:\n    pipeline: ./child.yaml\n    input: { text: "${{ $exists($last) ? $last : $input.text }}" }\n    repeat: { until: "$length($last) > 20", max: 4 }\n',
+      "main.yaml":
+        'version: 1\nsteps:\n  again:\n    pipeline: ./child.yaml\n    input: { text: "${{ $exists($last) ? $last : $input.text }}" }\n    repeat: { until: "$length($last) > 20", max: 4 }\n',
     });
     const s = store(dir);
     const report = await new TaskOrchestrator().runPipeline(pipeline, { text: "x" }, { journal: new StoreJournal(s) });
@@ -231,11 +235,17 @@ ${DRAFTER}steps:
   });
 
   it("resumes after the last finished iteration", async () => {
-    const { pipeline } = compile({ "main.yaml": `version: 1\nmodels:\n${DRAFTER}steps:\n  refine:\n    model: draft\n    input: { n: "\${{ $iteration }}", previous: "\${{ $last.text }}" }\n    repeat: { until: "$last.ok", max: 5 }\n` });
+    const { pipeline } = compile({
+      "main.yaml": `version: 1\nmodels:\n${DRAFTER}steps:\n  refine:\n    model: draft\n    input: { n: "\${{ $iteration }}", previous: "\${{ $last.text }}" }\n    repeat: { until: "$last.ok", max: 5 }\n`,
+    });
     const first = await new TaskOrchestrator().runPipeline(pipeline, {});
     const [one, two] = first.steps.refine!.iterations!;
     const log = eventLog();
-    const report = await new TaskOrchestrator().runPipeline(pipeline, {}, { resume: { fromRunId: first.runId, completed: resumableSteps(pipeline, { "refine#1": one!, "refine#2": two! }) }, observer: log.observer });
+    const report = await new TaskOrchestrator().runPipeline(
+      pipeline,
+      {},
+      { resume: { fromRunId: first.runId, completed: resumableSteps(pipeline, { "refine#1": one!, "refine#2": two! }) }, observer: log.observer },
+    );
     expect(report.steps.refine!.output).toMatchObject({ text: "v3" });
     expect(report.totals.calls).toBe(1);
     expect(log.of("step.started").map((e) => e.input)).toEqual([{ n: 3, previous: "v2" }]);

@@ -63,7 +63,12 @@ describe("LivePipelineSet: sub-pipelines", () => {
       const good = set.get("a");
       writeFileSync(at("shared/shout.yaml"), child("three").replace("model: m", "model: nobody"));
       await waitFor(() => rec.of("invalid").length === 2, "a and b invalid");
-      expect(rec.of("invalid")[0]!.diagnostics.map((d) => d.code).sort()).toEqual(["MCP311", "MCP401"]);
+      expect(
+        rec
+          .of("invalid")[0]!
+          .diagnostics.map((d) => d.code)
+          .sort(),
+      ).toEqual(["MCP311", "MCP401"]);
       expect(set.get("a")).toBe(good);
 
       writeFileSync(at("shared/shout.yaml"), child("four"));
