@@ -51,6 +51,8 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
     ...(parent.options.env ? { env: parent.options.env } : {}),
     ...(parent.options.random ? { random: parent.options.random } : {}),
   };
+  const onDelta = parent.options.onDelta;
+  if (onDelta) options.onDelta = (d) => onDelta({ ...d, stepId: `${key}/${d.stepId}` });
   const resumed = parent.options.resume;
   if (resumed) {
     const completed: Record<string, StepRecord> = {};
