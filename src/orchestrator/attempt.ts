@@ -4,6 +4,7 @@
  * the call's, combined with AbortSignal.timeout when there is a timeout.
  */
 import type { CompiledStep } from "../compiler/types.js";
+import type { ModelNotice } from "../models/base-model.js";
 import type { ModelConfig } from "../models/types.js";
 import { raceAbort } from "./retry.js";
 import type { RunScope } from "./run-scope.js";
@@ -40,7 +41,12 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               ? (p: { progress: number; total?: number; message?: string }) =>
                   scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
               : undefined;
-            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) }), signal);
+            // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
+            const onNotice = config.deployments !== undefined || config.limits !== undefined ? noticeListener(scope, step.id, config.name, item) : undefined;
+            return raceAbort(
+              model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}), ...(onNotice ? { onNotice } : {}) }),
+              signal,
+            );
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.
@@ -52,4 +58,29 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
     if (timer?.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
     throw e;
   }
+}
+
+/** Turns a gateway model's notices into the run's model.limit_wait and model.breaker events. */
+function noticeListener(scope: RunScope, stepId: string, model: string, item: number | undefined): (n: ModelNotice) => void {
+  return (n) => {
+    const ts = Date.now();
+    switch (n.type) {
+      case "limit_wait":
+        scope.emit({
+          type: "model.limit_wait",
+          runId: scope.id,
+          ts,
+          model,
+          stepId,
+          ...(item !== undefined ? { item } : {}),
+          ...(n.deployment !== undefined ? { deployment: n.deployment } : {}),
+          limit: n.limit,
+          waitMs: n.waitMs,
+        });
+        return;
+      case "breaker":
+        scope.emit({ type: "model.breaker", runId: scope.id, ts, model, stepId, deployment: n.deployment, state: n.state, previous: n.previous });
+        return;
+    }
+  };
 }

@@ -182,6 +182,8 @@ export class RunViewBuilder {
         return;
       }
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
       case "run.finished":
         v.status = e.status;
