@@ -13,7 +13,7 @@
 import { BaseModel, usageOf, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
-import type { DeploymentConfig, ModelConfig, RateLimits } from "../models/types.js";
+import type { DeploymentConfig, LlmOutput, ModelConfig, RateLimits } from "../models/types.js";
 import { estimateTokens } from "../util/tokens.js";
 import { Balancer } from "./balancer.js";
 import { CircuitBreaker, type BreakerState, type BreakerTicket } from "./circuit-breaker.js";
@@ -160,14 +160,12 @@ export class GatewayModel extends BaseModel implements StreamingModel {
         const taken = await this.#take(ctx, tried, last);
         const { dep, ticket, permit } = taken;
         const model = await this.#modelOf(dep);
-        if (!isStreamingModel(model)) {
-          this.#end(dep, ticket, permit, ctx, "released");
-          throw new ModelError(`model '${this.config.name}': its provider cannot stream`, { kind: "fatal", provider: this.config.provider, model: this.config.name });
-        }
         let started = false;
         let ended = false;
         try {
-          for await (const ev of model.stream(input, ctx)) {
+          // A provider that cannot stream answers in one piece: the done event alone.
+          const events: AsyncIterable<ModelStreamEvent> = isStreamingModel(model) ? model.stream(input, ctx) : once(model, input, ctx);
+          for await (const ev of events) {
             started = true;
             if (ev.type === "done") {
               ended = true;
@@ -363,4 +361,9 @@ function hostOf(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The answer of a model that cannot stream, as a stream of one done event. */
+async function* once(model: BaseModel, input: unknown, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
+  yield { type: "done", output: (await model.process(input, ctx)) as LlmOutput };
 }
