@@ -5,6 +5,7 @@ import { unreachable } from "../util/unreachable.js";
 export type GraphFormat = "mermaid" | "dot" | "json";
 
 function modelLabel(s: CompiledStep): string {
+  if (s.pipeline) return `pipeline ${s.pipeline.ref}`;
   if (s.chain.length === 0) return s.capabilities.join(", ");
   return s.chain.length > 1 ? `${s.chain[0]} (+${s.chain.length - 1} fallback)` : s.chain[0]!;
 }
@@ -51,7 +52,7 @@ export function renderGraph(p: CompiledPipeline, format: GraphFormat): string {
       const lines = ["flowchart TD"];
       for (const id of p.order) {
         const s = p.steps.get(id)!;
-        const label = esc(`${id}<br/><small>${modelLabel(s)}</small>${s.forEach ? "<br/>for each" : ""}${s.when ? "<br/>when …" : ""}`);
+        const label = esc(`${id}<br/><small>${modelLabel(s)}</small>${s.forEach ? "<br/>for each" : ""}${s.repeat ? `<br/>repeat ≤ ${s.repeat.max}` : ""}${s.when ? "<br/>when …" : ""}`);
         const n = mermaidId(id);
         lines.push(s.when ? `  ${n}{{"${label}"}}` : s.forEach ? `  ${n}[["${label}"]]` : `  ${n}["${label}"]`);
       }

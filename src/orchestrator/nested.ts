@@ -44,16 +44,12 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
     throw new StepError("invalid-input", `step '${step.id}': the input of sub-pipeline ${sub.ref} is invalid: ${problems.map((d) => d.message).join("; ")}`, step.id);
   }
 
-  const options: RunOptions = {
-    ...(parent.options.hooks ? { hooks: parent.options.hooks } : {}),
-    ...(parent.options.journal ? { journal: prefixedJournal(parent.options.journal, key) } : {}),
-    ...(parent.options.context ? { context: parent.options.context } : {}),
-    ...(parent.options.env ? { env: parent.options.env } : {}),
-    ...(parent.options.random ? { random: parent.options.random } : {}),
-  };
-  const onDelta = parent.options.onDelta;
+  // The parent's options (hooks, context, env, gates ...), except what is the run's own or
+  // keyed: its id, signal and observer (the child has its own), the journal and resume (under
+  // the key), fan-out and slices (a nested step runs here).
+  const { runId: _id, signal: _signal, observer: _observer, journal, resume: resumed, fanOut: _fanOut, slice: _slice, onDelta, conversationId: _conversation, ...inherited } = parent.options;
+  const options: RunOptions = { ...inherited, ...(journal ? { journal: prefixedJournal(journal, key) } : {}) };
   if (onDelta) options.onDelta = (d) => onDelta({ ...d, stepId: `${key}/${d.stepId}` });
-  const resumed = parent.options.resume;
   if (resumed) {
     const completed: Record<string, StepRecord> = {};
     for (const k in resumed.completed) {

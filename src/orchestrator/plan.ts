@@ -10,7 +10,7 @@
 import type { CompiledPipeline, CompiledStep } from "../compiler/types.js";
 import { evaluateTemplate } from "../expr/template.js";
 import type { ModelConfig } from "../models/types.js";
-import type { ModelRegistry } from "../registry/model-registry.js";
+import { ModelRegistry } from "../registry/model-registry.js";
 import { countTokens } from "../util/tokens.js";
 
 /** Output tokens assumed for a text-generating call with no maxTokens. */
@@ -22,6 +22,8 @@ export interface PlannedStep {
   dependencies: string[];
   model: string | null;
   fallback: string[];
+  /** The sub-pipeline the step runs (`pipeline:`); its estimates are its own plan's totals. */
+  pipeline?: string;
   provider?: string;
   when?: string;
   forEach?: string;
@@ -57,6 +59,33 @@ export async function planRun(pipeline: CompiledPipeline, input: unknown, regist
     } catch {
       evaluated = undefined;
       notes.push("input depends on earlier steps");
+    }
+    if (s.repeat) notes.push(`repeat: up to ${s.repeat.max} iterations; the estimate is for one`);
+    if (s.pipeline) {
+      // The child's own plan, on the input as far as it is known now.
+      let reg = registry;
+      if (s.pipeline.compiled.models.length) {
+        reg = new ModelRegistry(registry.list());
+        for (const m of s.pipeline.compiled.models) reg.add(m);
+      }
+      const child = await planRun(s.pipeline.compiled, evaluated ?? {}, reg);
+      notes.unshift(`runs the sub-pipeline ${s.pipeline.ref} (${child.steps.length} step${child.steps.length === 1 ? "" : "s"}): its plan's estimate`);
+      if (s.forEach) notes.push("forEach: per item; the item count is known only at run time");
+      steps.push({
+        id,
+        group: group.get(id) ?? 0,
+        dependencies: [...s.dependencies],
+        model: null,
+        fallback: [],
+        pipeline: s.pipeline.ref,
+        ...(s.when ? { when: s.when.source.trim() } : {}),
+        ...(s.forEach ? { forEach: s.forEach.source.trim() } : {}),
+        inputTokens: child.totals.inputTokens,
+        outputTokens: child.totals.outputTokens,
+        cost: child.totals.cost,
+        notes,
+      });
+      continue;
     }
     const inputTokens = evaluated === undefined ? 0 : await countTokens(evaluated);
     const configs = s.chain.map((n) => registry.get(n)).filter((m): m is ModelConfig => !!m);

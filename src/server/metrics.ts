@@ -106,6 +106,8 @@ export class ServerMetrics implements RunObserver {
       case "step.progress":
       case "step.iteration":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
     }
   }

@@ -256,3 +256,15 @@ ${DRAFTER}steps:
     ]);
   });
 });
+
+describe("plans and graphs of composed pipelines", () => {
+  it("plans a sub-pipeline step with its child's plan, and says a loop's estimate is for one iteration", async () => {
+    const { pipeline } = compile({
+      "child.yaml": SUMMARISE,
+      "main.yaml": `version: 1\nmodels:\n${DRAFTER}steps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hello }\n  refine:\n    model: draft\n    input: { n: 1 }\n    repeat: { max: 4 }\n`,
+    });
+    const plan = await new TaskOrchestrator().plan(pipeline, {});
+    expect(plan.steps[0]).toMatchObject({ id: "sub", model: null, pipeline: "./child.yaml", outputTokens: 10, notes: ["runs the sub-pipeline ./child.yaml (2 steps): its plan's estimate"] });
+    expect(plan.steps[1]!.notes).toContain("repeat: up to 4 iterations; the estimate is for one");
+  });
+});

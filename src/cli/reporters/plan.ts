@@ -10,7 +10,7 @@ export function formatPlan(plan: RunPlan, pipeline: CompiledPipeline): string {
     lines.push(`group ${i + 1}${g.length > 1 ? " (in parallel)" : ""}:`);
     for (const id of g) {
       const s = byId.get(id)!;
-      const model = s.model ? `${s.model}${s.provider ? ` (${s.provider})` : ""}` : "no model fits";
+      const model = s.pipeline !== undefined ? `pipeline ${s.pipeline}` : s.model ? `${s.model}${s.provider ? ` (${s.provider})` : ""}` : "no model fits";
       const fb = s.fallback.length ? `, then ${s.fallback.join(" → ")}` : "";
       const deps = s.dependencies.length ? ` after ${s.dependencies.join(", ")}` : "";
       lines.push(`  ${id}: ${model}${fb}${deps}`);
