@@ -127,7 +127,8 @@ interface RunSummary {
 
 function summary(run: StoredRun, steps: Record<string, StepRecord>): RunSummary {
   const reportSteps = run.report?.steps;
-  const done = Object.values(reportSteps ?? steps).filter((s) => s.status === "success").length;
+  // (Steps of the pipeline: not a loop's iterations `draft#2` nor a sub-pipeline's steps `summary/extract`.)
+  const done = Object.entries(reportSteps ?? steps).filter(([k, s]) => s.status === "success" && !/[#/[]/.test(k)).length;
   return {
     id: run.id,
     status: effectiveStatus(run),
@@ -167,7 +168,7 @@ async function show(store: Store, id: string, io: CliIo, json: boolean): Promise
     "",
     "steps:",
   ];
-  const ids = Object.keys(steps);
+  const ids = withNestedAfter(Object.keys(steps));
   if (ids.length === 0) lines.push("  (none finished)");
   for (const sid of ids) {
     const r = steps[sid]!;
@@ -179,6 +180,13 @@ async function show(store: Store, id: string, io: CliIo, json: boolean): Promise
   if (run.error) lines.push("", `error: ${run.error.message}`);
   writeLine(io.stdout, lines.join("\n"));
   return EXIT_CODES.ok;
+}
+
+/** Step keys with the work inside each step (`draft#2`, `summary/extract`) listed right after it, in order. */
+function withNestedAfter(keys: string[]): string[] {
+  const head = (k: string) => /^[^#/[]*/.exec(k)![0];
+  const tops = [...new Set(keys.map(head))];
+  return tops.flatMap((t) => [...(keys.includes(t) ? [t] : []), ...keys.filter((k) => k !== t && head(k) === t)]);
 }
 
 /** `runs show ID --report F.html`: the report of a stored run, rebuilt from its journal. */
