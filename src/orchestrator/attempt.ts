@@ -11,10 +11,13 @@
  */
 import type { CompiledStep } from "../compiler/types.js";
 import type { BaseModel, ModelCallContext } from "../models/base-model.js";
+import { ModelError } from "../models/errors.js";
+import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { raceAbort } from "./retry.js";
-import type { RunScope } from "./run-scope.js";
+import type { RunScope, StreamDelta } from "./run-scope.js";
+import { StepError } from "./step-errors.js";
 
 /** Thrown when the attempt ran past its timeout (the model's own error is the cause). */
 export class AttemptTimedOut extends Error {
@@ -67,7 +70,7 @@ function direct(
   }
   let call: Promise<unknown>;
   try {
-    call = model.process(input, callContext(scope, step, config, attempt, signal, item));
+    call = invoke(scope, step, config, model, input, attempt, signal, item);
   } catch (e) {
     // A process() that throws instead of rejecting.
     call = Promise.reject(e);
@@ -101,7 +104,7 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
     return await services.limiter(config).run(() => {
       const call = () => {
         if (signal.aborted) throw signal.reason;
-        return raceAbort(model.process(input, callContext(scope, step, config, attempt, signal, item)), signal);
+        return raceAbort(invoke(scope, step, config, model, input, attempt, signal, item), signal);
       };
       if (!slots.tryTake()) return slots.enqueue(call, signal);
       try {
@@ -122,6 +125,14 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
   }
 }
 
+/** The model's process(), or stream() when the run streams answers (RunOptions.onDelta) and the model can. */
+function invoke(scope: RunScope, step: CompiledStep, config: ModelConfig, model: BaseModel, input: unknown, attempt: number, signal: AbortSignal, item: number | undefined): Promise<unknown> {
+  const ctx = callContext(scope, step, config, attempt, signal, item);
+  const onDelta = scope.options.onDelta;
+  if (onDelta && isStreamingModel(model)) return streamCall(model, input, ctx, config, step.id, item, onDelta);
+  return model.process(input, ctx);
+}
+
 /** What process() gets besides the input. */
 function callContext(scope: RunScope, step: CompiledStep, config: ModelConfig, attempt: number, signal: AbortSignal, item: number | undefined): ModelCallContext {
   const ctx: { -readonly [K in keyof ModelCallContext]: ModelCallContext[K] } = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities };
@@ -130,4 +141,33 @@ function callContext(scope: RunScope, step: CompiledStep, config: ModelConfig, a
     ctx.onProgress = (p) => scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p });
   }
   return ctx;
+}
+
+/**
+ * A streamed call: passes the text on as it comes and resolves with the whole output. A
+ * failure after a piece went out is a StepError (kind `stream_cut`): no retry, no fallback.
+ */
+async function streamCall(
+  model: StreamingModel,
+  input: unknown,
+  ctx: ModelCallContext,
+  config: ModelConfig,
+  stepId: string,
+  item: number | undefined,
+  onDelta: (d: StreamDelta) => void,
+): Promise<unknown> {
+  let sent = false;
+  try {
+    for await (const ev of model.stream(input, ctx)) {
+      if (ev.type === "done") return ev.output;
+      if (!ev.text) continue;
+      sent = true;
+      onDelta({ stepId, ...(item !== undefined ? { item } : {}), model: config.name, text: ev.text });
+    }
+    throw new ModelError(`model '${config.name}': its stream ended without its last event`, { kind: "malformed", provider: config.provider, model: config.name });
+  } catch (e) {
+    if (!sent || ctx.signal.aborted) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    throw new StepError("model-error", `the answer of model '${config.name}' was cut after it began: ${message}`, stepId, { kind: "stream_cut", model: config.name });
+  }
 }
