@@ -112,11 +112,17 @@ export interface StepFinishedEvent extends Base {
   resumed?: boolean;
   output: unknown;
 }
-/** `when` was false, or a dependency was skipped or failed with onError: continue. */
+/**
+ * Why a step was skipped: its `when` was false (`when: ` and the expression), or, in events
+ * rebuilt from a stored run (which keeps a step's status but not why), just "skipped".
+ */
+export type SkipReason = `when: ${string}` | "skipped";
+
+/** The step's `when` was false: it did not run. */
 export interface StepSkippedEvent extends Base {
   type: "step.skipped";
   stepId: string;
-  reason: string;
+  reason: SkipReason;
 }
 /** The step failed for good (after retries and fallbacks). */
 export interface StepFailedEvent extends Base {
@@ -154,6 +160,33 @@ export interface ModelThrottledEvent extends Base {
   model: string;
   concurrency: number;
 }
+/**
+ * A model call waits for a rate limit (`limits:` of the model, or of one of its deployments)
+ * instead of stalling silently; `waitMs` is the expected wait.
+ */
+export interface ModelLimitWaitEvent extends Base {
+  type: "model.limit_wait";
+  model: string;
+  stepId: string;
+  item?: number;
+  /** Set when the limit is one deployment's. */
+  deployment?: string;
+  limit: "rpm" | "tpm" | "inputTpm" | "outputTpm";
+  waitMs: number;
+}
+/**
+ * A deployment's circuit breaker changed state: `open` (ejected for the cool-down),
+ * `half-open` (probe calls let through), `closed` (back in the rotation). Told to the run
+ * whose call saw the change.
+ */
+export interface ModelBreakerEvent extends Base {
+  type: "model.breaker";
+  model: string;
+  deployment: string;
+  state: "closed" | "open" | "half-open";
+  previous: "closed" | "open" | "half-open";
+  stepId?: string;
+}
 /** The run ended. */
 export interface RunFinishedEvent extends Base {
   type: "run.finished";
@@ -176,6 +209,8 @@ export type RunEvent =
   | StepAbortedEvent
   | StepProgressEvent
   | ModelThrottledEvent
+  | ModelLimitWaitEvent
+  | ModelBreakerEvent
   | RunFinishedEvent;
 
 export type RunEventType = RunEvent["type"];

@@ -10,7 +10,7 @@
  * (p-queue) and races its own signal.
  */
 import type { CompiledStep } from "../compiler/types.js";
-import type { BaseModel, ModelCallContext } from "../models/base-model.js";
+import type { BaseModel, ModelCallContext, ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
@@ -35,7 +35,7 @@ export class AttemptTimedOut extends Error {
  * AttemptTimedOut, or the call signal's reason when it aborts.
  */
 export function attemptCall(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item?: number): Promise<unknown> {
-  if (step.timeoutMs === undefined && config.timeoutMs === undefined) {
+  if (step.timeoutMs === undefined && config.timeoutMs === undefined && !scope.options.runGate) {
     const model = scope.services.ready?.(config);
     if (model) {
       const limiter = scope.services.limiter(config);
@@ -104,7 +104,9 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
     return await services.limiter(config).run(() => {
       const call = () => {
         if (signal.aborted) throw signal.reason;
-        return raceAbort(invoke(scope, step, config, model, input, attempt, signal, item), signal);
+        // The queue's fleet-wide limit on the run's calls in flight (RunOptions.runGate).
+        const gate = scope.options.runGate;
+        return raceAbort(gate ? gate.run(() => invoke(scope, step, config, model, input, attempt, signal, item), signal) : invoke(scope, step, config, model, input, attempt, signal, item), signal);
       };
       if (!slots.tryTake()) return slots.enqueue(call, signal);
       try {
@@ -140,6 +142,8 @@ function callContext(scope: RunScope, step: CompiledStep, config: ModelConfig, a
   if (scope.observed) {
     ctx.onProgress = (p) => scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p });
   }
+  // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
+  if (config.deployments !== undefined || config.limits !== undefined) ctx.onNotice = noticeListener(scope, step.id, config.name, item);
   return ctx;
 }
 
@@ -170,4 +174,29 @@ async function streamCall(
     const message = e instanceof Error ? e.message : String(e);
     throw new StepError("model-error", `the answer of model '${config.name}' was cut after it began: ${message}`, stepId, { kind: "stream_cut", model: config.name });
   }
+}
+
+/** Turns a gateway model's notices into the run's model.limit_wait and model.breaker events. */
+function noticeListener(scope: RunScope, stepId: string, model: string, item: number | undefined): (n: ModelNotice) => void {
+  return (n) => {
+    const ts = Date.now();
+    switch (n.type) {
+      case "limit_wait":
+        scope.emit({
+          type: "model.limit_wait",
+          runId: scope.id,
+          ts,
+          model,
+          stepId,
+          ...(item !== undefined ? { item } : {}),
+          ...(n.deployment !== undefined ? { deployment: n.deployment } : {}),
+          limit: n.limit,
+          waitMs: n.waitMs,
+        });
+        return;
+      case "breaker":
+        scope.emit({ type: "model.breaker", runId: scope.id, ts, model, stepId, deployment: n.deployment, state: n.state, previous: n.previous });
+        return;
+    }
+  };
 }
