@@ -183,6 +183,8 @@ export class RunViewBuilder {
       }
       case "step.progress":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
       case "run.finished":
         v.status = e.status;

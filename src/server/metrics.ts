@@ -105,6 +105,8 @@ export class ServerMetrics implements RunObserver {
       case "step.queued":
       case "step.progress":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
     }
   }
