@@ -27,8 +27,8 @@ export interface NestedResult {
   steps: Record<string, StepRecord>;
 }
 
-/** Runs a step of a scope (step.ts's runStep, passed in so the two files do not import each other). */
-export type StepRunner = (scope: RunScope, id: string) => Promise<StepRecord>;
+/** Runs every step of a scope to its end (step.ts's, passed in so the two files do not import each other). */
+export type StepsRunner = (scope: RunScope) => Promise<void>;
 
 /** The part of a journal key after `prefix/`, when the key is under it. */
 function under(key: string, prefix: string): string | undefined {
@@ -36,7 +36,7 @@ function under(key: string, prefix: string): string | undefined {
 }
 
 /** Runs `step`'s sub-pipeline on `input` as a nested run keyed `key` in the parent's journal and events. */
-export async function runNested(parent: RunScope, step: CompiledStep, input: unknown, key: string, runStep: StepRunner): Promise<NestedResult> {
+export async function runNested(parent: RunScope, step: CompiledStep, input: unknown, key: string, runSteps: StepsRunner): Promise<NestedResult> {
   const sub = step.pipeline!;
   const child = sub.compiled;
   const problems = checkRunInput(child, input);
@@ -76,8 +76,7 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
   if (parent.signal.aborted) onAbort();
   else parent.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    for (const id of child.order) void runStep(scope, id);
-    await Promise.all(scope.promises.values());
+    await runSteps(scope);
   } finally {
     parent.signal.removeEventListener("abort", onAbort);
   }
