@@ -94,6 +94,7 @@ export class RunMetrics implements RunObserver {
         return;
       case "step.queued":
       case "step.progress":
+      case "step.iteration":
       case "model.throttled":
       case "model.limit_wait":
       case "model.breaker":
