@@ -77,6 +77,8 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
   else parent.signal.addEventListener("abort", onAbort, { once: true });
   try {
     await runSteps(scope);
+    // The child's events wait for its journal writes: they reach the parent before the step ends.
+    await scope.delivered();
   } finally {
     parent.signal.removeEventListener("abort", onAbort);
   }

@@ -42,6 +42,7 @@ import { QueueFanOut, type ChunkResult } from "./fan-out.js";
 import { RedisBudgetLedger } from "./budget-ledger.js";
 import { FleetLimiter } from "./fleet-limiter.js";
 import { MetricsPublisher } from "./metrics-publisher.js";
+import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { RunMetrics } from "../telemetry/run-metrics.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
@@ -135,7 +136,12 @@ export class RunWorker {
     this.#pipelines = new PipelineSource(this.#o.dir);
     const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
     this.#publisher = new MetricsPublisher(redis, this.names.metricsKey, this.metrics, options.metricsIntervalMs);
-    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, gate: (c) => limiter.gate(c.name, c.concurrency) });
+    // Models' concurrency and their rpm/tpm `limits:` hold fleet-wide (Redis), not per worker.
+    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), {
+      env: this.#o.env,
+      gate: (c) => limiter.gate(c.name, c.concurrency),
+      rateLimiter: new RedisRateLimiter(redis, { prefix: this.names.prefix }),
+    });
 
     const prefix = this.names.bullPrefix;
     this.#runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix });
