@@ -73,11 +73,20 @@ export function printRunResult(report: RunReport, io: CliIo, out: OutputOptions)
     writeLine(io.stderr, "");
     writeLine(io.stderr, formatReport(report, useColor(io.stderr, io.env)));
   }
+  if (report.status === "waiting") {
+    for (const [id, r] of Object.entries(report.steps)) {
+      if (r.status !== "waiting" || !r.approval) continue;
+      const until = r.approval.expiresAt !== undefined ? ` (answer before ${new Date(r.approval.expiresAt).toISOString()})` : "";
+      writeLine(io.stderr, `waiting: step '${id}' needs approval${until}: ${r.approval.prompt}`);
+      writeLine(io.stderr, `  approve: mcp approve ${report.runId} ${id}${r.approval.schema !== undefined ? " --input '<JSON answer>'" : ""}`);
+      writeLine(io.stderr, `  reject:  mcp reject ${report.runId} ${id} --reason '...'`);
+    }
+  }
   if (report.status !== "success" && report.error) {
     writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
   }
 }
 
 export function exitCodeOf(report: RunReport): number {
-  return report.status === "success" ? EXIT_CODES.ok : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
+  return report.status === "success" ? EXIT_CODES.ok : report.status === "waiting" ? EXIT_CODES.waiting : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
 }

@@ -55,6 +55,10 @@ export class LiveReporter implements RunObserver {
       case "step.aborted":
         this.#set(e.stepId, { status: "aborted" });
         break;
+      case "step.waiting":
+        this.#set(e.stepId, { status: "waiting", note: "waits for approval" });
+        this.#above(e);
+        break;
       case "step.attempt_failed":
       case "step.fell_back":
       case "model.throttled":
