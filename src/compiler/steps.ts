@@ -69,7 +69,8 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
   const approvalRaw = raw.approval !== undefined && raw.approval !== null && typeof raw.approval === "object" ? obj(raw.approval) : undefined;
   if (approvalRaw) {
     for (const k of ["model", "capabilities", "task", "forEach", "fallback", "input"] as const) {
-      if (raw[k] !== undefined) c.report("MCP303", `an approval step calls no model: remove '${k}' from step '${id}'`, file.locateKey([...path, k]), { hint: "a person answers an approval step; its output is the answer" });
+      if (raw[k] !== undefined)
+        c.report("MCP303", `an approval step calls no model: remove '${k}' from step '${id}'`, file.locateKey([...path, k]), { hint: "a person answers an approval step; its output is the answer" });
     }
   }
   if (isMapping && !approvalRaw && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {

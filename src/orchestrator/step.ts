@@ -55,7 +55,18 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       const record = await runApproval(scope, step, started);
       if (record.status === "waiting") return record;
       await scope.options.journal?.stepFinished(scope.id, id, record);
-      scope.emit({ type: "step.finished", runId: scope.id, ts: Date.now(), stepId: id, durationMs: record.durationMs, attempts: 0, usage: record.usage, cost: 0, cached: false, output: record.output });
+      scope.emit({
+        type: "step.finished",
+        runId: scope.id,
+        ts: Date.now(),
+        stepId: id,
+        durationMs: record.durationMs,
+        attempts: 0,
+        usage: record.usage,
+        cost: 0,
+        cached: false,
+        output: record.output,
+      });
       return scope.settle(id, record);
     }
     if (scope.observed) scope.emit({ type: "step.queued", runId: scope.id, ts: Date.now(), stepId: id });

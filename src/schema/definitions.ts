@@ -93,10 +93,7 @@ const defs: Record<string, Schema> = {
       connectTimeout: { $ref: "#/$defs/duration", description: "Timeout to open a connection." },
       stream: bool("Stream the response (openai, anthropic)."),
       cache: ref("cache", "Cache this model's calls: true, false, or { ttl }. Overrides mcp.yaml cache.enabled."),
-      outputSchema: ref(
-        "outputSchema",
-        "JSON Schema of this model's output; the compiler checks $steps.<id>.output.<path> references of steps using it. Built-in providers declare theirs.",
-      ),
+      outputSchema: ref("outputSchema", "JSON Schema of this model's output; the compiler checks $steps.<id>.output.<path> references of steps using it. Built-in providers declare theirs."),
     },
     { required: ["provider"] },
   ),

@@ -129,14 +129,11 @@ async function answer(command: "approve" | "reject", argv: string[], io: CliIo):
     const environment = await createRunEnvironment(pipeline, run.conversationId !== undefined ? { conversation: run.conversationId } : {}, { store, env: io.env, command });
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
-      const report = await runOnce(
-        orchestrator,
-        pipeline,
-        run.input,
-        { ...environment.options, runId: run.id, resume: continuation.resume, approvals: continuation.approvals },
-        io,
-        { progress, quiet: !!values.quiet, json: !!values.json },
-      );
+      const report = await runOnce(orchestrator, pipeline, run.input, { ...environment.options, runId: run.id, resume: continuation.resume, approvals: continuation.approvals }, io, {
+        progress,
+        quiet: !!values.quiet,
+        json: !!values.json,
+      });
       return exitCodeOf(report);
     } catch (e) {
       if (e instanceof ConfigError) {

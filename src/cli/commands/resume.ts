@@ -77,8 +77,13 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       return EXIT_CODES.ok;
     }
     if (status === "waiting") {
-      const waiting = Object.entries(await store.getSteps(run.id)).filter(([, r]) => r.status === "waiting").map(([id]) => id);
-      writeLine(io.stderr, `mcp resume: run ${run.id} waits for an approval of ${waiting.map((w) => `'${w}'`).join(", ") || "a step"}; answer it with 'mcp approve ${run.id} STEP' or 'mcp reject ${run.id} STEP --reason ...'`);
+      const waiting = Object.entries(await store.getSteps(run.id))
+        .filter(([, r]) => r.status === "waiting")
+        .map(([id]) => id);
+      writeLine(
+        io.stderr,
+        `mcp resume: run ${run.id} waits for an approval of ${waiting.map((w) => `'${w}'`).join(", ") || "a step"}; answer it with 'mcp approve ${run.id} STEP' or 'mcp reject ${run.id} STEP --reason ...'`,
+      );
       return EXIT_CODES.invalid;
     }
     if (status === "running" && !force) {
