@@ -104,6 +104,8 @@ export class ServerMetrics implements RunObserver {
         return;
       case "step.queued":
       case "step.progress":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
         return;
     }
