@@ -175,10 +175,16 @@ const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row
 const line = (cells) => "  " + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
 console.log(line(header));
 for (const row of table) console.log(line(row));
-const single = rows[0][1].total;
-const p50 = pct(single, 50) - DEBOUNCE;
-console.log(`  target: under 50 ms after the debounce: ${p50 < 50 ? "met" : "MISSED"} (${ms(p50)} median, one pipeline)`);
 console.log("  reload = reading, validating and compiling what changed (the batch's own time)");
+// The targets of issue 11 (the lean engine).
+{
+  const { loadavg } = await import("node:os");
+  const single = pct(rows[0][1].total, 50) - DEBOUNCE;
+  const config = pct(rows[2][1].total, 50);
+  console.log(`\ntargets (issue 11); load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} (2 cores)`);
+  console.log(`  hot reload: one pipeline, write -> live after the debounce, p50   ${ms(single).padEnd(9)}  <= 10 ms   ${single <= 10 ? "PASS" : "UNMET"}`);
+  console.log(`  hot reload: an mcp.yaml edit under 200 pipelines, write -> live p50 ${ms(config).padEnd(9)}  <= 100 ms  ${config <= 100 ? "PASS" : "UNMET"}`);
+}
 
 // Memory: edits, each version run once (as mcp run --watch does).
 async function measure() {
@@ -223,10 +229,10 @@ async function memoryRun(newExpressions) {
 }
 
 const memRows = [];
-for (const [name, fresh] of [
+for (const [name, fresh] of MEMORY_EDITS >= 100 ? [
   ["same expressions, new replies", false],
   ["new expression text every edit", true],
-]) {
+] : []) {
   const { marks, seconds } = await memoryRun(fresh);
   const [a, b] = [marks[0], marks[marks.length - 1]];
   const kb = (b.heap - a.heap) / 1024;

@@ -1,6 +1,6 @@
 /**
  * HTTP for the remote providers (openai, anthropic, http): one keep-alive connection pool per
- * origin, shared by every model and step of the process; connect and read timeouts; calls
+ * origin (undici's Agent), shared by every model and step of the process; connect and read timeouts; calls
  * cancelled through AbortSignal; and every failure mapped to a ModelError kind the
  * orchestrator acts on.
  *
@@ -9,7 +9,7 @@
  * messages instead of being attached as they are.
  */
 import { STATUS_CODES } from "node:http";
-import { Pool, type Dispatcher } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { ModelError, parseRetryAfter, type ModelErrorKind } from "./errors.js";
 import { parseSse, type SseEvent } from "./sse-parser.js";
 
@@ -23,32 +23,35 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Error bodies are read up to this many characters for their message. */
 const MAX_ERROR_BODY = 64 * 1024;
 
-const pools = new Map<string, Pool>();
-
 /**
- * The pool for an origin (scheme://host:port). Pools are created on first use and kept for
- * the life of the process; idle sockets do not keep the process alive.
+ * One undici Agent per connect timeout (in practice one): the Agent keeps a keep-alive pool
+ * per origin (scheme://host:port) by itself, created on first use and kept for the life of
+ * the process; idle sockets do not keep the process alive.
  */
-export function poolFor(origin: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Pool {
-  const key = `${origin} ${connectTimeoutMs}`;
-  let pool = pools.get(key);
-  if (!pool || pool.closed || pool.destroyed) {
-    pool = new Pool(origin, { connect: { timeout: connectTimeoutMs } });
-    pools.set(key, pool);
+const agents = new Map<number, Agent>();
+
+/** The dispatcher of calls with this connect timeout. */
+export function agentFor(connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Agent {
+  let agent = agents.get(connectTimeoutMs);
+  if (!agent || agent.closed || agent.destroyed) {
+    agent = new Agent({ connect: { timeout: connectTimeoutMs } });
+    agents.set(connectTimeoutMs, agent);
   }
-  return pool;
+  return agent;
 }
 
 /** How many origins have a pool (for tests and metrics). */
 export function poolCount(): number {
-  return pools.size;
+  let n = 0;
+  for (const agent of agents.values()) n += Object.keys(agent.stats).length;
+  return n;
 }
 
 /** Closes every pool, waiting for calls in flight. For shutdown and tests. */
 export async function closeConnections(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((a) => a.close().catch(() => undefined)));
 }
 
 /** One HTTP call of a model. */
@@ -104,7 +107,8 @@ export async function send(call: HttpCall): Promise<HttpResponse> {
   const signal = deadline ? AbortSignal.any([call.signal, deadline]) : call.signal;
   let res: Dispatcher.ResponseData;
   try {
-    res = await poolFor(call.url.origin, call.connectTimeoutMs).request({
+    res = await agentFor(call.connectTimeoutMs).request({
+      origin: call.url.origin,
       path: call.url.pathname + call.url.search,
       method: call.method as Dispatcher.HttpMethod,
       headers: call.headers,

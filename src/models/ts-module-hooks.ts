@@ -1,10 +1,11 @@
 /**
- * Node.js module hooks (`module.register`) that let a Node without built-in TypeScript
- * support (Node 20, 22 before 22.6) import a user's `.ts`/`.mts` model file: the file is
- * transpiled in memory with the `typescript` package's `transpileModule` (types removed, no
- * type check), so relative imports keep resolving from the file's own folder. Registered
- * by the `module` provider only when it meets such a file. Only `file:` URLs ending in .ts
- * or .mts are touched; everything else passes through.
+ * Node.js module hooks (`module.register`) that let every supported Node import a user's
+ * `.ts`/`.mts` model file the same way: the file is transpiled in memory with the
+ * `typescript` package's `transpileModule` (types removed, no type check), so enums and
+ * parameter properties work and errors read the same on Node 20 and 24, and relative
+ * imports keep resolving from the file's own folder (`./helper.js` meaning `./helper.ts`).
+ * Registered by the `module` provider only when it meets such a file. Only `file:` URLs
+ * ending in .ts or .mts are touched; everything else passes through.
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -18,10 +19,14 @@ interface TypeScriptApi {
   ScriptTarget: { ES2022: number };
 }
 
-let typescriptUrl = "typescript";
+let typescriptUrl: string | undefined;
 let ts: Promise<TypeScriptApi> | undefined;
 
-/** Receives `{ typescript }`: the URL of the typescript package to use. */
+/**
+ * Receives `{ typescript }`: the URL of the typescript package to transpile with. Without
+ * it (a Node that strips types itself, and no typescript package) only `resolve` acts and
+ * Node loads the .ts file on its own.
+ */
 export function initialize(data: { typescript?: string } | undefined): void {
   if (data?.typescript) typescriptUrl = data.typescript;
 }
@@ -50,7 +55,7 @@ export async function resolve(specifier: string, context: { parentURL?: string }
 }
 
 export async function load(url: string, context: { format?: string | null }, nextLoad: NextLoad) {
-  if (!url.startsWith("file:") || !TS_FILE.test(pathOf(url))) return nextLoad(url, context);
+  if (typescriptUrl === undefined || !url.startsWith("file:") || !TS_FILE.test(pathOf(url))) return nextLoad(url, context);
   ts ??= import(typescriptUrl).then((m: { default?: TypeScriptApi } & TypeScriptApi) => m.default ?? m);
   const api = await ts;
   const fileName = fileURLToPath(pathOf(url));

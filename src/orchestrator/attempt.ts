@@ -4,9 +4,13 @@
  * the call's, combined with AbortSignal.timeout when there is a timeout.
  */
 import type { CompiledStep } from "../compiler/types.js";
+import type { ModelCallContext } from "../models/base-model.js";
+import { ModelError } from "../models/errors.js";
+import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
 import { raceAbort } from "./retry.js";
-import type { RunScope } from "./run-scope.js";
+import type { RunScope, StreamDelta } from "./run-scope.js";
+import { StepError } from "./step-errors.js";
 
 /** Thrown when the attempt ran past its timeout (the model's own error is the cause). */
 export class AttemptTimedOut extends Error {
@@ -40,7 +44,10 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               ? (p: { progress: number; total?: number; message?: string }) =>
                   scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
               : undefined;
-            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) }), signal);
+            const ctx: ModelCallContext = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) };
+            const onDelta = scope.options.onDelta;
+            if (onDelta && isStreamingModel(model)) return raceAbort(streamCall(model, input, ctx, config, step.id, item, onDelta), signal);
+            return raceAbort(model.process(input, ctx), signal);
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.
@@ -51,5 +58,34 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
   } catch (e) {
     if (timer?.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
     throw e;
+  }
+}
+
+/**
+ * A streamed call: passes the text on as it comes and resolves with the whole output. A
+ * failure after a piece went out is a StepError (kind `stream_cut`): no retry, no fallback.
+ */
+async function streamCall(
+  model: StreamingModel,
+  input: unknown,
+  ctx: ModelCallContext,
+  config: ModelConfig,
+  stepId: string,
+  item: number | undefined,
+  onDelta: (d: StreamDelta) => void,
+): Promise<unknown> {
+  let sent = false;
+  try {
+    for await (const ev of model.stream(input, ctx)) {
+      if (ev.type === "done") return ev.output;
+      if (!ev.text) continue;
+      sent = true;
+      onDelta({ stepId, ...(item !== undefined ? { item } : {}), model: config.name, text: ev.text });
+    }
+    throw new ModelError(`model '${config.name}': its stream ended without its last event`, { kind: "malformed", provider: config.provider, model: config.name });
+  } catch (e) {
+    if (!sent || ctx.signal.aborted) throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    throw new StepError("model-error", `the answer of model '${config.name}' was cut after it began: ${message}`, stepId, { kind: "stream_cut", model: config.name });
   }
 }

@@ -157,8 +157,10 @@ async function onModel(
           limiter.rateLimited();
           if (limiter.concurrency !== before) scope.emit({ type: "model.throttled", runId: scope.id, ts: Date.now(), model: config.name, concurrency: limiter.concurrency });
         }
-        if (e instanceof StepError) throw e;
-        const retry = (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
+        // A streamed answer cut after its first piece went out is neither retried nor replaced.
+        const cut = e instanceof StepError && e.info.kind === "stream_cut";
+        if (e instanceof StepError && !cut) throw e;
+        const retry = !cut && (timedOut || isRetryable(e)) && attempt < step.retry.attempts;
         const delay = retry ? backoffDelay(step.retry, attempt, e instanceof ModelError ? e.retryAfterMs : undefined, scope.options.random) : undefined;
         scope.emit({
           type: "step.attempt_failed",
@@ -171,6 +173,7 @@ async function onModel(
           ...(delay !== undefined ? { retryInMs: delay } : {}),
           ...itemField,
         });
+        if (cut) throw e;
         if (delay === undefined) break;
         await sleep(delay, callSignal);
       }

@@ -48,6 +48,23 @@ export interface RunOptions {
   fanOut?: FanOut;
   /** Runs only a chunk of one forEach step (a worker's share of a fanned-out step). */
   slice?: RunSlice;
+  /**
+   * Streams the answers: a model that can stream (openai, anthropic) is called with
+   * `stream()` and each piece of text goes here as it arrives. Until the first piece went
+   * out, a failure is retried and falls back as usual; after it, the call fails at once
+   * (ErrorInfo kind `stream_cut`): what the receiver has is a cut answer, and a retry or
+   * another model would splice two answers. Models that cannot stream, and cache or replay
+   * hits, send nothing here: their output is the whole answer.
+   */
+  onDelta?: (delta: StreamDelta) => void;
+}
+
+/** A piece of a streamed answer (RunOptions.onDelta). */
+export interface StreamDelta {
+  stepId: string;
+  item?: number;
+  model: string;
+  text: string;
 }
 
 /** What the orchestrator lends a run: model instances and per-model limiters. */

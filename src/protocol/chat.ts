@@ -4,23 +4,19 @@
  * pipeline (`pipeline/<name>`, its input the messages, its output the answer).
  *
  * A whole answer (`complete`) runs as a one-step pipeline: selection, retries, fallbacks,
- * the response cache and per-model limits, like any step. A streamed answer (`stream`) goes
- * down the same chain itself, and fails honestly: a model that fails before its first token
- * reached the client is replaced by the next one (the client never knows); once a token was
+ * the response cache, the budget and per-model limits, like any step. A streamed answer
+ * (`stream`) is the same run with the orchestrator's `onDelta` on, and fails honestly: a
+ * model that fails before its first token reached the client is retried (with the step's
+ * backoff and the provider's Retry-After) or replaced by the next one, and the client never
+ * knows; once a token was
  * sent, a failure ends the stream with a StreamCutError, never with a clean finish that would
  * hide a cut answer. A failed completion is journalled as a run with one failed step.
  */
-import type { ErrorInfo, RunObserver } from "../events/event.js";
+import type { RunObserver } from "../events/event.js";
 import type { CallRequest } from "../events/ports.js";
 import { usageOf } from "../models/base-model.js";
-import type { BaseModel } from "../models/base-model.js";
-import { estimateTokens, messagesText, type ChatRequest } from "../models/chat-request.js";
-import { isRetryable } from "../models/errors.js";
-import { createModel } from "../models/providers/index.js";
-import { isStreamingModel } from "../models/streaming.js";
-import type { ModelConfig, Usage } from "../models/types.js";
-import { newRunId, toErrorInfo } from "../orchestrator/run.js";
-import type { AttemptRecord, RunReport, StepRecord } from "../events/report.js";
+import type { RunReport } from "../events/report.js";
+import type { Usage } from "../models/types.js";
 import { ProtocolError } from "./errors.js";
 import { checkInputLimits } from "./input-limits.js";
 import { chainFor, oneStepPipeline, registryOf } from "./model-calls.js";
@@ -85,14 +81,12 @@ function answerText(output: unknown): string {
 
 export class ChatService {
   readonly #s: ProtocolServices;
-  readonly #instances = new Map<ModelConfig, Promise<BaseModel>>();
-  readonly #env: NodeJS.ProcessEnv;
 
   readonly #observer: RunObserver | undefined;
 
-  constructor(services: ProtocolServices, env: NodeJS.ProcessEnv = process.env, observer?: RunObserver) {
+  /** `_env` is kept for callers: model instances (and their environment) are the orchestrator's. */
+  constructor(services: ProtocolServices, _env: NodeJS.ProcessEnv = process.env, observer?: RunObserver) {
     this.#s = services;
-    this.#env = env;
     this.#observer = observer;
   }
 
@@ -163,10 +157,12 @@ export class ChatService {
   }
 
   /**
-   * A streamed answer. Throws (before yielding anything) when every model failed before its
-   * first token; throws StreamCutError when a model failed after it.
+   * A streamed answer, down the same path as a whole one: the cache (a hit is replayed as
+   * the stream), the chain with its retries, backoff and fallbacks, the per-model limits,
+   * the journal. Throws (before yielding anything) when every model failed before its first
+   * token; throws StreamCutError when a model failed after it (no retry, no fallback then).
    */
-  async *stream(model: string, input: ChatInput, signal: AbortSignal, onModelCall?: (model: string, ok: boolean, ms: number, usage?: Usage, kind?: string) => void): AsyncGenerator<ChatStreamEvent> {
+  async *stream(model: string, input: ChatInput, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
     checkInputLimits(input, this.#s.limits, "the messages");
     const target = chatTarget(model, this.#s);
     if (target.kind === "pipeline") {
@@ -175,85 +171,61 @@ export class ChatService {
       yield { type: "done", answer: a };
       return;
     }
-    const registry = registryOf(this.#s.models());
-    const started = Date.now();
-    const attempts: AttemptRecord[] = [];
-    let last: unknown;
-    for (const name of target.chain) {
-      const config = registry.get(name)!;
-      // Two attempts per model for transient failures, as long as nothing was sent.
-      for (let attempt = 1; attempt <= 2; attempt++) {
-        const t0 = Date.now();
-        let sent = false;
-        try {
-          const instance = await this.#instance(config);
-          const ctx = { signal, capabilities: target.capabilities, attempt };
-          if (isStreamingModel(instance)) {
-            for await (const ev of instance.stream(input, ctx)) {
-              if (ev.type === "delta") {
-                sent = true;
-                yield { type: "delta", text: ev.text, model: name };
-              } else {
-                onModelCall?.(name, true, Date.now() - t0, ev.output.usage);
-                yield { type: "done", answer: { text: ev.output.text, model: name, usage: ev.output.usage, finishReason: ev.output.finishReason } };
-                return;
-              }
-            }
-            throw new Error("the model's stream ended without its last event");
-          }
-          const out = await instance.process(input, ctx);
-          const text = answerText(out);
-          const usage = (out as { usage?: Usage } | null)?.usage ?? { inputTokens: estimateTokens(messagesText(input as ChatRequest)), outputTokens: estimateTokens(text) };
-          onModelCall?.(name, true, Date.now() - t0, usage);
+    const hit = await this.#cached(target, input);
+    if (hit) {
+      yield { type: "delta", text: hit.text, model: hit.model };
+      yield { type: "done", answer: hit };
+      return;
+    }
+    const pending: ChatStreamEvent[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    let sent = false;
+    const pipeline = oneStepPipeline({ name: "chat.completions", models: this.#s.models(), chain: target.chain, capabilities: target.capabilities, input, settings: this.#s.settings() });
+    const run = this.#s.orchestrator.startRun(
+      pipeline,
+      {},
+      {
+        signal,
+        hooks: this.#s.hooks?.() ?? [],
+        onDelta: (d) => {
           sent = true;
-          yield { type: "delta", text, model: name };
-          yield { type: "done", answer: { text, model: name, usage, finishReason: (out as { finishReason?: string } | null)?.finishReason ?? "stop" } };
-          return;
-        } catch (e) {
-          const info: ErrorInfo = toErrorInfo(e, "model-error");
-          onModelCall?.(name, false, Date.now() - t0, undefined, info.kind ?? info.reason);
-          attempts.push({ model: name, attempt, ok: false, durationMs: Date.now() - t0, error: info });
-          if (signal.aborted) throw e;
-          if (sent) {
-            await this.#journalStreamFailure(started, attempts, info, input);
-            throw new StreamCutError(name, `the answer of model '${name}' was cut after it began: ${info.message}`);
-          }
-          last = e;
-          if (!isRetryable(e)) break;
-        }
+          pending.push({ type: "delta", text: d.text, model: d.model });
+          wake?.();
+        },
+      },
+    );
+    const done = run.done.finally(() => {
+      ended = true;
+      wake?.();
+    });
+    while (!ended || pending.length > 0) {
+      if (pending.length === 0) {
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
       }
+      yield pending.shift()!;
     }
-    const info = toErrorInfo(last, "model-error");
-    await this.#journalStreamFailure(started, attempts, info, input);
-    throw new ProtocolError("run_failed", `every model failed before answering (${[...new Set(attempts.map((a) => a.model))].join(", ")}): ${info.message}`);
-  }
-
-  async #instance(config: ModelConfig): Promise<BaseModel> {
-    let m = this.#instances.get(config);
-    if (!m) {
-      m = createModel(config, { env: this.#env });
-      this.#instances.set(config, m);
-      m.catch(() => this.#instances.delete(config));
+    const report = await done;
+    const rec = report.steps.call;
+    if (report.status !== "success" || rec?.status !== "success") {
+      await this.#journalFailure(report);
+      if (signal.aborted) throw new ProtocolError("unavailable", "the client went away");
+      const error = report.error ?? rec?.error;
+      if (sent || error?.kind === "stream_cut") throw new StreamCutError(error?.model ?? rec?.model ?? target.chain[0]!, error?.message ?? "the answer was cut after it began");
+      throw new ProtocolError("run_failed", error?.message ?? "every model failed before answering", error ? { error } : undefined);
     }
-    return m;
-  }
-
-  async #journalStreamFailure(started: number, attempts: AttemptRecord[], error: ErrorInfo, input: ChatInput): Promise<void> {
-    const step: StepRecord = { status: "failed", attempts, durationMs: Date.now() - started, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false, error, startedAt: started };
-    const report: RunReport = {
-      runId: newRunId(),
-      pipeline: "chat.completions",
-      file: "<chat>",
-      hash: "",
-      status: "failed",
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
-      input,
-      error,
-      steps: { completion: step },
-      totals: { inputTokens: 0, outputTokens: 0, cost: 0, calls: attempts.length, cacheHits: 0, cacheMisses: 0 },
+    const answer: ChatAnswer = {
+      text: answerText(rec.output),
+      model: rec.model ?? target.chain[0]!,
+      usage: rec.usage,
+      finishReason: (rec.output as { finishReason?: string } | null)?.finishReason ?? "stop",
+      ...(rec.cached ? { cached: true } : {}),
     };
-    await this.#journalFailure(report);
+    // A model that cannot stream (or a cache hit inside the run) answers in one piece.
+    if (!sent) yield { type: "delta", text: answer.text, model: answer.model };
+    yield { type: "done", answer };
   }
 
   /** Writes a failed completion to the journal (`mcp runs` lists it). */
@@ -276,9 +248,6 @@ export class ChatService {
     }
   }
 
-  async close(): Promise<void> {
-    const all = [...this.#instances.values()];
-    this.#instances.clear();
-    await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
-  }
+  /** Nothing of its own to close: the runs and their models are the orchestrator's. */
+  async close(): Promise<void> {}
 }

@@ -6,6 +6,7 @@
  * same as for local runs, whichever worker (or workers, after a crash) ran the run.
  */
 import { summaryOfReport, type CancelOutcome, type RunEventsOptions, type RunService, type RunStartRequest, type RunSummary, type SequencedEvent } from "../orchestrator/run-service.js";
+import { isRedacted } from "../store/redaction.js";
 import type { StoredRun } from "../store/store.js";
 import { McpError } from "../util/errors.js";
 import type { RunQueue } from "./run-queue.js";
@@ -93,6 +94,11 @@ export class QueueRunService implements RunService {
     if (r.report && r.status !== "running") {
       const summary = summaryOfReport(r.report, r.finishedAt);
       if (!withSteps) delete summary.steps;
+      // store.redact: the journal has a digest; the output itself is the job's, for a while.
+      if (withSteps && isRedacted(summary.output)) {
+        const kept = await this.#q.output(r.id).catch(() => undefined);
+        if (kept) summary.output = kept.output;
+      }
       return summary;
     }
     return {

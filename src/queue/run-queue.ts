@@ -17,6 +17,9 @@ import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
 import { projectRelative } from "./pipeline-source.js";
 
+/** How long the job of a run with store.redact (its input and output) stays in Redis after it ends. */
+export const REDACTED_JOB_AGE_SECONDS = 300;
+
 export interface RunQueueOptions {
   /** Key prefix shared with the workers. @default "mcp:" */
   prefix?: string;
@@ -97,7 +100,8 @@ export class RunQueue {
       jobId: runId,
       attempts: this.#attempts,
       backoff: { type: "exponential", delay: 1000 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      // store.redact: the job holds the input (and, once done, the output): gone soon after.
+      removeOnComplete: pipeline.settings.store?.redact === true ? { age: REDACTED_JOB_AGE_SECONDS } : { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
     return runId;
@@ -125,6 +129,16 @@ export class RunQueue {
   /** The run's final report, once a worker finished it. */
   async report(runId: string): Promise<RunReport | undefined> {
     return (await this.store.getRun(runId))?.report;
+  }
+
+  /**
+   * The output of a run whose journal is redacted (store.redact), from its job's return
+   * value, while BullMQ keeps the job (REDACTED_JOB_AGE_SECONDS after the end).
+   */
+  async output(runId: string): Promise<{ output: unknown } | undefined> {
+    const job = await this.#queue.getJob(runId);
+    const rv = job?.returnvalue as { output?: unknown } | null | undefined;
+    return rv && typeof rv === "object" && "output" in rv ? { output: rv.output } : undefined;
   }
 
   /** The run's job, while BullMQ keeps it. */

@@ -32,6 +32,7 @@ import type { PipelineRun } from "../orchestrator/run.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
+import { RedactingStore, redactEvent, reusableSteps } from "../store/redaction.js";
 import { StoreJournal } from "../store/run-journal.js";
 import { ConfigError, McpError } from "../util/errors.js";
 import { durabilityWarnings } from "./durability.js";
@@ -227,7 +228,7 @@ export class RunWorker {
       : [];
   }
 
-  async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string }> {
+  async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string; output?: unknown }> {
     const data = job.data;
     const runId = data.runId;
     const deps = { redis: this.#redis, store: this.#store, events: this.#events, names: this.names };
@@ -246,20 +247,23 @@ export class RunWorker {
     const completed: Record<string, StepRecord> = {};
     for (const from of [data.resumeFrom, existing ? runId : undefined]) {
       if (from === undefined) continue;
-      for (const [id, r] of Object.entries(await this.#store.getSteps(from))) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+      for (const [id, r] of Object.entries(reusableSteps(await this.#store.getSteps(from)))) if (pipeline.steps.has(id)) completed[id] = r;
     }
     const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
     const cancelled = await this.#redis.get(this.names.cancelKey(runId));
 
     const active: ActiveRun = { handback: false };
-    const base = new StoreJournal(this.#store);
+    // store.redact: the journal and the event log keep digests, not prompts and answers; the
+    // output reaches the producer as the job's return value (run-queue.ts removes it soon).
+    const redact = pipeline.settings.store?.redact === true;
+    const base = new StoreJournal(redact ? new RedactingStore(this.#store) : this.#store);
     const journal: RunJournal = {
       runStarted: (r) => base.runStarted(r),
       stepFinished: (id, step, record) => base.stepFinished(id, step, record),
       // A run handed back is not finished: the worker that takes it over finishes it.
       runFinished: (id, report) => (active.handback ? Promise.resolve() : base.runFinished(id, report)),
     };
-    const observer = this.#events.observer(runId, (e) => (active.handback && e.type === "run.finished" ? undefined : e));
+    const observer = this.#events.observer(runId, (e) => (active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e));
     let run: PipelineRun;
     try {
       run = this.#orchestrator.startRun(pipeline, data.input, {
@@ -271,7 +275,8 @@ export class RunWorker {
         ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
         ...(data.concurrency !== undefined ? { concurrency: data.concurrency } : {}),
         ...(resumeFrom !== undefined ? { resume: { fromRunId: resumeFrom, completed } } : {}),
-        ...(this.#o.fanOut
+        // A chunk reads its dependencies' outputs from the journal: not with redaction.
+        ...(this.#o.fanOut && !redact
           ? { fanOut: new QueueFanOut({ flow: this.#flow, gatherQueue: this.#gatherQueue, gatherEvents: this.#gatherEvents, job: data, chunkSize: this.#o.chunkSize, attempts: 3 }) }
           : {}),
       });
@@ -292,7 +297,7 @@ export class RunWorker {
         throw new WaitingError();
       }
       this.#log("info", `run ${runId} (${data.pipeline}): ${report.status} in ${report.durationMs} ms`);
-      return { status: report.status };
+      return { status: report.status, ...(redact && report.output !== undefined ? { output: report.output } : {}) };
     } finally {
       this.#active.delete(runId);
     }

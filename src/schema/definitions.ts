@@ -376,6 +376,9 @@ export const configSchema: Schema = {
           type: d("sqlite (default: an embedded file), memory (nothing kept after the process), or redis (shared; needs url).", { enum: ["sqlite", "memory", "redis"] }),
           path: str("SQLite file, relative to mcp.yaml. Default .mcp/state.db."),
           url: str("Redis URL, e.g. redis://127.0.0.1:6379."),
+          redact: bool(
+            "Keep prompts and answers out of the journal: run inputs and outputs, step outputs and the events' model inputs and outputs are stored as SHA-256 digests (token counts, costs and timings stay). Such runs cannot be resumed. Conversations and the response cache still keep text. Default false. docs/state.md.",
+          ),
         }),
       ],
     }),

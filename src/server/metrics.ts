@@ -125,16 +125,6 @@ export class ServerMetrics implements RunObserver {
     this.httpDuration.observe({ route }, seconds);
   }
 
-  /** A model call made outside a pipeline step's events (a streamed chat completion). */
-  modelCall(model: string, outcome: "success" | "failed", seconds: number, usage?: { inputTokens: number; outputTokens: number }, errorKind?: string): void {
-    this.modelCallDuration.observe({ model, outcome }, seconds);
-    if (outcome === "failed") this.modelErrors.inc({ model, kind: errorKind ?? "error" });
-    if (usage) {
-      this.tokens.inc({ model, direction: "input" }, usage.inputTokens);
-      this.tokens.inc({ model, direction: "output" }, usage.outputTokens);
-    }
-  }
-
   async text(): Promise<string> {
     return this.registry.metrics();
   }

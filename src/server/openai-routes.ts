@@ -152,10 +152,8 @@ async function streamCompletion(
     reply.hijack();
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" });
   };
-  const onCall = (model: string, ok: boolean, ms: number, usage?: { inputTokens: number; outputTokens: number }, kind?: string) =>
-    o.metrics.modelCall(model, ok ? "success" : "failed", ms / 1000, usage, kind);
   try {
-    for await (const ev of chat.stream(body.model, input, o.signal, onCall)) {
+    for await (const ev of chat.stream(body.model, input, o.signal)) {
       if (ev.type === "delta") {
         const first = !started;
         start();

@@ -7,12 +7,14 @@
 import type { StepRecord } from "../events/report.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { Runtime } from "../protocol/runtime.js";
+import { isRedacted, reusableSteps } from "../store/redaction.js";
 
 export async function resumeRun(runtime: Runtime, id: string): Promise<{ runId: string }> {
   const [summary, stored] = await Promise.all([runtime.runs.get(id), runtime.store.getRun(id)]);
   if (!summary || !stored) throw new ProtocolError("not_found", `no run '${id}'`);
   if (summary.status === "success") throw new ProtocolError("conflict", `run '${id}' succeeded; there is nothing to resume`);
   if (summary.status === "running") throw new ProtocolError("conflict", `run '${id}' is still running; cancel it first`);
+  if (isRedacted(stored.input)) throw new ProtocolError("conflict", `run '${id}' was journalled with store.redact: its input was not kept, so it cannot be resumed`);
   const pipeline = runtime.pipelines.get(stored.pipeline);
   if (!pipeline) throw new ProtocolError("conflict", `pipeline '${stored.pipeline}' has no valid version in the live set`);
   if (pipeline.hash !== stored.hash) {
@@ -23,7 +25,7 @@ export async function resumeRun(runtime: Runtime, id: string): Promise<{ runId: 
   }
   const journal = await runtime.store.getSteps(id);
   const completed: Record<string, StepRecord> = {};
-  for (const [step, r] of Object.entries(journal)) if (r.status === "success" && pipeline.steps.has(step)) completed[step] = r;
+  for (const [step, r] of Object.entries(reusableSteps(journal))) if (pipeline.steps.has(step)) completed[step] = r;
   return runtime.runs.start({
     pipeline,
     input: stored.input,

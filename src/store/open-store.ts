@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { McpError } from "../util/errors.js";
 import { MemoryStore } from "./memory-store.js";
+import { RedactingStore } from "./redaction.js";
 import type { Store } from "./store.js";
 
 /** The kinds of store `openStore` knows. */
@@ -14,7 +15,7 @@ export type StoreKind = "sqlite" | "memory" | "redis";
 export interface StoreSettings {
   /** Folder of mcp.yaml, else of the pipeline: where `.mcp/` lives. */
   projectDir: string;
-  store?: { type?: StoreKind; path?: string; url?: string };
+  store?: { type?: StoreKind; path?: string; url?: string; redact?: boolean };
 }
 
 /** Default SQLite file, relative to the project folder. */
@@ -42,6 +43,12 @@ export function storeChoice(settings: Pick<StoreSettings, "store">, override?: S
  * @example const store = await openStore(pipeline.settings);
  */
 export async function openStore(settings: StoreSettings, override?: StoreKind | string, opts: { connectTimeoutMs?: number } = {}): Promise<Store> {
+  const store = await openPlainStore(settings, override, opts);
+  // `store: { redact: true }`: prompts and answers stay out of the journal (redaction.ts).
+  return settings.store?.redact === true ? new RedactingStore(store) : store;
+}
+
+async function openPlainStore(settings: StoreSettings, override: StoreKind | string | undefined, opts: { connectTimeoutMs?: number }): Promise<Store> {
   const { kind, url } = storeChoice(settings, override);
   switch (kind) {
     case "memory":

@@ -94,14 +94,15 @@ server:
     expect(body.model).toBe("up-1");
   });
 
-  it("falls back to the next model when the upstream fails before the first token, and the client never sees it", async () => {
-    upstream.reply({ status: 500, json: { error: { message: "boom" } } }, { sse: [], cut: true });
+  it("falls back to the next model when the upstream fails before the first token (after its retries), and the client never sees it", async () => {
+    upstream.reply({ status: 500, json: { error: { message: "boom" } } }, { sse: [], cut: true }, { status: 503, json: { error: { message: "busy" } } });
     const before = upstream.requests.length;
     const stream = await client.chat.completions.create({ model: "upstream", stream: true, messages: [{ role: "user", content: "hi" }] });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
     expect(text).toBe("backup answer");
-    expect(upstream.requests.length - before).toBe(2);
+    // The step's three attempts (with backoff) on the upstream, then the fallback.
+    expect(upstream.requests.length - before).toBe(3);
   });
 
   it("ends a stream cut after the first token with an error event and no [DONE]; the SDK throws; the journal has a failed step", async () => {
@@ -135,8 +136,11 @@ server:
     expect(runs.length).toBeGreaterThanOrEqual(2);
     const run = (await api(s.url, `/v1/runs/${runs[0].runId}`, { key: "sdk-secret-key-123" })).json;
     expect(run.status).toBe("failed");
-    expect(run.steps.completion.status).toBe("failed");
-    expect(run.steps.completion.attempts[0].model).toBe("upstream");
+    expect(run.steps.call.status).toBe("failed");
+    expect(run.steps.call.error.kind).toBe("stream_cut");
+    // Cut after the first token: not retried, no fallback.
+    expect(run.steps.call.attempts).toHaveLength(1);
+    expect(run.steps.call.attempts[0].model).toBe("upstream");
   });
 
   it("answers a JSON error with a status when every model fails before answering (stream and plain)", async () => {

@@ -10,6 +10,7 @@ import { loadPipelineChecked } from "../../compiler/load.js";
 import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
 import type { StepRecord } from "../../events/report.js";
 import { ModelRegistry } from "../../registry/model-registry.js";
+import { isRedacted, reusableSteps } from "../../store/redaction.js";
 import { effectiveStatus } from "../../store/run-journal.js";
 import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
@@ -90,6 +91,10 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       writeLine(io.stderr, `mcp resume: run ${run.id} is still running (process ${run.pid ?? "?"}${run.host ? ` on ${run.host}` : ""}); wait for it, or resume anyway with --force`);
       return EXIT_CODES.invalid;
     }
+    if (isRedacted(run.input)) {
+      writeLine(io.stderr, `mcp resume: run ${run.id} was journalled with store.redact: its input was not kept, so it cannot be resumed; start a new run with 'mcp run'`);
+      return EXIT_CODES.invalid;
+    }
     if (!existsSync(run.file)) {
       writeLine(io.stderr, `mcp resume: the pipeline file of run ${run.id} is gone: ${run.file}`);
       return EXIT_CODES.invalid;
@@ -112,7 +117,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
 
     const journal = await store.getSteps(run.id);
     const completed: Record<string, StepRecord> = {};
-    for (const [id, r] of Object.entries(journal)) if (r.status === "success" && pipeline.steps.has(id)) completed[id] = r;
+    for (const [id, r] of Object.entries(reusableSteps(journal))) if (pipeline.steps.has(id)) completed[id] = r;
     const rest = pipeline.order.filter((id) => !completed[id]);
     if (!values.quiet) {
       const done = Object.keys(completed);

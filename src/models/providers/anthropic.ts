@@ -2,17 +2,17 @@
  * The `anthropic` provider: the Messages API, `POST {baseUrl}/messages`, with the
  * `x-api-key` and `anthropic-version` headers, a top-level `system` prompt, the required
  * `max_tokens`, and streamed events (message_start, content_block_delta, message_delta,
- * message_stop, error). docs/providers.md.
+ * message_stop, error). docs/providers.md. The call itself (once or streamed) is ChatModel's;
+ * this file is the wire format.
  */
 import { ANTHROPIC_DEFAULT_BASE_URL } from "../provider-facts.js";
-import type { ModelCallContext } from "../base-model.js";
-import { CHAT_OPTION_KEYS, estimateTokens, messagesText, parseJsonAnswer, toChatRequest, type ChatMessage, type ChatRequest } from "../chat-request.js";
+import type { ChatMessage, ChatRequest } from "../chat-request.js";
 import type { ModelErrorKind } from "../errors.js";
-import { malformed, modelError, readJson, readSse, send, snippet, type HttpCall } from "../http-client.js";
-import type { ModelStreamEvent, StreamingModel } from "../streaming.js";
-import type { LlmOutput, ModelConfig, Usage } from "../types.js";
+import { malformed, modelError, type HttpCall } from "../http-client.js";
+import type { SseEvent } from "../sse-parser.js";
+import type { ModelConfig } from "../types.js";
 import type { ProviderServices } from "./services.js";
-import { endpoint, parseUrl, RemoteModel } from "./remote-model.js";
+import { ChatModel, num, type ChatAnswer, type StreamState } from "./chat-model.js";
 
 export { ANTHROPIC_DEFAULT_BASE_URL };
 /** The `anthropic-version` header sent unless the model's `headers` set another. */
@@ -33,37 +33,12 @@ const FINISH_REASONS: Record<string, string> = {
 };
 
 /** A Claude model through the Messages API. */
-export class AnthropicModel extends RemoteModel implements StreamingModel {
-  readonly #url: URL;
-
+export class AnthropicModel extends ChatModel {
   constructor(config: ModelConfig, services: ProviderServices) {
-    super("anthropic", config, services, CHAT_OPTION_KEYS);
-    this.#url = endpoint(parseUrl(config.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL, "baseUrl", config), "messages");
+    super("anthropic", config, services, { defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL, path: "messages" });
   }
 
-  async process(input: unknown, ctx: ModelCallContext): Promise<LlmOutput> {
-    const req = await this.#request(input);
-    if (req.chat.stream) {
-      for await (const ev of this.#streamRequest(req, ctx)) if (ev.type === "done") return ev.output;
-      throw new Error("Internal error: the stream ended without a done event");
-    }
-    const call = req.call(ctx.signal, false);
-    const res = await send(call);
-    return this.#answer(await readJson(res, call), req.chat, call);
-  }
-
-  /** Streams the answer: text deltas, then the assembled output. */
-  async *stream(input: unknown, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
-    yield* this.#streamRequest(await this.#request(input), ctx);
-  }
-
-  async #request(input: unknown) {
-    const options = await this.options(input);
-    const chat = toChatRequest(input, options, { stream: this.config.stream ?? false }, (d) => {
-      throw this.fatal(d);
-    });
-    const headers = await this.headers(input);
-    const key = this.apiKey();
+  protected requestBody(chat: ChatRequest): Record<string, unknown> {
     // The API takes the system prompt at the top level only; system messages move there.
     const systemParts = chat.system !== undefined ? [chat.system] : [];
     const messages: ChatMessage[] = [];
@@ -72,85 +47,32 @@ export class AnthropicModel extends RemoteModel implements StreamingModel {
       else messages.push(m);
     }
     if (chat.json) systemParts.push(jsonInstruction(chat));
-    const base = {
+    return {
       model: this.apiModel,
       max_tokens: chat.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
       ...(systemParts.length ? { system: systemParts.join("\n\n") } : {}),
       messages,
       ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
     };
-    const call = (signal: AbortSignal, stream: boolean): HttpCall =>
-      this.call(this.#url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: stream ? "text/event-stream" : "application/json",
-          "anthropic-version": ANTHROPIC_VERSION,
-          ...headers,
-          ...(key !== undefined ? { "x-api-key": key } : {}),
-        },
-        body: JSON.stringify(stream ? { ...base, stream: true, ...chat.body } : { ...base, ...chat.body }),
-        signal,
-        stream,
-        key,
-      });
-    return { chat, call };
   }
 
-  async *#streamRequest(req: { chat: ChatRequest; call: (s: AbortSignal, stream: boolean) => HttpCall }, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
-    const call = req.call(ctx.signal, true);
-    const res = await send(call);
-    let text = "";
-    let stopReason: string | undefined;
-    let inputTokens: number | undefined;
-    let outputTokens: number | undefined;
-    let stopped = false;
-    for await (const ev of readSse(res, call)) {
-      let data: Record<string, unknown>;
-      try {
-        data = JSON.parse(ev.data) as Record<string, unknown>;
-      } catch {
-        throw malformed(call, `a stream event is not JSON: ${snippet(ev.data, call.secrets)}`);
-      }
-      const type = typeof data.type === "string" ? data.type : ev.event;
-      if (type === "message_start") {
-        const u = (data.message as { usage?: unknown } | undefined)?.usage;
-        inputTokens = inputTokensOf(u) ?? inputTokens;
-        outputTokens = num((u as { output_tokens?: unknown } | undefined)?.output_tokens) ?? outputTokens;
-      } else if (type === "content_block_start") {
-        const block = data.content_block as { type?: unknown; text?: unknown } | undefined;
-        if (block?.type === "text" && typeof block.text === "string" && block.text !== "") {
-          text += block.text;
-          yield { type: "delta", text: block.text };
-        }
-      } else if (type === "content_block_delta") {
-        const delta = data.delta as { type?: unknown; text?: unknown } | undefined;
-        if (delta?.type === "text_delta" && typeof delta.text === "string" && delta.text !== "") {
-          text += delta.text;
-          yield { type: "delta", text: delta.text };
-        }
-      } else if (type === "message_delta") {
-        const d = data.delta as { stop_reason?: unknown } | undefined;
-        if (typeof d?.stop_reason === "string") stopReason = d.stop_reason;
-        const u = data.usage as { output_tokens?: unknown } | undefined;
-        outputTokens = num(u?.output_tokens) ?? outputTokens;
-        inputTokens = inputTokensOf(u) ?? inputTokens;
-      } else if (type === "message_stop") {
-        stopped = true;
-        break;
-      } else if (type === "error") {
-        const e = data.error as { type?: unknown; message?: unknown } | undefined;
-        const kind: ModelErrorKind = e?.type === "rate_limit_error" ? "rate_limited" : e?.type === "overloaded_error" || e?.type === "api_error" ? "retryable" : "fatal";
-        throw modelError(call, kind, `the server reported an error mid-stream: ${typeof e?.message === "string" ? e.message : JSON.stringify(e)}`);
-      }
-      // ping, content_block_stop and event types added later are ignored.
-    }
-    if (!stopped) throw modelError(call, "retryable", "the stream ended before message_stop: the answer was cut");
-    const usage: Usage | undefined = inputTokens !== undefined || outputTokens !== undefined ? { inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0 } : undefined;
-    yield { type: "done", output: this.#output(text, stopReason, usage, req.chat, call) };
+  protected streamFields(): Record<string, unknown> {
+    return { stream: true };
   }
 
-  #answer(body: unknown, chat: ChatRequest, call: HttpCall): LlmOutput {
+  protected defaultHeaders(): Record<string, string> {
+    return { "anthropic-version": ANTHROPIC_VERSION };
+  }
+
+  protected keyHeaders(key: string): Record<string, string> {
+    return { "x-api-key": key };
+  }
+
+  protected override finishReason(raw: string | undefined): string {
+    return raw === undefined ? "stop" : (FINISH_REASONS[raw] ?? raw);
+  }
+
+  protected readAnswer(body: unknown, call: HttpCall): ChatAnswer {
     const b = body as { content?: unknown; stop_reason?: unknown; usage?: unknown } | null;
     if (!b || typeof b !== "object" || !Array.isArray(b.content)) throw malformed(call, "the response has no content array");
     const text = b.content
@@ -161,25 +83,51 @@ export class AnthropicModel extends RemoteModel implements StreamingModel {
     const inputTokens = inputTokensOf(u);
     const outputTokens = num(u?.output_tokens);
     const usage = inputTokens !== undefined || outputTokens !== undefined ? { inputTokens: inputTokens ?? 0, outputTokens: outputTokens ?? 0 } : undefined;
-    return this.#output(text, typeof b.stop_reason === "string" ? b.stop_reason : undefined, usage, chat, call);
+    return { text, finishReason: typeof b.stop_reason === "string" ? b.stop_reason : undefined, usage };
   }
 
-  #output(text: string, stopReason: string | undefined, usage: Usage | undefined, chat: ChatRequest, call: HttpCall): LlmOutput {
-    const finishReason = stopReason === undefined ? "stop" : (FINISH_REASONS[stopReason] ?? stopReason);
-    const out: LlmOutput = {
-      text,
-      usage: usage ?? { inputTokens: estimateTokens(messagesText(chat)), outputTokens: estimateTokens(text) },
-      finishReason,
-    };
-    if (chat.json) {
-      const parsed = parseJsonAnswer(text);
-      if (!parsed.ok) {
-        const cut = finishReason === "length" ? " (the answer was cut at maxTokens)" : "";
-        throw malformed(call, `JSON was asked for, but the answer is not JSON${cut}: ${parsed.message}`);
+  protected readStreamEvent(ev: SseEvent, state: StreamState, call: HttpCall): string | undefined {
+    const data = this.eventJson(ev, call, "event");
+    const type = typeof data.type === "string" ? data.type : ev.event;
+    switch (type) {
+      case "message_start": {
+        const u = (data.message as { usage?: unknown } | undefined)?.usage;
+        state.inputTokens = inputTokensOf(u) ?? state.inputTokens;
+        state.outputTokens = num((u as { output_tokens?: unknown } | undefined)?.output_tokens) ?? state.outputTokens;
+        return undefined;
       }
-      out.json = parsed.value;
+      case "content_block_start": {
+        const block = data.content_block as { type?: unknown; text?: unknown } | undefined;
+        return block?.type === "text" && typeof block.text === "string" ? block.text : undefined;
+      }
+      case "content_block_delta": {
+        const delta = data.delta as { type?: unknown; text?: unknown } | undefined;
+        return delta?.type === "text_delta" && typeof delta.text === "string" ? delta.text : undefined;
+      }
+      case "message_delta": {
+        const d = data.delta as { stop_reason?: unknown } | undefined;
+        if (typeof d?.stop_reason === "string") state.finishReason = d.stop_reason;
+        const u = data.usage as { output_tokens?: unknown } | undefined;
+        state.outputTokens = num(u?.output_tokens) ?? state.outputTokens;
+        state.inputTokens = inputTokensOf(u) ?? state.inputTokens;
+        return undefined;
+      }
+      case "message_stop":
+        state.ended = true;
+        return undefined;
+      case "error": {
+        const e = data.error as { type?: unknown; message?: unknown } | undefined;
+        const kind: ModelErrorKind = e?.type === "rate_limit_error" ? "rate_limited" : e?.type === "overloaded_error" || e?.type === "api_error" ? "retryable" : "fatal";
+        throw modelError(call, kind, `the server reported an error mid-stream: ${typeof e?.message === "string" ? e.message : JSON.stringify(e)}`);
+      }
+      default:
+        // ping, content_block_stop and event types added later are ignored.
+        return undefined;
     }
-    return out;
+  }
+
+  protected streamCut(state: StreamState): string | undefined {
+    return state.ended ? undefined : "the stream ended before message_stop: the answer was cut";
   }
 }
 
@@ -200,10 +148,6 @@ function inputTokensOf(u: unknown): number | undefined {
   const base = num(o.input_tokens);
   if (base === undefined) return undefined;
   return base + (num(o.cache_creation_input_tokens) ?? 0) + (num(o.cache_read_input_tokens) ?? 0);
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
 /** Factory for the provider table. */

@@ -6,8 +6,8 @@
  * - a BaseModel instance (any object with a `process` method);
  * - a plain function `(input, ctx) => output`, sync or async.
  *
- * .ts files load with Node's own type stripping where it has it; on Node 20 they are
- * transpiled in memory by the `typescript` package (see ts-module-hooks.ts).
+ * .ts files are transpiled in memory by the `typescript` package where it is installed
+ * (see ts-module-hooks.ts), else loaded by Node's own type stripping where it has it.
  *
  * `verifyModuleModels` checks every module model of a pipeline without running it and
  * reports MCP405 diagnostics: file missing, no such export, not a model, throws on load.
@@ -204,14 +204,16 @@ function firstLine(s: string): string {
 let tsState: true | ModuleProblem | undefined;
 
 /**
- * Makes `import()` of .ts files work: nothing to do where Node strips types itself; else
- * registers ts-module-hooks with the typescript package found from the model's folder or
- * from this package. Under a TypeScript-aware runner (tsx, vitest) the hooks file is not
- * compiled and the runner loads .ts itself.
+ * Makes `import()` of .ts files work alike on every supported Node: registers
+ * ts-module-hooks with the typescript package found from the model's folder or from this
+ * package (transpiled in memory: enums, parameter properties and `./x.js` imports of
+ * `./x.ts` work, errors name the file and line). Without the typescript package, a Node
+ * that strips types itself loads the file, with the hooks' `.js` -> `.ts` resolution only.
+ * Under a TypeScript-aware runner (tsx, vitest) the hooks file is not compiled and the
+ * runner loads .ts itself.
  */
 function enableTypeScript(modelPath: string): true | ModuleProblem {
   if (tsState !== undefined) return tsState;
-  if ((process.features as { typescript?: unknown }).typescript) return (tsState = true);
   const hooks = new URL("../ts-module-hooks.js", import.meta.url);
   if (!existsSync(fileURLToPath(hooks))) return (tsState = true);
   let tsPath: string | undefined;
@@ -223,12 +225,12 @@ function enableTypeScript(modelPath: string): true | ModuleProblem {
       // try the next place
     }
   }
-  if (!tsPath) {
+  if (!tsPath && !(process.features as { typescript?: unknown }).typescript) {
     return (tsState = {
       message: `Node.js ${process.version} cannot run TypeScript itself, and the typescript package is not installed`,
       hint: "run `npm install --save-dev typescript` in your project, compile the model to .js, or use Node.js >= 22.18",
     });
   }
-  register(hooks.href, { data: { typescript: pathToFileURL(tsPath).href } });
+  register(hooks.href, { data: tsPath ? { typescript: pathToFileURL(tsPath).href } : {} });
   return (tsState = true);
 }
