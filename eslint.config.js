@@ -58,7 +58,9 @@ export default tseslint.config(
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
-      "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
+      // A switch over a union names every member, even with a default: a new run event or
+      // step kind is a lint error wherever it is not handled (the default ends in unreachable()).
+      "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: false }],
     },
   },
   {

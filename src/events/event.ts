@@ -115,11 +115,17 @@ export interface StepFinishedEvent extends Base {
   resumed?: boolean;
   output: unknown;
 }
-/** `when` was false, or a dependency was skipped or failed with onError: continue. */
+/**
+ * Why a step was skipped: its `when` was false (`when: ` and the expression), or, in events
+ * rebuilt from a stored run (which keeps a step's status but not why), just "skipped".
+ */
+export type SkipReason = `when: ${string}` | "skipped";
+
+/** The step's `when` was false: it did not run. */
 export interface StepSkippedEvent extends Base {
   type: "step.skipped";
   stepId: string;
-  reason: string;
+  reason: SkipReason;
 }
 /** The step failed for good (after retries and fallbacks). */
 export interface StepFailedEvent extends Base {

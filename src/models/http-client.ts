@@ -278,6 +278,7 @@ export function transportError(e: unknown, call: HttpCall, deadline: AbortSignal
       return modelError(call, "fatal", `host not found: ${call.url.hostname} (check baseUrl/url)`, { cause });
     case "ECONNREFUSED":
       return modelError(call, "retryable", `connection refused by ${call.url.origin} (is the server running?)`, { cause });
+    case undefined:
     default:
       break;
   }

@@ -13,7 +13,7 @@
  *                  └─────> aborted   (the run was cancelled while it ran)
  *   cached, skipped: instant marks (served from the cache or a replay; `when` was false)
  */
-import type { ErrorInfo, RunEvent, RunStatus, StepStatus } from "../events/event.js";
+import type { ErrorInfo, RunEvent, RunStatus, SkipReason, StepStatus } from "../events/event.js";
 import type { RunReport, StepRecord } from "../events/report.js";
 
 /** How a timeline bar ended (or `running`/`queued` while it has not). */
@@ -50,7 +50,7 @@ export interface StepView {
   error?: ErrorInfo;
   /** Models given up on, in order, and the one taken instead. */
   fallbacks: { from: string; to: string; reason: string }[];
-  skipReason?: string;
+  skipReason?: SkipReason;
 }
 
 export interface RunView {
@@ -181,6 +181,7 @@ export class RunViewBuilder {
         this.#closeOpen(s, e.ts, "aborted");
         return;
       }
+      case "step.progress":
       case "model.throttled":
         return;
       case "run.finished":

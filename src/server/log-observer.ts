@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { RunEvent, RunObserver } from "../events/event.js";
+import { unreachable } from "../util/unreachable.js";
 
 export class LogObserver implements RunObserver {
   constructor(readonly log: FastifyBaseLogger) {}
@@ -43,8 +44,17 @@ export class LogObserver implements RunObserver {
       case "run.finished":
         this.log.info({ runId: e.runId, status: e.status, ms: e.durationMs, reason: e.error?.reason }, "run finished");
         return;
-      default:
+      case "run.started":
+      case "step.queued":
+      case "step.started":
+      case "step.cache":
+      case "step.skipped":
+      case "step.aborted":
+      case "step.progress":
+      case "model.throttled":
         return;
+      default:
+        unreachable(e);
     }
   }
 }

@@ -18,6 +18,7 @@ import type { RunEvent } from "../events/event.js";
 import type { RunReport, StepRecord } from "../events/report.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 import type { ContextTurn } from "../events/ports.js";
+import { unreachable } from "../util/unreachable.js";
 
 /** What a redacted value is replaced by. */
 export interface RedactedValue {
@@ -68,8 +69,19 @@ export function redactEvent(e: RunEvent): RunEvent {
         const { message: _message, ...rest } = e;
         return rest;
       }
-    default:
+    // Events that carry no prompt or answer. A new event type must be placed here or above.
+    case "run.started":
+    case "step.queued":
+    case "step.attempt_failed":
+    case "step.fell_back":
+    case "step.cache":
+    case "step.skipped":
+    case "step.failed":
+    case "step.aborted":
+    case "model.throttled":
       return e;
+    default:
+      return unreachable(e);
   }
 }
 

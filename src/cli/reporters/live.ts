@@ -1,10 +1,12 @@
 /**
- * The terminal view: one line per step (state, model, time), redrawn in place while the
- * run goes on. Retries, fallbacks and failures are printed above it as they happen.
+ * The terminal view: one line per step (state, model, time), redrawn in place (log-update)
+ * while the run goes on. Retries, fallbacks and failures are printed above it as they happen.
  */
 import type { Writable } from "node:stream";
+import { createLogUpdate } from "log-update";
 import type { RunEvent, RunObserver, StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
+import { unreachable } from "../../util/unreachable.js";
 import { paint, statusMark } from "./format.js";
 import { PlainReporter } from "./plain.js";
 
@@ -19,7 +21,7 @@ interface Row {
 export class LiveReporter implements RunObserver {
   readonly #rows = new Map<string, Row>();
   readonly #plain: PlainReporter;
-  #drawn = 0;
+  readonly #view: ReturnType<typeof createLogUpdate>;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -27,6 +29,8 @@ export class LiveReporter implements RunObserver {
     readonly color = true,
   ) {
     this.#plain = new PlainReporter(out, color);
+    // The cursor stays as it is: log-update would hide it through process.stderr, not `out`.
+    this.#view = createLogUpdate(out, { showCursor: true, defaultWidth: 100 });
   }
 
   onEvent(e: RunEvent): void {
@@ -67,15 +71,19 @@ export class LiveReporter implements RunObserver {
       case "run.finished":
         if (this.#timer) clearInterval(this.#timer);
         this.#draw();
-        this.#drawn = 0;
+        this.#view.done();
+        break;
+      case "step.cache":
+      case "step.progress":
         break;
       default:
-        break;
+        unreachable(e);
     }
   }
 
   dispose(): void {
     if (this.#timer) clearInterval(this.#timer);
+    this.#view.done();
   }
 
   #set(id: string, patch: Partial<Row>): void {
@@ -83,28 +91,23 @@ export class LiveReporter implements RunObserver {
   }
 
   #above(e: RunEvent): void {
-    this.#clear();
+    this.#view.clear();
     this.#plain.onEvent(e);
     this.#draw();
   }
 
-  #clear(): void {
-    if (this.#drawn > 0) this.out.write(`\u001b[${this.#drawn}A\u001b[0J`);
-    this.#drawn = 0;
-  }
-
   #draw(): void {
-    this.#clear();
     const width = this.out.columns ?? 100;
     const idw = Math.min(30, Math.max(4, ...[...this.#rows.keys()].map((k) => k.length)));
     const lines: string[] = [];
     const now = Date.now();
     for (const [id, r] of this.#rows) {
       const ms = r.ms ?? (r.started !== undefined && r.status === "running" ? now - r.started : undefined);
-      const text = `${statusMark(r.status, this.color)} ${id.padEnd(idw)}  ${(r.model ?? "").padEnd(14)} ${ms !== undefined ? formatDuration(ms) : ""} ${r.note ? paint(this.color, "2", r.note) : ""}`;
-      lines.push(text.slice(0, width + 20).trimEnd());
+      // Cut to the terminal's width before painting, so a row never wraps.
+      const cells = `${id.padEnd(idw)}  ${(r.model ?? "").padEnd(14)} ${ms !== undefined ? formatDuration(ms) : ""} `.slice(0, Math.max(0, width - 2));
+      const note = (r.note ?? "").slice(0, Math.max(0, width - 2 - cells.length));
+      lines.push(`${statusMark(r.status, this.color)} ${cells}${note ? paint(this.color, "2", note) : ""}`.trimEnd());
     }
-    if (lines.length) this.out.write(lines.join("\n") + "\n");
-    this.#drawn = lines.length;
+    if (lines.length) this.#view(lines.join("\n"));
   }
 }

@@ -120,6 +120,7 @@ export class AnthropicModel extends ChatModel {
         const kind: ModelErrorKind = e?.type === "rate_limit_error" ? "rate_limited" : e?.type === "overloaded_error" || e?.type === "api_error" ? "retryable" : "fatal";
         throw modelError(call, kind, `the server reported an error mid-stream: ${typeof e?.message === "string" ? e.message : JSON.stringify(e)}`);
       }
+      case undefined:
       default:
         // ping, content_block_stop and event types added later are ignored.
         return undefined;
