@@ -75,6 +75,7 @@ export class LiveReporter implements RunObserver {
         break;
       case "step.cache":
       case "step.progress":
+      case "step.delta":
         break;
       default:
         unreachable(e);
