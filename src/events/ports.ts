@@ -173,3 +173,28 @@ export interface ApprovalAnswer {
   /** When (ms since the epoch); compared with the step's deadline. */
   at: number;
 }
+
+/** An amount of a budget: USD and tokens. */
+export interface BudgetAmount {
+  cost: number;
+  tokens: number;
+}
+
+/**
+ * Where a run's budget is counted: the spent amounts and the reservations of the calls in
+ * flight. The run's own memory by default; a ledger kept in Redis holds one budget across the
+ * workers that run a queued run's parts (its job and its forEach chunks).
+ */
+export interface BudgetLedger {
+  /**
+   * Reserves `need` when spent + reserved + need stays within `limits`; otherwise reserves
+   * nothing and says which limit it would pass and what was spent.
+   */
+  reserve(need: BudgetAmount, limits: { maxCost?: number; maxTokens?: number }): Promise<{ ok: true; id: string } | { ok: false; over: "cost" | "tokens"; spent: BudgetAmount }>;
+  /** Ends a reservation (its call finished or failed). */
+  release(id: string): void;
+  /** Counts what a finished call spent. */
+  spend(amount: BudgetAmount): void;
+  /** Resolves once every release and spend sent so far is counted. */
+  flush(): Promise<void>;
+}

@@ -46,8 +46,9 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               : undefined;
             const ctx: ModelCallContext = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) };
             const onDelta = scope.options.onDelta;
-            if (onDelta && isStreamingModel(model)) return raceAbort(streamCall(model, input, ctx, config, step.id, item, onDelta), signal);
-            return raceAbort(model.process(input, ctx), signal);
+            const call = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
+            const gate = scope.options.runGate;
+            return raceAbort(gate ? gate.run(call, signal) : call(), signal);
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.

@@ -5,15 +5,17 @@
  * pass a limit; its reservation is released when it ends, and what it really cost is spent.
  */
 import type { CompiledStep } from "../compiler/types.js";
+import type { BudgetAmount, BudgetLedger } from "../events/ports.js";
 import type { ModelConfig, Usage } from "../models/types.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { countTokens } from "../util/tokens.js";
 import { StepError } from "./step-errors.js";
 
-/** What one call in flight is expected to spend. */
+/** What one call in flight is expected to spend (and its id in a shared ledger). */
 export interface Reservation {
   cost: number;
   tokens: number;
+  id?: string;
 }
 
 export interface BudgetLimits {
@@ -28,10 +30,13 @@ export class RunBudget {
   readonly #reserved = { cost: 0, tokens: 0 };
   /** Output tokens per call, averaged per model: the estimate for a call without maxTokens. */
   readonly #avgOutput = new Map<string, { n: number; sum: number }>();
+  /** A shared ledger (the queue's, in Redis): the spent and reserved amounts live there. */
+  readonly #ledger: BudgetLedger | undefined;
 
-  constructor(limits: BudgetLimits, registry: Pick<ModelRegistry, "cost">) {
+  constructor(limits: BudgetLimits, registry: Pick<ModelRegistry, "cost">, ledger?: BudgetLedger) {
     this.#limits = limits;
     this.#registry = registry;
+    this.#ledger = ledger;
   }
 
   /** Spent so far (finished calls). */
@@ -55,6 +60,11 @@ export class RunBudget {
     const tokens = inTok + outTok;
     const cost = this.#registry.cost(config.name, inTok, outTok);
     const fmt = (x: number) => `$${x.toFixed(6).replace(/0+$/, "").replace(/\.$/, "")}`;
+    if (this.#ledger) {
+      const r = await this.#ledger.reserve({ cost, tokens }, this.#limits);
+      if (r.ok) return { cost, tokens, id: r.id };
+      throw this.#exceeded(step, config, r.over, { cost, tokens }, r.spent, fmt);
+    }
     if (maxCost !== undefined && this.#spent.cost + this.#reserved.cost + cost > maxCost) {
       throw new StepError(
         "budget-exceeded",
@@ -74,9 +84,28 @@ export class RunBudget {
     return { cost, tokens };
   }
 
+  #exceeded(step: Pick<CompiledStep, "id">, config: ModelConfig, over: "cost" | "tokens", need: BudgetAmount, spent: BudgetAmount, fmt: (x: number) => string): StepError {
+    const { maxCost, maxTokens } = this.#limits;
+    return over === "cost"
+      ? new StepError(
+          "budget-exceeded",
+          `budget exceeded: the call of step '${step.id}' on '${config.name}' (about ${need.tokens} tokens, ${fmt(need.cost)}) would pass maxCost ${fmt(maxCost ?? 0)} (spent ${fmt(spent.cost)} by the run's workers)`,
+          step.id,
+        )
+      : new StepError(
+          "budget-exceeded",
+          `budget exceeded: the call of step '${step.id}' on '${config.name}' (about ${need.tokens} tokens) would pass maxTokens ${maxTokens ?? 0} (spent ${spent.tokens} by the run's workers)`,
+          step.id,
+        );
+  }
+
   /** Ends a call's reservation (it finished or failed). */
   release(r: Reservation | undefined): void {
     if (!r) return;
+    if (this.#ledger) {
+      if (r.id !== undefined) this.#ledger.release(r.id);
+      return;
+    }
     this.#reserved.cost -= r.cost;
     this.#reserved.tokens -= r.tokens;
   }
@@ -85,6 +114,7 @@ export class RunBudget {
   spend(model: string, usage: Usage, cost: number): void {
     this.#spent.cost += cost;
     this.#spent.tokens += usage.inputTokens + usage.outputTokens;
+    this.#ledger?.spend({ cost, tokens: usage.inputTokens + usage.outputTokens });
     const a = this.#avgOutput.get(model) ?? { n: 0, sum: 0 };
     a.n++;
     a.sum += usage.outputTokens;

@@ -17,7 +17,7 @@ import type { TaskOrchestrator } from "./orchestrator.js";
 import type { RunReport } from "../events/report.js";
 import type { PipelineRun, RunOptions } from "./run.js";
 import type { CompiledPipeline } from "../compiler/types.js";
-import { summaryOfReport, type CancelOutcome, type RunEventsOptions, type RunService, type RunStartRequest, type RunSummary, type SequencedEvent } from "./run-service.js";
+import { summaryOfReport, summaryOfStored, type CancelOutcome, type RunEventsOptions, type RunService, type RunStartRequest, type RunSummary, type SequencedEvent } from "./run-service.js";
 import { McpError } from "../util/errors.js";
 
 export interface LocalRunServiceOptions {
@@ -197,20 +197,7 @@ export class LocalRunService implements RunService {
   async #summary(r: StoredRun, withSteps: boolean): Promise<RunSummary> {
     const live = this.#live.get(r.id);
     const status = live && !live.ended ? (live.interrupted ? "interrupted" : "running") : effectiveStatus(r);
-    return {
-      runId: r.id,
-      pipeline: r.pipeline,
-      status,
-      startedAt: r.startedAt,
-      ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
-      ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
-      ...(r.conversationId !== undefined ? { conversationId: r.conversationId } : {}),
-      ...(withSteps ? { input: r.input } : {}),
-      ...(r.output !== undefined ? { output: r.output } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      ...(r.totals ? { totals: r.totals } : {}),
-      ...(withSteps ? { steps: r.report?.steps ?? (await this.#o.store.getSteps(r.id)) } : {}),
-    };
+    return summaryOfStored(r, status, withSteps ? (r.report?.steps ?? (await this.#o.store.getSteps(r.id))) : undefined);
   }
 
   async cancel(runId: string): Promise<CancelOutcome> {

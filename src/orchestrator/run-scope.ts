@@ -8,7 +8,7 @@ import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
-import type { ApprovalAnswer, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
+import type { ApprovalAnswer, BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
 import type { RunTotals, StepRecord } from "../events/report.js";
 import type { BaseModel } from "../models/base-model.js";
 import type { ModelConfig, Usage } from "../models/types.js";
@@ -57,6 +57,14 @@ export interface RunOptions {
    * hits, send nothing here: their output is the whole answer.
    */
   onDelta?: (delta: StreamDelta) => void;
+  /**
+   * A further gate every model call of this run passes once it has a slot of the run's own
+   * queue: the queue's fleet-wide hold on the pipeline's `concurrency`, shared by the run's
+   * job and its forEach chunks on other workers.
+   */
+  runGate?: CallGate;
+  /** Where the pipeline's budget is counted (the queue's Redis ledger); the run's memory by default. */
+  budgetLedger?: BudgetLedger;
 }
 
 /** A piece of a streamed answer (RunOptions.onDelta). */
@@ -128,7 +136,7 @@ export class RunScope {
       if (v !== undefined) env[name] = v;
     }
     this.bindings = { input, steps: this.stepsBinding, env, context: { history: [], summary: "" } };
-    this.budget = pipeline.budget ? new RunBudget(pipeline.budget, services.registry) : undefined;
+    this.budget = pipeline.budget ? new RunBudget(pipeline.budget, services.registry, options.budgetLedger) : undefined;
   }
 
   get signal(): AbortSignal {

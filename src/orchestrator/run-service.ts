@@ -9,6 +9,7 @@ import type { CompiledPipeline } from "../compiler/types.js";
 import type { ApprovalAnswer } from "../events/ports.js";
 import type { ErrorInfo, RunEvent, RunStatus } from "../events/event.js";
 import type { RunReport, RunTotals, StepRecord } from "../events/report.js";
+import type { StoredRun } from "../store/store.js";
 
 /** A run event with its sequence number in the run's journal (1, 2, 3 ...). */
 export interface SequencedEvent {
@@ -99,5 +100,26 @@ export function summaryOfReport(r: RunReport, finishedAt?: number): RunSummary {
     ...(r.error ? { error: r.error } : {}),
     totals: r.totals,
     steps: r.steps,
+  };
+}
+
+/**
+ * The summary of a run's journal row. `status` is the service's to say (it knows the runs in
+ * flight); with `steps` (the finished steps) the summary has the run's input too.
+ */
+export function summaryOfStored(r: StoredRun, status: RunSummary["status"], steps?: Record<string, StepRecord>): RunSummary {
+  return {
+    runId: r.id,
+    pipeline: r.pipeline,
+    status,
+    startedAt: r.startedAt,
+    ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
+    ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
+    ...(r.conversationId !== undefined ? { conversationId: r.conversationId } : {}),
+    ...(steps ? { input: r.input } : {}),
+    ...(r.output !== undefined ? { output: r.output } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.totals ? { totals: r.totals } : {}),
+    ...(steps ? { steps } : {}),
   };
 }

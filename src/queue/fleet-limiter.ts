@@ -74,9 +74,24 @@ export class FleetLimiter {
     return { run: (fn, signal) => this.run(model, limit, fn, signal) };
   }
 
+  /**
+   * The gate for the model calls of one run whose pipeline sets `concurrency`: the limit
+   * holds across the run's whole job and its forEach chunks on other workers.
+   */
+  runGate(runId: string, limit: number | undefined): CallGate | undefined {
+    if (limit === undefined || !Number.isFinite(limit)) return undefined;
+    const key = this.#names.runLimitKey(runId);
+    return { run: (fn, signal) => this.#hold(`run\0${runId}`, key, limit, fn, signal) };
+  }
+
   /** Runs `fn` holding one of the model's `limit` fleet-wide slots. */
-  async run<T>(model: string, limit: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const key = this.#names.limitKey(model);
+  run<T>(model: string, limit: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#hold(model, this.#names.limitKey(model), limit, fn, signal);
+  }
+
+  /** Runs `fn` holding one of `limit` slots of `key`; `name` is what release messages carry. */
+  async #hold<T>(name: string, key: string, limit: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const model = name;
     const token = randomBytes(8).toString("hex");
     await this.#acquire(model, key, token, limit, signal);
     const renew = setInterval(() => void this.#redis.mcpSemRenew(key, token, this.#leaseMs).catch(() => undefined), Math.max(50, Math.floor(this.#leaseMs / 3)));

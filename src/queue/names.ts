@@ -24,6 +24,10 @@ export interface QueueNames {
   cancelChannel: string;
   finalizedKey(runId: string): string;
   limitKey(model: string): string;
+  /** The fleet-wide slots of one run's pipeline `concurrency`. */
+  runLimitKey(runId: string): string;
+  /** What one run spent and has reserved of its pipeline `budget`, fleet-wide. */
+  budgetKey(runId: string): string;
   limitChannel: string;
 }
 
@@ -36,6 +40,8 @@ export function queueNames(prefix = DEFAULT_PREFIX): QueueNames {
     cancelChannel: `${prefix}cancel`,
     finalizedKey: (runId) => `${prefix}finalized:{${runId}}`,
     limitKey: (model) => `${prefix}limit:{${model}}`,
+    runLimitKey: (runId) => `${prefix}run-limit:{${runId}}`,
+    budgetKey: (runId) => `${prefix}budget:{${runId}}`,
     limitChannel: `${prefix}limit-released`,
   };
 }

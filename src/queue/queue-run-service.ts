@@ -5,7 +5,16 @@
  * stream, numbered by the workers, so `GET /v1/runs/{id}/events` and `Last-Event-ID` work the
  * same as for local runs, whichever worker (or workers, after a crash) ran the run.
  */
-import { summaryOfReport, type CancelOutcome, type RunEventsOptions, type RunService, type RunStartRequest, type RunSummary, type SequencedEvent } from "../orchestrator/run-service.js";
+import {
+  summaryOfReport,
+  summaryOfStored,
+  type CancelOutcome,
+  type RunEventsOptions,
+  type RunService,
+  type RunStartRequest,
+  type RunSummary,
+  type SequencedEvent,
+} from "../orchestrator/run-service.js";
 import { isRedacted } from "../store/redaction.js";
 import type { StoredRun } from "../store/store.js";
 import { McpError } from "../util/errors.js";
@@ -101,19 +110,6 @@ export class QueueRunService implements RunService {
       }
       return summary;
     }
-    return {
-      runId: r.id,
-      pipeline: r.pipeline,
-      status: r.status,
-      startedAt: r.startedAt,
-      ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
-      ...(r.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
-      ...(r.conversationId !== undefined ? { conversationId: r.conversationId } : {}),
-      ...(withSteps ? { input: r.input } : {}),
-      ...(r.output !== undefined ? { output: r.output } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      ...(r.totals ? { totals: r.totals } : {}),
-      ...(withSteps ? { steps: await this.#q.store.getSteps(r.id) } : {}),
-    };
+    return summaryOfStored(r, r.status, withSteps ? await this.#q.store.getSteps(r.id) : undefined);
   }
 }

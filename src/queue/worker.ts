@@ -25,7 +25,7 @@ import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { ContextManager } from "../context/context-manager.js";
 import type { RunEvent } from "../events/event.js";
-import type { CallHook, RunJournal } from "../events/ports.js";
+import type { CallGate, CallHook, RunJournal } from "../events/ports.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { StepRecord } from "../events/report.js";
 import type { PipelineRun } from "../orchestrator/run.js";
@@ -38,6 +38,7 @@ import { ConfigError, McpError } from "../util/errors.js";
 import { durabilityWarnings } from "./durability.js";
 import { RedisEventLog } from "./event-log.js";
 import { QueueFanOut, type ChunkResult } from "./fan-out.js";
+import { RedisBudgetLedger } from "./budget-ledger.js";
 import { FleetLimiter } from "./fleet-limiter.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
@@ -83,6 +84,7 @@ export class RunWorker {
   readonly #events: RedisEventLog;
   readonly #pipelines: PipelineSource;
   readonly #orchestrator: TaskOrchestrator;
+  readonly #limiter: FleetLimiter;
   readonly #runsQueue: Queue<RunJobData>;
   readonly #gatherQueue: Queue;
   readonly #flow: FlowProducer;
@@ -123,7 +125,7 @@ export class RunWorker {
     this.#store = new RedisStore(redis, { prefix: this.names.prefix });
     this.#events = new RedisEventLog(redis, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
-    const limiter = new FleetLimiter(redis, this.#sub, this.names);
+    const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
     this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, gate: (c) => limiter.gate(c.name, c.concurrency) });
 
     const prefix = this.names.bullPrefix;
@@ -228,6 +230,16 @@ export class RunWorker {
       : [];
   }
 
+  /**
+   * The run's pipeline `concurrency` and `budget`, held across the fleet: its job and its
+   * forEach chunks share Redis-kept slots and one budget ledger.
+   */
+  #fleetLimits(runId: string, pipeline: CompiledPipeline, concurrency: number | undefined): { runGate?: CallGate; budgetLedger?: RedisBudgetLedger } {
+    const runGate = this.#limiter.runGate(runId, concurrency ?? pipeline.concurrency);
+    const budgetLedger = pipeline.budget ? new RedisBudgetLedger(this.#redis, this.names.budgetKey(runId)) : undefined;
+    return { ...(runGate ? { runGate } : {}), ...(budgetLedger ? { budgetLedger } : {}) };
+  }
+
   async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string; output?: unknown }> {
     const data = job.data;
     const runId = data.runId;
@@ -265,10 +277,12 @@ export class RunWorker {
     };
     const observer = this.#events.observer(runId, (e) => (active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e));
     let run: PipelineRun;
+    const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
     try {
       run = this.#orchestrator.startRun(pipeline, data.input, {
         runId,
         journal,
+        ...fleet,
         observer,
         context: new ContextManager(this.#store),
         hooks: this.#hooks(pipeline),
@@ -292,6 +306,7 @@ export class RunWorker {
     try {
       const report = await run.done;
       await observer.flush();
+      await fleet.budgetLedger?.flush();
       if (active.handback) {
         await job.moveToWait(token);
         throw new WaitingError();
@@ -317,9 +332,11 @@ export class RunWorker {
     const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled"]);
     const observer = this.#events.observer(runId, (e) => (itemEvents.has(e.type) ? e : undefined));
     this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
+    const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
     try {
       const run = this.#orchestrator.startRun(pipeline, data.input, {
         runId,
+        ...fleet,
         signal: entry.ctl.signal,
         observer,
         slice: { stepId, start, end, given },
@@ -329,6 +346,7 @@ export class RunWorker {
       });
       const report = await run.done;
       await observer.flush();
+      await fleet.budgetLedger?.flush();
       if (entry.handback) {
         await job.moveToWait(token);
         throw new WaitingError();

@@ -32,7 +32,7 @@ async function countingEndpoint(ms: number): Promise<{ url: string; maxInFlight:
         inFlight--;
         const input = JSON.parse(body || "{}") as { item?: unknown };
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ text: `${String(input.item)}!` }));
+        res.end(JSON.stringify({ text: `${String(input.item)}!`, usage: { inputTokens: 10, outputTokens: 10 } }));
       }, ms);
     });
   });
@@ -116,6 +116,83 @@ output: { results: "\${{ $steps.each.output.text }}" }
     const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
     expect(chunkLines.reduce((a, b) => a + b, 0)).toBe(6);
     expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
+    for (const w of workers) w.proc.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+  });
+
+  it("holds the pipeline's concurrency across three workers (the run's job and its chunks share it)", async () => {
+    const endpoint = await countingEndpoint(150);
+    const project = fleetProject(
+      {
+        narrow: `version: 1
+name: narrow
+concurrency: 3
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+      },
+      `  counted:
+    provider: http
+    url: ${endpoint.url}
+    capabilities: [text-generation]
+`,
+    );
+    // Per worker, 3 workers x 2 chunks x 2 items could be 12 calls at once; the run allows 3.
+    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/narrow.yaml"))).pipeline!;
+    const items = Array.from({ length: 12 }, (_, i) => i);
+    const runId = await q.enqueue(pipeline, { items });
+    const events = await runToEnd(q, runId);
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
+    expect(endpoint.calls()).toBe(12);
+    expect(endpoint.maxInFlight()).toBeLessThanOrEqual(3);
+    expect(endpoint.maxInFlight()).toBeGreaterThan(1);
+    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
+    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
+    for (const w of workers) w.proc.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+  });
+
+  it("holds the pipeline's budget across workers: the chunks spend from one ledger and the run stops when it is used up", async () => {
+    const endpoint = await countingEndpoint(100);
+    const project = fleetProject(
+      {
+        budgeted: `version: 1
+name: budgeted
+budget: { maxTokens: 100 }
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" }, retry: { attempts: 1 } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+      },
+      `  counted:
+    provider: http
+    url: ${endpoint.url}
+    capabilities: [text-generation]
+`,
+    );
+    // Each call uses 20 tokens: 5 fit the run's budget. Counted per chunk (2 items, 40 tokens)
+    // every chunk would fit, and all 12 calls would be made.
+    const args = ["--chunk-size", "2", "--item-concurrency", "1"];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/budgeted.yaml"))).pipeline!;
+    const items = Array.from({ length: 12 }, (_, i) => i);
+    const runId = await q.enqueue(pipeline, { items });
+    const events = await runToEnd(q, runId);
+    const end = events.at(-1) as { type: string; status: string; error?: { reason: string; message: string } };
+    expect(end).toMatchObject({ type: "run.finished", status: "failed" });
+    expect(end.error?.message).toMatch(/budget exceeded/);
+    // At most the budget's 5 calls, plus one per call in flight when it ran out (3 workers x 1).
+    expect(endpoint.calls()).toBeGreaterThanOrEqual(4);
+    expect(endpoint.calls()).toBeLessThanOrEqual(8);
     for (const w of workers) w.proc.kill("SIGTERM");
     await Promise.all(workers.map((w) => w.exited));
   });
