@@ -6,6 +6,7 @@
 import type { CompiledStep } from "../compiler/types.js";
 import type { ModelConfig } from "../models/types.js";
 import { raceAbort } from "./retry.js";
+import { streamingCall } from "./stream-call.js";
 import type { RunScope } from "./run-scope.js";
 
 /** Thrown when the attempt ran past its timeout (the model's own error is the cause). */
@@ -40,7 +41,14 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               ? (p: { progress: number; total?: number; message?: string }) =>
                   scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
               : undefined;
-            return raceAbort(model.process(input, { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) }), signal);
+            const ctx = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) };
+            if (scope.streams(step.id)) {
+              // Streamed: each text piece is a step.delta event as it arrives.
+              const onDelta = (text: string) =>
+                scope.emit({ type: "step.delta", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...(item !== undefined ? { item } : {}), text });
+              return raceAbort(streamingCall(model, input, ctx, onDelta), signal);
+            }
+            return raceAbort(model.process(input, ctx), signal);
           },
           // The signal only matters while waiting for a slot; a call that starts at once
           // saves p-queue a listener.
