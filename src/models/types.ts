@@ -52,6 +52,8 @@ export interface ModelConfig {
   connectTimeoutMs?: number;
   stream?: boolean;
   cache?: boolean | { ttlMs?: number };
+  /** JSON Schema of the model's output (`outputSchema:`), for checking `$steps.<id>.output` references; built-in providers declare theirs. */
+  outputSchema?: Record<string, unknown> | boolean;
   /** Folder that relative paths (module:) resolve against: the defining file's folder. */
   baseDir?: string;
   /** Where module problems are reported: the `module:` value, else the model's key. */

@@ -45,7 +45,7 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
                   scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
               : undefined;
             const ctx: ModelCallContext = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) };
-            const onDelta = scope.options.onDelta;
+            const onDelta = deltaListener(scope, step.id, attempt);
             const call = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
             const gate = scope.options.runGate;
             return raceAbort(gate ? gate.run(call, signal) : call(), signal);
@@ -60,6 +60,20 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
     if (timer?.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
     throw e;
   }
+}
+
+/**
+ * Where a streamed answer's pieces go: the run's onDelta (a chat completion's stream) and,
+ * for the steps the run streams (`mcp run --stream`, pipelines.run `stream`), step.delta
+ * events. Undefined when nobody wants them: the model is called as a whole.
+ */
+function deltaListener(scope: RunScope, stepId: string, attempt: number): ((d: StreamDelta) => void) | undefined {
+  const outer = scope.options.onDelta;
+  if (!scope.streams(stepId)) return outer;
+  return (d) => {
+    outer?.(d);
+    scope.emit({ type: "step.delta", runId: scope.id, ts: Date.now(), stepId: d.stepId, model: d.model, attempt, ...(d.item !== undefined ? { item: d.item } : {}), text: d.text });
+  };
 }
 
 /**

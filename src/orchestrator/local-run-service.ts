@@ -87,6 +87,7 @@ export class LocalRunService implements RunService {
       ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
       ...(req.resume ? { resume: req.resume } : {}),
       ...(req.approvals ? { approvals: req.approvals } : {}),
+      ...(req.stream ? { stream: req.stream } : {}),
     });
     const live: LiveRun = {
       run,

@@ -36,6 +36,11 @@ export interface RunOptions {
    * steps that were waiting (their prompt and deadline carry over).
    */
   resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
+  /**
+   * Steps whose model answers are streamed: a streaming model's text pieces go out as
+   * step.delta events as they arrive (`true`: every step). @default none
+   */
+  stream?: readonly string[] | true;
   /** Answers to approval steps, by step id (`mcp approve`, `mcp reject`). */
   approvals?: Record<string, ApprovalAnswer>;
   /** Variables for $env (only the pipeline's allow-list is visible). @default process.env */
@@ -141,6 +146,12 @@ export class RunScope {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** Whether the step's model answers are streamed as step.delta events. */
+  streams(stepId: string): boolean {
+    const s = this.options.stream;
+    return s !== undefined && (s === true || s.includes(stepId));
   }
 
   /** Whether anyone listens: events that cost something to build are skipped otherwise. */

@@ -27,6 +27,8 @@ export interface RunStartRequest {
   resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
   /** Run under this id (continuing a waiting run in place); its stored events are kept and numbered on. */
   runId?: string;
+  /** Steps whose model answers go out as step.delta events (`true`: all). */
+  stream?: readonly string[] | true;
   /** Answers to approval steps (runs.approve, runs.reject). */
   approvals?: Record<string, ApprovalAnswer>;
 }

@@ -36,6 +36,10 @@ export const RUN_PARAMS = {
   input: { description: "The run input, checked against the pipeline's `inputs`." },
   conversationId,
   wait: { type: "boolean", description: "Answer with the finished run instead of its id." },
+  stream: {
+    description: "Stream model answers as step.delta events (GET /v1/runs/{id}/events): true for every step, or a list of step ids.",
+    anyOf: [{ type: "boolean" }, { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, maxItems: 1000 }],
+  },
 } as const;
 
 /** Params of `tasks.execute`, also the body of POST /v1/tasks. */
@@ -117,7 +121,8 @@ export const METHODS: readonly MethodSpec[] = [
       }
       const input = p.input ?? {};
       checkInputLimits(input, s.limits);
-      const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}) });
+      const stream = p.stream === true ? true : Array.isArray(p.stream) ? (p.stream as string[]) : undefined;
+      const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}), ...(stream ? { stream } : {}) });
       if (!p.wait) return { runId, status: "running" };
       const follow = ctx.progress ? forward(s.runs.events(runId, { signal: ctx.signal }), ctx.progress) : undefined;
       try {
