@@ -13,7 +13,26 @@ import { parseDuration } from "../util/duration.js";
 import { obj, strings, type Compilation, type Obj } from "./compilation.js";
 import { cachePolicy } from "./settings.js";
 import { attachMcpServers, compileMcpServers } from "./mcp-servers.js";
-import { checkModelPolicy, keyPolicyOf } from "./model-policy.js";
+import { checkModelPolicy, keyPolicyOf, type KeyPolicy } from "./model-policy.js";
+
+/** Providers whose models may list deployments: those that send requests to a URL. */
+const DEPLOYABLE = new Set(["openai", "anthropic", "http"]);
+
+/** A model's `deployments:`: only for providers that have a URL; each obeys the key policy. */
+function checkDeployments(c: Compilation, f: YamlFile, path: JsonPath, name: string, raw: Obj, policy: KeyPolicy): void {
+  if (!Array.isArray(raw.deployments)) return;
+  const provider = typeof raw.provider === "string" ? raw.provider : "";
+  if (!DEPLOYABLE.has(provider)) {
+    c.report("MCP408", `model '${name}': provider ${provider} has no deployments (deployments are for openai, anthropic and http models)`, f.locateKey([...path, "deployments"]));
+    return;
+  }
+  raw.deployments.forEach((d, i) => {
+    const dep = obj(d);
+    const merged: Obj = { provider, apiKeyEnv: dep.apiKeyEnv ?? raw.apiKeyEnv, baseUrl: dep.baseUrl ?? dep.url ?? raw.baseUrl };
+    // Each deployment is checked as a model of its own; its diagnostics point into it.
+    checkModelPolicy((...a) => c.report(...a), f, [...path, "deployments", i], name, merged, policy);
+  });
+}
 
 /** The merged models, where each was defined, and the registry over them. */
 export interface ModelTable {
@@ -37,6 +56,7 @@ export function compileModels(c: Compilation, files: readonly (YamlFile | undefi
       const path = ["models", name];
       models.set(name, modelConfig(c, f, path, name, obj(raw)));
       checkModelPolicy((...a) => c.report(...a), f, path, name, obj(raw), keyPolicy);
+      checkDeployments(c, f, path, name, obj(raw), keyPolicy);
       modelSource.set(name, { file: f, path });
     }
   }
@@ -218,5 +238,11 @@ function modelConfig(c: Compilation, file: YamlFile, path: JsonPath, name: strin
   if (raw.timeout !== undefined) m.timeoutMs = dur(raw.timeout);
   if (raw.connectTimeout !== undefined) m.connectTimeoutMs = dur(raw.connectTimeout);
   if (cache) m.cache = cache.enabled ? (cache.ttlMs !== undefined ? { ttlMs: cache.ttlMs } : true) : false;
+  if (raw.breaker !== undefined) {
+    const b = obj(raw.breaker);
+    const { cooldown: _cd, ...restB } = b;
+    m.breaker = { ...(restB as ModelConfig["breaker"]) };
+    if (b.cooldown !== undefined) m.breaker.cooldownMs = dur(b.cooldown);
+  }
   return m;
 }

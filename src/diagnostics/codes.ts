@@ -45,6 +45,7 @@ export const CODES = {
   MCP405: "model file problem",
   MCP406: "invalid model option",
   MCP407: "API key not allowed",
+  MCP408: "deployments not supported by the provider",
   MCP420: "unknown MCP server",
   MCP421: "step input does not match the tool's input schema",
   MCP422: "unknown MCP tool",

@@ -192,6 +192,33 @@ export interface ModelThrottledEvent extends Base {
   model: string;
   concurrency: number;
 }
+/**
+ * A model call waits for a rate limit (`limits:` of the model, or of one of its deployments)
+ * instead of stalling silently; `waitMs` is the expected wait.
+ */
+export interface ModelLimitWaitEvent extends Base {
+  type: "model.limit_wait";
+  model: string;
+  stepId: string;
+  item?: number;
+  /** Set when the limit is one deployment's. */
+  deployment?: string;
+  limit: "rpm" | "tpm" | "inputTpm" | "outputTpm";
+  waitMs: number;
+}
+/**
+ * A deployment's circuit breaker changed state: `open` (ejected for the cool-down),
+ * `half-open` (probe calls let through), `closed` (back in the rotation). Told to the run
+ * whose call saw the change.
+ */
+export interface ModelBreakerEvent extends Base {
+  type: "model.breaker";
+  model: string;
+  deployment: string;
+  state: "closed" | "open" | "half-open";
+  previous: "closed" | "open" | "half-open";
+  stepId?: string;
+}
 /** The run ended. */
 export interface RunFinishedEvent extends Base {
   type: "run.finished";
@@ -216,6 +243,8 @@ export type RunEvent =
   | StepWaitingEvent
   | StepDeltaEvent
   | ModelThrottledEvent
+  | ModelLimitWaitEvent
+  | ModelBreakerEvent
   | RunFinishedEvent;
 
 export type RunEventType = RunEvent["type"];

@@ -21,7 +21,20 @@ export interface ModelCallContext {
   readonly capabilities?: readonly string[];
   /** Reports progress of a long call (an MCP tool's progress notifications) as a step.progress event. */
   readonly onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Hears what a model with deployments or limits does besides answering: a wait for a rate
+   * limit, a circuit breaker changing state. Set only for such models (the run turns these
+   * into model.limit_wait and model.breaker events).
+   */
+  readonly onNotice?: (notice: ModelNotice) => void;
 }
+
+/** Something a gateway model reports during a call (ModelCallContext.onNotice). */
+export type ModelNotice =
+  /** The call waits for a rate limit of the model or of one deployment. */
+  | { type: "limit_wait"; deployment?: string; limit: "rpm" | "tpm" | "inputTpm" | "outputTpm"; waitMs: number }
+  /** A deployment's circuit breaker changed state (seen by the call that made it change). */
+  | { type: "breaker"; deployment: string; state: "closed" | "open" | "half-open"; previous: "closed" | "open" | "half-open"; failures?: number };
 
 export abstract class BaseModel {
   /** Registry name; set from the config for configured models. */

@@ -54,6 +54,14 @@ export interface ModelConfig {
   cache?: boolean | { ttlMs?: number };
   /** JSON Schema of the model's output (`outputSchema:`), for checking `$steps.<id>.output` references; built-in providers declare theirs. */
   outputSchema?: Record<string, unknown> | boolean;
+  /** Replicas of the model: calls are balanced across them (registry/gateway-model.ts). */
+  deployments?: DeploymentConfig[];
+  /** How calls are spread over the deployments. @default "least-in-flight" */
+  balance?: BalancePolicy;
+  /** Circuit breaker thresholds of each deployment. */
+  breaker?: BreakerSettings;
+  /** Rate limits of the whole model, across the runs of the process. */
+  limits?: RateLimits;
   /** Folder that relative paths (module:) resolve against: the defining file's folder. */
   baseDir?: string;
   /** Where module problems are reported: the `module:` value, else the model's key. */
@@ -87,4 +95,39 @@ export interface McpServerConfig {
   envAllow?: string[];
   /** Longest wait for one call without progress. */
   timeoutMs?: number;
+}
+
+/** How calls are spread over a model's deployments. */
+export type BalancePolicy = "least-in-flight" | "weighted" | "round-robin";
+
+/** One replica of a model; unset fields are the model's. */
+export interface DeploymentConfig {
+  /** Name in metrics and events; default: host:port of the URL. */
+  name?: string;
+  baseUrl?: string;
+  url?: string;
+  apiKeyEnv?: string;
+  model?: string;
+  /** @default 1 */
+  weight?: number;
+  maxConcurrency?: number;
+  limits?: RateLimits;
+}
+
+/** Circuit breaker thresholds. */
+export interface BreakerSettings {
+  /** Consecutive failures that open the breaker. @default 3 */
+  failures?: number;
+  /** How long an open breaker keeps the deployment out, in ms. @default 10000 */
+  cooldownMs?: number;
+  /** Calls let through while half-open. @default 1 */
+  probes?: number;
+}
+
+/** Requests and tokens per minute. */
+export interface RateLimits {
+  rpm?: number;
+  tpm?: number;
+  inputTpm?: number;
+  outputTpm?: number;
 }

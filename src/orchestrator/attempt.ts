@@ -4,7 +4,7 @@
  * the call's, combined with AbortSignal.timeout when there is a timeout.
  */
 import type { CompiledStep } from "../compiler/types.js";
-import type { ModelCallContext } from "../models/base-model.js";
+import type { ModelCallContext, ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
@@ -44,7 +44,17 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               ? (p: { progress: number; total?: number; message?: string }) =>
                   scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
               : undefined;
-            const ctx: ModelCallContext = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities, ...(onProgress ? { onProgress } : {}) };
+            // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
+            const onNotice = config.deployments !== undefined || config.limits !== undefined ? noticeListener(scope, step.id, config.name, item) : undefined;
+            const ctx: ModelCallContext = {
+              signal,
+              runId: scope.id,
+              stepId: step.id,
+              attempt,
+              capabilities: step.capabilities,
+              ...(onProgress ? { onProgress } : {}),
+              ...(onNotice ? { onNotice } : {}),
+            };
             const onDelta = deltaListener(scope, step.id, attempt);
             const call = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
             const gate = scope.options.runGate;
@@ -103,4 +113,29 @@ async function streamCall(
     const message = e instanceof Error ? e.message : String(e);
     throw new StepError("model-error", `the answer of model '${config.name}' was cut after it began: ${message}`, stepId, { kind: "stream_cut", model: config.name });
   }
+}
+
+/** Turns a gateway model's notices into the run's model.limit_wait and model.breaker events. */
+function noticeListener(scope: RunScope, stepId: string, model: string, item: number | undefined): (n: ModelNotice) => void {
+  return (n) => {
+    const ts = Date.now();
+    switch (n.type) {
+      case "limit_wait":
+        scope.emit({
+          type: "model.limit_wait",
+          runId: scope.id,
+          ts,
+          model,
+          stepId,
+          ...(item !== undefined ? { item } : {}),
+          ...(n.deployment !== undefined ? { deployment: n.deployment } : {}),
+          limit: n.limit,
+          waitMs: n.waitMs,
+        });
+        return;
+      case "breaker":
+        scope.emit({ type: "model.breaker", runId: scope.id, ts, model, stepId, deployment: n.deployment, state: n.state, previous: n.previous });
+        return;
+    }
+  };
 }

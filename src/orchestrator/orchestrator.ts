@@ -18,6 +18,10 @@ import { planRun, type RunPlan } from "./plan.js";
 import type { CallGate } from "../events/ports.js";
 import type { RunReport, StepRecord } from "../events/report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
+import { GatewayModel, type GatewayStatus } from "../registry/gateway-model.js";
+import { hasLimits, type RateLimiter } from "../registry/rate-limiter.js";
+import { MemoryRateLimiter } from "../registry/memory-rate-limiter.js";
+import type { BreakerState } from "../registry/circuit-breaker.js";
 
 export interface OrchestratorOptions {
   /** Default most model calls in flight per run. @default 1000 */
@@ -30,6 +34,13 @@ export interface OrchestratorOptions {
   defaults?: Omit<RunOptions, "runId" | "signal" | "resume">;
   /** A further gate for each model's calls (e.g. the queue's fleet-wide per-model limit). */
   gate?: (config: ModelConfig) => CallGate | undefined;
+  /**
+   * Holds the models' and deployments' `limits:` (requests and tokens per minute) across
+   * every run of this orchestrator. @default an in-process MemoryRateLimiter
+   */
+  rateLimiter?: RateLimiter;
+  /** Hears every change of a deployment's circuit breaker, whichever run caused it. */
+  onBreaker?: (model: string, deployment: string, state: BreakerState, previous: BreakerState) => void;
 }
 
 /** An ad-hoc task: one model call picked by capabilities (DESIGN section 7). */
@@ -63,6 +74,9 @@ export class TaskOrchestrator {
   readonly #instances = new Map<string, { config: ModelConfig; model: Promise<BaseModel>; resolved?: BaseModel }>();
   readonly #limiters = new Map<string, { config: ModelConfig; limiter: AdaptiveLimiter }>();
   readonly #services: ProviderServices;
+  #rateLimiter: RateLimiter | undefined;
+  /** The gateway models (those with deployments or limits), by name: their state for metrics. */
+  readonly #gateways = new Map<string, GatewayModel>();
 
   constructor(registry: ModelRegistry = new ModelRegistry(), options: OrchestratorOptions = {}) {
     if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
@@ -169,6 +183,11 @@ export class TaskOrchestrator {
     return planRun(pipeline, input, this.#runRegistry(pipeline));
   }
 
+  /** The state of every model with deployments or limits that has been used: breakers, calls in flight. */
+  gateways(): GatewayStatus[] {
+    return [...this.#gateways.values()].map((g) => g.status());
+  }
+
   /** Closes every model instance (connection pools). */
   async close(): Promise<void> {
     const all = [...this.#instances.values()];
@@ -191,7 +210,7 @@ export class TaskOrchestrator {
     // A new config object for the same name (hot reload, another pipeline) gets a new instance.
     if (cached && cached.config === config) return cached.model;
     if (cached) void cached.model.then((m) => m.close()).catch(() => {});
-    const model = createModel(config, this.#services);
+    const model = config.deployments !== undefined || hasLimits(config.limits) ? Promise.resolve(this.#gateway(config)) : createModel(config, this.#services);
     const entry: { config: ModelConfig; model: Promise<BaseModel>; resolved?: BaseModel } = { config, model };
     model.then(
       (m) => (entry.resolved = m),
@@ -199,6 +218,18 @@ export class TaskOrchestrator {
     );
     this.#instances.set(config.name, entry);
     return model;
+  }
+
+  /** A model with deployments or limits: balanced, broken and limited by a GatewayModel. */
+  #gateway(config: ModelConfig): GatewayModel {
+    const onBreaker = this.#opts.onBreaker;
+    const g = new GatewayModel(config, {
+      create: (c) => createModel(c, this.#services),
+      limiter: (this.#rateLimiter ??= this.#opts.rateLimiter ?? new MemoryRateLimiter()),
+      ...(onBreaker ? { onBreaker } : {}),
+    });
+    this.#gateways.set(config.name, g);
+    return g;
   }
 
   #limiter(config: ModelConfig): AdaptiveLimiter {

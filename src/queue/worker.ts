@@ -329,7 +329,7 @@ export class RunWorker {
     const key = job.id ?? `${runId}.${stepId}.${start}`;
     this.#chunks.set(key, entry);
     // Only the items' own events: the step's start and end are the owning run's.
-    const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled"]);
+    const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled", "model.limit_wait", "model.breaker"]);
     const observer = this.#events.observer(runId, (e) => (itemEvents.has(e.type) ? e : undefined));
     this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
     const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);

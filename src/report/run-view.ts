@@ -190,6 +190,8 @@ export class RunViewBuilder {
       case "step.progress":
       case "step.delta":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
       case "run.finished":
         v.status = e.status;

@@ -94,9 +94,37 @@ const defs: Record<string, Schema> = {
       stream: bool("Stream the response (openai, anthropic)."),
       cache: ref("cache", "Cache this model's calls: true, false, or { ttl }. Overrides mcp.yaml cache.enabled."),
       outputSchema: ref("outputSchema", "JSON Schema of this model's output; the compiler checks $steps.<id>.output.<path> references of steps using it. Built-in providers declare theirs."),
+      deployments: d(
+        "Replicas of this model (openai, anthropic, http): calls are balanced across them, a failing one is ejected by its circuit breaker and probed back; retries and fallbacks see one model. docs/gateway.md.",
+        { type: "array", minItems: 1, items: { $ref: "#/$defs/deployment" } },
+      ),
+      balance: d("How calls are spread over the deployments. Default least-in-flight.", { enum: ["least-in-flight", "weighted", "round-robin"] }),
+      breaker: ref("breaker", "The circuit breaker of each deployment: when it opens, for how long, how it is probed back."),
+      limits: ref("limits", "Requests and tokens per minute for the whole model (all deployments together), held across the runs of the process."),
     },
     { required: ["provider"] },
   ),
+  deployment: strict("One replica of a model: where it is reached and with which key. Unset fields are the model's (two deployments may differ only by their key).", {
+    name: str("Name in metrics, events and `mcp models`. Default: the host and port of baseUrl (or url)."),
+    baseUrl: str("Base URL of this replica, e.g. http://10.0.0.5:8000/v1."),
+    url: str("http models: the endpoint of this replica."),
+    apiKeyEnv: str("Environment variable holding this replica's API key. Default: the model's.", { pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }),
+    model: str("The provider's model name on this replica. Default: the model's."),
+    weight: num("Share of the calls under balance: weighted (and the tie-break of least-in-flight). Default 1.", { exclusiveMinimum: 0 }),
+    maxConcurrency: int("Most calls in flight to this replica; calls wait for a free replica when all are full.", { minimum: 1 }),
+    limits: ref("limits", "Requests and tokens per minute of this replica."),
+  }),
+  breaker: strict("Circuit breaker thresholds: closed (calls flow), open (ejected for the cool-down), half-open (a few probe calls decide).", {
+    failures: int("Consecutive failed calls (errors that are not the caller's: 5xx, 429, timeouts, refused connections) that open the breaker. Default 3.", { minimum: 1 }),
+    cooldown: { $ref: "#/$defs/duration", description: "How long an open breaker keeps the deployment out before probing it. Default 10s." },
+    probes: int("Calls let through at once while half-open; that many successes close the breaker, one failure opens it again. Default 1.", { minimum: 1 }),
+  }),
+  limits: strict("Rate limits over a sliding minute. A call that would pass one waits (a model.limit_wait run event says so) instead of failing.", {
+    rpm: int("Requests per minute.", { minimum: 1 }),
+    tpm: int("Tokens (input plus output) per minute.", { minimum: 1 }),
+    inputTpm: int("Input tokens per minute.", { minimum: 1 }),
+    outputTpm: int("Output tokens per minute (counted when each answer arrives).", { minimum: 1 }),
+  }),
   task: strict("A named task type: capabilities and defaults a step gets by naming it in `task`.", {
     description: str("What the task does."),
     capabilities: ref("capabilities", "Capabilities a step of this task needs."),
@@ -385,6 +413,16 @@ export const configSchema: Schema = {
     cache: strict("Model response cache: identical calls are answered from the store. `mcp run --no-cache` turns it off.", {
       enabled: bool("Cache every model call unless a model or step says otherwise. Default false."),
       ttl: { $ref: "#/$defs/duration", description: "Default time to live; none: until deleted." },
+    }),
+    alerts: strict("Alerts: a webhook that gets a JSON POST when a deployment's circuit breaker opens or a run's spend passes a share of its budget. docs/gateway.md.", {
+      webhook: str("URL that receives the alerts (POST, JSON), e.g. a Slack or Alertmanager relay.", { pattern: "^https?://" }),
+      on: d("Which alerts are sent. Default: all.", { type: "array", items: { enum: ["breaker-open", "budget"] }, uniqueItems: true }),
+      budgetThreshold: num("Share of a run's budget (maxCost or maxTokens) whose passing is alerted. Default 0.8.", { exclusiveMinimum: 0, maximum: 1 }),
+    }),
+    telemetry: strict("OpenTelemetry traces (no-op until an SDK is set up; OTEL_EXPORTER_OTLP_ENDPOINT). docs/gateway.md.", {
+      captureContent: bool(
+        "Put prompts and answers in the model-call spans (gen_ai.input.messages, gen_ai.output.messages). Default false: spans carry names, models, token counts and finish reasons only.",
+      ),
     }),
     server: strict("Settings of `mcp serve`.", {
       host: str("Address to listen on. Default 127.0.0.1."),

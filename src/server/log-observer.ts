@@ -44,6 +44,12 @@ export class LogObserver implements RunObserver {
       case "run.finished":
         this.log.info({ runId: e.runId, status: e.status, ms: e.durationMs, reason: e.error?.reason }, "run finished");
         return;
+      case "model.breaker":
+        this.log[e.state === "open" ? "warn" : "info"]({ runId: e.runId, model: e.model, deployment: e.deployment, state: e.state, previous: e.previous }, `deployment breaker ${e.state}`);
+        return;
+      case "model.limit_wait":
+        this.log.info({ runId: e.runId, step: e.stepId, model: e.model, deployment: e.deployment, limit: e.limit, waitMs: e.waitMs }, "rate limit wait");
+        return;
       case "run.started":
       case "step.queued":
       case "step.started":

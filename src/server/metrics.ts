@@ -107,6 +107,8 @@ export class ServerMetrics implements RunObserver {
       case "step.waiting":
       case "step.delta":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         return;
     }
   }

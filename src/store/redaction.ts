@@ -84,6 +84,8 @@ export function redactEvent(e: RunEvent): RunEvent {
     case "step.failed":
     case "step.aborted":
     case "model.throttled":
+    case "model.limit_wait":
+    case "model.breaker":
       return e;
     default:
       return unreachable(e);

@@ -33,6 +33,11 @@ export class FakeApiServer {
   readonly #sockets = new Set<Socket>();
   /** Number of TCP connections accepted: keep-alive reuse keeps it low. */
   connections = 0;
+  /** Requests being answered now, and the most at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** When each request arrived (Date.now()), in order. */
+  readonly times: number[] = [];
 
   private constructor(
     readonly server: Server,
@@ -40,7 +45,8 @@ export class FakeApiServer {
     public defaultReply: (req: RecordedRequest) => Reply,
   ) {}
 
-  static async start(defaultReply: (req: RecordedRequest) => Reply = () => ({ json: {} })): Promise<FakeApiServer> {
+  /** Starts a server on 127.0.0.1; `port` 0 (the default) picks a free one, another restarts a stopped server on its port. */
+  static async start(defaultReply: (req: RecordedRequest) => Reply = () => ({ json: {} }), port = 0): Promise<FakeApiServer> {
     // eslint-disable-next-line prefer-const -- assigned once the server it closes over exists
     let self!: FakeApiServer;
     const server = createServer((req, res) => {
@@ -56,6 +62,10 @@ export class FakeApiServer {
         }
         const rec: RecordedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json };
         self.requests.push(rec);
+        self.times.push(Date.now());
+        self.inFlight++;
+        self.maxInFlight = Math.max(self.maxInFlight, self.inFlight);
+        res.on("close", () => self.inFlight--);
         const reply = self.#queue.shift() ?? self.defaultReply(rec);
         void answer(reply, res);
       });
@@ -65,9 +75,12 @@ export class FakeApiServer {
       self.#sockets.add(s);
       s.on("close", () => self.#sockets.delete(s));
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const { port } = server.address() as AddressInfo;
-    self = new FakeApiServer(server, `http://127.0.0.1:${port}`, defaultReply);
+    await new Promise<void>((r, j) => {
+      server.once("error", j);
+      server.listen(port, "127.0.0.1", () => r());
+    });
+    const addr = server.address() as AddressInfo;
+    self = new FakeApiServer(server, `http://127.0.0.1:${addr.port}`, defaultReply);
     return self;
   }
 
@@ -123,4 +136,34 @@ async function answer(reply: Reply, res: ServerResponse): Promise<void> {
 /** One SSE block with a data line (and an event name, as Anthropic sends). */
 export function sseEvent(data: unknown, event?: string): string {
   return `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}`;
+}
+
+/**
+ * The default reply of an OpenAI-compatible chat server that answers `Echo: <last message>`
+ * with the given usage: `FakeApiServer.start(echoChat())`, base URL `${server.url}/v1`.
+ */
+export function echoChat(usage = { prompt_tokens: 5, completion_tokens: 3 }): (req: RecordedRequest) => Reply {
+  return (req) => ({
+    json: {
+      id: "x",
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${lastMessage(req)}` }, finish_reason: "stop" }],
+      usage,
+    },
+  });
+}
+
+/** The text of the last chat message of each request the server got, in order. */
+export function prompts(server: FakeApiServer): string[] {
+  return server.requests.map(lastMessage);
+}
+
+function lastMessage(req: RecordedRequest): string {
+  return (req.json as { messages: { content: string }[] }).messages.at(-1)!.content;
+}
+
+/** A FakeApiServer answering as echoChat, with its `/v1` base URL. Close it with `close()`. */
+export async function echoOpenAI(usage?: { prompt_tokens: number; completion_tokens: number }): Promise<FakeApiServer & { baseUrl: string }> {
+  const server = await FakeApiServer.start(echoChat(usage));
+  return Object.assign(server, { baseUrl: `${server.url}/v1` });
 }

@@ -4,7 +4,8 @@ import { relative } from "node:path";
 import { SourceMap } from "../../diagnostics/source.js";
 import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../compiler/load.js";
 import { DEFAULT_LIMITS } from "../../config/limits.js";
-import type { ModelConfig } from "../../models/types.js";
+import type { ModelConfig, RateLimits } from "../../models/types.js";
+import { DEFAULT_BREAKER } from "../../registry/circuit-breaker.js";
 import { parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo } from "../io.js";
 import { hasErrors } from "../../diagnostics/diagnostic.js";
@@ -15,7 +16,8 @@ import { EXIT_CODES } from "../exit-codes.js";
 export const help = `Usage: mcp models [PATH] [--json]
 
 Prints the model registry: name, provider, capabilities, maxTokens, cost (USD per 1M
-tokens in/out), concurrency and fallbacks, then the built-in providers a model can use.
+tokens in/out), concurrency and fallbacks; the deployments, balance, circuit breaker
+thresholds and rate limits of the models that have them; then the built-in providers.
 PATH is a pipeline file (its models merged over mcp.yaml's) or a folder (the mcp.yaml
 found from there); default: the current folder.`;
 
@@ -32,6 +34,51 @@ export const BUILT_IN_PROVIDERS: readonly [name: string, what: string][] = [
 function providersText(): string {
   const w = Math.max(...BUILT_IN_PROVIDERS.map(([n]) => n.length));
   return ["built-in providers (provider: NAME in a model entry; docs/providers.md):", ...BUILT_IN_PROVIDERS.map(([n, what]) => `  ${n.padEnd(w)}  ${what}`)].join("\n");
+}
+
+/** The deployments, balance, breaker thresholds and limits of the models that have them. */
+export function gatewayText(models: readonly ModelConfig[]): string {
+  const lines: string[] = [];
+  for (const m of models) {
+    if (!m.deployments && !m.limits) continue;
+    const b = { ...DEFAULT_BREAKER, ...m.breaker };
+    const head = [
+      m.deployments
+        ? `${m.deployments.length} deployment${m.deployments.length === 1 ? "" : "s"}, balance ${m.balance ?? "least-in-flight"}, breaker opens after ${b.failures} failure${b.failures === 1 ? "" : "s"}, cool-down ${formatDuration(b.cooldownMs)}, ${b.probes} probe${b.probes === 1 ? "" : "s"}`
+        : undefined,
+      m.limits ? `limits ${limitsText(m.limits)}` : undefined,
+    ].filter(Boolean);
+    lines.push(`${m.name}: ${head.join("; ")}`);
+    m.deployments?.forEach((d, i) => {
+      const url = d.baseUrl ?? d.url ?? m.baseUrl ?? m.url ?? "(the model's URL)";
+      const parts = [`  ${d.name ?? hostOf(url) ?? `#${i + 1}`}`, url, `weight ${d.weight ?? 1}`];
+      if (d.maxConcurrency !== undefined) parts.push(`maxConcurrency ${d.maxConcurrency}`);
+      if (d.apiKeyEnv) parts.push(`key $${d.apiKeyEnv}`);
+      if (d.model) parts.push(`model ${d.model}`);
+      if (d.limits) parts.push(`limits ${limitsText(d.limits)}`);
+      lines.push(parts.join("  "));
+    });
+  }
+  return lines.join("\n");
+}
+
+function limitsText(l: RateLimits): string {
+  return (["rpm", "tpm", "inputTpm", "outputTpm"] as const)
+    .filter((k) => l[k] !== undefined)
+    .map((k) => `${k} ${l[k]}`)
+    .join(", ");
+}
+
+function formatDuration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {
@@ -114,6 +161,8 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
         .join("  ")
         .trimEnd(),
     );
+  const gateway = gatewayText(models);
+  if (gateway) writeLine(io.stdout, `\n${gateway}`);
   writeLine(io.stdout, `\n${models.length} model${models.length === 1 ? "" : "s"} from ${source}; cost is USD per 1M tokens\n`);
   writeLine(io.stdout, providersText());
   return EXIT_CODES.ok;

@@ -83,6 +83,8 @@ export class LiveReporter implements RunObserver {
       case "step.attempt_failed":
       case "step.fell_back":
       case "model.throttled":
+      case "model.limit_wait":
+      case "model.breaker":
         this.#above(e);
         break;
       case "run.finished":

@@ -47,6 +47,10 @@ export class PlainReporter implements RunObserver {
         return undefined;
       case "model.throttled":
         return `  ${paint(c, "33", "⇣")} ${e.model} rate limited: concurrency now ${e.concurrency}`;
+      case "model.limit_wait":
+        return `  ${paint(c, "33", "⏸")} ${e.model}${e.deployment ? ` (${e.deployment})` : ""} waits ${Math.ceil(e.waitMs / 100) / 10}s for its ${e.limit} limit`;
+      case "model.breaker":
+        return `  ${paint(c, e.state === "open" ? "31" : e.state === "closed" ? "32" : "33", "⚡")} ${e.model} deployment ${e.deployment}: breaker ${e.state}`;
       case "run.finished":
         return undefined;
       default:

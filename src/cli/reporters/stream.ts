@@ -41,6 +41,21 @@ export class StreamPrinter implements RunObserver {
       case "run.finished":
         if (this.#open) this.#endLine();
         return;
+      // Nothing to print for the others.
+      case "run.started":
+      case "step.queued":
+      case "step.started":
+      case "step.fell_back":
+      case "step.cache":
+      case "step.skipped":
+      case "step.failed":
+      case "step.aborted":
+      case "step.progress":
+      case "step.waiting":
+      case "model.throttled":
+      case "model.breaker":
+      case "model.limit_wait":
+        return;
       default:
         return;
     }

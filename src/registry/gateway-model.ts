@@ -1,0 +1,369 @@
+/**
+ * A model as a gateway serves it: its deployments (replicas) balanced, each behind a circuit
+ * breaker and an optional `maxConcurrency`, and the model's and each deployment's rate limits
+ * held through a RateLimiter. The orchestrator wraps a model in one when its config has
+ * `deployments` or `limits`; plain models are never wrapped (nothing here is on their path).
+ *
+ * One call of the step (one attempt) goes to one deployment; when that deployment fails in
+ * a way that is its own (5xx, 429, timeout, refused connection), the call goes on to the
+ * next usable deployment at once, so the step's retries and fallbacks see one model. When
+ * every deployment's breaker is open, the call fails with a retryable error whose
+ * retryAfterMs is the next probe time, so the step's retry waits for it.
+ */
+import { BaseModel, usageOf, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
+import { ModelError } from "../models/errors.js";
+import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
+import type { DeploymentConfig, LlmOutput, ModelConfig, RateLimits } from "../models/types.js";
+import { estimateTokens } from "../util/tokens.js";
+import { Balancer } from "./balancer.js";
+import { CircuitBreaker, type BreakerState, type BreakerTicket } from "./circuit-breaker.js";
+import { hasLimits, type RateLimiter, type RatePermit } from "./rate-limiter.js";
+
+/** A deployment's state, as metrics, `mcp models --watch` and tests read it. */
+export interface DeploymentStatus {
+  name: string;
+  url: string | undefined;
+  weight: number;
+  maxConcurrency?: number;
+  state: BreakerState;
+  /** Consecutive failures while closed. */
+  failures: number;
+  inFlight: number;
+  calls: number;
+  errors: number;
+  /** When an open breaker lets the next probe through (ms since the epoch). */
+  retryAt?: number;
+}
+
+/** A gateway model's state. */
+export interface GatewayStatus {
+  model: string;
+  balance: string;
+  breaker: { failures: number; cooldownMs: number; probes: number };
+  limits?: RateLimits;
+  deployments: DeploymentStatus[];
+}
+
+/** What a gateway model needs from the orchestrator. */
+export interface GatewayServices {
+  /** Makes the model of one deployment (the config with the deployment's fields over it). */
+  create(config: ModelConfig): Promise<BaseModel>;
+  limiter: RateLimiter;
+  /** Hears every breaker change, whichever call caused it (metrics, alerts). */
+  onBreaker?(model: string, deployment: string, state: BreakerState, previous: BreakerState): void;
+}
+
+interface Deployment {
+  readonly name: string;
+  readonly config: ModelConfig;
+  readonly url: string | undefined;
+  readonly weight: number;
+  readonly maxConcurrency: number;
+  readonly limits: RateLimits | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  model: Promise<BaseModel> | undefined;
+  inFlight: number;
+  calls: number;
+  errors: number;
+}
+
+export class GatewayModel extends BaseModel implements StreamingModel {
+  readonly config: ModelConfig;
+  readonly #deployments: Deployment[];
+  readonly #balancer: Balancer;
+  readonly #services: GatewayServices;
+  /** Calls waiting for a deployment with a free slot (all at maxConcurrency). */
+  readonly #slotWaiters = new Set<() => void>();
+  /** The call whose breaker operation runs now: breaker changes are told to it. */
+  #caller: ModelCallContext | undefined;
+
+  constructor(config: ModelConfig, services: GatewayServices) {
+    super();
+    this.config = config;
+    this.name = config.name;
+    this.capabilities = [...config.capabilities];
+    this.#services = services;
+    this.#balancer = new Balancer(config.balance);
+    const list: DeploymentConfig[] = config.deployments ?? [{}];
+    const replicated = config.deployments !== undefined;
+    const names = new Set<string>();
+    this.#deployments = list.map((d, i) => {
+      const url = d.baseUrl ?? d.url ?? config.baseUrl ?? config.url;
+      let name = d.name ?? hostOf(url) ?? `#${i + 1}`;
+      if (names.has(name)) name = `${name}#${i + 1}`;
+      names.add(name);
+      const { deployments: _d, limits: _l, balance: _b, breaker: _br, ...base } = config;
+      const dep: Deployment = {
+        name,
+        url,
+        config: {
+          ...base,
+          ...(d.baseUrl !== undefined ? { baseUrl: d.baseUrl } : {}),
+          ...(d.url !== undefined ? { url: d.url } : {}),
+          ...(d.apiKeyEnv !== undefined ? { apiKeyEnv: d.apiKeyEnv } : {}),
+          ...(d.model !== undefined ? { model: d.model } : {}),
+        },
+        weight: d.weight ?? 1,
+        maxConcurrency: d.maxConcurrency ?? Infinity,
+        limits: hasLimits(d.limits) ? d.limits : undefined,
+        // A model without deployments has no breaker: its retries are the step's.
+        breaker: replicated ? new CircuitBreaker(config.breaker, { onChange: (s, p) => this.#breakerChanged(name, s, p) }) : undefined,
+        model: undefined,
+        inFlight: 0,
+        calls: 0,
+        errors: 0,
+      };
+      return dep;
+    });
+  }
+
+  /** The deployments' state now. */
+  status(): GatewayStatus {
+    const b = this.#deployments[0]?.breaker?.settings ?? new CircuitBreaker(this.config.breaker).settings;
+    return {
+      model: this.config.name,
+      balance: this.#balancer.policy,
+      breaker: { failures: b.failures, cooldownMs: b.cooldownMs, probes: b.probes },
+      ...(hasLimits(this.config.limits) ? { limits: this.config.limits } : {}),
+      deployments: this.#deployments.map((d) => {
+        const retryAt = d.breaker?.retryAt;
+        return {
+          name: d.name,
+          url: d.url,
+          weight: d.weight,
+          ...(Number.isFinite(d.maxConcurrency) ? { maxConcurrency: d.maxConcurrency } : {}),
+          state: d.breaker?.state ?? "closed",
+          failures: d.breaker?.failures ?? 0,
+          inFlight: d.inFlight,
+          calls: d.calls,
+          errors: d.errors,
+          ...(retryAt !== undefined ? { retryAt } : {}),
+        };
+      }),
+    };
+  }
+
+  async process(input: unknown, ctx: ModelCallContext): Promise<unknown> {
+    return this.#call(input, ctx, async (model) => {
+      const output = await model.process(input, ctx);
+      return { output, usage: usageOf(output) };
+    });
+  }
+
+  /** Streams from one deployment; another is tried only when one fails before its first delta. */
+  async *stream(input: unknown, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
+    const modelPermit = await this.#modelPermit(input, ctx);
+    let last: unknown;
+    const tried = new Set<Deployment>();
+    try {
+      for (;;) {
+        const taken = await this.#take(ctx, tried, last);
+        const { dep, ticket, permit } = taken;
+        const model = await this.#modelOf(dep);
+        let started = false;
+        let ended = false;
+        try {
+          // A provider that cannot stream answers in one piece: the done event alone.
+          const events: AsyncIterable<ModelStreamEvent> = isStreamingModel(model) ? model.stream(input, ctx) : once(model, input, ctx);
+          for await (const ev of events) {
+            started = true;
+            if (ev.type === "done") {
+              ended = true;
+              this.#end(dep, ticket, permit, ctx, "succeeded", ev.output.usage);
+              void modelPermit?.settle(ev.output.usage);
+            }
+            yield ev;
+          }
+          return;
+        } catch (e) {
+          const blame = this.#blame(e, ctx);
+          ended = true;
+          this.#end(dep, ticket, permit, ctx, blame);
+          if (started || blame !== "failed") throw e;
+          last = e;
+        } finally {
+          // The consumer stopped reading before the answer was done.
+          if (!ended) this.#end(dep, ticket, permit, ctx, "released");
+        }
+      }
+    } finally {
+      void modelPermit?.settle(undefined);
+    }
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all(this.#deployments.map(async (d) => (await d.model?.catch(() => undefined))?.close()));
+  }
+
+  async #call(input: unknown, ctx: ModelCallContext, run: (model: BaseModel) => Promise<{ output: unknown; usage: { inputTokens: number; outputTokens: number } | undefined }>): Promise<unknown> {
+    const modelPermit = await this.#modelPermit(input, ctx);
+    const tried = new Set<Deployment>();
+    let last: unknown;
+    try {
+      for (;;) {
+        const { dep, ticket, permit } = await this.#take(ctx, tried, last);
+        try {
+          const { output, usage } = await run(await this.#modelOf(dep));
+          this.#end(dep, ticket, permit, ctx, "succeeded", usage);
+          void modelPermit?.settle(usage);
+          return output;
+        } catch (e) {
+          const blame = this.#blame(e, ctx);
+          this.#end(dep, ticket, permit, ctx, blame);
+          if (blame !== "failed") throw e;
+          last = e;
+        }
+      }
+    } finally {
+      void modelPermit?.settle(undefined);
+    }
+  }
+
+  /** The model-wide rate limit, when the model has one. */
+  async #modelPermit(input: unknown, ctx: ModelCallContext): Promise<RatePermit | undefined> {
+    const limits = this.config.limits;
+    if (!hasLimits(limits)) return undefined;
+    return this.#services.limiter.acquire(
+      `model/${this.config.name}`,
+      limits,
+      { inputTokens: estimateTokens(input) },
+      {
+        signal: ctx.signal,
+        onWait: (w) => ctx.onNotice?.({ type: "limit_wait", limit: w.limit, waitMs: w.waitMs }),
+      },
+    );
+  }
+
+  /**
+   * A deployment for the call, with its breaker ticket and rate permit. Throws the last
+   * failure when every deployment has been tried, or a retryable error when none is usable.
+   */
+  async #take(ctx: ModelCallContext, tried: Set<Deployment>, last: unknown): Promise<{ dep: Deployment; ticket: BreakerTicket | undefined; permit: RatePermit | undefined }> {
+    const deps = this.#deployments;
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      this.#caller = ctx;
+      let i: number;
+      let ticket: BreakerTicket | undefined;
+      try {
+        i = this.#balancer.pick(deps, (k) => !tried.has(deps[k]!) && deps[k]!.inFlight < deps[k]!.maxConcurrency && (deps[k]!.breaker?.available() ?? true));
+        ticket = i === -1 ? undefined : deps[i]!.breaker?.tryAcquire();
+      } finally {
+        this.#caller = undefined;
+      }
+      if (i !== -1) {
+        const dep = deps[i]!;
+        tried.add(dep);
+        dep.inFlight++;
+        dep.calls++;
+        let permit: RatePermit | undefined;
+        if (dep.limits) {
+          try {
+            permit = await this.#services.limiter.acquire(
+              `deployment/${this.config.name}/${dep.name}`,
+              dep.limits,
+              { inputTokens: 0 },
+              { signal: ctx.signal, onWait: (w) => ctx.onNotice?.({ type: "limit_wait", deployment: dep.name, limit: w.limit, waitMs: w.waitMs }) },
+            );
+          } catch (e) {
+            this.#end(dep, ticket, undefined, ctx, "released");
+            throw e;
+          }
+        }
+        return { dep, ticket, permit };
+      }
+      // None usable now: wait for a slot if some untried deployment is only full.
+      const full = deps.some((d) => !tried.has(d) && d.inFlight >= d.maxConcurrency && (d.breaker?.available() ?? true));
+      if (full) {
+        await this.#slot(ctx.signal);
+        continue;
+      }
+      if (last !== undefined) throw last;
+      const retryAt = Math.min(...deps.map((d) => d.breaker?.retryAt ?? Infinity));
+      const waitMs = Number.isFinite(retryAt) ? Math.max(0, retryAt - Date.now()) : undefined;
+      throw new ModelError(
+        `${this.config.provider} model '${this.config.name}': no deployment is available (${deps.map((d) => `${d.name}: ${d.breaker?.state ?? "closed"}`).join(", ")})${waitMs !== undefined ? `; the next probe in ${Math.ceil(waitMs / 100) / 10}s` : ""}`,
+        { kind: "retryable", provider: this.config.provider, model: this.config.name, ...(waitMs !== undefined ? { retryAfterMs: waitMs } : {}) },
+      );
+    }
+  }
+
+  #modelOf(dep: Deployment): Promise<BaseModel> {
+    if (!dep.model) {
+      dep.model = this.#services.create(dep.config);
+      dep.model.catch(() => (dep.model = undefined));
+    }
+    return dep.model;
+  }
+
+  /** Whose fault a failure is: the deployment's (try another), or not (give it back). */
+  #blame(e: unknown, ctx: ModelCallContext): "failed" | "released" {
+    if (ctx.signal.aborted) return "released";
+    if (!(e instanceof ModelError)) return "released";
+    return e.kind === "retryable" || e.kind === "rate_limited" || e.kind === "malformed" ? "failed" : "released";
+  }
+
+  #end(
+    dep: Deployment,
+    ticket: BreakerTicket | undefined,
+    permit: RatePermit | undefined,
+    ctx: ModelCallContext,
+    how: "succeeded" | "failed" | "released",
+    usage?: { inputTokens: number; outputTokens: number },
+  ): void {
+    dep.inFlight--;
+    if (how === "failed") dep.errors++;
+    void permit?.settle(how === "succeeded" ? usage : undefined);
+    if (ticket && dep.breaker) {
+      this.#caller = ctx;
+      try {
+        dep.breaker[how](ticket);
+      } finally {
+        this.#caller = undefined;
+      }
+    }
+    // A slot is free: the first waiter tries again.
+    const first = this.#slotWaiters.values().next();
+    if (!first.done) {
+      this.#slotWaiters.delete(first.value);
+      first.value();
+    }
+  }
+
+  #slot(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#slotWaiters.delete(wake);
+        reject(signal.reason);
+      };
+      const wake = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.#slotWaiters.add(wake);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #breakerChanged(deployment: string, state: BreakerState, previous: BreakerState): void {
+    const d = this.#deployments?.find((x) => x.name === deployment);
+    const notice: ModelNotice = { type: "breaker", deployment, state, previous, ...(d?.breaker ? { failures: d.breaker.failures } : {}) };
+    this.#caller?.onNotice?.(notice);
+    this.#services.onBreaker?.(this.config.name, deployment, state, previous);
+  }
+}
+
+/** host:port of a URL, the default name of a deployment. */
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer of a model that cannot stream, as a stream of one done event. */
+async function* once(model: BaseModel, input: unknown, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
+  yield { type: "done", output: (await model.process(input, ctx)) as LlmOutput };
+}

@@ -1,0 +1,34 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+
+describe("mcp models with deployments", () => {
+  it("shows each model's deployments, balance, breaker thresholds and limits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mcp-models-gw-"));
+    writeFileSync(
+      join(dir, "mcp.yaml"),
+      `models:
+  llm:
+    provider: openai
+    capabilities: [text-generation]
+    breaker: { failures: 5, cooldown: 30s }
+    limits: { rpm: 60, outputTpm: 5000 }
+    deployments:
+      - { baseUrl: "http://127.0.0.1:8001/v1", weight: 2, maxConcurrency: 8 }
+      - { name: backup, baseUrl: "http://127.0.0.1:8002/v1", limits: { rpm: 10 } }
+`,
+    );
+    const r = await runCli(["models"], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      [
+        "llm: 2 deployments, balance least-in-flight, breaker opens after 5 failures, cool-down 30s, 1 probe; limits rpm 60, outputTpm 5000",
+        "  127.0.0.1:8001  http://127.0.0.1:8001/v1  weight 2  maxConcurrency 8",
+        "  backup  http://127.0.0.1:8002/v1  weight 1  limits rpm 10",
+      ].join("\n"),
+    );
+  });
+});
