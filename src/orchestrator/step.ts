@@ -1,8 +1,8 @@
 /**
- * One step of a run: a memoized promise that awaits the step's dependencies, then decides
+ * One step of a run: started once its dependencies have settled (schedule.ts), it decides
  * whether it runs (resumed, `when:`), evaluates its input (once, or per `forEach` item),
  * makes the model call through the fallback chain, evaluates its output and appends to the
- * conversation. It never rejects: it resolves to the step's record, and applies the
+ * conversation. It never rejects: it settles with the step's record, and applies the
  * failure policy (`onError`) itself.
  */
 import type { CompiledStep } from "../compiler/types.js";
@@ -13,13 +13,38 @@ import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/t
 import { runApproval } from "./approval.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
+import { Schedule } from "./schedule.js";
 import { RunAborted, StepError, toErrorInfo } from "./step-errors.js";
+
+/** The run's schedule, made on first need. */
+function scheduleOf(scope: RunScope): Schedule {
+  let s = scope.schedule as Schedule | undefined;
+  if (!s) scope.schedule = s = new Schedule(scope, (id) => execStep(scope, id));
+  return s;
+}
+
+/** Starts a step (and the dependencies it needs): it runs once they have settled. */
+export function startStep(scope: RunScope, id: string): void {
+  const schedule = scheduleOf(scope);
+  if (schedule.started(id)) return;
+  const slice = scope.options.slice;
+  // A slice (a chunk of a fanned-out step, on a worker) runs one step; the others are given.
+  const deps = slice && id !== slice.stepId ? [] : (scope.pipeline.steps.get(id)?.dependencies ?? []);
+  for (const d of deps) startStep(scope, d);
+  schedule.start(id, deps);
+}
+
+/** Resolves when every step started has settled. */
+export function stepsSettled(scope: RunScope): Promise<void> {
+  return scheduleOf(scope).idle();
+}
 
 /** The step's promise, started on first need. */
 export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
   let pr = scope.promises.get(id);
   if (!pr) {
-    pr = execStep(scope, id);
+    startStep(scope, id);
+    pr = scheduleOf(scope).record(id);
     scope.promises.set(id, pr);
   }
   return pr;
@@ -30,14 +55,12 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   const slice = scope.options.slice;
   if (slice && id !== slice.stepId) return scope.settle(id, slice.given[id] ?? { status: "skipped", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
   const step = scope.pipeline.steps.get(id)!;
-  const deps = step.dependencies;
-  if (deps.length === 1) await runStep(scope, deps[0]!);
-  else if (deps.length > 1) await Promise.all(deps.map((d) => runStep(scope, d)));
   const started = Date.now();
   const signal = scope.signal;
   if (signal.aborted) return scope.settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
   // Behind an approval that waits for an answer: not run in this attempt of the run.
-  if (scope.waiting.size > 0 && deps.some((d) => blocked(scope, d))) return scope.settle(id, { status: "pending", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
+  if (scope.waiting.size > 0 && step.dependencies.some((d) => blocked(scope, d)))
+    return scope.settle(id, { status: "pending", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
 
   const prior = scope.options.resume?.completed[id];
   if (prior && prior.status === "success") return resumeStep(scope, id, prior);

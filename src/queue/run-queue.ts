@@ -13,6 +13,7 @@ import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
 import { durabilityWarnings } from "./durability.js";
+import { readFleetMetrics } from "./metrics-publisher.js";
 import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
 import { projectRelative } from "./pipeline-source.js";
@@ -139,6 +140,11 @@ export class RunQueue {
     const job = await this.#queue.getJob(runId);
     const rv = job?.returnvalue as { output?: unknown } | null | undefined;
     return rv && typeof rv === "object" && "output" in rv ? { output: rv.output } : undefined;
+  }
+
+  /** The run metrics the workers published (metrics-publisher.ts), for the server's /metrics. */
+  fleetMetrics(): ReturnType<typeof readFleetMetrics> {
+    return readFleetMetrics(this.#redis, this.names.metricsKey);
   }
 
   /** The run's job, while BullMQ keeps it. */

@@ -122,4 +122,29 @@ describe("mcp serve --queue", () => {
     survivor.proc.kill("SIGTERM");
     await survivor.exited;
   });
+
+  it("shows the runs the workers ran in the server's /metrics (the workers publish theirs to Redis)", async () => {
+    const [base, w1, w2] = await Promise.all([startServer(), startWorker(redis.url, project.dir), startWorker(redis.url, project.dir)]);
+    const value = async (series: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const runs = 'mcp_runs_total{pipeline="three",status="success"}';
+    const steps = 'mcp_steps_total{pipeline="three",status="success"}';
+    const [runsBefore, stepsBefore] = [await value(runs), await value(steps)];
+    const ids = [await post(base, "m1"), await post(base, "m2"), await post(base, "m3")];
+    for (const id of ids) await (await fetch(`${base}/v1/runs/${id}/events`)).text();
+    // The server ran none of them: every count below comes from the workers' published metrics.
+    await until("the workers' metrics to reach the server", async () => (await value(runs)) >= runsBefore + 3, 30_000);
+    expect(await value(runs)).toBe(runsBefore + 3);
+    await until("the steps to be counted", async () => (await value(steps)) >= stepsBefore + 9, 30_000);
+    expect(await value(steps)).toBe(stepsBefore + 9);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/mcp_model_call_duration_seconds_count\{model="logged",outcome="success"\} [1-9]/);
+    expect(text).toMatch(/mcp_http_requests_total\{method="POST",route="\/v1\/pipelines\/:name\/runs",status="202"\} [1-9]/);
+    expect(text).not.toContain(ids[0]!);
+    for (const w of [w1, w2]) w.proc.kill("SIGTERM");
+    await Promise.all([w1.exited, w2.exited]);
+  });
 });
