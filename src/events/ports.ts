@@ -88,7 +88,11 @@ export interface CallHook {
 /** Where runs and finished steps are written, so a run can be resumed. */
 export interface RunJournal {
   runStarted(run: { runId: string; pipeline: RunPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void>;
-  /** Called before any dependant of the step starts. */
+  /**
+   * Called when the step has finished, before any dependant starts. Not awaited: the
+   * dependants start at once, and the run's events (step.finished first) are held back until
+   * the promise resolves, which must mean the record is durable. A rejection fails the run.
+   */
   stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void>;
   runFinished(runId: string, report: RunReport): Promise<void>;
 }

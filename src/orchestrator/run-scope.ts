@@ -15,7 +15,7 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { RunBudget } from "./budget.js";
 import { CallSlots } from "./call-slots.js";
-import type { RunAborted } from "./step-errors.js";
+import { RunAborted } from "./step-errors.js";
 
 export interface RunOptions {
   /** Run id; generated when absent. */
@@ -168,7 +168,18 @@ export class RunScope {
     return this.listeners.length > 0;
   }
 
+  /** Events held back until the journal writes before them are durable (hold()). */
+  #held: RunEvent[] | undefined;
+  #holds = 0;
+  #lastHold: Promise<void> | undefined;
+  #whenDelivered: (() => void)[] = [];
+
   emit(e: RunEvent): void {
+    if (this.#held) this.#held.push(e);
+    else this.#deliver(e);
+  }
+
+  #deliver(e: RunEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);
@@ -176,6 +187,45 @@ export class RunScope {
         // A listener's bug must not break the run.
       }
     }
+  }
+
+  /**
+   * A journal write in flight (a finished step, batched with the others of this event-loop
+   * turn): the run's events from now on are held back until it is durable, so a step reported
+   * finished is in the journal (what resume relies on), and their order is kept. A write
+   * that fails fails the run.
+   */
+  hold(write: Promise<void>): void {
+    if (write === this.#lastHold) return;
+    this.#lastHold = write;
+    this.#holds++;
+    this.#held ??= [];
+    write.then(
+      () => this.#release(),
+      (e: unknown) => {
+        const message = `the run journal could not be written: ${e instanceof Error ? e.message : String(e)}`;
+        this.failure ??= { reason: "internal", message };
+        this.abort(new RunAborted("internal", message));
+        this.#release();
+      },
+    );
+  }
+
+  #release(): void {
+    if (--this.#holds > 0) return;
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    this.#lastHold = undefined;
+    for (const e of held) this.#deliver(e);
+    const waiters = this.#whenDelivered;
+    this.#whenDelivered = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when no event is held back any more. */
+  delivered(): Promise<void> {
+    if (this.#holds === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenDelivered.push(resolve));
   }
 
   /** Aborts the run (a failed step with onError: fail, a cancel). */

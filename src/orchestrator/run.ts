@@ -132,6 +132,7 @@ export class PipelineRun {
       ...(resume ? { resumedFrom: resume.fromRunId } : {}),
     };
     await journal?.runFinished(this.id, report);
+    await scope.delivered();
     scope.emit({
       type: "run.finished",
       runId: this.id,

@@ -138,7 +138,9 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       startedAt: started,
     };
     if (step.appendToContext && !slice) await appendContext(scope, step, record);
-    await scope.options.journal?.stepFinished(scope.id, id, record);
+    // Not awaited: its dependants start now; the events wait until the journal has it.
+    const journal = scope.options.journal;
+    if (journal) scope.hold(journal.stepFinished(scope.id, id, record));
     if (scope.observed)
       scope.emit({
         type: "step.finished",

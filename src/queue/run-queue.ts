@@ -136,10 +136,17 @@ export class RunQueue {
    * The output of a run whose journal is redacted (store.redact), from its job's return
    * value, while BullMQ keeps the job (REDACTED_JOB_AGE_SECONDS after the end).
    */
-  async output(runId: string): Promise<{ output: unknown } | undefined> {
-    const job = await this.#queue.getJob(runId);
-    const rv = job?.returnvalue as { output?: unknown } | null | undefined;
-    return rv && typeof rv === "object" && "output" in rv ? { output: rv.output } : undefined;
+  async output(runId: string, opts: { waitMs?: number } = {}): Promise<{ output: unknown } | undefined> {
+    // The run's end reaches the journal and its events just before its job completes: a
+    // caller that saw the end may wait `waitMs` for the job's return value.
+    const until = Date.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      const job = await this.#queue.getJob(runId);
+      const rv = job?.returnvalue as { output?: unknown } | null | undefined;
+      if (rv && typeof rv === "object" && "output" in rv) return { output: rv.output };
+      if (!job || job.finishedOn !== undefined || Date.now() >= until) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** The run metrics the workers published (metrics-publisher.ts), for the server's /metrics. */

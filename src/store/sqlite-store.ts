@@ -9,10 +9,15 @@
  *   a writer that finds the file locked waits for the other instead of failing.
  * - Every multi-row write is one `BEGIN IMMEDIATE` transaction: it takes the write lock up
  *   front, so two writers cannot both read, then deadlock trying to upgrade.
- * - Versioned migrations in `schema_version`: a file written by an older mcp is upgraded in
- *   place; a file from a newer mcp is refused rather than misread.
+ * - Versioned migrations in `schema_version` (sqlite-schema.ts): a file written by an older
+ *   mcp is upgraded in place; a file from a newer mcp is refused rather than misread.
  *
  * better-sqlite3 is synchronous: a method's promise resolves after the data is committed.
+ * Finished steps (putStep) are the exception, for speed: they are written together, in one
+ * transaction per event-loop turn (a 0 ms step chain finishes hundreds of steps in one
+ * turn, and a commit costs tens of microseconds), and each putStep's promise resolves when
+ * its batch has committed. Every other method writes the pending steps first, so reads see
+ * them and the order of writes is kept.
  */
 import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,76 +26,10 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { ContextTurn } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
+import { migrate } from "./sqlite-schema.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 type Database = BetterSqlite3.Database;
-
-/** Schema migrations, in order; migration i brings the file to version i + 1. Never edit one that shipped. */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
-    pipeline TEXT NOT NULL,
-    file TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    input TEXT,
-    started_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    finished_at INTEGER,
-    duration_ms INTEGER,
-    conversation_id TEXT,
-    resumed_from TEXT,
-    attempts INTEGER NOT NULL DEFAULT 1,
-    pid INTEGER,
-    host TEXT,
-    output TEXT,
-    error TEXT,
-    totals TEXT,
-    report TEXT
-  );
-  CREATE INDEX runs_started_at ON runs (started_at DESC);
-  CREATE TABLE steps (
-    run_id TEXT NOT NULL,
-    step_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    record TEXT NOT NULL,
-    finished_at INTEGER NOT NULL,
-    PRIMARY KEY (run_id, step_id)
-  );
-  CREATE TABLE conversations (
-    id TEXT PRIMARY KEY,
-    summary TEXT,
-    version INTEGER NOT NULL DEFAULT 0,
-    updated_at INTEGER NOT NULL
-  );
-  CREATE TABLE turns (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    run_id TEXT,
-    step_id TEXT,
-    ts INTEGER NOT NULL
-  );
-  CREATE INDEX turns_conversation ON turns (conversation_id, seq);
-  CREATE TABLE cache (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER
-  );
-  CREATE INDEX cache_expires_at ON cache (expires_at);
-  `,
-  `
-  CREATE TABLE events (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-  ) WITHOUT ROWID;
-  `,
-];
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock, in ms. @default 10000 */
@@ -144,6 +83,9 @@ export class SqliteStore implements Store {
   readonly #db: Database;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   #closed = false;
+  /** Finished steps not written yet (putStep), and the promise of their batch. */
+  #steps: [runId: string, stepId: string, status: string, record: string, finishedAt: number][] = [];
+  #batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   /** Opens (creating the file and its folder when missing) and migrates the database at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -155,29 +97,12 @@ export class SqliteStore implements Store {
     this.#db.pragma("journal_mode = WAL");
     // NORMAL in WAL mode: durable across process crashes; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
-    this.#migrate();
+    migrate(this.#db, this.location);
   }
 
   /** Current schema version of the file. */
   get schemaVersion(): number {
     return (this.#prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null }).v ?? 0;
-  }
-
-  #migrate(): void {
-    const db = this.#db;
-    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    const run = db.transaction(() => {
-      // Read inside the write transaction: another process may have migrated meanwhile.
-      const current = this.schemaVersion;
-      if (current > MIGRATIONS.length) {
-        throw new McpError("STORE_VERSION", `the store ${this.location} has schema version ${current}, newer than this mcp knows (${MIGRATIONS.length}); upgrade mcp`);
-      }
-      for (let v = current; v < MIGRATIONS.length; v++) {
-        db.exec(MIGRATIONS[v]!);
-        db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)").run(v + 1, Date.now());
-      }
-    });
-    run.immediate();
   }
 
   /** A prepared statement, prepared once per SQL text (preparing costs more than running). */
@@ -189,7 +114,36 @@ export class SqliteStore implements Store {
 
   #write<T>(fn: () => T): T {
     if (this.#closed) throw new McpError("STORE_CLOSED", `the store ${this.location} is closed`);
+    this.#flushSteps();
     return this.#db.transaction(fn).immediate();
+  }
+
+  /** Writes the pending finished steps in one transaction, and settles their batch's promise. */
+  #flushSteps(): void {
+    const batch = this.#batch;
+    if (!batch) return;
+    const rows = this.#steps;
+    this.#steps = [];
+    this.#batch = undefined;
+    try {
+      const insert = this.#prepare(
+        `INSERT INTO steps (run_id, step_id, status, record, finished_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at`,
+      );
+      const touch = this.#prepare("UPDATE runs SET updated_at = ? WHERE id = ?");
+      this.#db
+        .transaction(() => {
+          let run: string | undefined;
+          for (const row of rows) {
+            insert.run(row);
+            if (row[0] !== run) touch.run(row[4], (run = row[0]));
+          }
+        })
+        .immediate();
+      batch.resolve();
+    } catch (e) {
+      batch.reject(e);
+    }
   }
 
   async runStarted(run: RunStart): Promise<void> {
@@ -243,12 +197,14 @@ export class SqliteStore implements Store {
   }
 
   async getRun(id: string): Promise<StoredRun | undefined> {
+    this.#flushSteps();
     const row = this.#prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
   async listRuns(opts: ListRunsOptions = {}): Promise<StoredRun[]> {
     const limit = opts.limit ?? 20;
+    this.#flushSteps();
     const rows = (
       opts.pipeline === undefined
         ? this.#prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?").all(limit)
@@ -257,19 +213,26 @@ export class SqliteStore implements Store {
     return rows.map(toRun);
   }
 
-  async putStep(runId: string, stepId: string, record: StepRecord): Promise<void> {
-    this.#write(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO steps (run_id, step_id, status, record, finished_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at`,
-        )
-        .run(runId, stepId, record.status, JSON.stringify(record), Date.now());
-      this.#prepare("UPDATE runs SET updated_at = ? WHERE id = ?").run(Date.now(), runId);
-    });
+  /** Resolves once the step is committed, with the other steps of this event-loop turn. */
+  putStep(runId: string, stepId: string, record: StepRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new McpError("STORE_CLOSED", `the store ${this.location} is closed`));
+    // Serialized now: the record may change after this call; the row must not.
+    this.#steps.push([runId, stepId, record.status, JSON.stringify(record), Date.now()]);
+    if (!this.#batch) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#batch = { promise, resolve, reject };
+      setImmediate(() => this.#flushSteps());
+    }
+    return this.#batch.promise;
   }
 
   async getSteps(runId: string): Promise<Record<string, StepRecord>> {
+    this.#flushSteps();
     const rows = this.#prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
     return Object.fromEntries(rows.map((r) => [r.step_id, JSON.parse(r.record) as StepRecord]));
   }
@@ -283,6 +246,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
+    this.#flushSteps();
     const rows = this.#prepare("SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq").all(runId, afterSeq) as { seq: number; event: string }[];
     return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as StoredEvent["event"] }));
   }
@@ -372,6 +336,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flushSteps();
     this.#closed = true;
     this.#db.close();
   }

@@ -5,14 +5,15 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname } from "node:path";
-import { findProjectConfig, loadPipelineFile } from "../compiler/load.js";
+import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
 import { error, wholeFile, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { ChangeCause, LivePipelineInfo, LivePipelineSetOptions, LiveSetEvent, PipelineStatus } from "./live-set-types.js";
-import { freezePipeline, moduleFiles, nameLocation, stampOf, versionOf } from "./pipeline-versions.js";
-import { displayPath } from "./watch-paths.js";
+import type { YamlFile } from "../config/yaml-file.js";
+import { freezePipeline, moduleFiles, nameLocation, readOrEmpty, stampOf, versionOf } from "./pipeline-versions.js";
+import { displayPath, exists, isInside } from "./watch-paths.js";
 
 export interface Entry {
   readonly path: string;
@@ -31,6 +32,35 @@ export interface Entry {
   clashName?: string;
 }
 
+/**
+ * What one batch reads once for all its pipelines: the mcp.yaml found from each folder, its
+ * text, and the parsed and validated file (only a config without diagnostics is shared, so
+ * each pipeline of a broken mcp.yaml still reports its errors). An mcp.yaml edit reloads
+ * every pipeline under it: without this, each would read, parse and validate it again.
+ */
+class BatchReads {
+  readonly configs = new (class extends Map<string, { file: YamlFile; diagnostics: Diagnostic[] }> {
+    override set(key: string, value: { file: YamlFile; diagnostics: Diagnostic[] }): this {
+      return value.diagnostics.length === 0 ? super.set(key, value) : this;
+    }
+  })();
+  readonly #found = new Map<string, string | undefined>();
+  readonly #texts = new Map<string, string>();
+
+  configFor(dir: string): string | undefined {
+    if (this.#found.has(dir)) return this.#found.get(dir);
+    const found = findProjectConfig(dir);
+    this.#found.set(dir, found);
+    return found;
+  }
+
+  read = (p: string): string => {
+    let t = this.#texts.get(p);
+    if (t === undefined) this.#texts.set(p, (t = readOrEmpty(p)));
+    return t;
+  };
+}
+
 export class PipelineEntries {
   /** By absolute path. */
   readonly entries = new Map<string, Entry>();
@@ -39,6 +69,7 @@ export class PipelineEntries {
   readonly #opts: Pick<LivePipelineSetOptions, "limits" | "models" | "verifyModules">;
   readonly #fileRoots: ReadonlySet<string>;
   readonly #isClosed: () => boolean;
+  #batch: BatchReads | undefined;
 
   constructor(opts: Pick<LivePipelineSetOptions, "limits" | "models" | "verifyModules">, fileRoots: ReadonlySet<string>, isClosed: () => boolean) {
     this.#opts = opts;
@@ -46,8 +77,57 @@ export class PipelineEntries {
     this.#isClosed = isClosed;
   }
 
+  /** Loads in `fn` share their reads of mcp.yaml files (BatchReads). */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    this.#batch = new BatchReads();
+    try {
+      return await fn();
+    } finally {
+      this.#batch = undefined;
+    }
+  }
+
   nameOfFile(e: Entry): string {
     return e.clashName ?? e.good?.pipeline.name ?? basename(e.path, extname(e.path));
+  }
+
+  /**
+   * Reloads what changed paths touch: a pipeline file itself, every pipeline under the folder
+   * of a changed mcp.yaml (or using it), every pipeline using a changed module file; then the
+   * files whose name was taken by a file now gone or renamed.
+   */
+  async reloadTouched(paths: Iterable<string>, isPipelinePath: (p: string) => boolean, events: LiveSetEvent[]): Promise<void> {
+    const targets = new Map<string, Set<ChangeCause>>();
+    const add = (p: string, cause: ChangeCause) => {
+      let s = targets.get(p);
+      if (!s) targets.set(p, (s = new Set()));
+      s.add(cause);
+    };
+    for (const p of paths) {
+      if (CONFIG_NAMES.includes(basename(p)) && !this.#fileRoots.has(p)) {
+        const dir = dirname(p);
+        for (const e of this.entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
+        continue;
+      }
+      for (const e of this.entries.values()) if (e.modules.includes(p)) add(e.path, "module");
+      if (isPipelinePath(p)) add(p, "file");
+    }
+    // Deleted files first, so a folder renamed in one batch frees its names before the
+    // files at the new place claim them.
+    const order = [...targets.keys()].sort((a, b) => Number(exists(a)) - Number(exists(b)) || (a < b ? -1 : 1));
+    for (const p of order) {
+      if (this.#isClosed()) return;
+      await this.load(p, [...targets.get(p)!], events);
+    }
+    // Files whose name was taken by a file now gone or renamed: try them again.
+    for (let round = 0; round < 3; round++) {
+      const retry = [...this.entries.values()].filter((e) => e.clashWith && this.byName.get(this.nameOfFile(e)) !== e.clashWith);
+      if (retry.length === 0) break;
+      for (const e of retry) {
+        e.stamp = undefined;
+        await this.load(e.path, ["name"], events);
+      }
+    }
   }
 
   /** Loads one pipeline file if anything it reads changed; records what happened in `events`. */
@@ -75,9 +155,10 @@ export class PipelineEntries {
       return;
     }
 
-    const configPath = findProjectConfig(dirname(path));
+    const batch = this.#batch;
+    const configPath = batch ? batch.configFor(dirname(path)) : findProjectConfig(dirname(path));
     const modulesBefore = prev?.modules ?? [];
-    const stampBefore = stampOf(stampText, configPath, modulesBefore);
+    const stampBefore = stampOf(stampText, configPath, modulesBefore, batch?.read);
     if (prev && prev.stamp === stampBefore && !prev.clashWith) return;
 
     const sources = new SourceMap();
@@ -87,6 +168,7 @@ export class PipelineEntries {
       configPath: configPath ? displayPath(configPath) : null,
       ...(text !== undefined ? { text } : {}),
       ...(this.#opts.models ? { models: this.#opts.models } : {}),
+      ...(batch ? { configCache: batch.configs } : {}),
     });
     let diagnostics = loaded.diagnostics;
     let pipeline = loaded.pipeline;
@@ -103,7 +185,7 @@ export class PipelineEntries {
     }
     const entry: Entry = prev ?? { path, file, status: "invalid", diagnostics: [], sources, modules: [] };
     entry.file = file;
-    entry.stamp = stampOf(stampText, configPath, modules);
+    entry.stamp = stampOf(stampText, configPath, modules, batch?.read);
     entry.sources = sources;
     entry.modules = modules;
     if (configPath) entry.configPath = configPath;
