@@ -94,6 +94,8 @@ export class RunMetrics implements RunObserver {
         return;
       case "step.queued":
       case "step.progress":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
       case "model.limit_wait":
       case "model.breaker":
