@@ -50,6 +50,12 @@ export function compileSubPipeline(c: Compilation, file: YamlFile, path: JsonPat
     }
     return undefined;
   }
+  const waits = [...child.pipeline.steps.values()].find((s) => s.approval);
+  if (waits?.approval) {
+    c.report("MCP311", `sub-pipeline ${ref} of step '${id}' has an approval step ('${waits.id}'): a nested run cannot wait for a person`, at, {
+      hint: "put the approval step in the parent pipeline, after this step",
+    });
+  }
   checkChildInput(c, file, path, raw.input, child.pipeline, ref);
   return { ref, compiled: child.pipeline };
 }
@@ -109,6 +115,10 @@ function checkChildInput(c: Compilation, file: YamlFile, path: JsonPath, input: 
 /** A step's `repeat:`, compiled. `max` is compulsory (the schema reports it missing). */
 export function compileRepeat(c: Compilation, file: YamlFile, path: JsonPath, raw: Obj): RepeatPolicy | undefined {
   if (raw.repeat === undefined) return undefined;
+  if (raw.approval !== undefined) {
+    c.report("MCP311", `step '${String(path[path.length - 1])}' cannot both wait for an approval and repeat`, file.locateKey([...path, "repeat"]));
+    return undefined;
+  }
   const r = obj(raw.repeat);
   if (typeof r.max !== "number") return undefined;
   let until: CompiledExpression | undefined;

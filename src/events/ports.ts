@@ -162,6 +162,22 @@ export interface CallGate {
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
+/**
+ * A person's answer to an approval step, handed to the run that continues a waiting one
+ * (`mcp approve` / `mcp reject`, the Protocol Handler's `runs.approve` / `runs.reject`).
+ */
+export interface ApprovalAnswer {
+  decision: "approved" | "rejected";
+  /** approved: the answer (checked against the step's `schema`); becomes the step's output. */
+  answer?: unknown;
+  /** rejected: why. */
+  reason?: string;
+  /** Who answered. */
+  by?: string;
+  /** When (ms since the epoch); compared with the step's deadline. */
+  at: number;
+}
+
 /** An amount of a budget: USD and tokens. */
 export interface BudgetAmount {
   cost: number;

@@ -7,7 +7,7 @@
 import { setMaxListeners } from "node:events";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
-import type { BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
+import type { ApprovalAnswer, BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
 import type { RunTotals, StepRecord } from "../events/report.js";
 import type { BaseModel } from "../models/base-model.js";
 import type { ModelConfig, Usage } from "../models/types.js";
@@ -31,8 +31,18 @@ export interface RunOptions {
   context?: ContextProvider;
   /** Conversation id; overrides the pipeline's `context.conversation`. */
   conversationId?: string;
-  /** Finished steps of an earlier attempt of this run: not run again. */
-  resume?: { fromRunId: string; completed: Record<string, StepRecord> };
+  /**
+   * Finished steps of an earlier attempt of this run: not run again. `waiting`: its approval
+   * steps that were waiting (their prompt and deadline carry over).
+   */
+  resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
+  /**
+   * Steps whose model answers are streamed: a streaming model's text pieces go out as
+   * step.delta events as they arrive (`true`: every step). @default none
+   */
+  stream?: readonly string[] | true;
+  /** Answers to approval steps, by step id (`mcp approve`, `mcp reject`). */
+  approvals?: Record<string, ApprovalAnswer>;
   /** Variables for $env (only the pipeline's allow-list is visible). @default process.env */
   env?: Record<string, string | undefined>;
   /** Random source for retry jitter (tests). */
@@ -109,6 +119,8 @@ export class RunScope {
   readonly budget: RunBudget | undefined;
   /** The chain of each step as configs, made on first need. */
   readonly chains = new Map<string, ModelConfig[]>();
+  /** Approval steps waiting for an answer: the run ends as `waiting`. */
+  readonly waiting = new Set<string>();
   /** The first failure that ends the run. */
   failure: ErrorInfo | undefined;
   conversationId: string | undefined;
@@ -148,6 +160,12 @@ export class RunScope {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** Whether the step's model answers are streamed as step.delta events. */
+  streams(stepId: string): boolean {
+    const s = this.options.stream;
+    return s !== undefined && (s === true || s.includes(stepId));
   }
 
   /** Whether anyone listens: events that cost something to build are skipped otherwise. */

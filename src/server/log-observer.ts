@@ -58,6 +58,8 @@ export class LogObserver implements RunObserver {
       case "step.aborted":
       case "step.progress":
       case "step.iteration":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
         return;
       default:

@@ -41,8 +41,8 @@ export function isRedacted(v: unknown): v is RedactedValue {
 
 /** A step record without its output (nor those of its iterations or nested steps). */
 export function redactStep(r: StepRecord): StepRecord {
-  if (r.output === undefined && !r.steps && !r.iterations) return r;
-  const out: StepRecord = r.output === undefined ? { ...r } : { ...r, output: redactValue(r.output) };
+  if (r.output === undefined && r.approval === undefined && !r.steps && !r.iterations) return r;
+  const out: StepRecord = { ...r, ...(r.output !== undefined ? { output: redactValue(r.output) } : {}), ...(r.approval ? { approval: { ...r.approval, prompt: "[redacted]" } } : {}) };
   if (r.iterations) out.iterations = r.iterations.map(redactStep);
   if (r.steps) {
     const steps: Record<string, StepRecord> = {};
@@ -77,6 +77,11 @@ export function redactEvent(e: RunEvent): RunEvent {
         const { message: _message, ...rest } = e;
         return rest;
       }
+    case "step.waiting":
+      // The rendered prompt quotes the run's data.
+      return { ...e, prompt: "[redacted]" };
+    case "step.delta":
+      return { ...e, text: "[redacted]" };
     // Events that carry no prompt or answer. A new event type must be placed here or above.
     case "run.started":
     case "step.queued":

@@ -95,6 +95,8 @@ export class RunMetrics implements RunObserver {
       case "step.queued":
       case "step.progress":
       case "step.iteration":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
       case "model.limit_wait":
       case "model.breaker":
