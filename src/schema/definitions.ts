@@ -150,10 +150,10 @@ export const defs: Record<string, Schema> = {
     appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
     pipeline: str("Run another pipeline file as this step (a sub-pipeline, relative to this file): `input` is its run input, its `output` this step's output. docs/sub-pipelines.md.", {
       minLength: 1,
-      approval: ref("approval", "Pause the run until a person approves (`mcp approve`) or rejects (`mcp reject`) this step; its output is the answer. A step with approval has no model."),
-      outputSchema: ref("outputSchema", "JSON Schema of the step's output (after `output:`), over its model's; the compiler checks $steps.<id>.output.<path> references against it."),
     }),
     repeat: ref("repeat", "Run the step again until `until` holds, at most `max` times; each run sees the previous one's output as $last. docs/loops.md."),
+    approval: ref("approval", "Pause the run until a person approves (`mcp approve`) or rejects (`mcp reject`) this step; its output is the answer. A step with approval has no model."),
+    outputSchema: ref("outputSchema", "JSON Schema of the step's output (after `output:`), over its model's; the compiler checks $steps.<id>.output.<path> references against it."),
   }),
   repeat: strict(
     "A bounded loop: the step runs, then `until` is evaluated over its output ($last) and the iteration number ($iteration, from 1); it runs again until that holds or `max` runs were made.",
