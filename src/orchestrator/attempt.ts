@@ -56,7 +56,10 @@ export async function attemptCall(scope: RunScope, step: CompiledStep, config: M
               ...(onNotice ? { onNotice } : {}),
             };
             const onDelta = scope.options.onDelta;
-            const call = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
+            const direct = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
+            // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
+            const trace = scope.trace;
+            const call = trace ? () => trace.call(step.id, item, config, input, direct) : direct;
             const gate = scope.options.runGate;
             return raceAbort(gate ? gate.run(call, signal) : call(), signal);
           },

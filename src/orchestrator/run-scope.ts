@@ -15,6 +15,7 @@ import type { ModelConfig, Usage } from "../models/types.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { RunBudget } from "./budget.js";
+import type { RunTrace } from "../telemetry/run-trace.js";
 import type { RunAborted } from "./step-errors.js";
 
 export interface RunOptions {
@@ -58,6 +59,11 @@ export interface RunOptions {
    * job and its forEach chunks on other workers.
    */
   runGate?: CallGate;
+  /**
+   * Put prompts and answers in the model-call spans (OpenTelemetry). @default mcp.yaml
+   * telemetry.captureContent, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
+   */
+  captureContent?: boolean;
   /** Where the pipeline's budget is counted (the queue's Redis ledger); the run's memory by default. */
   budgetLedger?: BudgetLedger;
 }
@@ -101,6 +107,8 @@ export class RunScope {
   readonly started = Date.now();
   readonly totals: RunTotals = { inputTokens: 0, outputTokens: 0, cost: 0, calls: 0, cacheHits: 0, cacheMisses: 0 };
   readonly budget: RunBudget | undefined;
+  /** The run's spans; undefined when tracing is off (no OpenTelemetry SDK): then no span is made. */
+  trace: RunTrace | undefined;
   /** The chain of each step as configs, made on first need. */
   readonly chains = new Map<string, ModelConfig[]>();
   /** The first failure that ends the run. */

@@ -19,6 +19,8 @@ export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
   let pr = scope.promises.get(id);
   if (!pr) {
     pr = execStep(scope, id);
+    const trace = scope.trace;
+    if (trace) void pr.then((r) => trace.endStep(id, r.status, r.error ? { error: { type: r.error.reason, message: r.error.reason } } : {}));
     scope.promises.set(id, pr);
   }
   return pr;
@@ -36,6 +38,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   const signal = scope.signal;
   if (signal.aborted) return scope.settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
 
+  scope.trace?.startStep(id);
   const prior = scope.options.resume?.completed[id];
   if (prior && prior.status === "success") return resumeStep(scope, id, prior);
 

@@ -10,6 +10,8 @@
  * every deployment's breaker is open, the call fails with a retryable error whose
  * retryAfterMs is the next probe time, so the step's retry waits for it.
  */
+import { trace } from "@opentelemetry/api";
+import { serverAttributes } from "../telemetry/gen-ai.js";
 import { BaseModel, usageOf, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
@@ -253,6 +255,8 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       }
       if (i !== -1) {
         const dep = deps[i]!;
+        // The model call's span (when tracing is on) says which deployment answered.
+        trace.getActiveSpan()?.setAttributes({ "mcp.deployment": dep.name, ...serverAttributes(dep.url) });
         tried.add(dep);
         dep.inFlight++;
         dep.calls++;
@@ -300,7 +304,9 @@ export class GatewayModel extends BaseModel implements StreamingModel {
   #blame(e: unknown, ctx: ModelCallContext): "failed" | "released" {
     if (ctx.signal.aborted) return "released";
     if (!(e instanceof ModelError)) return "released";
-    return e.kind === "retryable" || e.kind === "rate_limited" || e.kind === "malformed" ? "failed" : "released";
+    const blame = e.kind === "retryable" || e.kind === "rate_limited" || e.kind === "malformed" ? "failed" : "released";
+    if (blame === "failed") trace.getActiveSpan()?.addEvent("mcp.deployment.failed", { "error.type": e.status !== undefined ? String(e.status) : e.kind });
+    return blame;
   }
 
   #end(

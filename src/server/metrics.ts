@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunEvent, RunObserver } from "../events/event.js";
+import type { GatewayStatus } from "../registry/gateway-model.js";
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -42,13 +43,77 @@ export class ServerMetrics implements RunObserver {
     registers: [this.registry],
   });
 
+  readonly breakerTransitions = new Counter({
+    name: "mcp_breaker_transitions_total",
+    help: "Circuit breaker changes of a model's deployments, by the state entered (open, half-open, closed).",
+    labelNames: ["model", "deployment", "state"],
+    registers: [this.registry],
+  });
+  readonly limiterWaits = new Counter({
+    name: "mcp_limiter_waits_total",
+    help: "Model calls that waited for a rate limit (limits: of a model or deployment), by limit (rpm, tpm, inputTpm, outputTpm).",
+    labelNames: ["model", "deployment", "limit"],
+    registers: [this.registry],
+  });
+  readonly limiterWaitSeconds = new Counter({
+    name: "mcp_limiter_wait_seconds_total",
+    help: "Expected seconds of those waits, added up.",
+    labelNames: ["model", "deployment", "limit"],
+    registers: [this.registry],
+  });
+  /** The deployments' state now, read at each scrape from `gateways` (the orchestrator's). */
+  gateways: (() => GatewayStatus[]) | undefined;
+
   /** Start time of each attempt in flight, by run, step and item (not a label: a map). */
   readonly #attempts = new Map<string, number>();
   /** Pipeline name of each run in flight. */
   readonly #pipelines = new Map<string, string>();
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: { processMetrics?: boolean; gateways?: () => GatewayStatus[] } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.gateways = options.gateways;
+    // Per-deployment health, read when scraped: 1 up (breaker closed), 0 out (open or half-open).
+    const deployments = () => (this.gateways?.() ?? []).flatMap((g) => g.deployments.map((d) => ({ labels: { model: g.model, deployment: d.name }, d })));
+    new Gauge({
+      name: "mcp_deployment_up",
+      help: "Whether a model's deployment takes calls: 1 when its circuit breaker is closed, 0 when open or half-open.",
+      labelNames: ["model", "deployment"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, d } of deployments()) this.set(labels, d.state === "closed" ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "mcp_breaker_state",
+      help: "Circuit breaker state of a model's deployment: 0 closed, 1 half-open, 2 open.",
+      labelNames: ["model", "deployment"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, d } of deployments()) this.set(labels, d.state === "closed" ? 0 : d.state === "half-open" ? 1 : 2);
+      },
+    });
+    new Gauge({
+      name: "mcp_deployment_in_flight",
+      help: "Calls in flight to a model's deployment.",
+      labelNames: ["model", "deployment"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, d } of deployments()) this.set(labels, d.inFlight);
+      },
+    });
+    new Gauge({
+      name: "mcp_deployment_errors",
+      help: "Failed calls of a model's deployment since the process started (those that count for its breaker).",
+      labelNames: ["model", "deployment"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, d } of deployments()) this.set(labels, d.errors);
+      },
+    });
   }
 
   onEvent(e: RunEvent): void {
@@ -105,8 +170,15 @@ export class ServerMetrics implements RunObserver {
       case "step.queued":
       case "step.progress":
       case "model.throttled":
-      case "model.limit_wait":
+        return;
+      case "model.limit_wait": {
+        const labels = { model: e.model, deployment: e.deployment ?? "", limit: e.limit };
+        this.limiterWaits.inc(labels);
+        this.limiterWaitSeconds.inc(labels, e.waitMs / 1000);
+        return;
+      }
       case "model.breaker":
+        this.breakerTransitions.inc({ model: e.model, deployment: e.deployment, state: e.state });
         return;
     }
   }

@@ -6,22 +6,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { closeConnections } from "../../src/models/http-client.js";
 import { TaskOrchestrator } from "../../src/orchestrator/orchestrator.js";
 import { MemoryRateLimiter } from "../../src/registry/memory-rate-limiter.js";
-import { FakeApiServer, type Reply } from "../helpers/fake-api-server.js";
+import { FakeApiServer } from "../helpers/fake-api-server.js";
+import { completion } from "../helpers/openai-replies.js";
 import { compileYaml, eventLog } from "../helpers/pipelines.js";
-
-/** A chat.completion answer, as the API returns it. */
-export function completion(text: string, usage = { prompt_tokens: 7, completion_tokens: 3 }): Reply {
-  return {
-    json: {
-      id: "chatcmpl-1",
-      object: "chat.completion",
-      created: 1741569952,
-      model: "local",
-      choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
-      usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
-    },
-  };
-}
 
 const servers: FakeApiServer[] = [];
 async function replica(name: string, delayMs = 0): Promise<FakeApiServer> {
