@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeConnections } from "../../src/models/http-client.js";
 import { FakeApiServer } from "../helpers/fake-api-server.js";
 import { completion } from "../helpers/openai-replies.js";
+import { runCli } from "../helpers/cli.js";
 import { api, readSse, serve, type Served } from "../server/helpers.js";
 
 const exporter = new InMemorySpanExporter();
@@ -162,5 +163,22 @@ describe("issue 16: a model on two local servers, one stopped midway", () => {
     const alert = hook.requests.map((x) => x.json as Record<string, unknown>).find((x) => x.alert === "budget");
     expect(alert).toMatchObject({ alert: "budget", runId: r.json.runId, pipeline: "pricey", budget: { maxCost: 2 }, threshold: 0.5 });
     expect((alert!.spent as { cost: number }).cost).toBeGreaterThanOrEqual(1);
+  });
+
+  it("shows the deployments live with mcp models --watch", async () => {
+    const r = await runCli(["models", "--watch", s.url, "--interval", "100ms", "--count", "2"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const blocks = r.stdout.trim().split("\n\n");
+    expect(blocks).toHaveLength(2);
+    expect(blocks[1]).toMatch(
+      /^llm {2}balance least-in-flight {2}breaker 3 failures \/ 0\.4s cool-down \/ 1 probe\n {2}deployment +state +in flight +calls +errors +limit waits +url\n {2}a +closed +0 +\d+ +0 +0 +http:\/\/127\.0\.0\.1:\d+\/v1\n {2}b +closed +0 +\d+ +[1-9]\d* +0 +http/,
+    );
+  });
+
+  it("says clearly when the server cannot be reached", async () => {
+    const r = await runCli(["models", "--watch", "http://127.0.0.1:9", "--count", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^mcp models --watch: cannot read http:\/\/127\.0\.0\.1:9\/v1\/deployments: /);
   });
 });
