@@ -12,7 +12,7 @@
  */
 import { trace } from "@opentelemetry/api";
 import { serverAttributes } from "../telemetry/gen-ai.js";
-import { BaseModel, usageOf, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
+import { BaseModel, usageOf, type ModelCallContext } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
 import type { DeploymentConfig, LlmOutput, ModelConfig, RateLimits } from "../models/types.js";
