@@ -19,7 +19,9 @@ export const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x
 export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 export class Compilation {
-  readonly diagnostics: Diagnostic[] = [];
+  /** The diagnostics recorded so far; a caller may pass its own list to append to. */
+  constructor(readonly diagnostics: Diagnostic[] = []) {}
+
   // A Map, not a WeakMap: the compilation is short-lived, and thousands of WeakMap entries
   // (ephemerons) make every garbage collection slower.
   // Where each expression's text starts: the string's file and path, and the offset in the

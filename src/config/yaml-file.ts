@@ -147,7 +147,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
       const target = node.resolve(doc);
       return target === undefined ? null : toJs(target, depth);
     }
-    if (isScalar(node)) return normaliseScalar(node.value);
+    if (isScalar(node)) return typeof node.value === "string" ? flatString(node, text) : normaliseScalar(node.value);
     if (isSeq(node)) return node.items.map((item) => toJs(item, depth + 1));
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
@@ -213,6 +213,27 @@ function mergeInto(target: Record<string, unknown>, source: unknown): void {
       for (const [k, v] of Object.entries(s)) if (!(k in target)) target[k] = v;
     }
   }
+}
+
+/**
+ * A string scalar's value. A double-quoted scalar on one line without escapes is, by the
+ * YAML spec, the text between its quotes: that slice of the file is returned, equal to the
+ * value the yaml package built, but as one flat string. The package builds a double-quoted
+ * value a character at a time, a rope that every later search (`${{` in a template) has to
+ * flatten first: for a pipeline of long quoted prompts, that cost more than compiling it.
+ */
+function flatString(node: { value: unknown; type?: string; range?: readonly number[] | null }, text: string): string {
+  const v = node.value as string;
+  const r = node.range;
+  if (node.type !== "QUOTE_DOUBLE" || !r || v.length < 16) return v;
+  const start = r[0]! + 1;
+  const end = r[1]! - 1;
+  if (end - start !== v.length || text.charCodeAt(start - 1) !== 34 || text.charCodeAt(end) !== 34) return v;
+  const raw = text.slice(start, end);
+  if (raw.includes("\\") || raw.includes("\n") || raw.includes("\r")) return v;
+  // The node keeps the flat string too: diagnostics compare it with the file (scalar()).
+  node.value = raw;
+  return raw;
 }
 
 function normaliseScalar(v: unknown): unknown {

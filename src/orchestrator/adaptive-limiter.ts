@@ -29,6 +29,21 @@ export class AdaptiveLimiter {
     return this.#queue.concurrency;
   }
 
+  /**
+   * Enters at once when nothing limits the model (no concurrency set, never rate limited, no
+   * gate): true, and leave() must follow when the call ends. False: go through run().
+   */
+  enter(): boolean {
+    if (this.gate || this.#queue.concurrency !== Infinity) return false;
+    this.#inFlight++;
+    return true;
+  }
+
+  /** Ends a call that enter() let in. */
+  leave(): void {
+    this.#inFlight--;
+  }
+
   /** Runs `fn` when a slot is free; rejects with the signal's reason if aborted while waiting. */
   run<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const gate = this.gate;

@@ -1,13 +1,20 @@
 /**
  * One attempt of a model call: the step's (or model's) timeout, the model's adaptive
- * limiter, a slot in the run's queue, then the model's process(). The attempt's signal is
- * the call's, combined with AbortSignal.timeout when there is a timeout.
+ * limiter, a slot of the run's concurrency, then the model's process(). The attempt's signal
+ * is the call's, combined with AbortSignal.timeout when there is a timeout.
+ *
+ * The common case goes straight through: no timeout, a free slot in the model's limiter and
+ * in the run, and the model instance made already. The call then costs one promise of ours:
+ * the run's one abort listener rejects it (run-scope.ts), so a model that ignores its signal
+ * cannot hold the run. Otherwise the call waits in the limiter's and the run's queues
+ * (p-queue) and races its own signal.
  */
 import type { CompiledStep } from "../compiler/types.js";
-import type { ModelCallContext, ModelNotice } from "../models/base-model.js";
+import type { BaseModel, ModelCallContext, ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
+import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { raceAbort } from "./retry.js";
 import type { RunScope, StreamDelta } from "./run-scope.js";
 import { StepError } from "./step-errors.js";
@@ -27,52 +34,120 @@ export class AttemptTimedOut extends Error {
  * Calls the model once and returns its output; rejects with the model's error,
  * AttemptTimedOut, or the call signal's reason when it aborts.
  */
-export async function attemptCall(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item?: number): Promise<unknown> {
+export function attemptCall(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item?: number): Promise<unknown> {
+  if (step.timeoutMs === undefined && config.timeoutMs === undefined && !scope.options.runGate) {
+    const model = scope.services.ready?.(config);
+    if (model) {
+      const limiter = scope.services.limiter(config);
+      if (limiter.enter()) {
+        if (scope.slots.tryTake()) return direct(scope, step, config, model, limiter, input, attempt, callSignal, item);
+        limiter.leave();
+      }
+    }
+  }
+  return queued(scope, step, config, input, attempt, callSignal, item);
+}
+
+/** The call with its slots taken: settles with the model, or rejects when the run aborts. */
+function direct(
+  scope: RunScope,
+  step: CompiledStep,
+  config: ModelConfig,
+  model: BaseModel,
+  limiter: AdaptiveLimiter,
+  input: unknown,
+  attempt: number,
+  signal: AbortSignal,
+  item: number | undefined,
+): Promise<unknown> {
+  const done = () => {
+    limiter.leave();
+    scope.slots.release();
+  };
+  if (signal.aborted) {
+    done();
+    return Promise.reject(signal.reason);
+  }
+  let call: Promise<unknown>;
+  try {
+    call = invoke(scope, step, config, model, input, attempt, signal, item);
+  } catch (e) {
+    // A process() that throws instead of rejecting.
+    call = Promise.reject(e);
+  }
+  const inFlight = scope.inFlight;
+  return new Promise((resolve, reject) => {
+    inFlight.add(reject);
+    call.then(
+      (v) => {
+        inFlight.delete(reject);
+        done();
+        resolve(v);
+      },
+      (e) => {
+        inFlight.delete(reject);
+        done();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** The call through the queues: the limiter's, then the run's; with its timeout, if any. */
+async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item: number | undefined): Promise<unknown> {
   const timeout = step.timeoutMs ?? config.timeoutMs;
   const timer = timeout !== undefined ? AbortSignal.timeout(timeout) : undefined;
   const signal = timer ? AbortSignal.any([callSignal, timer]) : callSignal;
-  const { queue, services } = scope;
+  const { slots, services } = scope;
   try {
     const model = services.ready?.(config) ?? (await services.model(config));
-    return await services.limiter(config).run(
-      () =>
-        queue.add(
-          () => {
-            if (signal.aborted) throw signal.reason;
-            // A long call's progress (an MCP tool's notifications) becomes step.progress events.
-            const onProgress = scope.observed
-              ? (p: { progress: number; total?: number; message?: string }) =>
-                  scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p })
-              : undefined;
-            // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
-            const onNotice = config.deployments !== undefined || config.limits !== undefined ? noticeListener(scope, step.id, config.name, item) : undefined;
-            const ctx: ModelCallContext = {
-              signal,
-              runId: scope.id,
-              stepId: step.id,
-              attempt,
-              capabilities: step.capabilities,
-              ...(onProgress ? { onProgress } : {}),
-              ...(onNotice ? { onNotice } : {}),
-            };
-            const onDelta = scope.options.onDelta;
-            const direct = () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx));
-            // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
-            const trace = scope.trace;
-            const call = trace ? () => trace.call(step.id, item, config, input, direct) : direct;
-            const gate = scope.options.runGate;
-            return raceAbort(gate ? gate.run(call, signal) : call(), signal);
-          },
-          // The signal only matters while waiting for a slot; a call that starts at once
-          // saves p-queue a listener.
-          queue.size === 0 && queue.pending < queue.concurrency ? undefined : { signal },
-        ),
-      signal,
-    );
+    return await services.limiter(config).run(() => {
+      const call = () => {
+        if (signal.aborted) throw signal.reason;
+        // The queue's fleet-wide limit on the run's calls in flight (RunOptions.runGate).
+        const gate = scope.options.runGate;
+        return raceAbort(gate ? gate.run(() => invoke(scope, step, config, model, input, attempt, signal, item), signal) : invoke(scope, step, config, model, input, attempt, signal, item), signal);
+      };
+      if (!slots.tryTake()) return slots.enqueue(call, signal);
+      try {
+        const p = call();
+        p.then(release, release);
+        return p;
+      } catch (e) {
+        slots.release();
+        throw e;
+      }
+      function release() {
+        slots.release();
+      }
+    }, signal);
   } catch (e) {
     if (timer?.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
     throw e;
   }
+}
+
+/** The model's process(), or stream() when the run streams answers (RunOptions.onDelta) and the model can. */
+function invoke(scope: RunScope, step: CompiledStep, config: ModelConfig, model: BaseModel, input: unknown, attempt: number, signal: AbortSignal, item: number | undefined): Promise<unknown> {
+  const ctx = callContext(scope, step, config, attempt, signal, item);
+  const onDelta = scope.options.onDelta;
+  // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
+  const trace = scope.trace;
+  if (trace) return trace.call(step.id, item, config, input, () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx)));
+  if (onDelta && isStreamingModel(model)) return streamCall(model, input, ctx, config, step.id, item, onDelta);
+  return model.process(input, ctx);
+}
+
+/** What process() gets besides the input. */
+function callContext(scope: RunScope, step: CompiledStep, config: ModelConfig, attempt: number, signal: AbortSignal, item: number | undefined): ModelCallContext {
+  const ctx: { -readonly [K in keyof ModelCallContext]: ModelCallContext[K] } = { signal, runId: scope.id, stepId: step.id, attempt, capabilities: step.capabilities };
+  // A long call's progress (an MCP tool's notifications) becomes step.progress events.
+  if (scope.observed) {
+    ctx.onProgress = (p) => scope.emit({ type: "step.progress", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, ...(item !== undefined ? { item } : {}), ...p });
+  }
+  // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
+  if (config.deployments !== undefined || config.limits !== undefined) ctx.onNotice = noticeListener(scope, step.id, config.name, item);
+  return ctx;
 }
 
 /**

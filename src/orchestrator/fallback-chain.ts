@@ -43,13 +43,20 @@ function chainConfigs(scope: RunScope, step: CompiledStep): ModelConfig[] {
   return c;
 }
 
-/** Candidate models for this input: the step's chain, minus models too small for it. */
-async function candidates(scope: RunScope, step: CompiledStep, input: unknown): Promise<ModelConfig[]> {
+/**
+ * Candidate models for this input: the step's chain, minus models too small for it. The
+ * chain itself when no model of it has a maxTokens below the input's upper bound (no promise).
+ */
+function candidates(scope: RunScope, step: CompiledStep, input: unknown): ModelConfig[] | Promise<ModelConfig[]> {
   const configs = chainConfigs(scope, step);
   if (!configs.some((m) => m.maxTokens !== undefined)) return configs;
   // The exact count (and the tokenizer's load time) only when a limit is below the upper bound.
   const bound = tokenUpperBound(input);
   if (configs.every((m) => m.maxTokens === undefined || m.maxTokens >= bound)) return configs;
+  return fitting(step, configs, input);
+}
+
+async function fitting(step: CompiledStep, configs: ModelConfig[], input: unknown): Promise<ModelConfig[]> {
   const tokens = await countTokens(input);
   const fits = configs.filter((m) => m.maxTokens === undefined || m.maxTokens >= tokens);
   if (fits.length === 0) {
@@ -62,12 +69,16 @@ async function candidates(scope: RunScope, step: CompiledStep, input: unknown): 
   return fits;
 }
 
+/** `item` of events and attempts: none outside forEach (one shared object). */
+const NO_ITEM: { item?: number } = Object.freeze({});
+
 /** One logical call: cache/replay, retries with backoff, then the fallback chain. */
 export async function callWithFallback(scope: RunScope, step: CompiledStep, input: unknown, attempts: AttemptRecord[], item?: number): Promise<CallResult> {
-  const chain = await candidates(scope, step, input);
+  const found = candidates(scope, step, input);
+  const chain = Array.isArray(found) ? found : await found;
   const hooks = scope.options.hooks ?? [];
   let last: ErrorInfo | undefined;
-  const itemField = item !== undefined ? { item } : {};
+  const itemField = item !== undefined ? { item } : NO_ITEM;
 
   for (let mi = 0; mi < chain.length; mi++) {
     const config = chain[mi]!;
@@ -131,7 +142,7 @@ async function onModel(
   let last: ErrorInfo | undefined;
   try {
     for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
-      const reservation = await scope.budget?.reserve(step, config, input);
+      const reservation = scope.budget ? await scope.budget.reserve(step, config, input) : undefined;
       if (scope.observed)
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
       scope.trace?.startAttempt(step.id, itemField.item, config.name, attempt);
@@ -145,7 +156,10 @@ async function onModel(
         scope.trace?.endAttempt(step.id, itemField.item);
         scope.services.limiter(config).succeeded();
         scope.budget?.release(reservation);
-        return await succeeded(scope, step, config, input, output, attempt, Date.now() - t0, attempts, itemField);
+        const latencyMs = Date.now() - t0;
+        const result = succeeded(scope, config, input, output, attempt, latencyMs, attempts, itemField);
+        if (scope.options.hooks?.length) await store(scope, step, config, input, result, latencyMs, itemField);
+        return result;
       } catch (e) {
         scope.trace?.endAttempt(step.id, itemField.item, { error: errorOf(e, scope.trace.captureContent) });
         scope.budget?.release(reservation);
@@ -189,31 +203,22 @@ async function onModel(
   return { last };
 }
 
-/** Accounts a successful call and lets the hooks store it. */
-async function succeeded(
-  scope: RunScope,
-  step: CompiledStep,
-  config: ModelConfig,
-  input: unknown,
-  output: unknown,
-  attempt: number,
-  latencyMs: number,
-  attempts: AttemptRecord[],
-  itemField: { item?: number },
-): Promise<CallResult> {
+/** Accounts a successful call. */
+function succeeded(scope: RunScope, config: ModelConfig, input: unknown, output: unknown, attempt: number, latencyMs: number, attempts: AttemptRecord[], itemField: { item?: number }): CallResult {
   let usage = usageOf(output);
   const usageEstimated = !usage;
   // Usage the provider did not give is estimated cheaply: it is only reported (marked ~).
   if (!usage) usage = { inputTokens: estimateTokens(input), outputTokens: estimateTokens(output) };
   const cost = scope.services.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
   scope.account(config.name, usage, cost);
-  attempts.push({ model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });
-  const hooks = scope.options.hooks;
-  if (hooks?.length) {
-    const req: CallRequest = { runId: scope.id, stepId: step.id, ...itemField, model: config, input, ...(step.cache ? { cache: step.cache } : {}), capabilities: step.capabilities };
-    for (const h of hooks) if (!h.applies || h.applies(req)) await h.store?.(req, output, { usage, latencyMs });
-  }
+  attempts.push(itemField === NO_ITEM ? { model: config.name, attempt, ok: true, durationMs: latencyMs } : { model: config.name, attempt, ok: true, durationMs: latencyMs, ...itemField });
   return { output, model: config.name, usage, usageEstimated, cost, cached: false };
+}
+
+/** Lets the call hooks (cache, recording) store a successful call. */
+async function store(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, result: CallResult, latencyMs: number, itemField: { item?: number }): Promise<void> {
+  const req: CallRequest = { runId: scope.id, stepId: step.id, ...itemField, model: config, input, ...(step.cache ? { cache: step.cache } : {}), capabilities: step.capabilities };
+  for (const h of scope.options.hooks ?? []) if (!h.applies || h.applies(req)) await h.store?.(req, result.output, { usage: result.usage, latencyMs });
 }
 
 /** The StepError of a chain whose every model failed. */

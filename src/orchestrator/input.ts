@@ -83,15 +83,21 @@ export function checkInputShape(input: unknown, limits: Partial<RunInputLimits> 
  */
 export const MAX_OUTPUT_DEPTH = 256;
 
-/** Whether a value nests deeper than `maxDepth`, found without recursion. */
-export function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (depth >= maxDepth) return true;
-    if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
-    else for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+/**
+ * Whether a value nests deeper than `maxDepth`. Recursive, but never deeper than `maxDepth`
+ * frames (it stops there), and it allocates nothing for a model's usual small answer.
+ */
+export function nestsDeeperThan(value: unknown, maxDepth: number, depth = 0): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth >= maxDepth) return true;
+  if (Array.isArray(value)) {
+    for (const x of value) if (x !== null && typeof x === "object" && nestsDeeperThan(x, maxDepth, depth + 1)) return true;
+  } else {
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      const x = (value as Record<string, unknown>)[k];
+      if (x !== null && typeof x === "object" && nestsDeeperThan(x, maxDepth, depth + 1)) return true;
+    }
   }
   return false;
 }

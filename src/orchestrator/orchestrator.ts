@@ -107,7 +107,10 @@ export class TaskOrchestrator {
       model: (c) => this.#model(c),
       ready: (c) => {
         const i = this.#instances.get(c.name);
-        return i && i.config === c ? i.resolved : undefined;
+        if (i) return i.config === c ? i.resolved : undefined;
+        // A model registered as an instance (registerModel(new X())), as #model() finds it.
+        const direct = this.registry.instance(c.name);
+        return direct && this.registry.get(c.name) === c ? direct : undefined;
       },
       limiter: (c) => this.#limiter(c),
     });

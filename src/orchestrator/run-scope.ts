@@ -5,7 +5,6 @@
  * on it. Internal: the library API is PipelineRun.
  */
 import { setMaxListeners } from "node:events";
-import PQueue from "p-queue";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
 import type { BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
@@ -16,6 +15,7 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { RunBudget } from "./budget.js";
 import type { RunTrace } from "../telemetry/run-trace.js";
+import { CallSlots } from "./call-slots.js";
 import type { RunAborted } from "./step-errors.js";
 
 export interface RunOptions {
@@ -96,9 +96,14 @@ export class RunScope {
   readonly calls = new Set<AbortController>();
   /** Calls in flight listening to the run's own signal (see fallback-chain.ts). */
   sharedSignalUsers = 0;
-  readonly queue: PQueue;
-  /** Each step's promise (memoized: a step runs once, however many steps wait for it). */
+  /** The run's limit on model calls in flight, and the queue of calls waiting for a slot. */
+  readonly slots: CallSlots;
+  /** Model calls in flight (attempt.ts): each one's reject, called with the reason when the run aborts. */
+  readonly inFlight = new Set<(reason: unknown) => void>();
+  /** The promise of each step asked for through runStep() (step.ts). */
   readonly promises = new Map<string, Promise<StepRecord>>();
+  /** Steps started, waiting for their dependencies, and told when a step settles (step.ts). */
+  schedule: { settled(id: string, record: StepRecord): void } | undefined;
   readonly records: Record<string, StepRecord> = {};
   readonly stepsBinding: Record<string, StepState> = {};
   /** What expressions see: $input, $steps, $env, $context. */
@@ -125,11 +130,15 @@ export class RunScope {
   ) {
     // One listener on the run's signal, whatever the number of calls: it aborts the calls
     // that have a controller of their own.
+    // It also rejects the calls in flight: a model that ignores its signal cannot hold the run.
     setMaxListeners(0, this.controller.signal);
     this.controller.signal.addEventListener("abort", () => {
-      for (const c of this.calls) c.abort(this.controller.signal.reason);
+      const reason = this.controller.signal.reason;
+      for (const c of this.calls) c.abort(reason);
+      for (const reject of this.inFlight) reject(reason);
+      this.inFlight.clear();
     });
-    this.queue = new PQueue({ concurrency: options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY });
+    this.slots = new CallSlots(options.concurrency ?? pipeline.concurrency ?? DEFAULT_CONCURRENCY);
     const env: Record<string, string> = {};
     const source = options.env ?? process.env;
     for (const name of pipeline.settings.env) {
@@ -173,16 +182,15 @@ export class RunScope {
     this.budget?.spend(model, usage, cost);
   }
 
-  /** Records a step's end: its record, and what `$steps.<id>` shows. */
+  /** Records a step's end: its record, and what `$steps.<id>` shows; starts the steps that waited for it. */
   settle(id: string, record: StepRecord): StepRecord {
     this.records[id] = record;
-    this.stepsBinding[id] = {
-      output: record.output,
-      status: record.status,
-      ...(record.model !== undefined ? { model: record.model } : {}),
-      usage: record.usage,
-      ...(record.error ? { error: record.error } : {}),
-    };
+    const state: StepState = { output: record.output, status: record.status };
+    if (record.model !== undefined) state.model = record.model;
+    state.usage = record.usage;
+    if (record.error) state.error = record.error;
+    this.stepsBinding[id] = state;
+    this.schedule?.settled(id, record);
     return record;
   }
 }

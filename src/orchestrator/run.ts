@@ -20,7 +20,7 @@ import type { RunReport } from "../events/report.js";
 import { evaluateTemplate } from "../expr/template.js";
 import { promptText } from "../util/tokens.js";
 import { RunScope, type RunOptions, type RunServices } from "./run-scope.js";
-import { runStep } from "./step.js";
+import { startStep, stepsSettled } from "./step.js";
 import { RunAborted, toErrorInfo } from "./step-errors.js";
 
 export { DEFAULT_CONCURRENCY, type RunOptions, type RunServices } from "./run-scope.js";
@@ -103,8 +103,8 @@ export class PipelineRun {
     });
 
     if (!scope.failure) {
-      for (const id of scope.options.slice ? [scope.options.slice.stepId] : p.order) void runStep(scope, id);
-      await Promise.all(scope.promises.values());
+      for (const id of scope.options.slice ? [scope.options.slice.stepId] : p.order) startStep(scope, id);
+      await stepsSettled(scope);
     }
 
     let output: unknown;

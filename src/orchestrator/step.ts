@@ -1,8 +1,8 @@
 /**
- * One step of a run: a memoized promise that awaits the step's dependencies, then decides
+ * One step of a run: started once its dependencies have settled (schedule.ts), it decides
  * whether it runs (resumed, `when:`), evaluates its input (once, or per `forEach` item),
  * makes the model call through the fallback chain, evaluates its output and appends to the
- * conversation. It never rejects: it resolves to the step's record, and applies the
+ * conversation. It never rejects: it settles with the step's record, and applies the
  * failure policy (`onError`) itself.
  */
 import type { CompiledStep } from "../compiler/types.js";
@@ -12,18 +12,49 @@ import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
+import { Schedule } from "./schedule.js";
+import type { RunTrace } from "../telemetry/run-trace.js";
 import { RunAborted, StepError, toErrorInfo } from "./step-errors.js";
+
+/** The run's schedule, made on first need. */
+function scheduleOf(scope: RunScope): Schedule {
+  let s = scope.schedule as Schedule | undefined;
+  if (!s) scope.schedule = s = new Schedule(scope, (id) => (scope.trace ? tracedStep(scope, scope.trace, id) : execStep(scope, id)));
+  return s;
+}
+
+/** Starts a step (and the dependencies it needs): it runs once they have settled. */
+export function startStep(scope: RunScope, id: string): void {
+  const schedule = scheduleOf(scope);
+  if (schedule.started(id)) return;
+  const slice = scope.options.slice;
+  // A slice (a chunk of a fanned-out step, on a worker) runs one step; the others are given.
+  const deps = slice && id !== slice.stepId ? [] : (scope.pipeline.steps.get(id)?.dependencies ?? []);
+  for (const d of deps) startStep(scope, d);
+  schedule.start(id, deps);
+}
+
+/** Resolves when every step started has settled. */
+export function stepsSettled(scope: RunScope): Promise<void> {
+  return scheduleOf(scope).idle();
+}
 
 /** The step's promise, started on first need. */
 export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
   let pr = scope.promises.get(id);
   if (!pr) {
-    pr = execStep(scope, id);
-    const trace = scope.trace;
-    if (trace) void pr.then((r) => trace.endStep(id, r.status, r.error ? { error: { type: r.error.reason, message: r.error.reason } } : {}));
+    startStep(scope, id);
+    pr = scheduleOf(scope).record(id);
     scope.promises.set(id, pr);
   }
   return pr;
+}
+
+/** A step with tracing on: its span ends with its record (execStep never rejects). */
+function tracedStep(scope: RunScope, trace: RunTrace, id: string): Promise<StepRecord> {
+  const p = execStep(scope, id);
+  void p.then((r) => trace.endStep(id, r.status, r.error ? { error: { type: r.error.reason, message: r.error.reason } } : {}));
+  return p;
 }
 
 async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
@@ -31,9 +62,6 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   const slice = scope.options.slice;
   if (slice && id !== slice.stepId) return scope.settle(id, slice.given[id] ?? { status: "skipped", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
   const step = scope.pipeline.steps.get(id)!;
-  const deps = step.dependencies;
-  if (deps.length === 1) await runStep(scope, deps[0]!);
-  else if (deps.length > 1) await Promise.all(deps.map((d) => runStep(scope, d)));
   const started = Date.now();
   const signal = scope.signal;
   if (signal.aborted) return scope.settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });

@@ -11,7 +11,7 @@ import { formatDuration } from "../util/duration.js";
 import { diffValues, show } from "./diff.js";
 import type { AssertionResult, Where } from "./results.js";
 import { safeTest } from "./regex.js";
-import type { Assertion, Bound, Check } from "./suite.js";
+import type { Assertion, Bound, Check } from "./assertion-types.js";
 
 export interface JudgeContext {
   report: RunReport;

@@ -3,7 +3,7 @@
  * and a summary. Plain JSON objects: the reporters (terminal, JSON, JUnit, GitHub) only
  * read these.
  */
-import type { CheckKind } from "./suite.js";
+import type { CheckKind } from "./assertion-types.js";
 
 /** A place in a test file, as editors and CI annotations want it. */
 export interface Where {

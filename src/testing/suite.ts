@@ -5,53 +5,24 @@
  * MCP201 expressions, MCP6xx tests). A data set case becomes one case per row.
  */
 import { basename, dirname, join } from "node:path";
-import type { ValidateFunction } from "ajv";
 import { loadPipelineChecked, readSource } from "../compiler/load.js";
 import { isTestFile } from "../config/file-kinds.js";
 import { DEFAULT_LIMITS, type LoadLimits } from "../config/limits.js";
-import { scalarOffsetMapper } from "../config/scalar-offsets.js";
-import { parseYaml, type JsonPath, type YamlFile } from "../config/yaml-file.js";
+import { parseYaml, type JsonPath } from "../config/yaml-file.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { error, hasErrors, sortDiagnostics, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import { CompiledExpression, isSyntaxError } from "../expr/expression.js";
-import { compileString, scanTemplate, type Template } from "../expr/template.js";
-import { checkUserSchema, compileUserSchema, validateTestSchema } from "../schema/validate.js";
-import { parseDuration } from "../util/duration.js";
+import type { Template } from "../expr/template.js";
+import { validateTestSchema } from "../schema/validate.js";
 import { didYouMean } from "../util/suggest.js";
+import type { Assertion } from "./assertion-types.js";
 import { readDataset } from "./dataset.js";
-import { compileSafeRegex } from "./regex.js";
+import { SuiteCompiler } from "./suite-compiler.js";
 
 type Obj = Record<string, unknown>;
 
-/** A number bound: `exact` for counts written as a bare number, else min/max. */
-export interface Bound {
-  min?: number;
-  max?: number;
-  exact?: number;
-}
-
-/** One check of an assertion; `location` is its key in the test file. */
-export type Check = { readonly location: Location; readonly key: string } & (
-  | { readonly kind: "equals" | "contains"; readonly expected: Template }
-  | { readonly kind: "matches"; readonly regex: RegExp; readonly pattern: string }
-  | { readonly kind: "schema"; readonly validate: ValidateFunction; readonly schema: unknown }
-  | { readonly kind: "expect"; readonly expr: CompiledExpression; readonly source: string }
-  | { readonly kind: "status" | "model"; readonly expected: string }
-  | { readonly kind: "attempts" | "fallbacks" | "tokens" | "cost" | "duration"; readonly bound: Bound }
-  | { readonly kind: "rubric"; readonly rubric: string; readonly grader: string }
-);
-
-export type CheckKind = Check["kind"];
-
-export interface Assertion {
-  readonly name?: string;
-  readonly step?: string;
-  /** Selects the value checked; source kept for messages. */
-  readonly at?: { readonly expr: CompiledExpression; readonly source: string };
-  readonly checks: readonly Check[];
-  readonly location: Location;
-}
+export type { Assertion, Bound, Check, CheckKind } from "./assertion-types.js";
 
 export interface Turn {
   readonly name?: string;
@@ -102,10 +73,6 @@ export { isTestFile };
 export function recordingPathOf(testFile: string): string {
   return join(dirname(testFile), `${basename(testFile).replace(/\.ya?ml$/i, "")}.recording.json`);
 }
-
-/** Checks needing `step:`. */
-const STEP_ONLY = new Set(["model", "attempts", "fallbacks"]);
-const CHECK_KEYS = ["equals", "contains", "matches", "schema", "expect", "status", "model", "attempts", "fallbacks", "tokens", "cost", "duration", "rubric"] as const;
 
 /**
  * Loads and checks one test file; never throws for user mistakes.
@@ -256,205 +223,6 @@ function rowExpr(): CompiledExpression {
   const r = CompiledExpression.compile("$row");
   if (isSyntaxError(r)) throw new Error("Internal error: $row does not compile");
   return (rowExpression ??= r);
-}
-
-interface AssertionContext {
-  steps: ReadonlySet<string>;
-  pipeline: CompiledPipeline | undefined;
-  grader: string | undefined;
-}
-
-/** Compiles templates, expressions and assertions of one file, recording diagnostics. */
-class SuiteCompiler {
-  constructor(
-    readonly file: YamlFile,
-    readonly diagnostics: Diagnostic[],
-  ) {}
-
-  template(path: JsonPath, value: unknown): Template {
-    if (typeof value === "string") {
-      if (!value.includes("${{")) return { kind: "literal", value };
-      const map = scalarOffsetMapper(this.file, path);
-      const problems: Parameters<typeof compileString>[2] = [];
-      const t = compileString(value, map, problems);
-      for (const p of problems)
-        this.diagnostics.push(error(p.kind === "unclosed" ? "MCP206" : "MCP201", p.kind === "unclosed" ? p.message : `expression syntax error: ${p.message}`, map(p.offset, p.length)));
-      return t;
-    }
-    if (Array.isArray(value)) {
-      const items = value.map((v, i) => this.template([...path, i], v));
-      return items.every((i) => i.kind === "literal") ? { kind: "literal", value } : { kind: "array", items };
-    }
-    if (isObj(value)) {
-      const entries = Object.entries(value).map(([k, v]) => [k, this.template([...path, k], v)] as const);
-      return entries.every(([, t]) => t.kind === "literal") ? { kind: "literal", value } : { kind: "object", entries };
-    }
-    return { kind: "literal", value };
-  }
-
-  /** A bare JSONata expression; `${{ }}` around it is accepted. */
-  expression(path: JsonPath, value: string): CompiledExpression | undefined {
-    const map = scalarOffsetMapper(this.file, path);
-    let source = value;
-    let base = 0;
-    const { spans } = scanTemplate(value);
-    const only = spans[0];
-    if (spans.length === 1 && only && value.slice(0, only.start).trim() === "" && value.slice(only.end).trim() === "") {
-      source = value.slice(only.exprStart, only.exprEnd);
-      base = only.exprStart;
-    }
-    if (source.trim() === "") {
-      this.diagnostics.push(error("MCP201", "expression syntax error: the expression is empty", map(0, value.length)));
-      return undefined;
-    }
-    const r = CompiledExpression.compile(source, map(base, source.length));
-    if (isSyntaxError(r)) {
-      this.diagnostics.push(error("MCP201", `expression syntax error: ${r.message}`, map(base + r.offset, r.length)));
-      return undefined;
-    }
-    return r;
-  }
-
-  assertions(path: JsonPath, raw: unknown, ctx: AssertionContext): Assertion[] {
-    if (!Array.isArray(raw)) return [];
-    const out: Assertion[] = [];
-    raw.forEach((a, j) => {
-      if (!isObj(a)) return;
-      const ap: JsonPath = [...path, j];
-      const r = this.assertion(ap, a, ctx);
-      if (r) out.push(r);
-    });
-    return out;
-  }
-
-  assertion(ap: JsonPath, a: Obj, ctx: AssertionContext): Assertion | undefined {
-    const f = this.file;
-    const d = this.diagnostics;
-    const step = typeof a.step === "string" ? a.step : undefined;
-    if (step !== undefined && ctx.pipeline && !ctx.steps.has(step)) {
-      d.push(error("MCP602", `unknown step '${step}' in pipeline '${ctx.pipeline.name}'${didYouMean(step, ctx.steps)}`, f.locate([...ap, "step"])));
-    }
-    const at = typeof a.at === "string" ? this.expression([...ap, "at"], a.at) : undefined;
-    const checks: Check[] = [];
-    for (const key of CHECK_KEYS) {
-      const v = a[key];
-      if (v === undefined) continue;
-      const p: JsonPath = [...ap, key];
-      const location = f.locateKey(p);
-      if (STEP_ONLY.has(key) && step === undefined) {
-        d.push(error("MCP606", `'${key}' checks a step: add step: <id> to this assertion`, location));
-        continue;
-      }
-      switch (key) {
-        case "equals":
-        case "contains":
-          checks.push({ kind: key, key, location, expected: this.template(p, v) });
-          break;
-        case "matches": {
-          if (typeof v !== "string") break;
-          const r = compileSafeRegex(v);
-          if ("problem" in r) d.push(error("MCP604", `invalid regular expression: ${r.problem}`, f.locate(p)));
-          else checks.push({ kind: "matches", key, location, regex: r.regex, pattern: v });
-          break;
-        }
-        case "schema": {
-          const problems = checkUserSchema(f, p);
-          if (problems.length) d.push(...problems);
-          else if (typeof v === "object" || typeof v === "boolean") checks.push({ kind: "schema", key, location, validate: compileUserSchema(v as object), schema: v });
-          break;
-        }
-        case "expect": {
-          if (typeof v !== "string") break;
-          const e = this.expression(p, v);
-          if (e) checks.push({ kind: "expect", key, location, expr: e, source: e.source.trim() });
-          break;
-        }
-        case "status":
-          if (typeof v !== "string") break;
-          if (step === undefined && (v === "skipped" || v === "aborted")) d.push(error("MCP606", `a run's status is success, failed or cancelled; '${v}' is a step's (add step: <id>)`, f.locate(p)));
-          else if (step !== undefined && v === "cancelled") d.push(error("MCP606", "a step's status is success, failed, skipped or aborted; 'cancelled' is a run's", f.locate(p)));
-          else checks.push({ kind: "status", key, location, expected: v });
-          break;
-        case "model":
-          if (typeof v === "string") {
-            if (ctx.pipeline && !ctx.pipeline.models.some((m) => m.name === v))
-              d.push(
-                error(
-                  "MCP605",
-                  `unknown model '${v}' in pipeline '${ctx.pipeline.name}'${didYouMean(
-                    v,
-                    ctx.pipeline.models.map((m) => m.name),
-                  )}`,
-                  f.locate(p),
-                ),
-              );
-            checks.push({ kind: "model", key, location, expected: v });
-          }
-          break;
-        case "attempts":
-        case "fallbacks":
-        case "tokens":
-        case "cost": {
-          const b = numberBound(v, key === "attempts" || key === "fallbacks");
-          if (b) checks.push({ kind: key, key, location, bound: b });
-          break;
-        }
-        case "duration": {
-          const b = durationBound(v);
-          if (b) checks.push({ kind: "duration", key, location, bound: b });
-          break;
-        }
-        case "rubric": {
-          if (typeof v !== "string") break;
-          const grader = typeof a.grader === "string" ? a.grader : ctx.grader;
-          if (typeof a.grader === "string" && ctx.pipeline && !ctx.pipeline.models.some((m) => m.name === a.grader)) {
-            d.push(
-              error(
-                "MCP605",
-                `unknown model '${a.grader}' in pipeline '${ctx.pipeline.name}'${didYouMean(
-                  a.grader,
-                  ctx.pipeline.models.map((m) => m.name),
-                )}`,
-                f.locate([...ap, "grader"]),
-              ),
-            );
-          } else if (!grader) d.push(error("MCP606", "a rubric needs a grader model: set grader: on the suite or on this assertion", location));
-          else checks.push({ kind: "rubric", key, location, rubric: v, grader });
-          break;
-        }
-      }
-    }
-    if (checks.length === 0) {
-      if (!CHECK_KEYS.some((k) => a[k] !== undefined)) d.push(error("MCP606", `this assertion checks nothing: add one of ${CHECK_KEYS.join(", ")}`, f.locate(ap)));
-      return undefined;
-    }
-    return {
-      ...(typeof a.name === "string" ? { name: a.name } : {}),
-      ...(step !== undefined ? { step } : {}),
-      ...(at && typeof a.at === "string" ? { at: { expr: at, source: a.at } } : {}),
-      checks,
-      location: f.locate(ap),
-    };
-  }
-}
-
-function numberBound(v: unknown, countsAreExact: boolean): Bound | undefined {
-  if (typeof v === "number") return countsAreExact ? { exact: v } : { max: v };
-  if (isObj(v)) return { ...(typeof v.min === "number" ? { min: v.min } : {}), ...(typeof v.max === "number" ? { max: v.max } : {}) };
-  return undefined;
-}
-
-function durationBound(v: unknown): Bound | undefined {
-  if (typeof v === "number" || typeof v === "string") {
-    const ms = parseDuration(v);
-    return ms === undefined ? undefined : { max: ms };
-  }
-  if (isObj(v)) {
-    const min = parseDuration(v.min as string | number | undefined);
-    const max = parseDuration(v.max as string | number | undefined);
-    return { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
-  }
-  return undefined;
 }
 
 function isObj(v: unknown): v is Obj {

@@ -4,12 +4,11 @@
  */
 import { spawn } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, runCli } from "../helpers/cli.js";
+import { echoOpenAI } from "../helpers/fake-api-server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dirs: string[] = [];
@@ -95,47 +94,16 @@ describe("the response cache", () => {
   });
 });
 
-/** A minimal OpenAI-compatible server on 127.0.0.1 that counts requests and their auth headers. */
-async function fakeOpenAI(): Promise<{ url: string; requests: { auth?: string; body: any }[]; close(): Promise<void>; server: Server }> {
-  const requests: { auth?: string; body: any }[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const parsed = JSON.parse(body);
-      requests.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body: parsed });
-      const last = parsed.messages[parsed.messages.length - 1].content;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "x",
-          object: "chat.completion",
-          choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 11, completion_tokens: 4 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    server,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
 describe("record and replay", () => {
   it("records a run against an API, then replays it with the server gone and no key", async () => {
-    const api = await fakeOpenAI();
+    const api = await echoOpenAI({ prompt_tokens: 11, completion_tokens: 4 });
     const pipeline = `version: 1
 name: remote
 models:
   gpt:
     provider: openai
     model: gpt-test
-    baseUrl: ${api.url}
+    baseUrl: ${api.baseUrl}
     apiKeyEnv: TEST_OPENAI_KEY
     capabilities: [text-generation]
 steps:
@@ -150,7 +118,7 @@ output: \${{ $steps.second.output.text }}
     expect(json(rec.stdout)).toBe("Echo: Again: Echo: hello");
     expect(rec.stderr).toMatch(/recorded 2 model calls to calls\.json/);
     expect(api.requests).toHaveLength(2);
-    expect(api.requests[0]!.auth).toBe(`Bearer ${secret}`);
+    expect(api.requests[0]!.headers.authorization).toBe(`Bearer ${secret}`);
     const file = readFileSync(join(dir, "calls.json"), "utf8");
     expect(file).not.toContain(secret);
     const recording = json(file);

@@ -38,3 +38,37 @@ describe("parseYaml keys", () => {
     expect(file.diagnostics.map((d) => d.code)).toEqual(["MCP007"]);
   });
 });
+
+describe("parseYaml strings", () => {
+  it("reads every double-quoted string as the yaml package does", async () => {
+    const { parse } = await import("yaml");
+    const fc = (await import("fast-check")).default;
+    const quoted = [
+      "a plain sentence that is long enough",
+      "tabs\tand  double  spaces, kept as they are",
+      'escapes: \\" \\\\ \\t \\u00e9 \\x41 and more text',
+      "a line\n  folded into the next one by YAML rules",
+      "trailing spaces before a fold   \n   next line",
+      "${{ $steps.a.output.text }} and ${{ $join($steps.b.output, ', ') }} # not a comment",
+      "unicode: héllo wörld ✓ 😀, long enough",
+    ];
+    for (const s of quoted) {
+      const text = `k: "${s}"\nf: { p: "${s}" }\n`;
+      expect(parseYaml("t.yaml", text).value).toEqual(parse(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 80 }), (s) => {
+        const text = `k: ${JSON.stringify(s)}\n`;
+        let expected: unknown;
+        try {
+          expected = parse(text);
+        } catch {
+          return; // not valid YAML for the package either
+        }
+        const file = parseYaml("t.yaml", text);
+        if (file.diagnostics.length === 0) expect(file.value).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -137,3 +137,33 @@ async function answer(reply: Reply, res: ServerResponse): Promise<void> {
 export function sseEvent(data: unknown, event?: string): string {
   return `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}`;
 }
+
+/**
+ * The default reply of an OpenAI-compatible chat server that answers `Echo: <last message>`
+ * with the given usage: `FakeApiServer.start(echoChat())`, base URL `${server.url}/v1`.
+ */
+export function echoChat(usage = { prompt_tokens: 5, completion_tokens: 3 }): (req: RecordedRequest) => Reply {
+  return (req) => ({
+    json: {
+      id: "x",
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${lastMessage(req)}` }, finish_reason: "stop" }],
+      usage,
+    },
+  });
+}
+
+/** The text of the last chat message of each request the server got, in order. */
+export function prompts(server: FakeApiServer): string[] {
+  return server.requests.map(lastMessage);
+}
+
+function lastMessage(req: RecordedRequest): string {
+  return (req.json as { messages: { content: string }[] }).messages.at(-1)!.content;
+}
+
+/** A FakeApiServer answering as echoChat, with its `/v1` base URL. Close it with `close()`. */
+export async function echoOpenAI(usage?: { prompt_tokens: number; completion_tokens: number }): Promise<FakeApiServer & { baseUrl: string }> {
+  const server = await FakeApiServer.start(echoChat(usage));
+  return Object.assign(server, { baseUrl: `${server.url}/v1` });
+}

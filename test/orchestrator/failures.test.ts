@@ -328,3 +328,72 @@ steps:
     }
   });
 });
+
+describe("calls in flight", () => {
+  it("ends a cancelled run at once even when its models ignore their signal", async () => {
+    class Deaf extends BaseModel {
+      override name = "deaf";
+      override capabilities = ["t"];
+      override process() {
+        return new Promise<unknown>((r) => setTimeout(() => r({ late: true }), 30_000).unref());
+      }
+    }
+    const o = new TaskOrchestrator(new ModelRegistry().registerModel(new Deaf()));
+    const p = compileYaml(
+      `
+steps:
+  a: { model: deaf, input: {} }
+  b: { model: deaf, input: {} }
+  c: { model: deaf, input: {}, needs: [a, b] }
+`,
+      { registry: o.registry },
+    );
+    // The instance exists before the run: the calls take the direct path (no queue, no timeout).
+    const run = o.startRun(p, {});
+    setTimeout(() => run.cancel(), 50);
+    const t0 = Date.now();
+    const r = await run.done;
+    expect(Date.now() - t0).toBeLessThan(10_000); // only catches a hang
+    expect(r.status).toBe("cancelled");
+    expect([r.steps.a!.status, r.steps.b!.status, r.steps.c!.status]).toEqual(["aborted", "aborted", "aborted"]);
+  });
+
+  it("holds the run's concurrency when calls outnumber it, direct and queued alike", async () => {
+    let running = 0;
+    let peak = 0;
+    const order: string[] = [];
+    class Slow extends BaseModel {
+      override name = "slow";
+      override capabilities = ["t"];
+      override async process(_: unknown, ctx: ModelCallContext) {
+        running++;
+        peak = Math.max(peak, running);
+        order.push(ctx.stepId!);
+        await new Promise((r) => setTimeout(r, 10));
+        running--;
+        return { text: ctx.stepId };
+      }
+    }
+    const o = new TaskOrchestrator(new ModelRegistry().registerModel(new Slow()));
+    const ids = Array.from({ length: 9 }, (_, i) => `s${i}`);
+    const p = compileYaml(
+      `
+concurrency: 2
+steps:
+${ids.map((id) => `  ${id}: { model: slow, input: {} }`).join("\n")}
+  last: { model: slow, input: { all: "\${{ $join([${ids.map((id) => `$steps.${id}.output.text`).join(", ")}], ',') }}" } }
+output: \${{ $steps.last.output.text }}
+`,
+      { registry: o.registry },
+    );
+    for (let round = 0; round < 3; round++) {
+      peak = 0;
+      order.length = 0;
+      const r = await o.runPipeline(p, {});
+      expect(r.status).toBe("success");
+      expect(peak).toBe(2);
+      // Calls start in the order the steps asked for a slot.
+      expect(order).toEqual([...ids, "last"]);
+    }
+  });
+});

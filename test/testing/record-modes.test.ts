@@ -5,43 +5,16 @@
  * never recorded.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadSuite } from "../../src/testing/suite.js";
 import { runSuites } from "../../src/testing/runner.js";
 import type { RecordMode } from "../../src/cache/cassette.js";
+import { echoOpenAI, prompts, type FakeApiServer } from "../helpers/fake-api-server.js";
 import { tempProject } from "../helpers/project.js";
 
-const servers: Server[] = [];
-afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-});
-
-async function fakeOpenAI(): Promise<{ url: string; prompts: string[]; server: Server }> {
-  const prompts: string[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const last = JSON.parse(body).messages.at(-1).content as string;
-      prompts.push(last);
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          id: "x",
-          object: "chat.completion",
-          choices: [{ index: 0, message: { role: "assistant", content: `Echo: ${last}` }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 5, completion_tokens: 3 },
-        }),
-      );
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, prompts, server };
-}
+const servers: FakeApiServer[] = [];
+afterAll(() => Promise.all(servers.map((s) => s.close())));
 
 const pipeline = (url: string) => `version: 1
 name: remote
@@ -72,20 +45,21 @@ const recording = (dir: string) => JSON.parse(readFileSync(join(dir, "p.test.rec
 
 describe("record modes", () => {
   it("none fails a missing call and records nothing; new records only what is missing; all records everything again", async () => {
-    const api = await fakeOpenAI();
-    const dir = tempProject({ "p.yaml": pipeline(api.url), "p.test.yaml": suite(["alpha", "beta"]) });
+    const api = await echoOpenAI();
+    servers.push(api);
+    const dir = tempProject({ "p.yaml": pipeline(api.baseUrl), "p.test.yaml": suite(["alpha", "beta"]) });
 
     // none, no recording yet: every case fails, no call is made, no file is written.
     const none0 = await run(dir, "none");
     expect(none0.summary).toMatchObject({ cases: 2, passed: 0, failed: 2 });
     expect(none0.cases.alpha!.assertions[0]!.message).toMatch(/the run failed: step 'ask': replay: no recorded call in p\.test\.recording\.json matches step 'ask' on model 'gpt' \(openai gpt-test\)/);
     expect(none0.cases.alpha!.assertions[0]!.message).toMatch(/there is no recording .*p\.test\.recording\.json yet; record the missing calls with --record-mode new/);
-    expect(api.prompts).toEqual([]);
+    expect(prompts(api)).toEqual([]);
 
     // new: both calls are made and recorded; nlp and mock calls are not.
     const new1 = await run(dir, "new");
     expect(new1.summary).toMatchObject({ passed: 2, failed: 0 });
-    expect(api.prompts.sort()).toEqual(["alpha", "beta"]);
+    expect(prompts(api).sort()).toEqual(["alpha", "beta"]);
     const rec1 = recording(dir);
     expect(rec1.interactions.map((i) => [i.step, i.provider, i.request.prompt]).sort((a, b) => a[2]!.localeCompare(b[2]!))).toEqual([
       ["ask", "openai", "alpha"],
@@ -100,13 +74,13 @@ describe("record modes", () => {
     const miss = none2.cases.gamma!.assertions[0]!.message;
     expect(miss).toMatch(/no recorded call in p\.test\.recording\.json matches step 'ask' on model 'gpt'/);
     expect(miss).toMatch(/nearest recorded call: step 'ask' on model 'gpt' \(openai gpt-test\), input \d+% similar/);
-    expect(api.prompts).toHaveLength(2);
+    expect(prompts(api)).toHaveLength(2);
 
     // new: only the missing call is made (a partial recording is completed).
     const new3 = await run(dir, "new");
     expect(new3.summary).toMatchObject({ passed: 3, failed: 0 });
-    expect(api.prompts).toHaveLength(3);
-    expect(api.prompts[2]).toBe("gamma");
+    expect(prompts(api)).toHaveLength(3);
+    expect(prompts(api)[2]).toBe("gamma");
     expect(
       recording(dir)
         .interactions.map((i) => i.request.prompt)
@@ -117,7 +91,7 @@ describe("record modes", () => {
     writeFileSync(join(dir, "p.test.yaml"), suite(["beta", "gamma"]));
     const all4 = await run(dir, "all");
     expect(all4.summary).toMatchObject({ passed: 2, failed: 0 });
-    expect(api.prompts).toHaveLength(5);
+    expect(prompts(api)).toHaveLength(5);
     expect(
       recording(dir)
         .interactions.map((i) => i.request.prompt)
@@ -125,7 +99,7 @@ describe("record modes", () => {
     ).toEqual(["beta", "gamma"]);
 
     // With the server gone, none replays everything.
-    await new Promise<void>((r) => api.server.close(() => r()));
+    await api.close();
     const none5 = await run(dir, "none");
     expect(none5.summary).toMatchObject({ passed: 2, failed: 0 });
     expect(all4.summary.suites[0]!.recording).toMatchObject({ replayed: 0, recorded: 2 });

@@ -44,6 +44,8 @@ export class MockModel extends BaseModel {
   readonly #config: ModelConfig;
   readonly #options: Template;
   readonly #literal: MockOptions | undefined;
+  /** The literal options' latency, parsed once. */
+  readonly #latency: number | undefined;
   readonly #random: () => number;
   /** Calls received, including failed ones. */
   calls = 0;
@@ -54,6 +56,7 @@ export class MockModel extends BaseModel {
     this.capabilities = [...config.capabilities];
     this.#options = config.templates?.options ?? compileTemplateValue(config.options ?? {}, `model '${config.name}' options`);
     this.#literal = this.#options.kind === "literal" ? ((this.#options.value ?? {}) as MockOptions) : undefined;
+    this.#latency = this.#literal ? (parseDuration(this.#literal.latency) ?? 0) : undefined;
     const seed = (config.options as MockOptions | undefined)?.seed;
     this.#random = typeof seed === "number" ? seededRandom(seed) : Math.random;
   }
@@ -61,7 +64,7 @@ export class MockModel extends BaseModel {
   override async process(input: unknown, ctx: ModelCallContext): Promise<unknown> {
     const n = ++this.calls;
     const opts = this.#literal ?? ((await evaluateTemplate(this.#options, { request: input })) as MockOptions);
-    const latency = parseDuration(opts.latency) ?? 0;
+    const latency = this.#latency ?? parseDuration(opts.latency) ?? 0;
     if (latency > 0) await sleep(latency, ctx.signal);
     else if (ctx.signal.aborted) throw ctx.signal.reason;
 
@@ -85,7 +88,12 @@ export class MockModel extends BaseModel {
     if (reply && typeof reply === "object" && !Array.isArray(reply)) {
       const r = reply as Record<string, unknown>;
       const usage = opts.usage ? { inputTokens: opts.usage.inputTokens ?? 0, outputTokens: opts.usage.outputTokens ?? 0 } : r.usage;
-      return { ...r, ...(usage ? { usage } : {}), ...(typeof r.text === "string" && r.finishReason === undefined ? { finishReason: "stop" } : {}) };
+      // Object.assign, not a spread: V8 (Node 20) copies a parsed object by spread, then adds
+      // to it, about twenty times slower.
+      const out: Record<string, unknown> = Object.assign({}, r);
+      if (usage) out.usage = usage;
+      if (typeof r.text === "string" && r.finishReason === undefined) out.finishReason = "stop";
+      return out;
     }
     return reply;
   }

@@ -55,7 +55,7 @@ output:
   all: "\${{ $count($steps.each.output) }} items"
 `;
 
-/** FUZZ_RUNS=20 npx vitest run test/config/loader.property.test.ts searches 20 times as long. */
+/** FUZZ_RUNS=20 npx vitest run test/compiler/loader.property.test.ts searches 20 times as long. */
 const scale = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => ({ numRuns: Math.round(n * scale) });
 
