@@ -4,7 +4,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configSchema, pipelineSchema, testSchema } from "../dist/schema/definitions.js";
+import { configSchema, pipelineSchema } from "../dist/schema/definitions.js";
+import { testSchema } from "../dist/schema/test-schema.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 

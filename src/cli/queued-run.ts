@@ -92,7 +92,7 @@ export async function queuedRun(opts: QueuedRunOptions, io: CliIo): Promise<numb
     }
     // store.redact: the journal has a digest; the output itself is the job's, for a while.
     if (isRedacted(report.output)) {
-      const kept = await queue.output(runId).catch(() => undefined);
+      const kept = await queue.output(runId, { waitMs: 5000 }).catch(() => undefined);
       if (kept) report.output = kept.output;
     }
     printRunResult(report, io, opts.out);

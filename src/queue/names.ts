@@ -29,6 +29,8 @@ export interface QueueNames {
   /** What one run spent and has reserved of its pipeline `budget`, fleet-wide. */
   budgetKey(runId: string): string;
   limitChannel: string;
+  /** The workers' published run metrics (a hash, a field per worker process). */
+  metricsKey: string;
 }
 
 export function queueNames(prefix = DEFAULT_PREFIX): QueueNames {
@@ -43,6 +45,7 @@ export function queueNames(prefix = DEFAULT_PREFIX): QueueNames {
     runLimitKey: (runId) => `${prefix}run-limit:{${runId}}`,
     budgetKey: (runId) => `${prefix}budget:{${runId}}`,
     limitChannel: `${prefix}limit-released`,
+    metricsKey: `${prefix}metrics`,
   };
 }
 

@@ -101,7 +101,7 @@ export class QueueRunService implements RunService {
       if (!withSteps) delete summary.steps;
       // store.redact: the journal has a digest; the output itself is the job's, for a while.
       if (withSteps && isRedacted(summary.output)) {
-        const kept = await this.#q.output(r.id).catch(() => undefined);
+        const kept = await this.#q.output(r.id, { waitMs: 5000 }).catch(() => undefined);
         if (kept) summary.output = kept.output;
       }
       return summary;

@@ -13,6 +13,7 @@ import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
 import { durabilityWarnings } from "./durability.js";
+import { readFleetMetrics } from "./metrics-publisher.js";
 import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
 import { projectRelative } from "./pipeline-source.js";
@@ -135,10 +136,22 @@ export class RunQueue {
    * The output of a run whose journal is redacted (store.redact), from its job's return
    * value, while BullMQ keeps the job (REDACTED_JOB_AGE_SECONDS after the end).
    */
-  async output(runId: string): Promise<{ output: unknown } | undefined> {
-    const job = await this.#queue.getJob(runId);
-    const rv = job?.returnvalue as { output?: unknown } | null | undefined;
-    return rv && typeof rv === "object" && "output" in rv ? { output: rv.output } : undefined;
+  async output(runId: string, opts: { waitMs?: number } = {}): Promise<{ output: unknown } | undefined> {
+    // The run's end reaches the journal and its events just before its job completes: a
+    // caller that saw the end may wait `waitMs` for the job's return value.
+    const until = Date.now() + (opts.waitMs ?? 0);
+    for (;;) {
+      const job = await this.#queue.getJob(runId);
+      const rv = job?.returnvalue as { output?: unknown } | null | undefined;
+      if (rv && typeof rv === "object" && "output" in rv) return { output: rv.output };
+      if (!job || job.finishedOn !== undefined || Date.now() >= until) return undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The run metrics the workers published (metrics-publisher.ts), for the server's /metrics. */
+  fleetMetrics(): ReturnType<typeof readFleetMetrics> {
+    return readFleetMetrics(this.#redis, this.names.metricsKey);
   }
 
   /** The run's job, while BullMQ keeps it. */

@@ -40,6 +40,9 @@ import { RedisEventLog } from "./event-log.js";
 import { QueueFanOut, type ChunkResult } from "./fan-out.js";
 import { RedisBudgetLedger } from "./budget-ledger.js";
 import { FleetLimiter } from "./fleet-limiter.js";
+import { MetricsPublisher } from "./metrics-publisher.js";
+import { RedisRateLimiter } from "./redis-rate-limiter.js";
+import { RunMetrics } from "../telemetry/run-metrics.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
 import { finishFailedRun } from "./run-finisher.js";
@@ -65,6 +68,8 @@ export interface RunWorkerOptions {
   graceMs?: number;
   /** Environment for providers' API keys and $env. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** How often the worker publishes its run metrics to Redis (and soon after each run). @default 5000 */
+  metricsIntervalMs?: number;
   /** Where the worker says what it does (one line each). */
   log?: (level: "info" | "warn" | "error", message: string) => void;
 }
@@ -76,7 +81,7 @@ interface ActiveRun {
 
 export class RunWorker {
   readonly names: QueueNames;
-  readonly #o: Required<Omit<RunWorkerOptions, "log" | "env" | "prefix">> & { env: NodeJS.ProcessEnv };
+  readonly #o: Required<Omit<RunWorkerOptions, "log" | "env" | "prefix" | "metricsIntervalMs">> & { env: NodeJS.ProcessEnv };
   readonly #log: NonNullable<RunWorkerOptions["log"]>;
   readonly #redis: Redis;
   readonly #sub: Redis;
@@ -85,6 +90,9 @@ export class RunWorker {
   readonly #pipelines: PipelineSource;
   readonly #orchestrator: TaskOrchestrator;
   readonly #limiter: FleetLimiter;
+  /** The runs this process executes, published for the server's /metrics. */
+  readonly metrics = new RunMetrics();
+  readonly #publisher: MetricsPublisher;
   readonly #runsQueue: Queue<RunJobData>;
   readonly #gatherQueue: Queue;
   readonly #flow: FlowProducer;
@@ -126,7 +134,13 @@ export class RunWorker {
     this.#events = new RedisEventLog(redis, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
     const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
-    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, gate: (c) => limiter.gate(c.name, c.concurrency) });
+    this.#publisher = new MetricsPublisher(redis, this.names.metricsKey, this.metrics, options.metricsIntervalMs);
+    // Models' concurrency and their rpm/tpm `limits:` hold fleet-wide (Redis), not per worker.
+    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), {
+      env: this.#o.env,
+      gate: (c) => limiter.gate(c.name, c.concurrency),
+      rateLimiter: new RedisRateLimiter(redis, { prefix: this.names.prefix }),
+    });
 
     const prefix = this.names.bullPrefix;
     this.#runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix });
@@ -199,6 +213,7 @@ export class RunWorker {
       }
       await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close(), this.#runEvents.close()].map((p) => p.catch(() => undefined)));
       await this.#orchestrator.close();
+      await this.#publisher.close();
       this.#sub.disconnect();
       for (const c of this.#owned) c.disconnect();
       await this.#redis.quit().catch(() => this.#redis.disconnect());
@@ -275,7 +290,11 @@ export class RunWorker {
       // A run handed back is not finished: the worker that takes it over finishes it.
       runFinished: (id, report) => (active.handback ? Promise.resolve() : base.runFinished(id, report)),
     };
-    const observer = this.#events.observer(runId, (e) => (active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e));
+    const observer = this.#events.observer(runId, (e) => {
+      const out = active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e;
+      if (out) this.metrics.onEvent(out);
+      return out;
+    });
     let run: PipelineRun;
     const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
     try {
@@ -307,6 +326,7 @@ export class RunWorker {
       const report = await run.done;
       await observer.flush();
       await fleet.budgetLedger?.flush();
+      this.#publisher.soon();
       if (active.handback) {
         await job.moveToWait(token);
         throw new WaitingError();
@@ -330,7 +350,11 @@ export class RunWorker {
     this.#chunks.set(key, entry);
     // Only the items' own events: the step's start and end are the owning run's.
     const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled", "model.limit_wait", "model.breaker"]);
-    const observer = this.#events.observer(runId, (e) => (itemEvents.has(e.type) ? e : undefined));
+    const observer = this.#events.observer(runId, (e) => {
+      if (!itemEvents.has(e.type)) return undefined;
+      this.metrics.onEvent(e);
+      return e;
+    });
     this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
     const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
     try {
@@ -347,6 +371,8 @@ export class RunWorker {
       const report = await run.done;
       await observer.flush();
       await fleet.budgetLedger?.flush();
+      this.metrics.forgetRun(runId);
+      this.#publisher.soon();
       if (entry.handback) {
         await job.moveToWait(token);
         throw new WaitingError();

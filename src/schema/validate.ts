@@ -12,7 +12,8 @@ import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { closest } from "../util/suggest.js";
 import { safeRegExp } from "../util/safe-regex.js";
-import { configSchema, pipelineSchema, testSchema } from "./definitions.js";
+import { configSchema, pipelineSchema } from "./definitions.js";
+import { testSchema } from "./test-schema.js";
 
 const require = createRequire(import.meta.url);
 /** Ajv, loaded on first need: a valid file checked by the prebuilt validators never needs it. */

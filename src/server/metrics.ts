@@ -1,39 +1,25 @@
 /**
- * Prometheus metrics (prom-client), one registry per server: runs and steps by status, step
- * and model-call durations, model errors, retries, fallbacks, cache hits, tokens and cost by
- * model, HTTP requests by route and status. Labels are bounded sets (pipeline, model, route
- * pattern, status); run ids never become labels.
+ * Prometheus metrics (prom-client), one set per server: the run metrics of the runs this
+ * process makes (src/telemetry/run-metrics.ts: runs and steps by status, durations, model
+ * errors, retries, fallbacks, cache, tokens, cost), HTTP requests by route and status, and
+ * the process's own. With `--queue`, runs happen on the workers: each publishes its run
+ * metrics to Redis, and /metrics adds them to this process's (prom-client's
+ * AggregatorRegistry), so the numbers are the fleet's. Labels are bounded sets (pipeline,
+ * model, route pattern, status); run ids never become labels.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import type { RunEvent, RunObserver } from "../events/event.js";
 import type { GatewayStatus } from "../registry/gateway-model.js";
+import { DURATION_BUCKETS, RunMetrics } from "../telemetry/run-metrics.js";
 
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** One worker's published run metrics (prom-client's JSON form). */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 export class ServerMetrics implements RunObserver {
+  /** HTTP and process metrics. */
   readonly registry = new Registry();
-  readonly runs = new Counter({ name: "mcp_runs_total", help: "Runs finished, by pipeline and status.", labelNames: ["pipeline", "status"], registers: [this.registry] });
-  readonly runsActive = new Gauge({ name: "mcp_runs_active", help: "Runs in flight.", registers: [this.registry] });
-  readonly steps = new Counter({
-    name: "mcp_steps_total",
-    help: "Steps finished, by pipeline and status (success, failed, skipped, aborted).",
-    labelNames: ["pipeline", "status"],
-    registers: [this.registry],
-  });
-  readonly stepDuration = new Histogram({ name: "mcp_step_duration_seconds", help: "Step durations.", labelNames: ["pipeline"], buckets: DURATION_BUCKETS, registers: [this.registry] });
-  readonly modelCallDuration = new Histogram({
-    name: "mcp_model_call_duration_seconds",
-    help: "Model call (attempt) durations, by model and outcome.",
-    labelNames: ["model", "outcome"],
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly modelErrors = new Counter({ name: "mcp_model_errors_total", help: "Failed model calls, by model and error kind.", labelNames: ["model", "kind"], registers: [this.registry] });
-  readonly retries = new Counter({ name: "mcp_retries_total", help: "Attempts retried, by model.", labelNames: ["model"], registers: [this.registry] });
-  readonly fallbacks = new Counter({ name: "mcp_fallbacks_total", help: "Fallbacks from one model to the next.", labelNames: ["from", "to"], registers: [this.registry] });
-  readonly cache = new Counter({ name: "mcp_cache_lookups_total", help: "Response cache lookups, by model and result (hit, miss).", labelNames: ["model", "result"], registers: [this.registry] });
-  readonly tokens = new Counter({ name: "mcp_tokens_total", help: "Tokens, by model and direction (input, output).", labelNames: ["model", "direction"], registers: [this.registry] });
-  readonly cost = new Counter({ name: "mcp_cost_usd_total", help: "Cost in USD, by model.", labelNames: ["model"], registers: [this.registry] });
+  /** Runs made in this process. */
+  readonly run = new RunMetrics();
   readonly http = new Counter({ name: "mcp_http_requests_total", help: "HTTP requests, by method, route pattern and status.", labelNames: ["method", "route", "status"], registers: [this.registry] });
   readonly httpDuration = new Histogram({
     name: "mcp_http_request_duration_seconds",
@@ -42,153 +28,41 @@ export class ServerMetrics implements RunObserver {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  /** The workers' run metrics (`--queue`), added to this process's at each scrape. */
+  fleet: (() => Promise<MetricsSnapshot[]>) | undefined;
 
-  readonly breakerTransitions = new Counter({
-    name: "mcp_breaker_transitions_total",
-    help: "Circuit breaker changes of a model's deployments, by the state entered (open, half-open, closed).",
-    labelNames: ["model", "deployment", "state"],
-    registers: [this.registry],
-  });
-  readonly limiterWaits = new Counter({
-    name: "mcp_limiter_waits_total",
-    help: "Model calls that waited for a rate limit (limits: of a model or deployment), by limit (rpm, tpm, inputTpm, outputTpm).",
-    labelNames: ["model", "deployment", "limit"],
-    registers: [this.registry],
-  });
-  readonly limiterWaitSeconds = new Counter({
-    name: "mcp_limiter_wait_seconds_total",
-    help: "Expected seconds of those waits, added up.",
-    labelNames: ["model", "deployment", "limit"],
-    registers: [this.registry],
-  });
-  /** The deployments' state now, read at each scrape from `gateways` (the orchestrator's). */
+  /** The deployments' state now, read at each scrape from `gateways` (this process's orchestrator). */
   gateways: (() => GatewayStatus[]) | undefined;
 
-  /** Start time of each attempt in flight, by run, step and item (not a label: a map). */
-  readonly #attempts = new Map<string, number>();
-  /** Pipeline name of each run in flight. */
-  readonly #pipelines = new Map<string, string>();
-
-  constructor(options: { processMetrics?: boolean; gateways?: () => GatewayStatus[] } = {}) {
+  constructor(options: { processMetrics?: boolean; fleet?: () => Promise<MetricsSnapshot[]>; gateways?: () => GatewayStatus[] } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.fleet = options.fleet;
     this.gateways = options.gateways;
-    // Per-deployment health, read when scraped: 1 up (breaker closed), 0 out (open or half-open).
+    this.#deploymentGauges();
+  }
+
+  /** Per-deployment health of the models with deployments or limits, read when scraped. */
+  #deploymentGauges(): void {
     const deployments = () => (this.gateways?.() ?? []).flatMap((g) => g.deployments.map((d) => ({ labels: { model: g.model, deployment: d.name }, d })));
-    new Gauge({
-      name: "mcp_deployment_up",
-      help: "Whether a model's deployment takes calls: 1 when its circuit breaker is closed, 0 when open or half-open.",
-      labelNames: ["model", "deployment"],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { labels, d } of deployments()) this.set(labels, d.state === "closed" ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: "mcp_breaker_state",
-      help: "Circuit breaker state of a model's deployment: 0 closed, 1 half-open, 2 open.",
-      labelNames: ["model", "deployment"],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { labels, d } of deployments()) this.set(labels, d.state === "closed" ? 0 : d.state === "half-open" ? 1 : 2);
-      },
-    });
-    new Gauge({
-      name: "mcp_deployment_in_flight",
-      help: "Calls in flight to a model's deployment.",
-      labelNames: ["model", "deployment"],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { labels, d } of deployments()) this.set(labels, d.inFlight);
-      },
-    });
-    new Gauge({
-      name: "mcp_deployment_errors",
-      help: "Failed calls of a model's deployment since the process started (those that count for its breaker).",
-      labelNames: ["model", "deployment"],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const { labels, d } of deployments()) this.set(labels, d.errors);
-      },
-    });
+    const gauge = (name: string, help: string, value: (d: GatewayStatus["deployments"][number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["model", "deployment"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { labels, d } of deployments()) this.set(labels, value(d));
+        },
+      });
+    gauge("mcp_deployment_up", "Whether a model's deployment takes calls: 1 when its circuit breaker is closed, 0 when open or half-open.", (d) => (d.state === "closed" ? 1 : 0));
+    gauge("mcp_breaker_state", "Circuit breaker state of a model's deployment: 0 closed, 1 half-open, 2 open.", (d) => (d.state === "closed" ? 0 : d.state === "half-open" ? 1 : 2));
+    gauge("mcp_deployment_in_flight", "Calls in flight to a model's deployment.", (d) => d.inFlight);
+    gauge("mcp_deployment_errors", "Failed calls of a model's deployment since the process started (those that count for its breaker).", (d) => d.errors);
   }
 
   onEvent(e: RunEvent): void {
-    switch (e.type) {
-      case "run.started":
-        this.#pipelines.set(e.runId, e.pipeline);
-        this.runsActive.inc();
-        return;
-      case "run.finished":
-        this.runs.inc({ pipeline: this.#pipelines.get(e.runId) ?? "?", status: e.status });
-        this.runsActive.dec();
-        this.#pipelines.delete(e.runId);
-        for (const k of this.#attempts.keys()) if (k.startsWith(`${e.runId}\0`)) this.#attempts.delete(k);
-        return;
-      case "step.started":
-        this.#attempts.set(key(e.runId, e.stepId, e.item), e.ts);
-        return;
-      case "step.attempt_failed": {
-        this.#attemptDone(e.runId, e.stepId, e.item, e.model, "failed", e.ts);
-        this.modelErrors.inc({ model: e.model, kind: e.error.kind ?? e.error.reason });
-        if (e.retryInMs !== undefined) this.retries.inc({ model: e.model });
-        return;
-      }
-      case "step.fell_back":
-        this.fallbacks.inc({ from: e.from, to: e.to });
-        return;
-      case "step.cache":
-        this.cache.inc({ model: e.model, result: e.hit ? "hit" : "miss" });
-        return;
-      case "step.finished": {
-        const pipeline = this.#pipelines.get(e.runId) ?? "?";
-        this.steps.inc({ pipeline, status: "success" });
-        this.stepDuration.observe({ pipeline }, e.durationMs / 1000);
-        if (e.model !== undefined) {
-          this.#attemptDone(e.runId, e.stepId, undefined, e.model, "success", e.ts);
-          this.tokens.inc({ model: e.model, direction: "input" }, e.usage.inputTokens);
-          this.tokens.inc({ model: e.model, direction: "output" }, e.usage.outputTokens);
-          if (e.cost > 0) this.cost.inc({ model: e.model }, e.cost);
-        }
-        return;
-      }
-      case "step.failed": {
-        const pipeline = this.#pipelines.get(e.runId) ?? "?";
-        this.steps.inc({ pipeline, status: "failed" });
-        this.stepDuration.observe({ pipeline }, e.durationMs / 1000);
-        return;
-      }
-      case "step.skipped":
-        this.steps.inc({ pipeline: this.#pipelines.get(e.runId) ?? "?", status: "skipped" });
-        return;
-      case "step.aborted":
-        this.steps.inc({ pipeline: this.#pipelines.get(e.runId) ?? "?", status: "aborted" });
-        return;
-      case "step.queued":
-      case "step.progress":
-      case "model.throttled":
-        return;
-      case "model.limit_wait": {
-        const labels = { model: e.model, deployment: e.deployment ?? "", limit: e.limit };
-        this.limiterWaits.inc(labels);
-        this.limiterWaitSeconds.inc(labels, e.waitMs / 1000);
-        return;
-      }
-      case "model.breaker":
-        this.breakerTransitions.inc({ model: e.model, deployment: e.deployment, state: e.state });
-        return;
-    }
-  }
-
-  #attemptDone(runId: string, stepId: string, item: number | undefined, model: string, outcome: string, ts: number): void {
-    const k = key(runId, stepId, item);
-    const t0 = this.#attempts.get(k);
-    if (t0 === undefined) return;
-    this.#attempts.delete(k);
-    this.modelCallDuration.observe({ model, outcome }, Math.max(0, ts - t0) / 1000);
+    this.run.onEvent(e);
   }
 
   /** Counts one HTTP request. `route` is the route pattern (`/v1/runs/:id`), never the URL. */
@@ -198,10 +72,11 @@ export class ServerMetrics implements RunObserver {
   }
 
   async text(): Promise<string> {
-    return this.registry.metrics();
+    const own = await this.registry.metrics();
+    const workers = this.fleet ? await this.fleet().catch(() => []) : [];
+    if (workers.length === 0) return own + (await this.run.registry.metrics());
+    const local = (await this.run.registry.getMetricsAsJSON()) as MetricsSnapshot;
+    const all = AggregatorRegistry.aggregate([local, ...workers]);
+    return own + (await all.metrics());
   }
-}
-
-function key(runId: string, stepId: string, item: number | undefined): string {
-  return `${runId}\0${stepId}\0${item ?? ""}`;
 }

@@ -11,7 +11,7 @@ import { buildServer, type BuildServerOptions, type McpHttpServer } from "./buil
 import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
 import { mcpRoute } from "./mcp-route.js";
-import { ServerMetrics } from "./metrics.js";
+import { ServerMetrics, type MetricsSnapshot } from "./metrics.js";
 import { resumeRun } from "./ui-resume.js";
 import { uiRoutes } from "./ui-routes.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
@@ -23,6 +23,8 @@ export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
   plugins?: readonly FastifyPluginAsync[];
   /** Timeouts against idle and slow clients (tests shorten them). */
   timeouts?: BuildServerOptions["timeouts"];
+  /** The queue workers' run metrics (`--queue`), added to this server's at each scrape. */
+  fleetMetrics?: () => Promise<MetricsSnapshot[]>;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
  */
 export async function createServer(options: StartServerOptions): Promise<McpHttpServer> {
   const env = options.env ?? process.env;
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics(options.fleetMetrics ? { fleet: options.fleetMetrics } : {});
   const { loadProjectConfig } = await import("../protocol/runtime.js");
   // Settings first: a server that must not start should not open the store.
   const settings = resolveServerSettings(loadProjectConfig(options.dir).settings.server, env, options.overrides ?? {});

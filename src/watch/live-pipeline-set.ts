@@ -54,7 +54,7 @@
  *                                            chokidar's 50 ms change throttle is read again)
  *     any state --- close() ---> closed (watchers closed, timers cleared, no more events)
  *
- * Watching: chokidar, two watchers. One watches the given folders recursively for *.yaml
+ * Watching (file-watchers.ts): chokidar, two watchers. One watches the given folders recursively for *.yaml
  * and *.yml (skipping hidden files and folders, node_modules and .mcp). The other watches,
  * one level deep, the folders of named files, of module files, and of every place an
  * mcp.yaml would be picked up by a pipeline outside those folders (from the pipeline's
@@ -62,9 +62,8 @@
  * working directory), so creating an mcp.yaml that a pipeline would find reloads it.
  */
 import { statSync, type Stats } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { watch, type FSWatcher } from "chokidar";
 import { CONFIG_NAMES } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { McpError } from "../util/errors.js";
@@ -74,7 +73,6 @@ import {
   DEFAULT_DEBOUNCE_MS,
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_SKIP_DIRS,
-  type ChangeCause,
   type EventOf,
   type LivePipelineInfo,
   type LivePipelineSetOptions,
@@ -82,8 +80,9 @@ import {
   type LiveSetEventType,
   type LiveSetState,
 } from "./live-set-types.js";
+import { FileWatchers } from "./file-watchers.js";
 import { PipelineEntries } from "./pipeline-entries.js";
-import { displayPath, exists, isInside, WatchedPaths, YAML_RE } from "./watch-paths.js";
+import { displayPath, isInside, WatchedPaths, YAML_RE } from "./watch-paths.js";
 
 export * from "./live-set-types.js";
 export { moduleFiles, shortVersion } from "./pipeline-versions.js";
@@ -106,9 +105,7 @@ export class LivePipelineSet {
   #recheck = new Set<string>();
   #recheckTimer: NodeJS.Timeout | undefined;
   #firstEventAt = 0;
-  #tree: FSWatcher | undefined;
-  #extras: FSWatcher | undefined;
-  #extraDirs = new Set<string>();
+  readonly #watchers: FileWatchers;
   #current: Promise<void> | undefined;
 
   /**
@@ -128,6 +125,10 @@ export class LivePipelineSet {
     this.#opts = { ...options, debounceMs, maxWaitMs, verifyModules: options.verifyModules ?? true };
     this.#paths = new WatchedPaths(new Set(options.skipDirs ?? DEFAULT_SKIP_DIRS));
     this.#pipelines = new PipelineEntries(this.#opts, this.#paths.fileRoots, () => this.#isClosed());
+    this.#watchers = new FileWatchers(this.#paths, () => this.#pipelines.entries.values(), options.watchOptions, {
+      onEvent: (event, path) => this.#onFileEvent(event, path),
+      onError: (error) => this.#emit([{ type: "error", error }]),
+    });
     this.#roots = (typeof paths === "string" ? [paths] : [...paths]).map((p) => resolve(p));
     if (this.#roots.length === 0) throw new TypeError("LivePipelineSet: give at least one folder or file");
     this.ready = this.#start();
@@ -192,9 +193,7 @@ export class LivePipelineSet {
     clearTimeout(this.#timer);
     clearTimeout(this.#recheckTimer);
     this.#timer = this.#recheckTimer = undefined;
-    const watchers = [this.#tree, this.#extras].filter((w): w is FSWatcher => !!w);
-    this.#tree = this.#extras = undefined;
-    await Promise.all(watchers.map((w) => w.close()));
+    await this.#watchers.close();
     await this.#current?.catch(() => {});
     this.#listeners.clear();
   }
@@ -222,14 +221,7 @@ export class LivePipelineSet {
     for (const f of [...files].sort()) await this.#pipelines.load(f, ["file"], events);
     if (this.#isClosed()) return;
 
-    if (this.#paths.dirRoots.length) {
-      this.#tree = watch(this.#paths.dirRoots, { ...this.#chokidarOptions(), ignored: (p: string, st?: Stats) => this.#paths.ignoredInTree(p, st) });
-      this.#wire(this.#tree);
-    }
-    this.#extraDirs = this.#paths.neededExtraDirs(this.#pipelines.entries.values());
-    // chokidar never gets ready with nothing to watch: the second watcher starts when needed.
-    if (this.#extraDirs.size) this.#extras = this.#watchExtras([...this.#extraDirs]);
-    await Promise.all([this.#tree, this.#extras].map((w) => (w ? new Promise<void>((r) => w.once("ready", () => r())) : undefined)));
+    await this.#watchers.start();
     this.#emit(events);
     if (this.#isClosed()) return;
 
@@ -240,51 +232,6 @@ export class LivePipelineSet {
     this.#reported.clear();
     this.#state = "reloading";
     await this.#batch(again, [], "start");
-  }
-
-  #chokidarOptions() {
-    return { ignoreInitial: true, persistent: true, ...this.#opts.watchOptions };
-  }
-
-  #watchExtras(dirs: string[]): FSWatcher {
-    const w = watch(dirs, { ...this.#chokidarOptions(), depth: 0, ignored: (p: string, st?: Stats) => this.#ignoredExtra(p, st) });
-    this.#wire(w);
-    return w;
-  }
-
-  #wire(w: FSWatcher): void {
-    w.on("all", (event, path) => this.#onFileEvent(event, resolve(path)));
-    w.on("error", (err) => this.#emit([{ type: "error", error: err instanceof Error ? err : new Error(String(err)) }]));
-  }
-
-  // --- which paths matter ------------------------------------------------------------
-
-  /** The second watcher sees only the files that matter in its (one level) folders. */
-  #ignoredExtra(path: string, st?: Stats): boolean {
-    const p = resolve(path);
-    if (this.#extraDirs.has(p)) return false;
-    if (st?.isDirectory()) return true;
-    return !this.#paths.isExtraFile(p, this.#pipelines.entries.values());
-  }
-
-  #syncExtraWatches(): void {
-    const needed = this.#paths.neededExtraDirs(this.#pipelines.entries.values());
-    const add = [...needed].filter((d) => !this.#extraDirs.has(d));
-    const drop = [...this.#extraDirs].filter((d) => !needed.has(d));
-    this.#extraDirs = needed;
-    if (!this.#extras) {
-      if (add.length) this.#extras = this.#watchExtras(add);
-      return;
-    }
-    const w = this.#extras;
-    if (drop.length) w.unwatch(drop);
-    if (add.length) w.add(add);
-    // Module files in folders watched already: make sure chokidar watches them now.
-    const modules = new Set<string>();
-    for (const e of this.#pipelines.entries.values()) for (const m of e.modules) modules.add(m);
-    const watched = w.getWatched();
-    const fresh = [...modules].filter((m) => !(watched[dirname(m)] ?? []).includes(basename(m)) && !add.includes(dirname(m)));
-    if (fresh.length) w.add(fresh);
   }
 
   // --- the state machine -------------------------------------------------------------
@@ -376,7 +323,7 @@ export class LivePipelineSet {
     }
     const events: LiveSetEvent[] = [];
     try {
-      await this.#reload(paths, events);
+      await this.#pipelines.reloadTouched(paths, (p) => this.#paths.isPipelinePath(p), events);
     } catch (e) {
       events.push({ type: "error", error: e instanceof Error ? e : new Error(String(e)) });
     }
@@ -394,7 +341,7 @@ export class LivePipelineSet {
       clearTimeout(this.#recheckTimer);
       this.#recheckTimer = setTimeout(() => this.#fireRecheck(), Math.max(0, due));
     }
-    this.#syncExtraWatches();
+    this.#watchers.sync();
     const pending = this.#state === "reloading-pending";
     this.#state = pending || this.#dirty.size ? "debouncing" : "idle";
     const pipelineEvents = events.filter((e) => e.type !== "error").length;
@@ -415,42 +362,6 @@ export class LivePipelineSet {
 
   #isClosed(): boolean {
     return this.#state === "closed";
-  }
-
-  // --- reloading ---------------------------------------------------------------------
-
-  async #reload(paths: Set<string>, events: LiveSetEvent[]): Promise<void> {
-    const targets = new Map<string, Set<ChangeCause>>();
-    const add = (p: string, cause: ChangeCause) => {
-      let s = targets.get(p);
-      if (!s) targets.set(p, (s = new Set()));
-      s.add(cause);
-    };
-    for (const p of paths) {
-      if (CONFIG_NAMES.includes(basename(p)) && !this.#paths.fileRoots.has(p)) {
-        const dir = dirname(p);
-        for (const e of this.#pipelines.entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
-        continue;
-      }
-      for (const e of this.#pipelines.entries.values()) if (e.modules.includes(p)) add(e.path, "module");
-      if (this.#paths.isPipelinePath(p)) add(p, "file");
-    }
-    // Deleted files first, so a folder renamed in one batch frees its names before the
-    // files at the new place claim them.
-    const order = [...targets.keys()].sort((a, b) => Number(exists(a)) - Number(exists(b)) || (a < b ? -1 : 1));
-    for (const p of order) {
-      if (this.#isClosed()) return;
-      await this.#pipelines.load(p, [...targets.get(p)!], events);
-    }
-    // Files whose name was taken by a file now gone or renamed: try them again.
-    for (let round = 0; round < 3; round++) {
-      const retry = [...this.#pipelines.entries.values()].filter((e) => e.clashWith && this.#pipelines.byName.get(this.#pipelines.nameOfFile(e)) !== e.clashWith);
-      if (retry.length === 0) break;
-      for (const e of retry) {
-        e.stamp = undefined;
-        await this.#pipelines.load(e.path, ["name"], events);
-      }
-    }
   }
 
   #emit(events: readonly LiveSetEvent[]): void {

@@ -5,14 +5,14 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname } from "node:path";
-import { findProjectConfig, loadPipelineFile } from "../compiler/load.js";
+import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
 import { error, wholeFile, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { ChangeCause, LivePipelineInfo, LivePipelineSetOptions, LiveSetEvent, PipelineStatus } from "./live-set-types.js";
 import { freezePipeline, moduleFiles, nameLocation, stampOf, versionOf } from "./pipeline-versions.js";
-import { displayPath } from "./watch-paths.js";
+import { displayPath, exists, isInside } from "./watch-paths.js";
 
 export interface Entry {
   readonly path: string;
@@ -48,6 +48,45 @@ export class PipelineEntries {
 
   nameOfFile(e: Entry): string {
     return e.clashName ?? e.good?.pipeline.name ?? basename(e.path, extname(e.path));
+  }
+
+  /**
+   * Reloads what changed paths touch: a pipeline file itself, every pipeline under the folder
+   * of a changed mcp.yaml (or using it), every pipeline using a changed module file; then the
+   * files whose name was taken by a file now gone or renamed.
+   */
+  async reloadTouched(paths: Iterable<string>, isPipelinePath: (p: string) => boolean, events: LiveSetEvent[]): Promise<void> {
+    const targets = new Map<string, Set<ChangeCause>>();
+    const add = (p: string, cause: ChangeCause) => {
+      let s = targets.get(p);
+      if (!s) targets.set(p, (s = new Set()));
+      s.add(cause);
+    };
+    for (const p of paths) {
+      if (CONFIG_NAMES.includes(basename(p)) && !this.#fileRoots.has(p)) {
+        const dir = dirname(p);
+        for (const e of this.entries.values()) if (e.configPath === p || isInside(dir, e.path)) add(e.path, "config");
+        continue;
+      }
+      for (const e of this.entries.values()) if (e.modules.includes(p)) add(e.path, "module");
+      if (isPipelinePath(p)) add(p, "file");
+    }
+    // Deleted files first, so a folder renamed in one batch frees its names before the
+    // files at the new place claim them.
+    const order = [...targets.keys()].sort((a, b) => Number(exists(a)) - Number(exists(b)) || (a < b ? -1 : 1));
+    for (const p of order) {
+      if (this.#isClosed()) return;
+      await this.load(p, [...targets.get(p)!], events);
+    }
+    // Files whose name was taken by a file now gone or renamed: try them again.
+    for (let round = 0; round < 3; round++) {
+      const retry = [...this.entries.values()].filter((e) => e.clashWith && this.byName.get(this.nameOfFile(e)) !== e.clashWith);
+      if (retry.length === 0) break;
+      for (const e of retry) {
+        e.stamp = undefined;
+        await this.load(e.path, ["name"], events);
+      }
+    }
   }
 
   /** Loads one pipeline file if anything it reads changed; records what happened in `events`. */

@@ -74,6 +74,16 @@ describe("call keys", () => {
     // The step and run do not matter: two steps making the same call share it.
     expect(callKey(req({ input: { prompt: "hi", temperature: 0 }, stepId: "t", runId: "q" }))).toBe(base);
   });
+
+  it("change with the provider, the endpoint or the module, and not with the order capabilities are asked in", () => {
+    const input = { prompt: "hi" };
+    const base = callKey(req({ input, model: model({ provider: "openai", baseUrl: "http://127.0.0.1:1/v1" }) }));
+    expect(callKey(req({ input, model: model({ provider: "anthropic", baseUrl: "http://127.0.0.1:1/v1" }) }))).not.toBe(base);
+    expect(callKey(req({ input, model: model({ provider: "openai", baseUrl: "http://127.0.0.1:2/v1" }) }))).not.toBe(base);
+    expect(callKey(req({ input, model: model({ provider: "http", url: "http://127.0.0.1:1/a" }) }))).not.toBe(callKey(req({ input, model: model({ provider: "http", url: "http://127.0.0.1:1/b" }) })));
+    expect(callKey(req({ input, model: model({ provider: "module", module: "./a.js" }) }))).not.toBe(callKey(req({ input, model: model({ provider: "module", module: "./b.js" }) })));
+    expect(callKey(req({ input, capabilities: ["summarization", "sentiment-analysis"] }))).toBe(callKey(req({ input, capabilities: ["sentiment-analysis", "summarization"] })));
+  });
 });
 
 describe("cache policy", () => {

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { RunQueue } from "../../src/queue/run-queue.js";
 import { BIN } from "../helpers/cli.js";
@@ -121,5 +123,69 @@ describe("mcp serve --queue", () => {
     const survivor = victim === w1 ? w2 : w1;
     survivor.proc.kill("SIGTERM");
     await survivor.exited;
+  });
+
+  it("shows the runs the workers ran in the server's /metrics (the workers publish theirs to Redis)", async () => {
+    const [base, w1, w2] = await Promise.all([startServer(), startWorker(redis.url, project.dir), startWorker(redis.url, project.dir)]);
+    const value = async (series: string): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const runs = 'mcp_runs_total{pipeline="three",status="success"}';
+    const steps = 'mcp_steps_total{pipeline="three",status="success"}';
+    const [runsBefore, stepsBefore] = [await value(runs), await value(steps)];
+    const ids = [await post(base, "m1"), await post(base, "m2"), await post(base, "m3")];
+    for (const id of ids) await (await fetch(`${base}/v1/runs/${id}/events`)).text();
+    // The server ran none of them: every count below comes from the workers' published metrics.
+    await until("the workers' metrics to reach the server", async () => (await value(runs)) >= runsBefore + 3, 30_000);
+    expect(await value(runs)).toBe(runsBefore + 3);
+    await until("the steps to be counted", async () => (await value(steps)) >= stepsBefore + 9, 30_000);
+    expect(await value(steps)).toBe(stepsBefore + 9);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/mcp_model_call_duration_seconds_count\{model="logged",outcome="success"\} [1-9]/);
+    expect(text).toMatch(/mcp_http_requests_total\{method="POST",route="\/v1\/pipelines\/:name\/runs",status="202"\} [1-9]/);
+    expect(text).not.toContain(ids[0]!);
+    for (const w of [w1, w2]) w.proc.kill("SIGTERM");
+    await Promise.all([w1.exited, w2.exited]);
+  });
+
+  it("with store: { redact: true }, answers wait: true with the output while Redis keeps only digests in the journal and events", async () => {
+    const secret = fleetProject({
+      secret: `version: 1
+name: secret
+inputs: { type: object, required: [text], properties: { text: { type: string } } }
+steps:
+  a: { model: logged, input: { prompt: "\${{ $input.text }}" } }
+output: { text: "\${{ $steps.a.output.text }}" }
+`,
+    });
+    const yaml = readFileSync(join(secret.dir, "mcp.yaml"), "utf8");
+    writeFileSync(join(secret.dir, "mcp.yaml"), `${yaml}store: { redact: true }\n`);
+    const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${secret.dir}/pipelines`], {
+      env: { ...process.env, NO_COLOR: "1", CI: "true" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    cleanups.push(() => void proc.kill("SIGKILL"));
+    let err = "";
+    proc.stderr.on("data", (d) => (err += d));
+    const base = await until("the server to listen", () => /listening on (http:\/\/\S+)/.exec(err)?.[1], 30_000);
+    const worker = await startWorker(redis.url, secret.dir);
+    const res = await fetch(`${base}/v1/pipelines/secret/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input: { text: "SECRET-WORDS" }, wait: true }),
+    });
+    const body = (await res.json()) as { runId: string; status: string; output: unknown };
+    expect(body).toMatchObject({ status: "success", output: { text: "SECRET-WORDS!" } });
+    const q = await RunQueue.open(redis.url);
+    cleanups.push(() => q.close());
+    const stored = (await q.store.getRun(body.runId))!;
+    expect(JSON.stringify(stored)).not.toContain("SECRET");
+    expect(JSON.stringify(await q.store.getSteps(body.runId))).not.toContain("SECRET");
+    expect(JSON.stringify(await q.events.read(body.runId))).not.toContain("SECRET");
+    expect(JSON.stringify(stored.output)).toContain("sha256:");
+    worker.proc.kill("SIGTERM");
+    await worker.exited;
   });
 });

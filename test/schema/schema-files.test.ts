@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { configSchema, pipelineSchema, testSchema } from "../../src/schema/definitions.js";
+import { configSchema, pipelineSchema } from "../../src/schema/definitions.js";
+import { testSchema } from "../../src/schema/test-schema.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SCHEMAS = {

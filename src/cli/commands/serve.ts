@@ -2,6 +2,7 @@
  * `mcp serve [DIR]`: the HTTP server over the pipelines of DIR (hot-reloaded), with the runs
  * API, resumable event streams, the OpenAI-compatible endpoint and JSON-RPC. docs/server.md.
  */
+import type { MetricsSnapshot } from "../../server/metrics.js";
 import type { RunService } from "../../orchestrator/run-service.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -83,7 +84,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       env: io.env,
       deadlineMs,
       ...(store ? { store: store as "sqlite" | "memory" } : {}),
-      ...(queued ? { store: queued.url, runs: queued.runs } : {}),
+      ...(queued ? { store: queued.url, runs: queued.runs, fleetMetrics: queued.metrics } : {}),
       overrides: { ...(values.host !== undefined ? { host: values.host as string } : {}), ...(port !== undefined ? { port } : {}) },
       logger: level === "silent" ? false : { level },
     });
@@ -141,7 +142,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** `--queue URL`: the queue the server enqueues on (and its Redis store), or a UsageError. */
-async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; runs: () => RunService; close: () => Promise<void> }> {
+async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; runs: () => RunService; metrics: () => Promise<MetricsSnapshot[]>; close: () => Promise<void> }> {
   const { isRedisUrl } = await import("../../store/redis-connection.js");
   if (!isRedisUrl(url)) throw new UsageError(`--queue must be a redis:// or rediss:// URL; got '${url}'`, "serve");
   const { RunQueue } = await import("../../queue/run-queue.js");
@@ -154,5 +155,5 @@ async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; ru
   }
   for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `mcp serve: warning: ${w}`);
   const q = queue;
-  return { url, runs: () => new QueueRunService(q), close: () => q.close() };
+  return { url, runs: () => new QueueRunService(q), metrics: () => q.fleetMetrics(), close: () => q.close() };
 }
