@@ -6,6 +6,8 @@ export const EXIT_CODES = {
   runFailed: 1,
   /** Invalid input, config or usage: nothing ran. */
   invalid: 2,
+  /** The run waits for a person's answer to an approval step (`mcp approve` / `mcp reject` continue it). */
+  waiting: 3,
   /** A bug in the runner. */
   internal: 70,
   /** Interrupted by Ctrl-C or SIGTERM. */

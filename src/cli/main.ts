@@ -18,6 +18,18 @@ const COMMANDS: Command[] = [
   { name: "runs", synopsis: "runs [show ID]", summary: "list recent runs from the journal, or show one", load: async () => (await import("./commands/runs.js")).runsCommand },
   { name: "resume", synopsis: "resume ID", summary: "continue a failed or killed run (finished steps are not run again)", load: async () => (await import("./commands/resume.js")).resumeCommand },
   {
+    name: "approve",
+    synopsis: "approve ID STEP",
+    summary: "approve a waiting approval step (--input JSON answer); the run continues",
+    load: async () => (await import("./commands/approve.js")).approveCommand,
+  },
+  {
+    name: "reject",
+    synopsis: "reject ID STEP",
+    summary: "reject a waiting approval step (--reason TEXT); the step fails",
+    load: async () => (await import("./commands/approve.js")).rejectCommand,
+  },
+  {
     name: "serve",
     synopsis: "serve [DIR]",
     summary: "serve the pipelines of DIR over HTTP (runs API, SSE, OpenAI-compatible, JSON-RPC)",

@@ -10,11 +10,14 @@ import { formatReport } from "./reporters/format.js";
 import { LiveReporter } from "./reporters/live.js";
 import { NdjsonReporter } from "./reporters/ndjson.js";
 import { PlainReporter } from "./reporters/plain.js";
+import { StreamPrinter } from "./reporters/stream.js";
 
 export interface OutputOptions {
   progress: "auto" | "live" | "plain" | "json" | "none";
   quiet: boolean;
   json: boolean;
+  /** `--stream`: these steps' text goes to stdout as it arrives, instead of the result JSON. */
+  stream?: readonly string[];
 }
 
 export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): RunObserver | undefined {
@@ -38,9 +41,15 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
  * in-flight model calls are aborted, the partial report is printed, exit 130.
  */
 export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions, extra?: RunObserver): Promise<RunReport> {
-  const progress = progressObserver(io, out.progress);
+  let progress = progressObserver(io, out.progress);
+  if (out.stream?.length) {
+    // On a terminal the live view prints the text itself (both write to the same screen);
+    // else the text goes to stdout, and the view (if any) to stderr.
+    const printer = progress instanceof LiveReporter && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream);
+    if (printer !== progress) progress = progress ? new CombinedObserver([printer, progress]) : printer;
+  }
   const observer = progress && extra ? new CombinedObserver([progress, extra]) : (progress ?? extra);
-  const run = orchestrator.startRun(pipeline, input, { ...options, ...(observer ? { observer } : {}) });
+  const run = orchestrator.startRun(pipeline, input, { ...options, ...(out.stream?.length ? { stream: out.stream } : {}), ...(observer ? { observer } : {}) });
   let interrupted = 0;
   const onSigint = () => {
     interrupted++;
@@ -68,10 +77,19 @@ export async function runOnce(orchestrator: TaskOrchestrator, pipeline: Compiled
 /** The result on stdout (output, or the whole report with --json); the report and any error on stderr. */
 export function printRunResult(report: RunReport, io: CliIo, out: OutputOptions): void {
   if (out.json) writeLine(io.stdout, JSON.stringify(report, null, 2));
-  else if (report.status === "success") writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
+  else if (report.status === "success" && !out.stream?.length) writeLine(io.stdout, JSON.stringify(report.output ?? null, null, 2));
   if (!out.quiet) {
     writeLine(io.stderr, "");
     writeLine(io.stderr, formatReport(report, useColor(io.stderr, io.env)));
+  }
+  if (report.status === "waiting") {
+    for (const [id, r] of Object.entries(report.steps)) {
+      if (r.status !== "waiting" || !r.approval) continue;
+      const until = r.approval.expiresAt !== undefined ? ` (answer before ${new Date(r.approval.expiresAt).toISOString()})` : "";
+      writeLine(io.stderr, `waiting: step '${id}' needs approval${until}: ${r.approval.prompt}`);
+      writeLine(io.stderr, `  approve: mcp approve ${report.runId} ${id}${r.approval.schema !== undefined ? " --input '<JSON answer>'" : ""}`);
+      writeLine(io.stderr, `  reject:  mcp reject ${report.runId} ${id} --reason '...'`);
+    }
   }
   if (report.status !== "success" && report.error) {
     writeLine(io.stderr, `${report.status === "cancelled" ? "cancelled" : "error"}: ${report.error.message}`);
@@ -79,5 +97,5 @@ export function printRunResult(report: RunReport, io: CliIo, out: OutputOptions)
 }
 
 export function exitCodeOf(report: RunReport): number {
-  return report.status === "success" ? EXIT_CODES.ok : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
+  return report.status === "success" ? EXIT_CODES.ok : report.status === "waiting" ? EXIT_CODES.waiting : report.status === "cancelled" ? EXIT_CODES.interrupted : EXIT_CODES.runFailed;
 }

@@ -28,6 +28,7 @@ import { formatPlan } from "./reporters/plan.js";
 import { runOnce, type OutputOptions } from "./run-once.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { printDiagnostics, useColor, writeLine, type CliIo } from "./io.js";
+import { CLEAR_SCREEN, listenForStop } from "./stop-signal.js";
 
 /**
  * What a change during a run does.
@@ -64,7 +65,6 @@ export interface WatchRunOptions {
 }
 
 /** The terminal's "clear screen and scrollback, cursor home" (only written to a TTY). */
-const CLEAR = "\u001b[2J\u001b[3J\u001b[H";
 
 /** Runs the watch loop until Ctrl-C (or `signal`); resolves to the exit code (130). */
 export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<number> {
@@ -109,7 +109,7 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
   };
 
   const runVersion = async ({ pipeline, version, warnings }: NonNullable<typeof latest>, run: { controller: AbortController; superseded: boolean }) => {
-    if (runs++ > 0 && io.stderr.isTTY) io.stderr.write(CLEAR);
+    if (runs++ > 0 && io.stderr.isTTY) io.stderr.write(CLEAR_SCREEN);
     const label = `${pipeline.name} @${shortVersion(version)}`;
     printDiagnostics(io, "stderr", warnings, pipeline.sources);
     writeLine(io.stderr, `${tag} ${options.dryRun ? "planning" : "running"} ${label} (${options.file})`);
@@ -179,21 +179,13 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
   };
   set.on("all", onEvent);
 
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStop = r));
-  const stop = () => {
-    if (stopping) return;
+  const stop = listenForStop(options.signal, () => {
     stopping = true;
     current?.controller.abort();
-    resolveStop();
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  options.signal?.addEventListener("abort", stop, { once: true });
-  if (options.signal?.aborted) stop();
+  });
   try {
     try {
-      await Promise.race([set.ready, stopped]);
+      await Promise.race([set.ready, stop.stopped]);
     } catch (e) {
       writeLine(io.stderr, `mcp run: ${e instanceof Error ? e.message : String(e)}`);
       return EXIT_CODES.invalid;
@@ -201,13 +193,11 @@ export async function watchRun(options: WatchRunOptions, io: CliIo): Promise<num
     if (!stopping) {
       // Nothing valid at start: the invalid event printed why.
       if (!current && !latest) waiting();
-      await stopped;
+      await stop.stopped;
     }
     await current?.done.catch(() => {});
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    options.signal?.removeEventListener("abort", stop);
+    stop.dispose();
     await set.close();
     await orchestrator.close();
   }

@@ -21,6 +21,7 @@ import { EXIT_CODES } from "./exit-codes.js";
 import { printDiagnostics, useColor, writeLine, type CliIo } from "./io.js";
 import { loadSuite } from "../testing/suite.js";
 import { SourceMap } from "../diagnostics/source.js";
+import { listenForStop } from "./stop-signal.js";
 
 export interface WatchTestOptions extends TestCommandOptions {
   live?: LivePipelineSetOptions;
@@ -108,23 +109,15 @@ export async function watchTest(options: WatchTestOptions, io: CliIo): Promise<n
     }, options.live?.debounceMs ?? 50);
   });
 
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStop = r));
-  const stop = () => resolveStop();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  options.signal?.addEventListener("abort", stop, { once: true });
-  if (options.signal?.aborted) stop();
+  const stop = listenForStop(options.signal);
   try {
-    await Promise.race([Promise.all([live.ready, new Promise<void>((r) => extra.once("ready", () => r()))]), stopped]);
+    await Promise.race([Promise.all([live.ready, new Promise<void>((r) => extra.once("ready", () => r()))]), stop.stopped]);
     void run(undefined, "");
-    await stopped;
+    await stop.stopped;
     await queue;
   } finally {
     clearTimeout(timer);
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    options.signal?.removeEventListener("abort", stop);
+    stop.dispose();
     await Promise.all([live.close(), extra.close()]);
   }
   writeLine(io.stderr, `${tag} stopped`);

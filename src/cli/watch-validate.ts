@@ -17,6 +17,7 @@ import { LivePipelineSet, type LivePipelineSetOptions } from "../watch/live-pipe
 import { printValidation, validatePaths } from "./validate-paths.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { useColor, writeLine, type CliIo } from "./io.js";
+import { CLEAR_SCREEN, listenForStop } from "./stop-signal.js";
 
 export interface WatchValidateOptions {
   paths: string[];
@@ -26,8 +27,6 @@ export interface WatchValidateOptions {
   /** Stops watching, as Ctrl-C does (for tests and embedding). */
   signal?: AbortSignal;
 }
-
-const CLEAR = "\u001b[2J\u001b[3J\u001b[H";
 
 /** `mcp validate` skips these folders too (and hidden ones): the same files either way. */
 const VALIDATE_SKIP_DIRS = ["node_modules", ".mcp", "dist"];
@@ -47,7 +46,7 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
     (queue = queue
       .then(async () => {
         const summary = await validatePaths(options.paths, io.cwd);
-        if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR);
+        if (rounds++ > 0 && io.stdout.isTTY && options.format !== "json") io.stdout.write(CLEAR_SCREEN);
         const code = printValidation(summary, options.format, io);
         const at = new Date().toTimeString().slice(0, 8);
         const why = changed ? `${changed} file${changed === 1 ? "" : "s"} changed; ` : "";
@@ -67,31 +66,19 @@ export async function watchValidate(options: WatchValidateOptions, io: CliIo): P
   });
   set.on("error", (e) => writeLine(io.stderr, `${tag} warning: watching failed: ${e.error.message}`));
 
-  let stopping = false;
-  let resolveStop!: () => void;
-  const stopped = new Promise<void>((r) => (resolveStop = r));
-  const stop = () => {
-    stopping = true;
-    resolveStop();
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  options.signal?.addEventListener("abort", stop, { once: true });
-  if (options.signal?.aborted) stop();
+  const stop = listenForStop(options.signal);
   try {
     try {
-      await Promise.race([set.ready, stopped]);
+      await Promise.race([set.ready, stop.stopped]);
     } catch (e) {
       writeLine(io.stderr, `mcp validate: ${e instanceof Error ? e.message : String(e)}`);
       return EXIT_CODES.invalid;
     }
-    if (!stopping) void validate(0);
-    await stopped;
+    if (!stop.stopping) void validate(0);
+    await stop.stopped;
     await queue;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-    options.signal?.removeEventListener("abort", stop);
+    stop.dispose();
     await set.close();
   }
   writeLine(io.stderr, `${tag} stopped`);

@@ -19,6 +19,7 @@ import { ChainResolver, compileModels } from "./models.js";
 import { checkToolInputs, type ToolListings, type ToolStepCheck } from "./mcp-servers.js";
 import { checkRefs, reportCycles } from "./references.js";
 import { projectSettings } from "./settings.js";
+import { checkTypedRefs, stepOutputSchemas } from "./typed-refs.js";
 import { compileStep, STEP_ID } from "./steps.js";
 import type { CompiledPipeline, CompiledStep, ContextSettings } from "./types.js";
 
@@ -110,6 +111,9 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
       c.report("MCP401", `unknown model '${compress.model}' for context compression${didYouMean(compress.model, models.keys())}`, file.locate(["context", "compress", "model"]));
     }
   }
+
+  // $steps.<id>.output.<path> against the steps' output schemas.
+  checkTypedRefs(c, steps, stepOutputSchemas(steps, models), [output, context?.conversation]);
 
   // The run input schema must itself be a valid schema.
   const inputs = doc.inputs !== undefined ? obj(doc.inputs) : undefined;

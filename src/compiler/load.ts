@@ -166,8 +166,21 @@ export function loadConfigFile(path: string, limits: LoadLimits, sources: Source
   return { file, diagnostics };
 }
 
+/** The JSON Schemas a pipeline file holds: inputs, outputSchema, and those of its steps and models. */
 function checkInputsSchema(file: YamlFile): Diagnostic[] {
-  return [...checkUserSchema(file, ["inputs"]), ...checkUserSchema(file, ["outputSchema"])];
+  const out = [...checkUserSchema(file, ["inputs"]), ...checkUserSchema(file, ["outputSchema"], "the run's result")];
+  const doc = file.value as Record<string, unknown>;
+  const mapping = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  for (const [id, raw] of Object.entries(mapping(doc.steps) ?? {})) {
+    const step = mapping(raw);
+    if (!step) continue;
+    if (step.outputSchema !== undefined) out.push(...checkUserSchema(file, ["steps", id, "outputSchema"], `step '${id}'s output`));
+    if (mapping(step.approval)?.schema !== undefined) out.push(...checkUserSchema(file, ["steps", id, "approval", "schema"], `the answer to approval step '${id}'`));
+  }
+  for (const [name, raw] of Object.entries(mapping(doc.models) ?? {})) {
+    if (mapping(raw)?.outputSchema !== undefined) out.push(...checkUserSchema(file, ["models", name, "outputSchema"], `model '${name}'s output`));
+  }
+  return out;
 }
 
 /**

@@ -20,8 +20,10 @@ function expressionsOf(
   append: Template | undefined,
   when: CompiledExpression | undefined,
   forEach: CompiledExpression | undefined,
+  prompt?: Template,
 ): CompiledExpression[] {
   const out: CompiledExpression[] = [];
+  if (prompt) collectExpressions(prompt, out);
   collectExpressions(input, out);
   if (output) collectExpressions(output, out);
   if (append) collectExpressions(append, out);
@@ -31,7 +33,7 @@ function expressionsOf(
 }
 
 function stepExpressions(s: CompiledStep): CompiledExpression[] {
-  return expressionsOf(s.input, s.output, s.appendToContext, s.when, s.forEach);
+  return expressionsOf(s.input, s.output, s.appendToContext, s.when, s.forEach, s.approval?.prompt);
 }
 
 /** Where step `from` first reads $steps.`to` (found again when a cycle needs explaining). */

@@ -11,7 +11,7 @@ import { obj, str, strings, type Compilation, type Obj } from "./compilation.js"
 import type { ChainResolver, ModelTable } from "./models.js";
 import { checkItemVariables, checkRefs, expressionsOf } from "./references.js";
 import { cachePolicy, retryPolicy } from "./settings.js";
-import type { CompiledStep, FailureMode } from "./types.js";
+import type { ApprovalSpec, CompiledStep, FailureMode } from "./types.js";
 
 export const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -66,14 +66,21 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
 
   // A step that is not a mapping at all is the schema check's to report.
   const isMapping = stepsRaw[id] !== null && typeof stepsRaw[id] === "object" && !Array.isArray(stepsRaw[id]);
-  if (isMapping && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
+  const approvalRaw = raw.approval !== undefined && raw.approval !== null && typeof raw.approval === "object" ? obj(raw.approval) : undefined;
+  if (approvalRaw) {
+    for (const k of ["model", "capabilities", "task", "forEach", "fallback", "input"] as const) {
+      if (raw[k] !== undefined)
+        c.report("MCP303", `an approval step calls no model: remove '${k}' from step '${id}'`, file.locateKey([...path, k]), { hint: "a person answers an approval step; its output is the answer" });
+    }
+  }
+  if (isMapping && !approvalRaw && modelName === undefined && capabilities.length === 0 && raw.task === undefined && raw.model === undefined && raw.capabilities === undefined) {
     c.report("MCP303", `step '${id}' has no model: give it 'model', 'capabilities' or 'task'`, stepLoc, {
       hint: models.size ? `models: ${[...models.keys()].join(", ")}` : undefined,
     } as { hint?: string });
   }
 
   // The chain of models this step may run on.
-  const validChain = chains.resolve(c, file, { id, path, raw, task, modelName, capabilities, select, stepLoc });
+  const validChain = approvalRaw ? [] : chains.resolve(c, file, { id, path, raw, task, modelName, capabilities, select, stepLoc });
 
   // Expressions.
   const inputT = c.template(file, [...path, "input"], raw.input ?? task.input ?? {});
@@ -84,7 +91,19 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
   else if (raw.when === false) when = CompiledExpression.compile("false") as CompiledExpression;
   const forEach = typeof raw.forEach === "string" ? c.expression(file, [...path, "forEach"], raw.forEach) : undefined;
 
-  const exprs = expressionsOf(inputT, outputT, appendT, when, forEach);
+  let approval: ApprovalSpec | undefined;
+  if (approvalRaw) {
+    const prompt = c.template(file, [...path, "approval", "prompt"], approvalRaw.prompt ?? "");
+    const timeoutMs = parseDuration(approvalRaw.timeout as string | number | undefined);
+    const schema = approvalRaw.schema;
+    approval = {
+      prompt,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(schema !== undefined && schema !== null && (typeof schema === "object" || typeof schema === "boolean") ? { schema: schema as Record<string, unknown> | boolean } : {}),
+    };
+  }
+
+  const exprs = expressionsOf(inputT, outputT, appendT, when, forEach, approval?.prompt);
   const stepDeps = new Set<string>();
   // (Indexed loops here and below: this runs once per step, mostly before the JIT has
   // optimised it, and for-of would allocate an iterator and a result per element.)
@@ -129,6 +148,9 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
   step.onError = (raw.onError ?? defaults.onError ?? "fail") as FailureMode;
   if (outputT) step.output = outputT;
   if (appendT) step.appendToContext = appendT;
+  if (approval) step.approval = approval;
+  if (raw.outputSchema !== undefined && (typeof raw.outputSchema === "object" || typeof raw.outputSchema === "boolean") && raw.outputSchema !== null)
+    step.outputSchema = raw.outputSchema as Record<string, unknown> | boolean;
   step.dependencies = dependencies;
   step.location = stepLoc;
   return step as CompiledStep;

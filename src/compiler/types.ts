@@ -31,6 +31,19 @@ export interface CachePolicy {
   ttlMs?: number;
 }
 
+/**
+ * A human approval step (`approval:`): the run waits until a person answers through
+ * `mcp approve` / `mcp reject` (or the Protocol Handler's `runs.approve` / `runs.reject`).
+ */
+export interface ApprovalSpec {
+  /** What the person is asked: a template over $input and $steps. */
+  readonly prompt: Template;
+  /** How long the answer may take; an answer after it fails the step (reason `timeout`). */
+  readonly timeoutMs?: number;
+  /** JSON Schema of the answer (`--input`). */
+  readonly schema?: Record<string, unknown> | boolean;
+}
+
 /** What a failed step does to the run: `fail` aborts it; `continue` records the error. */
 export type FailureMode = "fail" | "continue";
 
@@ -58,6 +71,10 @@ export interface CompiledStep {
   readonly onError: FailureMode;
   readonly output?: Template;
   readonly appendToContext?: Template;
+  /** A human approval step: no model; the run waits for an answer. */
+  readonly approval?: ApprovalSpec;
+  /** JSON Schema of the step's output, as declared on the step (a model's is on the ModelConfig). */
+  readonly outputSchema?: Record<string, unknown> | boolean;
   /** Steps this one waits for (explicit `needs` plus `$steps` references), sorted. */
   readonly dependencies: readonly string[];
   /** Where the step is defined (its key). */

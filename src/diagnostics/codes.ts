@@ -29,6 +29,8 @@ export const CODES = {
   MCP204: "environment variable not allowed",
   MCP205: "unknown binding",
   MCP206: "unclosed template",
+  MCP207: "output field not in the step's output schema",
+  MCP208: "comparison with a value of the wrong type",
   MCP210: "expression failed at run time",
   // 3xx: graph
   MCP301: "dependency cycle",

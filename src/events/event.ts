@@ -5,9 +5,10 @@
 import type { Usage } from "./usage.js";
 
 /** Step statuses, in the order a step goes through them. */
-export type StepStatus = "pending" | "queued" | "running" | "success" | "failed" | "skipped" | "aborted";
+export type StepStatus = "pending" | "queued" | "running" | "waiting" | "success" | "failed" | "skipped" | "aborted";
 
-export type RunStatus = "running" | "success" | "failed" | "cancelled";
+/** `waiting`: the run stopped at an approval step and waits for `mcp approve` / `mcp reject`. */
+export type RunStatus = "running" | "waiting" | "success" | "failed" | "cancelled";
 
 /** Why a run or a step failed, one member per cause. */
 export type FailureReason =
@@ -29,6 +30,8 @@ export type FailureReason =
   | "dependency-failed"
   /** A replay file has no recording of this call. */
   | "replay-miss"
+  /** A person rejected an approval step (`mcp reject`); the message is their reason. */
+  | "rejected"
   /** A bug in the runner. */
   | "internal";
 
@@ -156,6 +159,35 @@ export interface StepProgressEvent extends Base {
   total?: number;
   message?: string;
 }
+/**
+ * An approval step was reached: the run waits for a person's answer (`mcp approve RUN STEP`,
+ * `mcp reject RUN STEP`). Steps that do not depend on it still run; the run then ends as
+ * `waiting` and is journaled so that another process can continue it.
+ */
+export interface StepWaitingEvent extends Base {
+  type: "step.waiting";
+  stepId: string;
+  /** The rendered prompt. */
+  prompt: string;
+  /** Milliseconds since the epoch after which an answer fails the step; absent: no limit. */
+  expiresAt?: number;
+  /** JSON Schema of the answer. */
+  schema?: unknown;
+}
+/**
+ * A piece of a streaming model's answer, as it arrives (only for steps being streamed:
+ * `mcp run --stream`, or a server client following the run). The deltas of one attempt
+ * concatenate to its `text`; an attempt that fails after some deltas is followed by
+ * step.attempt_failed, and the next attempt's deltas start over.
+ */
+export interface StepDeltaEvent extends Base {
+  type: "step.delta";
+  stepId: string;
+  model: string;
+  attempt: number;
+  item?: number;
+  text: string;
+}
 /** A model's concurrency changed after rate limiting (adaptive window). */
 export interface ModelThrottledEvent extends Base {
   type: "model.throttled";
@@ -210,6 +242,8 @@ export type RunEvent =
   | StepFailedEvent
   | StepAbortedEvent
   | StepProgressEvent
+  | StepWaitingEvent
+  | StepDeltaEvent
   | ModelThrottledEvent
   | ModelLimitWaitEvent
   | ModelBreakerEvent

@@ -88,7 +88,11 @@ export interface CallHook {
 /** Where runs and finished steps are written, so a run can be resumed. */
 export interface RunJournal {
   runStarted(run: { runId: string; pipeline: RunPipeline; input: unknown; startedAt: number; resumedFrom?: string; conversationId?: string }): Promise<void>;
-  /** Called before any dependant of the step starts. */
+  /**
+   * Called when the step has finished, before any dependant starts. Not awaited: the
+   * dependants start at once, and the run's events (step.finished first) are held back until
+   * the promise resolves, which must mean the record is durable. A rejection fails the run.
+   */
   stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void>;
   runFinished(runId: string, report: RunReport): Promise<void>;
 }
@@ -156,6 +160,22 @@ export interface RunSlice {
  */
 export interface CallGate {
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
+/**
+ * A person's answer to an approval step, handed to the run that continues a waiting one
+ * (`mcp approve` / `mcp reject`, the Protocol Handler's `runs.approve` / `runs.reject`).
+ */
+export interface ApprovalAnswer {
+  decision: "approved" | "rejected";
+  /** approved: the answer (checked against the step's `schema`); becomes the step's output. */
+  answer?: unknown;
+  /** rejected: why. */
+  reason?: string;
+  /** Who answered. */
+  by?: string;
+  /** When (ms since the epoch); compared with the step's deadline. */
+  at: number;
 }
 
 /** An amount of a budget: USD and tokens. */

@@ -29,9 +29,29 @@ export interface StepRecord {
   /** Output taken from an earlier run's journal (resume). */
   resumed?: boolean;
   error?: ErrorInfo;
+  /** An approval step: what was asked, until when, and the answer once given. */
+  approval?: ApprovalRecord;
   /** forEach: number of items. */
   items?: number;
   startedAt?: number;
+}
+
+/** The state of an approval step, kept in its record (and so in the journal). */
+export interface ApprovalRecord {
+  /** The rendered prompt. */
+  prompt: string;
+  /** When the run reached the step (ms since the epoch). */
+  requestedAt: number;
+  /** After this, an answer fails the step. */
+  expiresAt?: number;
+  /** JSON Schema of the answer. */
+  schema?: unknown;
+  decision?: "approved" | "rejected";
+  /** Who answered (the API key's name over HTTP, the user name on the CLI). */
+  by?: string;
+  answeredAt?: number;
+  /** A rejection's reason. */
+  reason?: string;
 }
 
 export interface RunTotals {

@@ -52,6 +52,8 @@ export interface ModelConfig {
   connectTimeoutMs?: number;
   stream?: boolean;
   cache?: boolean | { ttlMs?: number };
+  /** JSON Schema of the model's output (`outputSchema:`), for checking `$steps.<id>.output` references; built-in providers declare theirs. */
+  outputSchema?: Record<string, unknown> | boolean;
   /** Replicas of the model: calls are balanced across them (registry/gateway-model.ts). */
   deployments?: DeploymentConfig[];
   /** How calls are spread over the deployments. @default "least-in-flight" */

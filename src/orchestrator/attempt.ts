@@ -130,7 +130,7 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
 /** The model's process(), or stream() when the run streams answers (RunOptions.onDelta) and the model can. */
 function invoke(scope: RunScope, step: CompiledStep, config: ModelConfig, model: BaseModel, input: unknown, attempt: number, signal: AbortSignal, item: number | undefined): Promise<unknown> {
   const ctx = callContext(scope, step, config, attempt, signal, item);
-  const onDelta = scope.options.onDelta;
+  const onDelta = deltaListener(scope, step.id, attempt);
   // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
   const trace = scope.trace;
   if (trace) return trace.call(step.id, item, config, input, () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx)));
@@ -148,6 +148,20 @@ function callContext(scope: RunScope, step: CompiledStep, config: ModelConfig, a
   // Models with deployments or limits tell their waits and breaker changes (gateway-model.ts).
   if (config.deployments !== undefined || config.limits !== undefined) ctx.onNotice = noticeListener(scope, step.id, config.name, item);
   return ctx;
+}
+
+/**
+ * Where a streamed answer's pieces go: the run's onDelta (a chat completion's stream) and,
+ * for the steps the run streams (`mcp run --stream`, pipelines.run `stream`), step.delta
+ * events. Undefined when nobody wants them: the model is called as a whole.
+ */
+function deltaListener(scope: RunScope, stepId: string, attempt: number): ((d: StreamDelta) => void) | undefined {
+  const outer = scope.options.onDelta;
+  if (!scope.streams(stepId)) return outer;
+  return (d) => {
+    outer?.(d);
+    scope.emit({ type: "step.delta", runId: scope.id, ts: Date.now(), stepId: d.stepId, model: d.model, attempt, ...(d.item !== undefined ? { item: d.item } : {}), text: d.text });
+  };
 }
 
 /**

@@ -36,6 +36,8 @@ interface LiveRun {
   readonly conversationId?: string;
   readonly input: unknown;
   readonly events: SequencedEvent[];
+  /** Events of the run stored before this process continued it (a waiting run answered): seq numbers go on from here. */
+  readonly base: number;
   /** Events not yet written to the store. */
   pending: SequencedEvent[];
   flushing?: Promise<void>;
@@ -76,11 +78,16 @@ export class LocalRunService implements RunService {
   async start(req: RunStartRequest): Promise<{ runId: string }> {
     if (this.#closing) throw new McpError("UNAVAILABLE", "the server is shutting down; no new runs");
     const extra = this.#o.runOptions?.(req.pipeline) ?? {};
+    if (req.runId !== undefined && this.#live.has(req.runId)) throw new McpError("UNAVAILABLE", `run '${req.runId}' is already running here`);
+    const base = req.runId !== undefined ? (await this.#o.store.listEvents(req.runId)).length : 0;
     const run = this.#o.orchestrator.startRun(req.pipeline, req.input, {
       ...extra,
       journal: this.#journal,
+      ...(req.runId !== undefined ? { runId: req.runId } : {}),
       ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
       ...(req.resume ? { resume: req.resume } : {}),
+      ...(req.approvals ? { approvals: req.approvals } : {}),
+      ...(req.stream ? { stream: req.stream } : {}),
     });
     const live: LiveRun = {
       run,
@@ -89,6 +96,7 @@ export class LocalRunService implements RunService {
       ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
       input: req.input,
       events: [],
+      base,
       pending: [],
       waiters: new Set(),
       ended: false,
@@ -97,7 +105,7 @@ export class LocalRunService implements RunService {
     };
     run.on((event) => {
       if (live.interrupted) return;
-      const e = { seq: live.events.length + 1, event };
+      const e = { seq: live.base + live.events.length + 1, event };
       live.events.push(e);
       live.pending.push(e);
       if (live.pending.length === 1) setImmediate(() => void this.#flush(run.id, live));
@@ -211,7 +219,9 @@ export class LocalRunService implements RunService {
       for (const e of await this.#o.store.listEvents(runId, after)) yield e;
       return;
     }
-    let next = after;
+    // Events stored before this process continued the run, then the live ones.
+    if (after < live.base) for (const e of await this.#o.store.listEvents(runId, after)) if (e.seq <= live.base) yield e;
+    let next = Math.max(0, after - live.base);
     for (;;) {
       while (next < live.events.length) yield live.events[next++]!;
       if (live.ended || opts.follow === false || opts.signal?.aborted) return;

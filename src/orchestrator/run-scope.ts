@@ -7,7 +7,7 @@
 import { setMaxListeners } from "node:events";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent, RunObserver, StepStatus } from "../events/event.js";
-import type { BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
+import type { ApprovalAnswer, BudgetLedger, CallGate, CallHook, ContextProvider, ContextView, RunJournal, FanOut, RunSlice } from "../events/ports.js";
 import type { RunTotals, StepRecord } from "../events/report.js";
 import type { BaseModel } from "../models/base-model.js";
 import type { ModelConfig, Usage } from "../models/types.js";
@@ -16,7 +16,7 @@ import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { RunBudget } from "./budget.js";
 import type { RunTrace } from "../telemetry/run-trace.js";
 import { CallSlots } from "./call-slots.js";
-import type { RunAborted } from "./step-errors.js";
+import { RunAborted } from "./step-errors.js";
 
 export interface RunOptions {
   /** Run id; generated when absent. */
@@ -32,8 +32,18 @@ export interface RunOptions {
   context?: ContextProvider;
   /** Conversation id; overrides the pipeline's `context.conversation`. */
   conversationId?: string;
-  /** Finished steps of an earlier attempt of this run: not run again. */
-  resume?: { fromRunId: string; completed: Record<string, StepRecord> };
+  /**
+   * Finished steps of an earlier attempt of this run: not run again. `waiting`: its approval
+   * steps that were waiting (their prompt and deadline carry over).
+   */
+  resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
+  /**
+   * Steps whose model answers are streamed: a streaming model's text pieces go out as
+   * step.delta events as they arrive (`true`: every step). @default none
+   */
+  stream?: readonly string[] | true;
+  /** Answers to approval steps, by step id (`mcp approve`, `mcp reject`). */
+  approvals?: Record<string, ApprovalAnswer>;
   /** Variables for $env (only the pipeline's allow-list is visible). @default process.env */
   env?: Record<string, string | undefined>;
   /** Random source for retry jitter (tests). */
@@ -116,6 +126,8 @@ export class RunScope {
   trace: RunTrace | undefined;
   /** The chain of each step as configs, made on first need. */
   readonly chains = new Map<string, ModelConfig[]>();
+  /** Approval steps waiting for an answer: the run ends as `waiting`. */
+  readonly waiting = new Set<string>();
   /** The first failure that ends the run. */
   failure: ErrorInfo | undefined;
   conversationId: string | undefined;
@@ -153,12 +165,29 @@ export class RunScope {
     return this.controller.signal;
   }
 
+  /** Whether the step's model answers are streamed as step.delta events. */
+  streams(stepId: string): boolean {
+    const s = this.options.stream;
+    return s !== undefined && (s === true || s.includes(stepId));
+  }
+
   /** Whether anyone listens: events that cost something to build are skipped otherwise. */
   get observed(): boolean {
     return this.listeners.length > 0;
   }
 
+  /** Events held back until the journal writes before them are durable (hold()). */
+  #held: RunEvent[] | undefined;
+  #holds = 0;
+  #lastHold: Promise<void> | undefined;
+  #whenDelivered: (() => void)[] = [];
+
   emit(e: RunEvent): void {
+    if (this.#held) this.#held.push(e);
+    else this.#deliver(e);
+  }
+
+  #deliver(e: RunEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);
@@ -166,6 +195,45 @@ export class RunScope {
         // A listener's bug must not break the run.
       }
     }
+  }
+
+  /**
+   * A journal write in flight (a finished step, batched with the others of this event-loop
+   * turn): the run's events from now on are held back until it is durable, so a step reported
+   * finished is in the journal (what resume relies on), and their order is kept. A write
+   * that fails fails the run.
+   */
+  hold(write: Promise<void>): void {
+    if (write === this.#lastHold) return;
+    this.#lastHold = write;
+    this.#holds++;
+    this.#held ??= [];
+    write.then(
+      () => this.#release(),
+      (e: unknown) => {
+        const message = `the run journal could not be written: ${e instanceof Error ? e.message : String(e)}`;
+        this.failure ??= { reason: "internal", message };
+        this.abort(new RunAborted("internal", message));
+        this.#release();
+      },
+    );
+  }
+
+  #release(): void {
+    if (--this.#holds > 0) return;
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    this.#lastHold = undefined;
+    for (const e of held) this.#deliver(e);
+    const waiters = this.#whenDelivered;
+    this.#whenDelivered = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when no event is held back any more. */
+  delivered(): Promise<void> {
+    if (this.#holds === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenDelivered.push(resolve));
   }
 
   /** Aborts the run (a failed step with onError: fail, a cancel). */

@@ -6,6 +6,7 @@
  * events after the last one it saw and gets exactly those, then the live ones.
  */
 import type { CompiledPipeline } from "../compiler/types.js";
+import type { ApprovalAnswer } from "../events/ports.js";
 import type { ErrorInfo, RunEvent, RunStatus } from "../events/event.js";
 import type { RunReport, RunTotals, StepRecord } from "../events/report.js";
 import type { StoredRun } from "../store/store.js";
@@ -23,7 +24,13 @@ export interface RunStartRequest {
   /** Overrides the pipeline's `context.conversation`. */
   conversationId?: string;
   /** Continue an earlier run: steps with a record here are not run again (the web UI's Resume). */
-  resume?: { fromRunId: string; completed: Record<string, StepRecord> };
+  resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
+  /** Run under this id (continuing a waiting run in place); its stored events are kept and numbered on. */
+  runId?: string;
+  /** Steps whose model answers go out as step.delta events (`true`: all). */
+  stream?: readonly string[] | true;
+  /** Answers to approval steps (runs.approve, runs.reject). */
+  approvals?: Record<string, ApprovalAnswer>;
 }
 
 /**

@@ -108,7 +108,8 @@ export class PipelineRun {
     }
 
     let output: unknown;
-    if (!scope.failure && !scope.signal.aborted && !scope.options.slice) {
+    const waiting = scope.waiting.size > 0 && !scope.failure && !scope.signal.aborted;
+    if (!scope.failure && !scope.signal.aborted && !scope.options.slice && !waiting) {
       try {
         output = p.output ? await evaluateTemplate(p.output, scope.bindings) : defaultOutput(scope);
       } catch (e) {
@@ -118,7 +119,7 @@ export class PipelineRun {
     }
     const abortReason = scope.signal.reason as RunAborted | undefined;
     const cancelled = !scope.failure && abortReason?.reason === "cancelled";
-    const status = cancelled ? "cancelled" : scope.failure || abortReason ? "failed" : "success";
+    const status = cancelled ? "cancelled" : scope.failure || abortReason ? "failed" : waiting ? "waiting" : "success";
     const error: ErrorInfo | undefined = scope.failure ?? (abortReason ? { reason: abortReason.reason, message: abortReason.message } : undefined);
     const report: RunReport = {
       runId: this.id,
@@ -138,6 +139,7 @@ export class PipelineRun {
     };
     scope.trace?.end(status, error ? { error: { type: error.reason, message: error.reason } } : {});
     await journal?.runFinished(this.id, report);
+    await scope.delivered();
     scope.emit({
       type: "run.finished",
       runId: this.id,

@@ -10,6 +10,7 @@ import type { ContextTurn } from "../events/ports.js";
 import type { AttemptRecord, StepRecord } from "../events/report.js";
 import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
+import { runApproval } from "./approval.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { Schedule } from "./schedule.js";
@@ -65,6 +66,9 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   const started = Date.now();
   const signal = scope.signal;
   if (signal.aborted) return scope.settle(id, { status: "aborted", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
+  // Behind an approval that waits for an answer: not run in this attempt of the run.
+  if (scope.waiting.size > 0 && step.dependencies.some((d) => blocked(scope, d)))
+    return scope.settle(id, { status: "pending", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
 
   scope.trace?.startStep(id);
   const prior = scope.options.resume?.completed[id];
@@ -78,6 +82,24 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
         scope.emit({ type: "step.skipped", runId: scope.id, ts: Date.now(), stepId: id, reason: `when: ${step.when.source.trim()}` });
         return scope.settle(id, { status: "skipped", attempts, durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
       }
+    }
+    if (step.approval) {
+      const record = await runApproval(scope, step, started);
+      if (record.status === "waiting") return record;
+      await scope.options.journal?.stepFinished(scope.id, id, record);
+      scope.emit({
+        type: "step.finished",
+        runId: scope.id,
+        ts: Date.now(),
+        stepId: id,
+        durationMs: record.durationMs,
+        attempts: 0,
+        usage: record.usage,
+        cost: 0,
+        cached: false,
+        output: record.output,
+      });
+      return scope.settle(id, record);
     }
     if (scope.observed) scope.emit({ type: "step.queued", runId: scope.id, ts: Date.now(), stepId: id });
 
@@ -125,7 +147,9 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       startedAt: started,
     };
     if (step.appendToContext && !slice) await appendContext(scope, step, record);
-    await scope.options.journal?.stepFinished(scope.id, id, record);
+    // Not awaited: its dependants start now; the events wait until the journal has it.
+    const journal = scope.options.journal;
+    if (journal) scope.hold(journal.stepFinished(scope.id, id, record));
     if (scope.observed)
       scope.emit({
         type: "step.finished",
@@ -144,6 +168,12 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   } catch (e) {
     return failStep(scope, step, e, attempts, started);
   }
+}
+
+/** Whether a dependency waits for an approval, or is itself behind one. */
+function blocked(scope: RunScope, dep: string): boolean {
+  const s = scope.records[dep]?.status;
+  return s === "waiting" || s === "pending";
 }
 
 /** The usage, cost and model of a step's calls, added up. */

@@ -7,6 +7,7 @@ import { formatHeadline } from "../diagnostics/printer.js";
 import type { SequencedEvent } from "../orchestrator/run-service.js";
 import type { LivePipelineInfo } from "../watch/live-pipeline-set.js";
 import { ProtocolError } from "./errors.js";
+import { approvalContinuation, waitingStep, type ApprovalRequest } from "./approvals.js";
 import { checkInputLimits } from "./input-limits.js";
 import { chainFor, oneStepPipeline } from "./model-calls.js";
 import type { ChatInput } from "./chat.js";
@@ -35,6 +36,10 @@ export const RUN_PARAMS = {
   input: { description: "The run input, checked against the pipeline's `inputs`." },
   conversationId,
   wait: { type: "boolean", description: "Answer with the finished run instead of its id." },
+  stream: {
+    description: "Stream model answers as step.delta events (GET /v1/runs/{id}/events): true for every step, or a list of step ids.",
+    anyOf: [{ type: "boolean" }, { type: "array", items: { type: "string", minLength: 1, maxLength: 200 }, maxItems: 1000 }],
+  },
 } as const;
 
 /** Params of `tasks.execute`, also the body of POST /v1/tasks. */
@@ -71,6 +76,28 @@ async function forward(iter: AsyncIterable<SequencedEvent>, sink: (e: SequencedE
   }
 }
 
+/** runs.approve and runs.reject: check the waiting step and the answer, then continue the run in place. */
+async function answerApproval(p: Record<string, unknown>, ctx: MethodContext, s: ProtocolServices, req: ApprovalRequest): Promise<unknown> {
+  const id = p.runId as string;
+  const stored = await s.store.getRun(id);
+  if (!stored) throw new ProtocolError("not_found", `no run '${id}'`);
+  const waiting = await waitingStep(s.store, stored, req.stepId);
+  const pipeline = s.pipelines.get(stored.pipeline);
+  if (!pipeline) throw new ProtocolError("conflict", `pipeline '${stored.pipeline}' has no valid version in the live set`);
+  if (req.decision === "approved") checkInputLimits(req.answer, s.limits, "the answer");
+  const c = approvalContinuation(stored, pipeline, waiting, req);
+  const { runId } = await s.runs.start({
+    pipeline,
+    input: stored.input,
+    runId: id,
+    ...(stored.conversationId !== undefined ? { conversationId: stored.conversationId } : {}),
+    resume: c.resume,
+    approvals: c.approvals,
+  });
+  if (!p.wait) return { runId, stepId: req.stepId, decision: req.decision, status: "running", ...(c.expired ? { expired: true } : {}) };
+  return s.runs.wait(runId, ctx.signal);
+}
+
 export const METHODS: readonly MethodSpec[] = [
   {
     name: "pipelines.list",
@@ -94,7 +121,8 @@ export const METHODS: readonly MethodSpec[] = [
       }
       const input = p.input ?? {};
       checkInputLimits(input, s.limits);
-      const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}) });
+      const stream = p.stream === true ? true : Array.isArray(p.stream) ? (p.stream as string[]) : undefined;
+      const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}), ...(stream ? { stream } : {}) });
       if (!p.wait) return { runId, status: "running" };
       const follow = ctx.progress ? forward(s.runs.events(runId, { signal: ctx.signal }), ctx.progress) : undefined;
       try {
@@ -135,6 +163,23 @@ export const METHODS: readonly MethodSpec[] = [
       if (outcome === "not_found") throw new ProtocolError("not_found", `no run '${id}'`);
       if (outcome === "finished") throw new ProtocolError("conflict", `run '${id}' is not running here; it cannot be cancelled`);
       return (await s.runs.get(id)) ?? { runId: id, status: "cancelled" };
+    },
+  },
+  {
+    name: "runs.approve",
+    description:
+      "Approves a waiting approval step of a run; `input` (checked against the step's schema) becomes its output, and the run continues. With `wait`, answers with the run once it ends (or waits again).",
+    params: obj({ runId, stepId: name, input: { description: "The answer. Default: {}." }, wait: { type: "boolean" } }, ["runId", "stepId"]),
+    async call(p, ctx, s) {
+      return answerApproval(p, ctx, s, { stepId: p.stepId as string, decision: "approved", answer: p.input ?? {}, ...(ctx.principal ? { by: ctx.principal.name } : {}) });
+    },
+  },
+  {
+    name: "runs.reject",
+    description: "Rejects a waiting approval step of a run: the step fails with reason `rejected` and the given reason (with onError: fail, the run fails).",
+    params: obj({ runId, stepId: name, reason: { type: "string", minLength: 1, maxLength: 10_000 }, wait: { type: "boolean" } }, ["runId", "stepId", "reason"]),
+    async call(p, ctx, s) {
+      return answerApproval(p, ctx, s, { stepId: p.stepId as string, decision: "rejected", reason: p.reason as string, ...(ctx.principal ? { by: ctx.principal.name } : {}) });
     },
   },
   {

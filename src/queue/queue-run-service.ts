@@ -17,6 +17,7 @@ import {
 } from "../orchestrator/run-service.js";
 import { isRedacted } from "../store/redaction.js";
 import type { StoredRun } from "../store/store.js";
+import { McpError } from "../util/errors.js";
 import type { RunQueue } from "./run-queue.js";
 
 export class QueueRunService implements RunService {
@@ -33,6 +34,9 @@ export class QueueRunService implements RunService {
   }
 
   async start(req: RunStartRequest): Promise<{ runId: string }> {
+    if (req.approvals || req.runId !== undefined) {
+      throw new McpError("UNAVAILABLE", "answering an approval of a queued run is not supported here yet; use mcp approve / mcp reject with MCP_STORE set to the queue's Redis");
+    }
     const runId = await this.#q.enqueue(req.pipeline, req.input, {
       ...(req.conversationId !== undefined ? { conversationId: req.conversationId } : {}),
       ...(req.resume ? { resumeFrom: req.resume.fromRunId } : {}),

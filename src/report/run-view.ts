@@ -181,7 +181,14 @@ export class RunViewBuilder {
         this.#closeOpen(s, e.ts, "aborted");
         return;
       }
+      case "step.waiting": {
+        const s = this.#step(e.stepId);
+        s.status = "waiting";
+        s.bars.push({ kind: "queued", start: e.ts, note: `waits for approval: ${e.prompt}` });
+        return;
+      }
       case "step.progress":
+      case "step.delta":
       case "model.throttled":
       case "model.limit_wait":
       case "model.breaker":

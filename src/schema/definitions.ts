@@ -78,6 +78,7 @@ export const defs: Record<string, Schema> = {
       connectTimeout: { $ref: "#/$defs/duration", description: "Timeout to open a connection." },
       stream: bool("Stream the response (openai, anthropic)."),
       cache: ref("cache", "Cache this model's calls: true, false, or { ttl }. Overrides mcp.yaml cache.enabled."),
+      outputSchema: ref("outputSchema", "JSON Schema of this model's output; the compiler checks $steps.<id>.output.<path> references of steps using it. Built-in providers declare theirs."),
       deployments: d(
         "Replicas of this model (openai, anthropic, http): calls are balanced across them, a failing one is ejected by its circuit breaker and probed back; retries and fallbacks see one model. docs/gateway.md.",
         { type: "array", minItems: 1, items: { $ref: "#/$defs/deployment" } },
@@ -147,7 +148,19 @@ export const defs: Record<string, Schema> = {
     onError: d("fail: stop the run; continue: record the error and go on.", { enum: ["fail", "continue"] }),
     output: { $ref: "#/$defs/template", description: "Mapping of the model's raw result ($result) to the step output." },
     appendToContext: d("Append this step's result to the conversation: true, or a template of the turn to append.", {}),
+    approval: ref("approval", "Pause the run until a person approves (`mcp approve`) or rejects (`mcp reject`) this step; its output is the answer. A step with approval has no model."),
+    outputSchema: ref("outputSchema", "JSON Schema of the step's output (after `output:`), over its model's; the compiler checks $steps.<id>.output.<path> references against it."),
   }),
+  approval: strict(
+    "A human approval: the run is journaled as waiting (`mcp run` exits 3) until `mcp approve RUN STEP [--input JSON]` or `mcp reject RUN STEP --reason TEXT`. docs/approval.md.",
+    {
+      prompt: { $ref: "#/$defs/template", description: "What the person is asked: a template over $input and $steps." },
+      timeout: { $ref: "#/$defs/duration", description: 'How long the answer may take, e.g. "24h"; an answer after it fails the step (reason timeout). Default: no limit.' },
+      schema: d("JSON Schema (draft 2020-12) of the answer given with `mcp approve --input`; a non-matching answer is refused.", { type: ["object", "boolean"] }),
+    },
+    { required: ["prompt"] },
+  ),
+  outputSchema: d("A JSON Schema (draft 2020-12) of an output.", { type: ["object", "boolean"] }),
   context: strict("The conversation this pipeline reads ($context.history, $context.summary) and appends to (appendToContext). Kept in the project's store. docs/state.md.", {
     conversation: str("Conversation id, usually a template such as ${{ $input.conversationId }}; `mcp run --conversation ID` overrides it."),
     maxHistory: int("Most turns kept in the store; older ones are deleted (or summarised, with compress).", { minimum: 1 }),

@@ -98,7 +98,7 @@ const USER_AJV_OPTIONS: Options = { allErrors: true, verbose: true, strict: fals
  * instance of its own and removes the schema again, so a schema with an `$id` can be
  * checked any number of times (validating a folder, hot reload) without "already exists".
  */
-export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
+export function checkUserSchema(file: YamlFile, path: JsonPath, what = "the run input"): Diagnostic[] {
   const schema = valueAt(file.value, path);
   if (!schema || typeof schema !== "object") return [];
   userAjv ??= newAjv(USER_AJV_OPTIONS);
@@ -119,7 +119,7 @@ export function checkUserSchema(file: YamlFile, path: JsonPath): Diagnostic[] {
         const near = typeof data === "string" ? closest(data, allowed) : undefined;
         msg = `${displayPath(p)} must be one of ${allowed.join(", ")}; found ${describeValue(data)}${near ? ` (did you mean '${near}'?)` : ""}`;
       }
-      out.push(error("MCP104", msg, file.locate(p), { hint: `${where} is the JSON Schema (draft 2020-12) of the run input` }));
+      out.push(error("MCP104", msg, file.locate(p), { hint: `${where} is the JSON Schema (draft 2020-12) of ${what}` }));
     }
     return out;
   }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ProtocolHandler } from "../protocol/handler.js";
 import type { MethodContext } from "../protocol/services.js";
 import type { TokenLimiter } from "./token-limit.js";
-import { CONVERSATION_ROUTE, PIPELINES_ROUTE, RUN_ID_ROUTE, RUN_ROUTE, RUNS_ROUTE, TASK_ROUTE } from "./schemas.js";
+import { APPROVE_ROUTE, CONVERSATION_ROUTE, PIPELINES_ROUTE, REJECT_ROUTE, RUN_ID_ROUTE, RUN_ROUTE, RUNS_ROUTE, TASK_ROUTE } from "./schemas.js";
 
 /** An AbortSignal that aborts when the client goes away before the reply was sent. */
 export function clientSignal(reply: FastifyReply): AbortSignal {
@@ -55,6 +55,19 @@ export function apiRoutes(app: FastifyInstance, handler: ProtocolHandler, tokens
   app.get<{ Querystring: { limit?: number; pipeline?: string } }>("/v1/runs", { schema: RUNS_ROUTE }, (req, reply) => call(handler, req, reply, "runs.list", req.query));
   app.get<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.get", { runId: req.params.id }));
   app.delete<{ Params: { id: string } }>("/v1/runs/:id", { schema: RUN_ID_ROUTE }, (req, reply) => call(handler, req, reply, "runs.cancel", { runId: req.params.id }));
+
+  // Answers to a waiting approval step; the run continues (202) or, with `wait`, is answered once it ends (200).
+  for (const [verb, method, schema] of [
+    ["approve", "runs.approve", APPROVE_ROUTE],
+    ["reject", "runs.reject", REJECT_ROUTE],
+  ] as const) {
+    app.post<{ Params: { id: string; step: string }; Body: Record<string, unknown> | null }>(`/v1/runs/:id/steps/:step/${verb}`, { schema }, async (req, reply) => {
+      const body = req.body ?? {};
+      const result = await call(handler, req, reply, method, { ...body, runId: req.params.id, stepId: req.params.step });
+      if (!body.wait) reply.code(202).header("location", `/v1/runs/${encodeURIComponent(req.params.id)}`);
+      return result;
+    });
+  }
 
   app.post<{ Body: Record<string, unknown> }>("/v1/tasks", { schema: TASK_ROUTE }, async (req, reply) => {
     const key = req.principal?.name ?? "anonymous";

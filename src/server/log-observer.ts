@@ -57,6 +57,8 @@ export class LogObserver implements RunObserver {
       case "step.skipped":
       case "step.aborted":
       case "step.progress":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
         return;
       default:

@@ -47,6 +47,26 @@ export const RUN_ROUTE = {
 
 export const RUN_ID_ROUTE = { params: runIdParams, response: { 200: runSummary, ...ERROR_REPLIES } } as const;
 
+const stepParams = {
+  type: "object",
+  properties: { id: { type: "string", minLength: 1, maxLength: 200 }, step: { type: "string", minLength: 1, maxLength: 200 } },
+  required: ["id", "step"],
+} as const;
+
+/** POST /v1/runs/{id}/steps/{step}/approve: the answer (`input`) and `wait`. */
+export const APPROVE_ROUTE = {
+  params: stepParams,
+  body: { type: ["object", "null"], properties: { input: {}, wait: { type: "boolean" } }, additionalProperties: false },
+  response: { 200: runSummary, 202: runSummary, ...ERROR_REPLIES },
+} as const;
+
+/** POST /v1/runs/{id}/steps/{step}/reject: `reason` and `wait`. */
+export const REJECT_ROUTE = {
+  params: stepParams,
+  body: { type: "object", properties: { reason: { type: "string", minLength: 1, maxLength: 10_000 }, wait: { type: "boolean" } }, required: ["reason"], additionalProperties: false },
+  response: { 200: runSummary, 202: runSummary, ...ERROR_REPLIES },
+} as const;
+
 export const RUNS_ROUTE = {
   querystring: {
     type: "object",

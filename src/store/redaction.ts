@@ -41,8 +41,8 @@ export function isRedacted(v: unknown): v is RedactedValue {
 
 /** A step record without its output. */
 export function redactStep(r: StepRecord): StepRecord {
-  if (r.output === undefined) return r;
-  return { ...r, output: redactValue(r.output) };
+  if (r.output === undefined && r.approval === undefined) return r;
+  return { ...r, ...(r.output !== undefined ? { output: redactValue(r.output) } : {}), ...(r.approval ? { approval: { ...r.approval, prompt: "[redacted]" } } : {}) };
 }
 
 /** A report without the run's input, output and step outputs. */
@@ -69,6 +69,11 @@ export function redactEvent(e: RunEvent): RunEvent {
         const { message: _message, ...rest } = e;
         return rest;
       }
+    case "step.waiting":
+      // The rendered prompt quotes the run's data.
+      return { ...e, prompt: "[redacted]" };
+    case "step.delta":
+      return { ...e, text: "[redacted]" };
     // Events that carry no prompt or answer. A new event type must be placed here or above.
     case "run.started":
     case "step.queued":

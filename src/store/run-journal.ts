@@ -1,8 +1,8 @@
 /**
  * StoreJournal: the RunJournal over a Store. The run is written when it starts (id, input,
- * pipeline file and hash), each finished step when it finishes (the orchestrator awaits it
- * before any dependant starts, and the store has committed when it resolves), and the
- * report when the run ends. That is what `mcp runs` lists and `mcp resume` continues.
+ * pipeline file and hash), each finished step when it finishes (the store has committed it
+ * when the promise resolves; the run holds its events back until then), and the report
+ * when the run ends. That is what `mcp runs` lists and `mcp resume` continues.
  */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
@@ -32,8 +32,9 @@ export class StoreJournal implements RunJournal {
     });
   }
 
-  async stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void> {
-    await this.#store.putStep(runId, stepId, record);
+  /** The store's own promise: the SQLite store resolves it when the step's batch committed. */
+  stepFinished(runId: string, stepId: string, record: StepRecord): Promise<void> {
+    return this.#store.putStep(runId, stepId, record);
   }
 
   async runFinished(runId: string, report: RunReport): Promise<void> {

@@ -94,6 +94,8 @@ export class AlertWebhook implements RunObserver {
       case "run.finished":
         this.#runs.delete(e.runId);
         return;
+      case "step.delta":
+      case "step.waiting":
       case "step.queued":
       case "step.started":
       case "step.attempt_failed":

@@ -112,6 +112,8 @@ export class RunMetrics implements RunObserver {
         return;
       case "step.queued":
       case "step.progress":
+      case "step.waiting":
+      case "step.delta":
       case "model.throttled":
         return;
       case "model.limit_wait": {

@@ -218,7 +218,9 @@ export class LivePipelineSet {
     const files = new Set<string>(this.#paths.fileRoots);
     for (const dir of this.#paths.dirRoots) for (const f of this.#paths.walk(dir)) files.add(f);
     const events: LiveSetEvent[] = [];
-    for (const f of [...files].sort()) await this.#pipelines.load(f, ["file"], events);
+    await this.#pipelines.batch(async () => {
+      for (const f of [...files].sort()) await this.#pipelines.load(f, ["file"], events);
+    });
     if (this.#isClosed()) return;
 
     await this.#watchers.start();
@@ -323,7 +325,7 @@ export class LivePipelineSet {
     }
     const events: LiveSetEvent[] = [];
     try {
-      await this.#pipelines.reloadTouched(paths, (p) => this.#paths.isPipelinePath(p), events);
+      await this.#pipelines.batch(() => this.#pipelines.reloadTouched(paths, (p) => this.#paths.isPipelinePath(p), events));
     } catch (e) {
       events.push({ type: "error", error: e instanceof Error ? e : new Error(String(e)) });
     }

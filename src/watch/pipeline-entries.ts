@@ -11,7 +11,8 @@ import { DEFAULT_LIMITS } from "../config/limits.js";
 import { error, wholeFile, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { ChangeCause, LivePipelineInfo, LivePipelineSetOptions, LiveSetEvent, PipelineStatus } from "./live-set-types.js";
-import { freezePipeline, moduleFiles, nameLocation, stampOf, versionOf } from "./pipeline-versions.js";
+import type { YamlFile } from "../config/yaml-file.js";
+import { freezePipeline, moduleFiles, nameLocation, readOrEmpty, stampOf, versionOf } from "./pipeline-versions.js";
 import { displayPath, exists, isInside } from "./watch-paths.js";
 
 export interface Entry {
@@ -31,6 +32,35 @@ export interface Entry {
   clashName?: string;
 }
 
+/**
+ * What one batch reads once for all its pipelines: the mcp.yaml found from each folder, its
+ * text, and the parsed and validated file (only a config without diagnostics is shared, so
+ * each pipeline of a broken mcp.yaml still reports its errors). An mcp.yaml edit reloads
+ * every pipeline under it: without this, each would read, parse and validate it again.
+ */
+class BatchReads {
+  readonly configs = new (class extends Map<string, { file: YamlFile; diagnostics: Diagnostic[] }> {
+    override set(key: string, value: { file: YamlFile; diagnostics: Diagnostic[] }): this {
+      return value.diagnostics.length === 0 ? super.set(key, value) : this;
+    }
+  })();
+  readonly #found = new Map<string, string | undefined>();
+  readonly #texts = new Map<string, string>();
+
+  configFor(dir: string): string | undefined {
+    if (this.#found.has(dir)) return this.#found.get(dir);
+    const found = findProjectConfig(dir);
+    this.#found.set(dir, found);
+    return found;
+  }
+
+  read = (p: string): string => {
+    let t = this.#texts.get(p);
+    if (t === undefined) this.#texts.set(p, (t = readOrEmpty(p)));
+    return t;
+  };
+}
+
 export class PipelineEntries {
   /** By absolute path. */
   readonly entries = new Map<string, Entry>();
@@ -39,11 +69,22 @@ export class PipelineEntries {
   readonly #opts: Pick<LivePipelineSetOptions, "limits" | "models" | "verifyModules">;
   readonly #fileRoots: ReadonlySet<string>;
   readonly #isClosed: () => boolean;
+  #batch: BatchReads | undefined;
 
   constructor(opts: Pick<LivePipelineSetOptions, "limits" | "models" | "verifyModules">, fileRoots: ReadonlySet<string>, isClosed: () => boolean) {
     this.#opts = opts;
     this.#fileRoots = fileRoots;
     this.#isClosed = isClosed;
+  }
+
+  /** Loads in `fn` share their reads of mcp.yaml files (BatchReads). */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    this.#batch = new BatchReads();
+    try {
+      return await fn();
+    } finally {
+      this.#batch = undefined;
+    }
   }
 
   nameOfFile(e: Entry): string {
@@ -114,9 +155,10 @@ export class PipelineEntries {
       return;
     }
 
-    const configPath = findProjectConfig(dirname(path));
+    const batch = this.#batch;
+    const configPath = batch ? batch.configFor(dirname(path)) : findProjectConfig(dirname(path));
     const modulesBefore = prev?.modules ?? [];
-    const stampBefore = stampOf(stampText, configPath, modulesBefore);
+    const stampBefore = stampOf(stampText, configPath, modulesBefore, batch?.read);
     if (prev && prev.stamp === stampBefore && !prev.clashWith) return;
 
     const sources = new SourceMap();
@@ -126,6 +168,7 @@ export class PipelineEntries {
       configPath: configPath ? displayPath(configPath) : null,
       ...(text !== undefined ? { text } : {}),
       ...(this.#opts.models ? { models: this.#opts.models } : {}),
+      ...(batch ? { configCache: batch.configs } : {}),
     });
     let diagnostics = loaded.diagnostics;
     let pipeline = loaded.pipeline;
@@ -142,7 +185,7 @@ export class PipelineEntries {
     }
     const entry: Entry = prev ?? { path, file, status: "invalid", diagnostics: [], sources, modules: [] };
     entry.file = file;
-    entry.stamp = stampOf(stampText, configPath, modules);
+    entry.stamp = stampOf(stampText, configPath, modules, batch?.read);
     entry.sources = sources;
     entry.modules = modules;
     if (configPath) entry.configPath = configPath;

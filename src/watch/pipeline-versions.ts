@@ -24,7 +24,7 @@ export function moduleFiles(pipeline: CompiledPipeline): string[] {
   return [...out].sort();
 }
 
-function readOrEmpty(p: string): string {
+export function readOrEmpty(p: string): string {
   try {
     return readFileSync(p, "utf8");
   } catch {
@@ -32,13 +32,13 @@ function readOrEmpty(p: string): string {
   }
 }
 
-export function stampOf(text: string, configPath: string | undefined, modules: readonly string[]): string {
+export function stampOf(text: string, configPath: string | undefined, modules: readonly string[], read: (p: string) => string = readOrEmpty): string {
   const h = createHash("sha256")
     .update(text)
     .update("\u0000")
     .update(configPath ?? "")
     .update("\u0000");
-  if (configPath) h.update(readOrEmpty(configPath));
+  if (configPath) h.update(read(configPath));
   for (const m of modules) h.update("\u0000").update(m).update("\u0000").update(readOrEmpty(m));
   return h.digest("hex");
 }

@@ -77,6 +77,16 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       writeLine(io.stderr, `mcp resume: run ${run.id} already succeeded; nothing to resume`);
       return EXIT_CODES.ok;
     }
+    if (status === "waiting") {
+      const waiting = Object.entries(await store.getSteps(run.id))
+        .filter(([, r]) => r.status === "waiting")
+        .map(([id]) => id);
+      writeLine(
+        io.stderr,
+        `mcp resume: run ${run.id} waits for an approval of ${waiting.map((w) => `'${w}'`).join(", ") || "a step"}; answer it with 'mcp approve ${run.id} STEP' or 'mcp reject ${run.id} STEP --reason ...'`,
+      );
+      return EXIT_CODES.invalid;
+    }
     if (status === "running" && !force) {
       writeLine(io.stderr, `mcp resume: run ${run.id} is still running (process ${run.pid ?? "?"}${run.host ? ` on ${run.host}` : ""}); wait for it, or resume anyway with --force`);
       return EXIT_CODES.invalid;

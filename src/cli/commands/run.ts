@@ -12,6 +12,9 @@ import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, ru
 import { EXIT_CODES } from "../exit-codes.js";
 import { exitCodeOf, runOnce } from "../run-once.js";
 import { EventRecorder, writeReports } from "../run-report.js";
+import { STEP_ID } from "../../compiler/steps.js";
+import { templateExpressions } from "../../expr/template.js";
+import { didYouMean } from "../../util/suggest.js";
 
 export const help = `Usage: mcp run FILE [options]
 
@@ -30,6 +33,11 @@ Options:
   --progress MODE       auto|live|plain|json|none: how progress is shown on stderr
                         (json: one event per line)  [default: auto = live on a terminal]
   --quiet               no progress and no report on stderr
+  --stream [STEP]       print the text of STEP's model answer on stdout as it arrives (token
+                        by token for streaming models: openai, anthropic, mock), instead of
+                        the result JSON; the live view on stderr shows the other steps.
+                        Default STEP: the last step the output reads (else the last step).
+                        Repeat for several steps (--stream a --stream b)
   --report F.html       write a self-contained HTML report of the run (DAG, timeline,
                         step details; opens offline). With GITHUB_STEP_SUMMARY set, a
                         Markdown summary of the run is appended to that file too
@@ -44,6 +52,7 @@ Options:
 ${RUN_ENVIRONMENT_HELP}
 
 Exit codes: 0 success, 1 the run failed, 2 invalid pipeline or input (nothing ran),
+3 the run waits for an approval (mcp approve / mcp reject continue it),
 130 interrupted (Ctrl-C; the partial report is printed).`;
 
 export const RUN_OPTIONS = {
@@ -55,6 +64,7 @@ export const RUN_OPTIONS = {
   progress: { type: "string" },
   quiet: { type: "boolean" },
   report: { type: "string" },
+  stream: { type: "string", multiple: true },
   watch: { type: "boolean" },
   "watch-mode": { type: "string" },
   queue: { type: "string" },
@@ -62,7 +72,7 @@ export const RUN_OPTIONS = {
 } as const;
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse("run", argv, RUN_OPTIONS);
+  const { values, positionals } = parse("run", streamArgs(argv), RUN_OPTIONS);
   if (values.help) {
     writeLine(io.stdout, help);
     return 0;
@@ -78,7 +88,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = runEnvironmentFlags("run", values);
   if (values["watch-mode"] !== undefined && !values.watch) throw new UsageError("--watch-mode needs --watch", "run");
   if (values.queue !== undefined) {
-    if (values.watch || values["dry-run"]) throw new UsageError("--queue does not go with --watch or --dry-run", "run");
+    if (values.watch || values["dry-run"] || values.stream !== undefined) throw new UsageError("--queue does not go with --watch, --dry-run or --stream", "run");
     if (values.report !== undefined) throw new UsageError("--report does not go with --queue yet; write it afterwards with 'mcp runs show ID --report F.html' (MCP_STORE=redis://...)", "run");
     const { queuedRun } = await import("../queued-run.js");
     return queuedRun(
@@ -92,6 +102,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       },
       io,
     );
+  }
+  const streamFlags = values.stream as string[] | undefined;
+  if (streamFlags !== undefined) {
+    if (values.json) throw new UsageError("--stream prints the answer's text on stdout; it does not go with --json", "run");
+    if (values.watch || values["dry-run"]) throw new UsageError("--stream does not go with --watch or --dry-run", "run");
   }
   const reportFile = values.report as string | undefined;
   if (reportFile !== undefined && values.watch) throw new UsageError("--report writes one run's report; it cannot be used with --watch", "run");
@@ -116,6 +131,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       writeLine(io.stdout, values.json ? JSON.stringify(plan, null, 2) : formatPlan(plan, pipeline));
       return EXIT_CODES.ok;
     }
+    const stream = streamFlags !== undefined ? streamSteps(pipeline, streamFlags) : undefined;
     const environment = await createRunEnvironment(pipeline, flags, { env: io.env });
     try {
       for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
@@ -127,7 +143,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         input,
         { ...environment.options, inputOrigin, ...(concurrency ? { concurrency } : {}) },
         io,
-        { progress, quiet: !!values.quiet, json: !!values.json },
+        { progress, quiet: !!values.quiet, json: !!values.json, ...(stream ? { stream } : {}) },
         recorder,
       );
       if (recorder)
@@ -155,6 +171,40 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await orchestrator.close();
   }
+}
+
+/**
+ * `--stream` takes an optional step: a bare `--stream` (or one followed by the file or an
+ * option) becomes `--stream=`, the default; `--stream ID` with ID a step id (no dot or
+ * slash, so never a file) keeps it.
+ */
+function streamArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a !== "--stream") out.push(a);
+    else if (argv[i + 1] !== undefined && STEP_ID.test(argv[i + 1]!)) out.push(`--stream=${argv[++i]!}`);
+    else out.push("--stream=");
+  }
+  return out;
+}
+
+/** The steps `--stream` names; "" is the default: the last step the output reads, else the last step. */
+function streamSteps(pipeline: CompiledPipeline, flags: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const f of flags) {
+    if (f !== "") {
+      if (!pipeline.steps.has(f)) throw new UsageError(`--stream: no step '${f}' in ${pipeline.file}${didYouMean(f, pipeline.steps.keys())}`, "run");
+      out.add(f);
+      continue;
+    }
+    const read = new Set<string>();
+    if (pipeline.output) for (const e of templateExpressions(pipeline.output)) for (const id of e.refs.steps.keys()) read.add(id);
+    const candidates = pipeline.order.filter((id) => read.has(id));
+    const last = candidates.at(-1) ?? pipeline.order.at(-1);
+    if (last !== undefined) out.add(last);
+  }
+  return [...out];
 }
 
 function isEmptyObject(v: unknown): boolean {

@@ -157,8 +157,10 @@ async function show(store: Store, id: string, io: CliIo, json: boolean): Promise
     return EXIT_CODES.ok;
   }
   const resumable = status === "failed" || status === "cancelled" || status === "interrupted";
+  const waitingOn = Object.entries(steps).filter(([, r]) => r.status === "waiting");
   const lines = [
     `run ${run.id}: ${status}${resumable ? ` (continue it with: mcp resume ${run.id})` : ""}`,
+    ...waitingOn.map(([sid, r]) => `waiting    step '${sid}' needs approval: ${r.approval?.prompt ?? ""} (mcp approve ${run.id} ${sid} / mcp reject ${run.id} ${sid} --reason ...)`),
     `pipeline   ${run.pipeline} (${run.file})`,
     `hash       ${run.hash.slice(0, 12)}`,
     `started    ${localTime(run.startedAt)}${run.durationMs !== undefined ? `, took ${formatDuration(run.durationMs)}` : ""}${run.attempts > 1 ? `, resumed ${run.attempts - 1} time${run.attempts > 2 ? "s" : ""}` : ""}`,

@@ -8,13 +8,14 @@ export const MARK: Record<StepStatus, string> = {
   pending: "·",
   queued: "…",
   running: "▸",
+  waiting: "?",
   success: "✓",
   failed: "✗",
   skipped: "-",
   aborted: "■",
 };
 
-const COLOR: Partial<Record<StepStatus, string>> = { success: "32", failed: "31", skipped: "2", aborted: "33", running: "36" };
+const COLOR: Partial<Record<StepStatus, string>> = { success: "32", failed: "31", skipped: "2", aborted: "33", running: "36", waiting: "35" };
 
 export function paint(on: boolean, code: string | undefined, s: string): string {
   return on && code ? `\u001b[${code}m${s}\u001b[0m` : s;
@@ -81,7 +82,7 @@ export function formatReport(report: RunReport, color = false): string {
     return color ? l.replace(/^./, statusMark(status, true)) : l;
   });
   const t = report.totals;
-  const head = `${paint(color, report.status === "success" ? "32" : "31", report.status)} ${report.runId} (${report.pipeline}) in ${formatDuration(report.durationMs)}`;
+  const head = `${paint(color, report.status === "success" ? "32" : report.status === "waiting" ? "35" : "31", report.status)} ${report.runId} (${report.pipeline}) in ${formatDuration(report.durationMs)}`;
   const totals = `tokens ${t.inputTokens} in / ${t.outputTokens} out, cost ${formatCost(t.cost)}, ${t.calls} model call${t.calls === 1 ? "" : "s"}${t.cacheHits ? `, ${t.cacheHits} cache hit${t.cacheHits === 1 ? "" : "s"}` : ""}`;
   const notes = Object.values(report.steps).some((r) => r.usageEstimated) ? ["~ tokens estimated, about 4 characters per token (the provider reported none)"] : [];
   return [...lines, "", head, totals, ...notes].join("\n");

@@ -1,6 +1,10 @@
 /**
  * The terminal view: one line per step (state, model, time), redrawn in place (log-update)
  * while the run goes on. Retries, fallbacks and failures are printed above it as they happen.
+ *
+ * Streamed steps (`mcp run --stream` on a terminal, `streamTo()`): their text is printed
+ * above the rows too, as it arrives; finished lines stay, and the line being written is
+ * the first line of the redrawn block, so the rows keep showing the other steps.
  */
 import type { Writable } from "node:stream";
 import { createLogUpdate } from "log-update";
@@ -9,6 +13,7 @@ import { formatDuration } from "../../util/duration.js";
 import { unreachable } from "../../util/unreachable.js";
 import { paint, statusMark } from "./format.js";
 import { PlainReporter } from "./plain.js";
+import { textOf } from "./stream.js";
 
 interface Row {
   status: StepStatus;
@@ -23,6 +28,11 @@ export class LiveReporter implements RunObserver {
   readonly #plain: PlainReporter;
   readonly #view: ReturnType<typeof createLogUpdate>;
   #timer: NodeJS.Timeout | undefined;
+  /** Steps whose text this view prints (streamTo), the one being written, its unfinished line. */
+  #streamSteps: ReadonlySet<string> = new Set();
+  #streaming: string | undefined;
+  #tail = "";
+  #streamedSteps = new Set<string>();
 
   constructor(
     readonly out: Writable & { columns?: number },
@@ -33,7 +43,14 @@ export class LiveReporter implements RunObserver {
     this.#view = createLogUpdate(out, { showCursor: true, defaultWidth: 100 });
   }
 
+  /** Prints the text of these steps as it arrives (step.delta), above the rows. */
+  streamTo(steps: readonly string[]): this {
+    this.#streamSteps = new Set(steps);
+    return this;
+  }
+
   onEvent(e: RunEvent): void {
+    if (this.#streamSteps.size) this.#stream(e);
     switch (e.type) {
       case "run.started":
         for (const id of e.steps) this.#rows.set(id, { status: "pending" });
@@ -59,6 +76,10 @@ export class LiveReporter implements RunObserver {
       case "step.aborted":
         this.#set(e.stepId, { status: "aborted" });
         break;
+      case "step.waiting":
+        this.#set(e.stepId, { status: "waiting", note: "waits for approval" });
+        this.#above(e);
+        break;
       case "step.attempt_failed":
       case "step.fell_back":
       case "model.throttled":
@@ -73,10 +94,60 @@ export class LiveReporter implements RunObserver {
         break;
       case "step.cache":
       case "step.progress":
+      case "step.delta":
         break;
       default:
         unreachable(e);
     }
+  }
+
+  #stream(e: RunEvent): void {
+    if (e.type === "step.delta" && this.#streamSteps.has(e.stepId)) {
+      this.#streamedSteps.add(e.stepId);
+      this.#text(e.stepId, e.text);
+    } else if (e.type === "step.attempt_failed" && this.#streaming === e.stepId) {
+      this.#endText();
+      this.#streamedSteps.delete(e.stepId);
+    } else if (e.type === "step.finished" && this.#streamSteps.has(e.stepId)) {
+      if (!this.#streamedSteps.has(e.stepId)) this.#text(e.stepId, textOf(e.output));
+      if (this.#streaming === e.stepId) this.#endText();
+    } else if (e.type === "run.finished" && this.#streaming !== undefined) {
+      this.#endText();
+    }
+  }
+
+  /** Adds streamed text: whole lines (and lines as wide as the terminal) are printed for good. */
+  #text(stepId: string, text: string): void {
+    if (this.#streaming !== stepId) {
+      if (this.#streaming !== undefined) this.#endText();
+      this.#streaming = stepId;
+      if (this.#streamSteps.size > 1) this.#tail = `[${stepId}] `;
+    }
+    this.#tail += text;
+    const width = Math.max(10, (this.out.columns ?? 100) - 1);
+    const done: string[] = [];
+    for (;;) {
+      const nl = this.#tail.indexOf("\n");
+      if (nl >= 0 && nl <= width) {
+        done.push(this.#tail.slice(0, nl));
+        this.#tail = this.#tail.slice(nl + 1);
+      } else if ([...this.#tail].length > width) {
+        const chars = [...this.#tail];
+        done.push(chars.slice(0, width).join(""));
+        this.#tail = chars.slice(width).join("");
+      } else break;
+    }
+    this.#view.clear();
+    if (done.length) this.out.write(done.join("\n") + "\n");
+    this.#draw();
+  }
+
+  #endText(): void {
+    this.#view.clear();
+    if (this.#tail !== "") this.out.write(this.#tail + "\n");
+    this.#tail = "";
+    this.#streaming = undefined;
+    this.#draw();
   }
 
   dispose(): void {
@@ -97,7 +168,7 @@ export class LiveReporter implements RunObserver {
   #draw(): void {
     const width = this.out.columns ?? 100;
     const idw = Math.min(30, Math.max(4, ...[...this.#rows.keys()].map((k) => k.length)));
-    const lines: string[] = [];
+    const lines: string[] = this.#tail !== "" ? [this.#tail] : [];
     const now = Date.now();
     for (const [id, r] of this.#rows) {
       const ms = r.ms ?? (r.started !== undefined && r.status === "running" ? now - r.started : undefined);

@@ -41,6 +41,10 @@ export class PlainReporter implements RunObserver {
         return `  ${statusMark("aborted", c)} ${e.stepId} aborted`;
       case "step.progress":
         return `  ${paint(c, "2", "…")} ${e.stepId}${item(e.item)} ${e.total !== undefined ? `${e.progress}/${e.total}` : e.progress}${e.message ? ` ${e.message}` : ""}`;
+      case "step.waiting":
+        return `  ${statusMark("waiting", c)} ${e.stepId} waits for approval: ${e.prompt}${e.expiresAt !== undefined ? paint(c, "2", ` (until ${new Date(e.expiresAt).toISOString()})`) : ""}`;
+      case "step.delta":
+        return undefined;
       case "model.throttled":
         return `  ${paint(c, "33", "⇣")} ${e.model} rate limited: concurrency now ${e.concurrency}`;
       case "model.limit_wait":

@@ -9,8 +9,12 @@
  *   failRate: 0.1         or fail at random, seeded with `seed`
  *   failWith: { kind: rate_limited, status: 429, retryAfter: 1s, message: ... }
  *   usage: { inputTokens: 10, outputTokens: 5 }
+ *   chunkDelay: 10ms      streamed (`mcp run --stream`): the reply's text comes word by word,
+ *                         this long apart
  */
 import { BaseModel, type ModelCallContext } from "../base-model.js";
+import type { ModelStreamEvent, StreamingModel } from "../streaming.js";
+import type { LlmOutput } from "../types.js";
 import { ModelError, type ModelErrorKind } from "../errors.js";
 import type { ModelConfig } from "../types.js";
 import { compileTemplateValue, evaluateTemplate, type Template } from "../../expr/template.js";
@@ -26,6 +30,7 @@ interface MockOptions {
   seed?: number;
   failWith?: { kind?: ModelErrorKind; status?: number; retryAfter?: string | number; message?: string };
   usage?: { inputTokens?: number; outputTokens?: number };
+  chunkDelay?: string | number;
 }
 
 /** Small, fast, seedable PRNG (mulberry32). */
@@ -40,7 +45,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class MockModel extends BaseModel {
+export class MockModel extends BaseModel implements StreamingModel {
   readonly #config: ModelConfig;
   readonly #options: Template;
   readonly #literal: MockOptions | undefined;
@@ -96,6 +101,29 @@ export class MockModel extends BaseModel {
       return out;
     }
     return reply;
+  }
+
+  /**
+   * Streams a reply: the same answer as process(), its text handed out word by word
+   * (`chunkDelay` apart), then the whole output. A reply without text streams no delta.
+   */
+  async *stream(input: unknown, ctx: ModelCallContext): AsyncGenerator<ModelStreamEvent> {
+    const output = (await this.process(input, ctx)) as LlmOutput;
+    const text = (output as { text?: unknown } | null)?.text;
+    if (typeof text === "string") {
+      const delay = parseDuration((await this.#optionsFor(input)).chunkDelay) ?? 0;
+      const pieces = text.match(/\s*\S+\s*/g) ?? [];
+      for (let i = 0; i < pieces.length; i++) {
+        if (i > 0 && delay > 0) await sleep(delay, ctx.signal);
+        else if (ctx.signal.aborted) throw ctx.signal.reason;
+        yield { type: "delta", text: pieces[i]! };
+      }
+    }
+    yield { type: "done", output };
+  }
+
+  async #optionsFor(input: unknown): Promise<MockOptions> {
+    return this.#literal ?? ((await evaluateTemplate(this.#options, { request: input })) as MockOptions);
   }
 }
 

@@ -1,0 +1,30 @@
+/** The live view with a streamed step: the text above, the rows of the other steps below. */
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../src/events/event.js";
+import { LiveReporter } from "../../src/cli/reporters/live.js";
+import { FakeTerminal } from "../helpers/terminal.js";
+
+const ev = (e: Record<string, unknown>) => ({ runId: "r", ts: Date.now(), ...e }) as RunEvent;
+
+describe("the live view of a streamed step", () => {
+  it("prints the text as it arrives above the rows, which keep showing the other steps", () => {
+    const term = new FakeTerminal(40);
+    const live = new LiveReporter(term, false).streamTo(["answer"]);
+    live.onEvent(ev({ type: "run.started", pipeline: "p", hash: "h", steps: ["other", "answer"] }));
+    live.onEvent(ev({ type: "step.started", stepId: "other", model: "slow", attempt: 1 }));
+    live.onEvent(ev({ type: "step.started", stepId: "answer", model: "gpt", attempt: 1 }));
+    live.onEvent(ev({ type: "step.delta", stepId: "answer", model: "gpt", attempt: 1, text: "Hello, " }));
+    expect(term.screen[0]).toBe("Hello,");
+    expect(term.screen.slice(1, 3).map((l) => l.split(/\s+/).slice(0, 3).join(" "))).toEqual(["▸ other slow", "▸ answer gpt"]);
+    live.onEvent(ev({ type: "step.delta", stepId: "answer", model: "gpt", attempt: 1, text: "world.\nSecond line" }));
+    expect(term.screen[0]).toBe("Hello, world.");
+    expect(term.screen[1]).toBe("Second line");
+    expect(term.screen[2]).toMatch(/^▸ other/);
+    live.onEvent(ev({ type: "step.finished", stepId: "answer", model: "gpt", durationMs: 5, attempts: 1, usage: { inputTokens: 1, outputTokens: 2 }, cost: 0, cached: false, output: { text: "x" } }));
+    live.onEvent(ev({ type: "run.finished", status: "success", durationMs: 9 }));
+    live.dispose();
+    expect(term.screen.slice(0, 2)).toEqual(["Hello, world.", "Second line"]);
+    expect(term.screen[2]).toMatch(/^▸ other/);
+    expect(term.screen[3]).toMatch(/^✓ answer/);
+  });
+});
