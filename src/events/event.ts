@@ -35,11 +35,17 @@ export type FailureReason =
   /** A bug in the runner. */
   | "internal";
 
+/**
+ * How a model call failed (ModelError's kinds, docs in src/models/errors.ts), or
+ * `stream_cut`: a streamed answer broke after its first token, so it cannot be retried.
+ */
+export type ErrorKind = "rate_limited" | "retryable" | "fatal" | "malformed" | "aborted" | "stream_cut";
+
 export interface ErrorInfo {
   reason: FailureReason;
   message: string;
-  /** ModelError kind, when a model failed. */
-  kind?: string;
+  /** How the model call failed, when a model failed. */
+  kind?: ErrorKind;
   model?: string;
   status?: number;
 }

@@ -2,6 +2,7 @@
  * Model call failures, in the kinds the orchestrator acts on. Providers map their protocol's
  * errors to one of these; messages never contain API keys.
  */
+import type { ErrorKind } from "../events/event.js";
 import { McpError } from "../util/errors.js";
 
 /**
@@ -12,7 +13,7 @@ import { McpError } from "../util/errors.js";
  * - `malformed`: the response did not have the expected shape; retried like `retryable`.
  * - `aborted`: the run was cancelled; nothing else is tried.
  */
-export type ModelErrorKind = "rate_limited" | "retryable" | "fatal" | "malformed" | "aborted";
+export type ModelErrorKind = Exclude<ErrorKind, "stream_cut">;
 
 export class ModelError extends McpError<`MODEL_${Uppercase<ModelErrorKind>}`> {
   readonly kind: ModelErrorKind;
