@@ -126,11 +126,19 @@ describe("a model with deployments", () => {
     const a = await replica("a");
     let down = true;
     a.defaultReply = () => (down ? { status: 503, json: { error: { message: "down" } } } : completion("a"));
-    const p = pipeline(`      - { name: a, baseUrl: "${a.url}/v1" }`, "    breaker: { failures: 1, cooldown: 150ms }", "retry: { attempts: 4, initialDelay: 10ms, maxDelay: 1s }");
+    // The replica comes back once a retry has met the open breaker (not on a timer: on a
+    // loaded machine a timer could let the first retry be the probe); the cool-down is long
+    // enough that the retry 10 ms later always finds the breaker still open.
+    const p = pipeline(`      - { name: a, baseUrl: "${a.url}/v1" }`, "    breaker: { failures: 1, cooldown: 1s }", "retry: { attempts: 4, initialDelay: 10ms, maxDelay: 5s }");
     const orch = new TaskOrchestrator();
     const log = eventLog();
-    setTimeout(() => (down = false), 50);
-    const r = await orch.runPipeline(p, {}, { observer: log.observer });
+    const observer = {
+      onEvent(e: Parameters<typeof log.observer.onEvent>[0]) {
+        log.observer.onEvent(e);
+        if (e.type === "step.attempt_failed" && e.error.message.includes("no deployment is available")) down = false;
+      },
+    };
+    const r = await orch.runPipeline(p, {}, { observer });
     expect(r.status).toBe("success");
     const failed = log.of("step.attempt_failed");
     expect(failed.some((e) => e.error.message.includes("no deployment is available (a: open); the next probe in"))).toBe(true);
