@@ -55,7 +55,7 @@ export async function queuedRun(opts: QueuedRunOptions, io: CliIo): Promise<numb
     }
     if (!opts.out.quiet) writeLine(io.stderr, `queued run ${runId} on ${redact(opts.url)}`);
 
-    const observer = progressObserver(io, opts.out.progress);
+    const observer = await progressObserver(io, opts.out.progress);
     const stop = new AbortController();
     let interrupted = 0;
     const onSigint = () => {

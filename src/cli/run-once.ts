@@ -7,7 +7,7 @@ import type { RunOptions } from "../orchestrator/run.js";
 import { EXIT_CODES } from "./exit-codes.js";
 import { useColor, writeLine, type CliIo } from "./io.js";
 import { formatReport } from "./reporters/format.js";
-import { LiveReporter } from "./reporters/live.js";
+import type { LiveReporter } from "./reporters/live.js";
 import { NdjsonReporter } from "./reporters/ndjson.js";
 import { PlainReporter } from "./reporters/plain.js";
 import { StreamPrinter } from "./reporters/stream.js";
@@ -20,7 +20,13 @@ export interface OutputOptions {
   stream?: readonly string[];
 }
 
-export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): RunObserver | undefined {
+/** The live view, loaded only when used: log-update costs tens of milliseconds to import. */
+async function liveReporter(io: CliIo, color: boolean): Promise<LiveReporter> {
+  const { LiveReporter } = await import("./reporters/live.js");
+  return new LiveReporter(io.stderr, color);
+}
+
+export async function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Promise<RunObserver | undefined> {
   const color = useColor(io.stderr, io.env);
   switch (mode) {
     case "none":
@@ -30,10 +36,14 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
     case "plain":
       return new PlainReporter(io.stderr, color);
     case "live":
-      return new LiveReporter(io.stderr, color);
+      return liveReporter(io, color);
     case "auto":
-      return io.stderr.isTTY && io.env.CI === undefined ? new LiveReporter(io.stderr, color) : new PlainReporter(io.stderr, color);
+      return io.stderr.isTTY && io.env.CI === undefined ? liveReporter(io, color) : new PlainReporter(io.stderr, color);
   }
+}
+
+function isLive(o: RunObserver | undefined): o is LiveReporter {
+  return typeof (o as Partial<LiveReporter> | undefined)?.streamTo === "function";
 }
 
 /**
@@ -41,11 +51,11 @@ export function progressObserver(io: CliIo, mode: OutputOptions["progress"]): Ru
  * in-flight model calls are aborted, the partial report is printed, exit 130.
  */
 export async function runOnce(orchestrator: TaskOrchestrator, pipeline: CompiledPipeline, input: unknown, options: RunOptions, io: CliIo, out: OutputOptions, extra?: RunObserver): Promise<RunReport> {
-  let progress = progressObserver(io, out.progress);
+  let progress = await progressObserver(io, out.progress);
   if (out.stream?.length) {
     // On a terminal the live view prints the text itself (both write to the same screen);
     // else the text goes to stdout, and the view (if any) to stderr.
-    const printer = progress instanceof LiveReporter && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream);
+    const printer = isLive(progress) && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream);
     if (printer !== progress) progress = progress ? new CombinedObserver([printer, progress]) : printer;
   }
   const observer = progress && extra ? new CombinedObserver([progress, extra]) : (progress ?? extra);

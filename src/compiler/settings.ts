@@ -39,5 +39,7 @@ export function projectSettings(file: YamlFile, config: YamlFile | undefined, cf
     ...(cfg.store !== undefined ? { store: storeSettings(cfg.store) } : {}),
     ...(cfg.cache !== undefined ? { cache: { ...(typeof cache.enabled === "boolean" ? { enabled: cache.enabled } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) } } : {}),
     ...(cfg.server !== undefined ? { server: obj(cfg.server) } : {}),
+    ...(cfg.telemetry !== undefined ? { telemetry: obj(cfg.telemetry) as ProjectSettings["telemetry"] } : {}),
+    ...(cfg.alerts !== undefined ? { alerts: obj(cfg.alerts) as ProjectSettings["alerts"] } : {}),
   };
 }

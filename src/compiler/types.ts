@@ -118,6 +118,10 @@ export interface ProjectSettings extends StoreSettings {
   env: string[];
   cache?: CacheSettings;
   server?: Record<string, unknown>;
+  /** mcp.yaml `telemetry:`. */
+  telemetry?: { captureContent?: boolean };
+  /** mcp.yaml `alerts:` (the alert webhook). */
+  alerts?: { webhook?: string; on?: ("breaker-open" | "budget")[]; budgetThreshold?: number };
 }
 
 export interface CompiledPipeline {

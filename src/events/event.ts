@@ -65,6 +65,8 @@ export interface RunStartedEvent extends Base {
   hash: string;
   steps: string[];
   resumedFrom?: string;
+  /** The pipeline's budget, when it has one (the alert hook warns as the spend nears it). */
+  budget?: { maxCost?: number; maxTokens?: number };
 }
 /** A step's dependencies are done and it waits for a model slot. */
 export interface StepQueuedEvent extends Base {

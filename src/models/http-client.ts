@@ -12,6 +12,7 @@ import { STATUS_CODES } from "node:http";
 import { Agent, type Dispatcher } from "undici";
 import { ModelError, parseRetryAfter, type ModelErrorKind } from "./errors.js";
 import { parseSse, type SseEvent } from "./sse-parser.js";
+import { withTraceHeaders } from "../telemetry/propagation.js";
 
 /**
  * Default read timeout of one call, in ms: how long to wait for the response headers, and
@@ -111,7 +112,7 @@ export async function send(call: HttpCall): Promise<HttpResponse> {
       origin: call.url.origin,
       path: call.url.pathname + call.url.search,
       method: call.method as Dispatcher.HttpMethod,
-      headers: call.headers,
+      headers: withTraceHeaders(call.headers),
       body: call.body ?? null,
       signal,
       headersTimeout: timeoutMs,

@@ -10,6 +10,7 @@
  * once and the call retried on it. Anything else goes up to the provider, which maps it to a
  * ModelError for the orchestrator's retries and fallbacks.
  */
+import { traceHeaders } from "../telemetry/propagation.js";
 import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult, type Tool } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { evaluateTemplate } from "../expr/template.js";
@@ -128,9 +129,12 @@ export class McpServerConnection {
 
   /** Calls a tool; a stale HTTP session (the server restarted) is re-initialised once. */
   async callTool(name: string, args: Record<string, unknown>, opts: ToolCallOptions): Promise<CallToolResult> {
+    // The trace context of the calling span, as `_meta.traceparent` (W3C); none when tracing is off.
+    const trace = traceHeaders();
+    const meta = trace.traceparent ? { _meta: trace } : {};
     const call = async (client: Client) =>
       (await client.callTool(
-        { name, arguments: args },
+        { name, arguments: args, ...meta },
         {
           signal: opts.signal,
           timeout: opts.timeoutMs,

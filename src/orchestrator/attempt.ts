@@ -131,6 +131,9 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
 function invoke(scope: RunScope, step: CompiledStep, config: ModelConfig, model: BaseModel, input: unknown, attempt: number, signal: AbortSignal, item: number | undefined): Promise<unknown> {
   const ctx = callContext(scope, step, config, attempt, signal, item);
   const onDelta = deltaListener(scope, step.id, attempt);
+  // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
+  const trace = scope.trace;
+  if (trace) return trace.call(step.id, item, config, input, () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx)));
   if (onDelta && isStreamingModel(model)) return streamCall(model, input, ctx, config, step.id, item, onDelta);
   return model.process(input, ctx);
 }

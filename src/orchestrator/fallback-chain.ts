@@ -16,6 +16,7 @@ import { countTokens, estimateTokens, tokenUpperBound } from "../util/tokens.js"
 import { sleep } from "../util/sleep.js";
 import { AttemptTimedOut, attemptCall } from "./attempt.js";
 import { backoffDelay } from "./retry.js";
+import { errorOf } from "../telemetry/run-trace.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { StepError, toErrorInfo } from "./step-errors.js";
 
@@ -144,6 +145,7 @@ async function onModel(
       const reservation = scope.budget ? await scope.budget.reserve(step, config, input) : undefined;
       if (scope.observed)
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
+      scope.trace?.startAttempt(step.id, itemField.item, config.name, attempt);
       const t0 = Date.now();
       try {
         const output = await attemptCall(scope, step, config, input, attempt, callSignal, itemField.item);
@@ -151,6 +153,7 @@ async function onModel(
         if (output !== null && typeof output === "object" && nestsDeeperThan(output, MAX_OUTPUT_DEPTH)) {
           throw new ModelError(`model '${config.name}' answered with a value nested more than ${MAX_OUTPUT_DEPTH} levels deep`, { kind: "fatal", provider: config.provider, model: config.name });
         }
+        scope.trace?.endAttempt(step.id, itemField.item);
         scope.services.limiter(config).succeeded();
         scope.budget?.release(reservation);
         const latencyMs = Date.now() - t0;
@@ -158,6 +161,7 @@ async function onModel(
         if (scope.options.hooks?.length) await store(scope, step, config, input, result, latencyMs, itemField);
         return result;
       } catch (e) {
+        scope.trace?.endAttempt(step.id, itemField.item, { error: errorOf(e, scope.trace.captureContent) });
         scope.budget?.release(reservation);
         if (signal.aborted) throw signal.reason;
         const timedOut = e instanceof AttemptTimedOut;

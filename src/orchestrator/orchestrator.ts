@@ -226,11 +226,16 @@ export class TaskOrchestrator {
   /** A model with deployments or limits: balanced, broken and limited by a GatewayModel. */
   #gateway(config: ModelConfig): GatewayModel {
     const onBreaker = this.#opts.onBreaker;
-    const g = new GatewayModel(config, {
-      create: (c) => createModel(c, this.#services),
-      limiter: (this.#rateLimiter ??= this.#opts.rateLimiter ?? new MemoryRateLimiter()),
-      ...(onBreaker ? { onBreaker } : {}),
-    });
+    // Instances of the model from other pipelines (or an earlier reload) share its deployments' state.
+    const g = new GatewayModel(
+      config,
+      {
+        create: (c) => createModel(c, this.#services),
+        limiter: (this.#rateLimiter ??= this.#opts.rateLimiter ?? new MemoryRateLimiter()),
+        ...(onBreaker ? { onBreaker } : {}),
+      },
+      this.#gateways.get(config.name)?.state,
+    );
     this.#gateways.set(config.name, g);
     return g;
   }

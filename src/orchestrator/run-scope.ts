@@ -14,6 +14,7 @@ import type { ModelConfig, Usage } from "../models/types.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import type { AdaptiveLimiter } from "./adaptive-limiter.js";
 import { RunBudget } from "./budget.js";
+import type { RunTrace } from "../telemetry/run-trace.js";
 import { CallSlots } from "./call-slots.js";
 import { RunAborted } from "./step-errors.js";
 
@@ -68,6 +69,11 @@ export interface RunOptions {
    * job and its forEach chunks on other workers.
    */
   runGate?: CallGate;
+  /**
+   * Put prompts and answers in the model-call spans (OpenTelemetry). @default mcp.yaml
+   * telemetry.captureContent, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
+   */
+  captureContent?: boolean;
   /** Where the pipeline's budget is counted (the queue's Redis ledger); the run's memory by default. */
   budgetLedger?: BudgetLedger;
 }
@@ -117,6 +123,8 @@ export class RunScope {
   /** The run's totals (a nested run adds to its parent's). */
   readonly totals: RunTotals;
   readonly budget: RunBudget | undefined;
+  /** The run's spans; undefined when tracing is off (no OpenTelemetry SDK): then no span is made. */
+  trace: RunTrace | undefined;
   /** The chain of each step as configs, made on first need. */
   readonly chains = new Map<string, ModelConfig[]>();
   /** Approval steps waiting for an answer: the run ends as `waiting`. */

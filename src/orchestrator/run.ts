@@ -12,6 +12,7 @@
  *   attempt.ts    one attempt: timeout, limiter, queue, process()
  *   budget.ts     the pipeline's budget; step-errors.ts the failures
  */
+import { RunTrace } from "../telemetry/run-trace.js";
 import { randomUUID } from "node:crypto";
 import type { CompiledPipeline } from "../compiler/types.js";
 import type { ErrorInfo, RunEvent } from "../events/event.js";
@@ -73,6 +74,10 @@ export class PipelineRun {
     const scope = this.#scope;
     const p = scope.pipeline;
     const { journal, resume } = scope.options;
+    scope.trace = RunTrace.start(p.name, this.id, {
+      ...(resume ? { resumedFrom: resume.fromRunId } : {}),
+      ...((scope.options.captureContent ?? p.settings.telemetry?.captureContent) !== undefined ? { captureContent: (scope.options.captureContent ?? p.settings.telemetry?.captureContent)! } : {}),
+    });
     try {
       await loadContext(scope);
     } catch (e) {
@@ -94,6 +99,7 @@ export class PipelineRun {
       hash: p.hash,
       steps: [...p.order],
       ...(resume ? { resumedFrom: resume.fromRunId } : {}),
+      ...(p.budget ? { budget: p.budget } : {}),
     });
 
     if (!scope.failure) {
@@ -131,6 +137,7 @@ export class PipelineRun {
       ...(scope.conversationId ? { conversationId: scope.conversationId } : {}),
       ...(resume ? { resumedFrom: resume.fromRunId } : {}),
     };
+    scope.trace?.end(status, error ? { error: { type: error.reason, message: error.reason } } : {});
     await journal?.runFinished(this.id, report);
     await scope.delivered();
     scope.emit({

@@ -16,12 +16,13 @@ import { runNested } from "./nested.js";
 import { repeatStep } from "./repeat.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { Schedule } from "./schedule.js";
+import type { RunTrace } from "../telemetry/run-trace.js";
 import { RunAborted, StepError, toErrorInfo } from "./step-errors.js";
 
 /** The run's schedule, made on first need. */
 function scheduleOf(scope: RunScope): Schedule {
   let s = scope.schedule as Schedule | undefined;
-  if (!s) scope.schedule = s = new Schedule(scope, (id) => execStep(scope, id));
+  if (!s) scope.schedule = s = new Schedule(scope, (id) => (scope.trace ? tracedStep(scope, scope.trace, id) : execStep(scope, id)));
   return s;
 }
 
@@ -58,6 +59,13 @@ export function runStep(scope: RunScope, id: string): Promise<StepRecord> {
   return pr;
 }
 
+/** A step with tracing on: its span ends with its record (execStep never rejects). */
+function tracedStep(scope: RunScope, trace: RunTrace, id: string): Promise<StepRecord> {
+  const p = execStep(scope, id);
+  void p.then((r) => trace.endStep(id, r.status, r.error ? { error: { type: r.error.reason, message: r.error.reason } } : {}));
+  return p;
+}
+
 async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   // A slice (a chunk of a fanned-out step, on a worker) runs one step; the others are given.
   const slice = scope.options.slice;
@@ -70,6 +78,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   if (scope.waiting.size > 0 && step.dependencies.some((d) => blocked(scope, d)))
     return scope.settle(id, { status: "pending", attempts: [], durationMs: 0, usage: zeroUsage(), cost: 0, cached: false });
 
+  scope.trace?.startStep(id);
   const prior = scope.options.resume?.completed[id];
   if (prior && prior.status === "success") return resumeStep(scope, id, prior);
 

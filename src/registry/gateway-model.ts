@@ -10,7 +10,9 @@
  * every deployment's breaker is open, the call fails with a retryable error whose
  * retryAfterMs is the next probe time, so the step's retry waits for it.
  */
-import { BaseModel, usageOf, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
+import { trace } from "@opentelemetry/api";
+import { serverAttributes } from "../telemetry/gen-ai.js";
+import { BaseModel, usageOf, type ModelCallContext } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
 import type { DeploymentConfig, LlmOutput, ModelConfig, RateLimits } from "../models/types.js";
@@ -31,6 +33,8 @@ export interface DeploymentStatus {
   inFlight: number;
   calls: number;
   errors: number;
+  /** Calls that waited for this deployment's rate limit. */
+  limitWaits: number;
   /** When an open breaker lets the next probe through (ms since the epoch). */
   retryAt?: number;
 }
@@ -41,6 +45,8 @@ export interface GatewayStatus {
   balance: string;
   breaker: { failures: number; cooldownMs: number; probes: number };
   limits?: RateLimits;
+  /** Calls that waited for the model's own rate limit. */
+  limitWaits: number;
   deployments: DeploymentStatus[];
 }
 
@@ -53,68 +59,109 @@ export interface GatewayServices {
   onBreaker?(model: string, deployment: string, state: BreakerState, previous: BreakerState): void;
 }
 
+/** A deployment's live state, shared by every instance of the model (see GatewayState). */
 interface Deployment {
+  readonly index: number;
   readonly name: string;
-  readonly config: ModelConfig;
   readonly url: string | undefined;
   readonly weight: number;
   readonly maxConcurrency: number;
   readonly limits: RateLimits | undefined;
   readonly breaker: CircuitBreaker | undefined;
-  model: Promise<BaseModel> | undefined;
   inFlight: number;
   calls: number;
   errors: number;
+  limitWaits: number;
+}
+
+/**
+ * The live state of a model's deployments: breakers, calls in flight, the balancer's
+ * position, the calls waiting for a slot. One per model name and deployment settings, shared
+ * by the instances the orchestrator makes of the model (each pipeline compiles its own config
+ * object of an mcp.yaml model): a deployment ejected by one pipeline's calls is out for all.
+ */
+export interface GatewayState {
+  readonly signature: string;
+  readonly deployments: Deployment[];
+  readonly balancer: Balancer;
+  /** Calls waiting for a deployment with a free slot (all at maxConcurrency). */
+  readonly slotWaiters: Set<() => void>;
+  /** The call whose breaker operation runs now: breaker changes are told to it. */
+  caller: ModelCallContext | undefined;
+  limitWaits: number;
 }
 
 export class GatewayModel extends BaseModel implements StreamingModel {
   readonly config: ModelConfig;
+  readonly state: GatewayState;
   readonly #deployments: Deployment[];
   readonly #balancer: Balancer;
   readonly #services: GatewayServices;
-  /** Calls waiting for a deployment with a free slot (all at maxConcurrency). */
-  readonly #slotWaiters = new Set<() => void>();
-  /** The call whose breaker operation runs now: breaker changes are told to it. */
-  #caller: ModelCallContext | undefined;
+  readonly #slotWaiters: Set<() => void>;
+  /** Each deployment's config (the model's with the deployment's fields over it) and model, by index. */
+  readonly #configs: ModelConfig[];
+  readonly #models: (Promise<BaseModel> | undefined)[] = [];
 
-  constructor(config: ModelConfig, services: GatewayServices) {
+  /** What makes two configs of a model share a GatewayState. */
+  static signature(config: ModelConfig): string {
+    return JSON.stringify([config.provider, config.baseUrl ?? config.url, config.deployments, config.balance, config.breaker, config.limits]);
+  }
+
+  /** `shared`: the state of an earlier instance of the model, reused when its signature matches. */
+  constructor(config: ModelConfig, services: GatewayServices, shared?: GatewayState) {
     super();
     this.config = config;
     this.name = config.name;
     this.capabilities = [...config.capabilities];
     this.#services = services;
-    this.#balancer = new Balancer(config.balance);
     const list: DeploymentConfig[] = config.deployments ?? [{}];
+    const { deployments: _d, limits: _l, balance: _b, breaker: _br, ...base } = config;
+    this.#configs = list.map((d) => ({
+      ...base,
+      ...(d.baseUrl !== undefined ? { baseUrl: d.baseUrl } : {}),
+      ...(d.url !== undefined ? { url: d.url } : {}),
+      ...(d.apiKeyEnv !== undefined ? { apiKeyEnv: d.apiKeyEnv } : {}),
+      ...(d.model !== undefined ? { model: d.model } : {}),
+    }));
+    const signature = GatewayModel.signature(config);
+    this.state = shared && shared.signature === signature ? shared : this.#newState(config, list, signature);
+    this.#deployments = this.state.deployments;
+    this.#balancer = this.state.balancer;
+    this.#slotWaiters = this.state.slotWaiters;
+  }
+
+  #newState(config: ModelConfig, list: DeploymentConfig[], signature: string): GatewayState {
     const replicated = config.deployments !== undefined;
     const names = new Set<string>();
-    this.#deployments = list.map((d, i) => {
+    const state: GatewayState = { signature, deployments: [], balancer: new Balancer(config.balance), slotWaiters: new Set(), caller: undefined, limitWaits: 0 };
+    const modelName = config.name;
+    const services = this.#services;
+    const changed = (deployment: string, s: BreakerState, p: BreakerState) => {
+      const d = state.deployments.find((x) => x.name === deployment);
+      state.caller?.onNotice?.({ type: "breaker", deployment, state: s, previous: p, ...(d?.breaker ? { failures: d.breaker.failures } : {}) });
+      services.onBreaker?.(modelName, deployment, s, p);
+    };
+    for (const [i, d] of list.entries()) {
       const url = d.baseUrl ?? d.url ?? config.baseUrl ?? config.url;
       let name = d.name ?? hostOf(url) ?? `#${i + 1}`;
       if (names.has(name)) name = `${name}#${i + 1}`;
       names.add(name);
-      const { deployments: _d, limits: _l, balance: _b, breaker: _br, ...base } = config;
-      const dep: Deployment = {
+      state.deployments.push({
+        index: i,
         name,
         url,
-        config: {
-          ...base,
-          ...(d.baseUrl !== undefined ? { baseUrl: d.baseUrl } : {}),
-          ...(d.url !== undefined ? { url: d.url } : {}),
-          ...(d.apiKeyEnv !== undefined ? { apiKeyEnv: d.apiKeyEnv } : {}),
-          ...(d.model !== undefined ? { model: d.model } : {}),
-        },
         weight: d.weight ?? 1,
         maxConcurrency: d.maxConcurrency ?? Infinity,
         limits: hasLimits(d.limits) ? d.limits : undefined,
         // A model without deployments has no breaker: its retries are the step's.
-        breaker: replicated ? new CircuitBreaker(config.breaker, { onChange: (s, p) => this.#breakerChanged(name, s, p) }) : undefined,
-        model: undefined,
+        breaker: replicated ? new CircuitBreaker(config.breaker, { onChange: (s, p) => changed(name, s, p) }) : undefined,
         inFlight: 0,
         calls: 0,
         errors: 0,
-      };
-      return dep;
-    });
+        limitWaits: 0,
+      });
+    }
+    return state;
   }
 
   /** The deployments' state now. */
@@ -125,6 +172,7 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       balance: this.#balancer.policy,
       breaker: { failures: b.failures, cooldownMs: b.cooldownMs, probes: b.probes },
       ...(hasLimits(this.config.limits) ? { limits: this.config.limits } : {}),
+      limitWaits: this.state.limitWaits,
       deployments: this.#deployments.map((d) => {
         const retryAt = d.breaker?.retryAt;
         return {
@@ -137,6 +185,7 @@ export class GatewayModel extends BaseModel implements StreamingModel {
           inFlight: d.inFlight,
           calls: d.calls,
           errors: d.errors,
+          limitWaits: d.limitWaits,
           ...(retryAt !== undefined ? { retryAt } : {}),
         };
       }),
@@ -192,7 +241,7 @@ export class GatewayModel extends BaseModel implements StreamingModel {
   }
 
   override async close(): Promise<void> {
-    await Promise.all(this.#deployments.map(async (d) => (await d.model?.catch(() => undefined))?.close()));
+    await Promise.all(this.#models.map(async (m) => (await m?.catch(() => undefined))?.close()));
   }
 
   async #call(input: unknown, ctx: ModelCallContext, run: (model: BaseModel) => Promise<{ output: unknown; usage: { inputTokens: number; outputTokens: number } | undefined }>): Promise<unknown> {
@@ -229,7 +278,10 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       { inputTokens: estimateTokens(input) },
       {
         signal: ctx.signal,
-        onWait: (w) => ctx.onNotice?.({ type: "limit_wait", limit: w.limit, waitMs: w.waitMs }),
+        onWait: (w) => {
+          this.state.limitWaits++;
+          ctx.onNotice?.({ type: "limit_wait", limit: w.limit, waitMs: w.waitMs });
+        },
       },
     );
   }
@@ -242,17 +294,19 @@ export class GatewayModel extends BaseModel implements StreamingModel {
     const deps = this.#deployments;
     for (;;) {
       ctx.signal.throwIfAborted();
-      this.#caller = ctx;
+      this.state.caller = ctx;
       let i: number;
       let ticket: BreakerTicket | undefined;
       try {
         i = this.#balancer.pick(deps, (k) => !tried.has(deps[k]!) && deps[k]!.inFlight < deps[k]!.maxConcurrency && (deps[k]!.breaker?.available() ?? true));
         ticket = i === -1 ? undefined : deps[i]!.breaker?.tryAcquire();
       } finally {
-        this.#caller = undefined;
+        this.state.caller = undefined;
       }
       if (i !== -1) {
         const dep = deps[i]!;
+        // The model call's span (when tracing is on) says which deployment answered.
+        trace.getActiveSpan()?.setAttributes({ "mcp.deployment": dep.name, ...serverAttributes(dep.url) });
         tried.add(dep);
         dep.inFlight++;
         dep.calls++;
@@ -263,7 +317,13 @@ export class GatewayModel extends BaseModel implements StreamingModel {
               `deployment/${this.config.name}/${dep.name}`,
               dep.limits,
               { inputTokens: 0 },
-              { signal: ctx.signal, onWait: (w) => ctx.onNotice?.({ type: "limit_wait", deployment: dep.name, limit: w.limit, waitMs: w.waitMs }) },
+              {
+                signal: ctx.signal,
+                onWait: (w) => {
+                  dep.limitWaits++;
+                  ctx.onNotice?.({ type: "limit_wait", deployment: dep.name, limit: w.limit, waitMs: w.waitMs });
+                },
+              },
             );
           } catch (e) {
             this.#end(dep, ticket, undefined, ctx, "released");
@@ -289,18 +349,22 @@ export class GatewayModel extends BaseModel implements StreamingModel {
   }
 
   #modelOf(dep: Deployment): Promise<BaseModel> {
-    if (!dep.model) {
-      dep.model = this.#services.create(dep.config);
-      dep.model.catch(() => (dep.model = undefined));
+    const i = dep.index;
+    let m = this.#models[i];
+    if (!m) {
+      this.#models[i] = m = this.#services.create(this.#configs[i]!);
+      m.catch(() => (this.#models[i] = undefined));
     }
-    return dep.model;
+    return m;
   }
 
   /** Whose fault a failure is: the deployment's (try another), or not (give it back). */
   #blame(e: unknown, ctx: ModelCallContext): "failed" | "released" {
     if (ctx.signal.aborted) return "released";
     if (!(e instanceof ModelError)) return "released";
-    return e.kind === "retryable" || e.kind === "rate_limited" || e.kind === "malformed" ? "failed" : "released";
+    const blame = e.kind === "retryable" || e.kind === "rate_limited" || e.kind === "malformed" ? "failed" : "released";
+    if (blame === "failed") trace.getActiveSpan()?.addEvent("mcp.deployment.failed", { "error.type": e.status !== undefined ? String(e.status) : e.kind });
+    return blame;
   }
 
   #end(
@@ -315,11 +379,11 @@ export class GatewayModel extends BaseModel implements StreamingModel {
     if (how === "failed") dep.errors++;
     void permit?.settle(how === "succeeded" ? usage : undefined);
     if (ticket && dep.breaker) {
-      this.#caller = ctx;
+      this.state.caller = ctx;
       try {
         dep.breaker[how](ticket);
       } finally {
-        this.#caller = undefined;
+        this.state.caller = undefined;
       }
     }
     // A slot is free: the first waiter tries again.
@@ -343,13 +407,6 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       this.#slotWaiters.add(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
-  }
-
-  #breakerChanged(deployment: string, state: BreakerState, previous: BreakerState): void {
-    const d = this.#deployments?.find((x) => x.name === deployment);
-    const notice: ModelNotice = { type: "breaker", deployment, state, previous, ...(d?.breaker ? { failures: d.breaker.failures } : {}) };
-    this.#caller?.onNotice?.(notice);
-    this.#services.onBreaker?.(this.config.name, deployment, state, previous);
   }
 }
 

@@ -125,7 +125,8 @@ export class MemoryRateLimiter implements RateLimiter {
         const e = w.entries[i]!;
         freed += used(e);
         if (total - freed + fits <= max && (need > 0 || total - freed < max)) {
-          ms = e.t + this.windowMs - now;
+          // +1: the entry leaves the window once `t <= now - windowMs`, and timers may fire early.
+          ms = e.t + this.windowMs - now + 1;
           break;
         }
       }

@@ -79,6 +79,7 @@ export interface McpHttpServer {
 export async function buildServer(options: BuildServerOptions): Promise<McpHttpServer> {
   const { runtime, settings } = options;
   const metrics = options.metrics ?? new ServerMetrics();
+  metrics.gateways ??= () => runtime.orchestrator.gateways();
   const keys = new KeyRing(settings.keys);
   const loggerOpts: LoggerOptions | false = options.logger === false ? false : { level: options.logger?.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
   const timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, ...options.timeouts };
@@ -151,6 +152,8 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
     return { status: "ready", pipelines: runtime.pipelines.list().length, runsActive: runtime.runs.active };
   });
   app.get("/metrics", async (_req, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.text()));
+  // The models with deployments or limits, live: breakers, calls in flight (`mcp models --watch`).
+  app.get("/v1/deployments", async () => ({ object: "list", data: runtime.orchestrator.gateways() }));
 
   const tokens = settings.rateLimit.tokensPerMinute !== undefined ? new TokenLimiter(settings.rateLimit.tokensPerMinute) : undefined;
   apiRoutes(app, runtime.handler, tokens);

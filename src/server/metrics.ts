@@ -7,8 +7,9 @@
  * AggregatorRegistry), so the numbers are the fleet's. Labels are bounded sets (pipeline,
  * model, route pattern, status); run ids never become labels.
  */
-import { AggregatorRegistry, Counter, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import type { RunEvent, RunObserver } from "../events/event.js";
+import type { GatewayStatus } from "../registry/gateway-model.js";
 import { DURATION_BUCKETS, RunMetrics } from "../telemetry/run-metrics.js";
 
 /** One worker's published run metrics (prom-client's JSON form). */
@@ -30,9 +31,34 @@ export class ServerMetrics implements RunObserver {
   /** The workers' run metrics (`--queue`), added to this process's at each scrape. */
   fleet: (() => Promise<MetricsSnapshot[]>) | undefined;
 
-  constructor(options: { processMetrics?: boolean; fleet?: () => Promise<MetricsSnapshot[]> } = {}) {
+  /** The deployments' state now, read at each scrape from `gateways` (this process's orchestrator). */
+  gateways: (() => GatewayStatus[]) | undefined;
+
+  constructor(options: { processMetrics?: boolean; fleet?: () => Promise<MetricsSnapshot[]>; gateways?: () => GatewayStatus[] } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.fleet = options.fleet;
+    this.gateways = options.gateways;
+    this.#deploymentGauges();
+  }
+
+  /** Per-deployment health of the models with deployments or limits, read when scraped. */
+  #deploymentGauges(): void {
+    const deployments = () => (this.gateways?.() ?? []).flatMap((g) => g.deployments.map((d) => ({ labels: { model: g.model, deployment: d.name }, d })));
+    const gauge = (name: string, help: string, value: (d: GatewayStatus["deployments"][number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["model", "deployment"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { labels, d } of deployments()) this.set(labels, value(d));
+        },
+      });
+    gauge("mcp_deployment_up", "Whether a model's deployment takes calls: 1 when its circuit breaker is closed, 0 when open or half-open.", (d) => (d.state === "closed" ? 1 : 0));
+    gauge("mcp_breaker_state", "Circuit breaker state of a model's deployment: 0 closed, 1 half-open, 2 open.", (d) => (d.state === "closed" ? 0 : d.state === "half-open" ? 1 : 2));
+    gauge("mcp_deployment_in_flight", "Calls in flight to a model's deployment.", (d) => d.inFlight);
+    gauge("mcp_deployment_errors", "Failed calls of a model's deployment since the process started (those that count for its breaker).", (d) => d.errors);
   }
 
   onEvent(e: RunEvent): void {

@@ -3,6 +3,7 @@
  * graceful shutdown on SIGTERM/SIGINT (stop accepting, let runs in flight finish up to the
  * deadline, journal the rest as interrupted so `mcp resume` can finish them).
  */
+import { AlertWebhook, type AlertSettings } from "../telemetry/alert-webhook.js";
 import type { FastifyPluginAsync } from "fastify";
 import type { DestinationStream } from "pino";
 import { createRuntime, type RuntimeOptions } from "../protocol/runtime.js";
@@ -38,13 +39,18 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
   const settings = resolveServerSettings(loadProjectConfig(options.dir).settings.server, env, options.overrides ?? {});
   // The log observer needs the server's logger, which exists once the server does.
   let log: LogObserver | undefined;
+  // mcp.yaml `alerts:`, read at each event (a reload may change it).
+  let alertSettings: () => AlertSettings | undefined = () => undefined;
+  const alerts = new AlertWebhook({ settings: () => alertSettings(), onError: (e, a) => log?.log.warn({ alert: a.alert, err: e.message }, "alert webhook failed") });
   const observer: RunObserver = {
     onEvent(e) {
       metrics.onEvent(e);
       log?.onEvent(e);
+      alerts.onEvent(e);
     },
   };
   const runtime = await createRuntime({ ...options, env, observer });
+  alertSettings = () => runtime.project().settings.alerts;
   try {
     const server = await buildServer({
       runtime,

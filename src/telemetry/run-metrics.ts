@@ -36,6 +36,24 @@ export class RunMetrics implements RunObserver {
   readonly cache = new Counter({ name: "mcp_cache_lookups_total", help: "Response cache lookups, by model and result (hit, miss).", labelNames: ["model", "result"], registers: [this.registry] });
   readonly tokens = new Counter({ name: "mcp_tokens_total", help: "Tokens, by model and direction (input, output).", labelNames: ["model", "direction"], registers: [this.registry] });
   readonly cost = new Counter({ name: "mcp_cost_usd_total", help: "Cost in USD, by model.", labelNames: ["model"], registers: [this.registry] });
+  readonly breakerTransitions = new Counter({
+    name: "mcp_breaker_transitions_total",
+    help: "Circuit breaker changes of a model's deployments, by the state entered (open, half-open, closed).",
+    labelNames: ["model", "deployment", "state"],
+    registers: [this.registry],
+  });
+  readonly limiterWaits = new Counter({
+    name: "mcp_limiter_waits_total",
+    help: "Model calls that waited for a rate limit (limits: of a model or deployment), by limit (rpm, tpm, inputTpm, outputTpm).",
+    labelNames: ["model", "deployment", "limit"],
+    registers: [this.registry],
+  });
+  readonly limiterWaitSeconds = new Counter({
+    name: "mcp_limiter_wait_seconds_total",
+    help: "Expected seconds of those waits, added up.",
+    labelNames: ["model", "deployment", "limit"],
+    registers: [this.registry],
+  });
   /** Start time of each attempt in flight, by run, step and item (not a label: a map). */
   readonly #attempts = new Map<string, number>();
   /** Pipeline name of each run in flight. */
@@ -98,8 +116,15 @@ export class RunMetrics implements RunObserver {
       case "step.waiting":
       case "step.delta":
       case "model.throttled":
-      case "model.limit_wait":
+        return;
+      case "model.limit_wait": {
+        const labels = { model: e.model, deployment: e.deployment ?? "", limit: e.limit };
+        this.limiterWaits.inc(labels);
+        this.limiterWaitSeconds.inc(labels, e.waitMs / 1000);
+        return;
+      }
       case "model.breaker":
+        this.breakerTransitions.inc({ model: e.model, deployment: e.deployment, state: e.state });
         return;
     }
   }

@@ -12,14 +12,22 @@ import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { compilePipeline } from "../../compiler/compile.js";
 import { parseYaml } from "../../config/yaml-file.js";
 import { EXIT_CODES } from "../exit-codes.js";
+import { UsageError } from "../io.js";
+import { watchDeployments } from "../models-watch.js";
+import { parseDuration } from "../../util/duration.js";
 
 export const help = `Usage: mcp models [PATH] [--json]
+       mcp models --watch URL [--interval DURATION]
 
 Prints the model registry: name, provider, capabilities, maxTokens, cost (USD per 1M
 tokens in/out), concurrency and fallbacks; the deployments, balance, circuit breaker
 thresholds and rate limits of the models that have them; then the built-in providers.
 PATH is a pipeline file (its models merged over mcp.yaml's) or a folder (the mcp.yaml
-found from there); default: the current folder.`;
+found from there); default: the current folder.
+
+--watch URL shows the deployments of a running 'mcp serve' at URL live: each one's circuit
+breaker state, calls in flight, calls, errors and rate-limit waits, every --interval
+(default 1s) until Ctrl-C. The key is read from MCP_API_KEY.`;
 
 /** The built-in providers (DESIGN section 3), as `mcp models` lists them. */
 export const BUILT_IN_PROVIDERS: readonly [name: string, what: string][] = [
@@ -82,10 +90,31 @@ function hostOf(url: string): string | undefined {
 }
 
 export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse("models", argv, { json: { type: "boolean" } });
+  const { values, positionals } = parse("models", argv, { json: { type: "boolean" }, watch: { type: "string" }, interval: { type: "string" }, count: { type: "string" } });
   if (values.help) {
     writeLine(io.stdout, help);
     return 0;
+  }
+  if (values.watch !== undefined) {
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const intervalMs = parseDuration(str(values.interval) ?? "1s");
+    if (intervalMs === undefined || !(intervalMs > 0)) throw new UsageError(`--interval must be a duration such as 500ms or 2s, received ${JSON.stringify(values.interval)}`);
+    const count = values.count !== undefined ? Number(values.count) : undefined;
+    if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new UsageError(`--count must be a positive integer, received ${JSON.stringify(values.count)}`);
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.once("SIGINT", stop);
+    try {
+      return await watchDeployments(io, {
+        url: String(values.watch),
+        intervalMs,
+        signal: ac.signal,
+        ...(count !== undefined ? { count } : {}),
+        ...(process.env.MCP_API_KEY ? { key: process.env.MCP_API_KEY } : {}),
+      });
+    } finally {
+      process.off("SIGINT", stop);
+    }
   }
   const path = positionals[0] ?? io.cwd;
   let models: readonly ModelConfig[];
