@@ -105,6 +105,7 @@ export class AlertWebhook implements RunObserver {
       case "step.failed":
       case "step.aborted":
       case "step.progress":
+      case "step.iteration":
       case "model.throttled":
       case "model.limit_wait":
         return;
