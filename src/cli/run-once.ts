@@ -1,6 +1,7 @@
 /** One run from the command line: progress on stderr, the result on stdout, Ctrl-C cancels. */
 import type { CompiledPipeline } from "../compiler/types.js";
 import { CombinedObserver, type RunObserver } from "../events/event.js";
+import { AlertWebhook } from "../telemetry/alert-webhook.js";
 import type { RunReport } from "../events/report.js";
 import type { TaskOrchestrator } from "../orchestrator/orchestrator.js";
 import type { RunOptions } from "../orchestrator/run.js";
@@ -58,7 +59,12 @@ export async function runOnce(orchestrator: TaskOrchestrator, pipeline: Compiled
     const printer = isLive(progress) && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream);
     if (printer !== progress) progress = progress ? new CombinedObserver([printer, progress]) : printer;
   }
-  const observer = progress && extra ? new CombinedObserver([progress, extra]) : (progress ?? extra);
+  // mcp.yaml `alerts:` fire from a CLI run as from the server (a breaker opening, a budget passed).
+  const alerts = pipeline.settings.alerts?.webhook
+    ? new AlertWebhook({ settings: () => pipeline.settings.alerts, onError: (e) => writeLine(io.stderr, `warning: the alert webhook failed: ${e.message}`) })
+    : undefined;
+  const parts = [progress, extra, alerts].filter((o): o is RunObserver => o !== undefined);
+  const observer = parts.length > 1 ? new CombinedObserver(parts) : parts[0];
   const run = orchestrator.startRun(pipeline, input, { ...options, ...(out.stream?.length ? { stream: out.stream } : {}), ...(observer ? { observer } : {}) });
   let interrupted = 0;
   const onSigint = () => {
