@@ -47,33 +47,9 @@ import { RunMetrics } from "../telemetry/run-metrics.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
 import { finishFailedRun } from "./run-finisher.js";
+import { workerSettings, type RunWorkerOptions, type WorkerSettings } from "./worker-options.js";
 
-export interface RunWorkerOptions {
-  /** The project folder: job files are relative to it. */
-  dir: string;
-  /** Runs at once in this process. @default 4 */
-  concurrency?: number;
-  /** forEach chunks at once in this process. @default concurrency */
-  itemConcurrency?: number;
-  /** Items per chunk job; a forEach with more items than this is split across the fleet. @default 10 */
-  chunkSize?: number;
-  /** Split large forEach steps across the fleet. @default true */
-  fanOut?: boolean;
-  /** Key prefix shared with producers. @default "mcp:" */
-  prefix?: string;
-  /** A job whose worker stops renewing its lock for this long is taken by another worker. @default 30000 */
-  lockDurationMs?: number;
-  /** A run whose worker died more than this many times fails. @default 2 */
-  maxStalls?: number;
-  /** On close(): how long runs in progress may take to finish before they are handed back. @default 30000 */
-  graceMs?: number;
-  /** Environment for providers' API keys and $env. @default process.env */
-  env?: NodeJS.ProcessEnv;
-  /** How often the worker publishes its run metrics to Redis (and soon after each run). @default 5000 */
-  metricsIntervalMs?: number;
-  /** Where the worker says what it does (one line each). */
-  log?: (level: "info" | "warn" | "error", message: string) => void;
-}
+export type { RunWorkerOptions } from "./worker-options.js";
 
 interface ActiveRun {
   run?: PipelineRun;
@@ -82,7 +58,7 @@ interface ActiveRun {
 
 export class RunWorker {
   readonly names: QueueNames;
-  readonly #o: Required<Omit<RunWorkerOptions, "log" | "env" | "prefix" | "metricsIntervalMs">> & { env: NodeJS.ProcessEnv };
+  readonly #o: WorkerSettings;
   readonly #log: NonNullable<RunWorkerOptions["log"]>;
   readonly #redis: Redis;
   readonly #sub: Redis;
@@ -115,17 +91,7 @@ export class RunWorker {
   }
 
   private constructor(redis: Redis, options: RunWorkerOptions) {
-    this.#o = {
-      dir: options.dir,
-      concurrency: options.concurrency ?? 4,
-      itemConcurrency: options.itemConcurrency ?? options.concurrency ?? 4,
-      chunkSize: options.chunkSize ?? 10,
-      fanOut: options.fanOut ?? true,
-      lockDurationMs: options.lockDurationMs ?? 30_000,
-      maxStalls: options.maxStalls ?? 2,
-      graceMs: options.graceMs ?? 30_000,
-      env: options.env ?? process.env,
-    };
+    this.#o = workerSettings(options);
     this.#log = options.log ?? (() => {});
     this.names = queueNames(options.prefix);
     this.#redis = redis;
@@ -342,8 +308,7 @@ export class RunWorker {
   async #processChunk(job: Job<ChunkJobData>, token: string | undefined): Promise<ChunkResult> {
     const { run: data, stepId, start, end } = job.data;
     const runId = data.runId;
-    const aborted = (): ChunkResult => ({ start, record: { status: "aborted", attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false } });
-    if (await this.#redis.exists(this.names.cancelKey(runId))) return aborted();
+    if (await this.#redis.exists(this.names.cancelKey(runId))) return { start, record: emptyRecord("aborted") };
     const pipeline = await this.#pipelines.get(data);
     const given = await this.#store.getSteps(runId);
     const entry = { runId, ctl: new AbortController(), handback: false };
@@ -378,16 +343,7 @@ export class RunWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const record = report.steps[stepId] ?? {
-        status: "failed",
-        attempts: [],
-        durationMs: 0,
-        usage: { inputTokens: 0, outputTokens: 0 },
-        cost: 0,
-        cached: false,
-        ...(report.error ? { error: report.error } : {}),
-      };
-      return { start, record };
+      return { start, record: report.steps[stepId] ?? emptyRecord("failed", report.error) };
     } finally {
       this.#chunks.delete(key);
     }
@@ -408,4 +364,9 @@ export class RunWorker {
       this.#log("warn", `run ${jobId}: could not record its failure: ${(e as Error).message}`);
     }
   }
+}
+
+/** The record of a chunk's step that never ran: cancelled first, or its run failed before it. */
+function emptyRecord(status: "aborted" | "failed", error?: StepRecord["error"]): StepRecord {
+  return { status, attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false, ...(error ? { error } : {}) };
 }

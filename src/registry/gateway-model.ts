@@ -15,80 +15,20 @@ import { serverAttributes } from "../telemetry/gen-ai.js";
 import { BaseModel, usageOf, type ModelCallContext } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type ModelStreamEvent, type StreamingModel } from "../models/streaming.js";
-import type { DeploymentConfig, LlmOutput, ModelConfig, RateLimits } from "../models/types.js";
+import type { DeploymentConfig, LlmOutput, ModelConfig } from "../models/types.js";
 import { estimateTokens } from "../util/tokens.js";
-import { Balancer } from "./balancer.js";
-import { CircuitBreaker, type BreakerState, type BreakerTicket } from "./circuit-breaker.js";
+import type { Balancer } from "./balancer.js";
+import type { BreakerTicket } from "./circuit-breaker.js";
+import { gatewaySignature, gatewayStatus, newGatewayState, type BreakerListener, type Deployment, type GatewayState, type GatewayStatus } from "./gateway-state.js";
 import { hasLimits, type RateLimiter, type RatePermit } from "./rate-limiter.js";
 
-/** A deployment's state, as metrics, `mcp models --watch` and tests read it. */
-export interface DeploymentStatus {
-  name: string;
-  url: string | undefined;
-  weight: number;
-  maxConcurrency?: number;
-  state: BreakerState;
-  /** Consecutive failures while closed. */
-  failures: number;
-  inFlight: number;
-  calls: number;
-  errors: number;
-  /** Calls that waited for this deployment's rate limit. */
-  limitWaits: number;
-  /** When an open breaker lets the next probe through (ms since the epoch). */
-  retryAt?: number;
-}
-
-/** A gateway model's state. */
-export interface GatewayStatus {
-  model: string;
-  balance: string;
-  breaker: { failures: number; cooldownMs: number; probes: number };
-  limits?: RateLimits;
-  /** Calls that waited for the model's own rate limit. */
-  limitWaits: number;
-  deployments: DeploymentStatus[];
-}
+export type { DeploymentStatus, GatewayState, GatewayStatus } from "./gateway-state.js";
 
 /** What a gateway model needs from the orchestrator. */
-export interface GatewayServices {
+export interface GatewayServices extends BreakerListener {
   /** Makes the model of one deployment (the config with the deployment's fields over it). */
   create(config: ModelConfig): Promise<BaseModel>;
   limiter: RateLimiter;
-  /** Hears every breaker change, whichever call caused it (metrics, alerts). */
-  onBreaker?(model: string, deployment: string, state: BreakerState, previous: BreakerState): void;
-}
-
-/** A deployment's live state, shared by every instance of the model (see GatewayState). */
-interface Deployment {
-  readonly index: number;
-  readonly name: string;
-  readonly url: string | undefined;
-  readonly weight: number;
-  readonly maxConcurrency: number;
-  readonly limits: RateLimits | undefined;
-  readonly breaker: CircuitBreaker | undefined;
-  inFlight: number;
-  calls: number;
-  errors: number;
-  limitWaits: number;
-}
-
-/**
- * The live state of a model's deployments: breakers, calls in flight, the balancer's
- * position, the calls waiting for a slot. One per model name and deployment settings, shared
- * by the instances the orchestrator makes of the model (each pipeline compiles its own config
- * object of an mcp.yaml model): a deployment ejected by one pipeline's calls is out for all.
- */
-export interface GatewayState {
-  readonly signature: string;
-  readonly deployments: Deployment[];
-  readonly balancer: Balancer;
-  /** Calls waiting for a deployment with a free slot (all at maxConcurrency). */
-  readonly slotWaiters: Set<() => void>;
-  /** The call whose breaker operation runs now: breaker changes are told to it. */
-  caller: ModelCallContext | undefined;
-  limitWaits: number;
 }
 
 export class GatewayModel extends BaseModel implements StreamingModel {
@@ -104,7 +44,7 @@ export class GatewayModel extends BaseModel implements StreamingModel {
 
   /** What makes two configs of a model share a GatewayState. */
   static signature(config: ModelConfig): string {
-    return JSON.stringify([config.provider, config.baseUrl ?? config.url, config.deployments, config.balance, config.breaker, config.limits]);
+    return gatewaySignature(config);
   }
 
   /** `shared`: the state of an earlier instance of the model, reused when its signature matches. */
@@ -124,72 +64,15 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       ...(d.model !== undefined ? { model: d.model } : {}),
     }));
     const signature = GatewayModel.signature(config);
-    this.state = shared && shared.signature === signature ? shared : this.#newState(config, list, signature);
+    this.state = shared && shared.signature === signature ? shared : newGatewayState(config, list, signature, services);
     this.#deployments = this.state.deployments;
     this.#balancer = this.state.balancer;
     this.#slotWaiters = this.state.slotWaiters;
   }
 
-  #newState(config: ModelConfig, list: DeploymentConfig[], signature: string): GatewayState {
-    const replicated = config.deployments !== undefined;
-    const names = new Set<string>();
-    const state: GatewayState = { signature, deployments: [], balancer: new Balancer(config.balance), slotWaiters: new Set(), caller: undefined, limitWaits: 0 };
-    const modelName = config.name;
-    const services = this.#services;
-    const changed = (deployment: string, s: BreakerState, p: BreakerState) => {
-      const d = state.deployments.find((x) => x.name === deployment);
-      state.caller?.onNotice?.({ type: "breaker", deployment, state: s, previous: p, ...(d?.breaker ? { failures: d.breaker.failures } : {}) });
-      services.onBreaker?.(modelName, deployment, s, p);
-    };
-    for (const [i, d] of list.entries()) {
-      const url = d.baseUrl ?? d.url ?? config.baseUrl ?? config.url;
-      let name = d.name ?? hostOf(url) ?? `#${i + 1}`;
-      if (names.has(name)) name = `${name}#${i + 1}`;
-      names.add(name);
-      state.deployments.push({
-        index: i,
-        name,
-        url,
-        weight: d.weight ?? 1,
-        maxConcurrency: d.maxConcurrency ?? Infinity,
-        limits: hasLimits(d.limits) ? d.limits : undefined,
-        // A model without deployments has no breaker: its retries are the step's.
-        breaker: replicated ? new CircuitBreaker(config.breaker, { onChange: (s, p) => changed(name, s, p) }) : undefined,
-        inFlight: 0,
-        calls: 0,
-        errors: 0,
-        limitWaits: 0,
-      });
-    }
-    return state;
-  }
-
   /** The deployments' state now. */
   status(): GatewayStatus {
-    const b = this.#deployments[0]?.breaker?.settings ?? new CircuitBreaker(this.config.breaker).settings;
-    return {
-      model: this.config.name,
-      balance: this.#balancer.policy,
-      breaker: { failures: b.failures, cooldownMs: b.cooldownMs, probes: b.probes },
-      ...(hasLimits(this.config.limits) ? { limits: this.config.limits } : {}),
-      limitWaits: this.state.limitWaits,
-      deployments: this.#deployments.map((d) => {
-        const retryAt = d.breaker?.retryAt;
-        return {
-          name: d.name,
-          url: d.url,
-          weight: d.weight,
-          ...(Number.isFinite(d.maxConcurrency) ? { maxConcurrency: d.maxConcurrency } : {}),
-          state: d.breaker?.state ?? "closed",
-          failures: d.breaker?.failures ?? 0,
-          inFlight: d.inFlight,
-          calls: d.calls,
-          errors: d.errors,
-          limitWaits: d.limitWaits,
-          ...(retryAt !== undefined ? { retryAt } : {}),
-        };
-      }),
-    };
+    return gatewayStatus(this.config, this.state);
   }
 
   async process(input: unknown, ctx: ModelCallContext): Promise<unknown> {
@@ -407,16 +290,6 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       this.#slotWaiters.add(wake);
       signal.addEventListener("abort", onAbort, { once: true });
     });
-  }
-}
-
-/** host:port of a URL, the default name of a deployment. */
-function hostOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return new URL(url).host;
-  } catch {
-    return undefined;
   }
 }
 
