@@ -11,7 +11,7 @@
  * `properties`, open `additionalProperties`, a mix in anyOf) checking stops quietly.
  */
 import { warning } from "../diagnostics/diagnostic.js";
-import type { AstNode, CompiledExpression } from "../expr/expression.js";
+import { walkAst, type AstNode, type CompiledExpression } from "../expr/expression.js";
 import { collectExpressions } from "../expr/template.js";
 import { builtinOutputSchema } from "../models/output-schemas.js";
 import type { ModelConfig } from "../models/types.js";
@@ -121,21 +121,11 @@ function outputPath(node: AstNode): OutputPath | undefined {
 }
 
 function walk(c: Compilation, e: CompiledExpression, ast: AstNode, typed: ReadonlyMap<string, Typed>, isWhen: boolean): void {
-  const seen = new Set<unknown>();
-  const visit = (n: unknown): void => {
-    if (!n || typeof n !== "object" || seen.has(n)) return;
-    seen.add(n);
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as AstNode;
+  walkAst(ast, (node) => {
     const p = outputPath(node);
     if (p) checkPath(c, e, p, typed);
     if (isWhen && node.type === "binary" && COMPARISONS.has(String(node.value))) checkComparison(c, e, node, typed);
-    for (const k of Object.keys(node)) if (k !== "type" && k !== "value" && k !== "position") visit(node[k]);
-  };
-  visit(ast);
+  });
 }
 
 /** The schema at the end of a path, or undefined where it is not known; reports a field that cannot exist. */

@@ -331,6 +331,23 @@ function pathWalker(varName: string, names: readonly string[]): (b: Bindings) =>
   };
 }
 
+/** Calls `fn` once on every node of a JSONata AST (a subtree shared by two parents once). */
+export function walkAst(ast: unknown, fn: (node: AstNode) => void): void {
+  const seen = new Set<unknown>();
+  const visit = (n: unknown): void => {
+    if (!n || typeof n !== "object" || seen.has(n)) return;
+    seen.add(n);
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    const node = n as AstNode;
+    fn(node);
+    for (const k of Object.keys(node)) if (k !== "type" && k !== "value" && k !== "position") visit(node[k]);
+  };
+  visit(ast);
+}
+
 /** What an AST refers to (exported for tests: a simple path's references are found without its AST). */
 export function collectRefs(ast: unknown): ExprRefs {
   const refs = { steps: new Map<string, number>(), bareSteps: undefined as number | undefined, env: new Map<string, number>(), variables: new Map<string, number>() };
