@@ -39,7 +39,8 @@ export interface RunOptions {
   resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
   /**
    * Steps whose model answers are streamed: a streaming model's text pieces go out as
-   * step.delta events as they arrive (`true`: every step). @default none
+   * step.delta events as they arrive, another's text (or a cache hit's) as one when the call
+   * returns (`true`: every step). @default none
    */
   stream?: readonly string[] | true;
   /** Answers to approval steps, by step id (`mcp approve`, `mcp reject`). */

@@ -12,7 +12,7 @@ import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
 import { runApproval } from "./approval.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
-import { runNested } from "./nested.js";
+import { NestedRunFailed, runNested } from "./nested.js";
 import { repeatStep } from "./repeat.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { Schedule } from "./schedule.js";
@@ -319,7 +319,8 @@ function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: Att
   if (!(e instanceof StepError)) error.message = `step '${step.id}': ${error.message}`;
   const continued = step.onError === "continue" && error.reason !== "budget-exceeded";
   scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: attempts.length, continued });
-  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error };
+  // A failed nested run keeps its steps' records: the report and journal show where it stopped.
+  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error, ...(e instanceof NestedRunFailed ? { steps: e.steps } : {}) };
   if (!continued) {
     scope.failure ??= error;
     scope.abort(new RunAborted(error.reason, error.message));
