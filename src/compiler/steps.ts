@@ -183,7 +183,8 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
 
   // (merged only when there is something to merge)
   const retry = retryPolicy(defaults.retry === undefined && task.retry === undefined ? obj(raw.retry) : { ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
-  const timeoutMs = parseDuration((raw.timeout ?? task.timeout ?? defaults.timeout) as string | number | undefined);
+  // (A sub-pipeline step's timeout bounds its nested run: only its own, not the per-call defaults.)
+  const timeoutMs = parseDuration((isPipeline ? raw.timeout : (raw.timeout ?? task.timeout ?? defaults.timeout)) as string | number | undefined);
   const cache = cachePolicy(raw.cache ?? task.cache ?? defaults.cache);
   // Built key by key (not with conditional spreads, a temporary object each), in this
   // order: the order the keys have always had.

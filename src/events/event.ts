@@ -199,7 +199,8 @@ export interface StepWaitingEvent extends Base {
 }
 /**
  * A piece of a streaming model's answer, as it arrives (only for steps being streamed:
- * `mcp run --stream`, or a server client following the run). The deltas of one attempt
+ * `mcp run --stream`, or a server client following the run). A model that cannot stream,
+ * or a cache or replay hit, sends its answer's text as one piece (none for a data answer). The deltas of one attempt
  * concatenate to its `text`; an attempt that fails after some deltas is followed by
  * step.attempt_failed, and the next attempt's deltas start over.
  */
