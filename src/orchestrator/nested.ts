@@ -59,8 +59,20 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
 
   // The parent's options (hooks, context, env, gates ...), except what is the run's own or
   // keyed: its id, signal and observer (the child has its own), the journal and resume (under
-  // the key), fan-out and slices (a nested step runs here).
-  const { runId: _id, signal: _signal, observer: _observer, journal, resume: resumed, fanOut: _fanOut, slice: _slice, onDelta, conversationId: _conversation, ...inherited } = parent.options;
+  // the key), fan-out, slices and the item gate (a nested step runs here).
+  const {
+    runId: _id,
+    signal: _signal,
+    observer: _observer,
+    journal,
+    resume: resumed,
+    fanOut: _fanOut,
+    slice: _slice,
+    itemGate: _itemGate,
+    onDelta,
+    conversationId: _conversation,
+    ...inherited
+  } = parent.options;
   const options: RunOptions = { ...inherited, ...(journal ? { journal: prefixedJournal(journal, key) } : {}) };
   if (onDelta) options.onDelta = (d) => onDelta({ ...d, stepId: `${key}/${d.stepId}` });
   if (resumed) {

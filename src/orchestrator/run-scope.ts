@@ -71,6 +71,12 @@ export interface RunOptions {
    */
   runGate?: CallGate;
   /**
+   * A further gate each item of a forEach step with `concurrency` passes, besides the step's
+   * own count in this process: the queue's fleet-wide hold on the step's `concurrency`,
+   * shared by the chunks of a fanned-out step on several workers. Not inherited by nested runs.
+   */
+  itemGate?: (stepId: string, limit: number) => CallGate | undefined;
+  /**
    * Put prompts and answers in the model-call spans (OpenTelemetry). @default mcp.yaml
    * telemetry.captureContent, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
    */

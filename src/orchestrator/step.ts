@@ -257,22 +257,28 @@ async function forEachItem(
   const results = new Array<unknown>(arr.length);
   let next = 0;
   const limit = Math.min(step.concurrency ?? arr.length, arr.length);
+  // A chunk on a worker: the step's concurrency also holds across the fleet (RunOptions.itemGate).
+  const gate = step.concurrency !== undefined ? scope.options.itemGate?.(step.id, step.concurrency) : undefined;
+  const item = async (i: number) => {
+    const b = { ...bindings, item: arr[i], index: i + offset };
+    const input = await evaluateTemplate(step.input, b);
+    let result: unknown;
+    if (step.pipeline) {
+      const r = await runNested(scope, step, input, `${key}[${i + offset}]`, runAllSteps);
+      sum.addNested(r);
+      result = r.output;
+    } else {
+      const r = await callWithFallback(scope, step, input, attempts, i + offset);
+      sum.add(r);
+      result = r.output;
+    }
+    results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result }, result) : result;
+  };
   const worker = async () => {
     while (next < arr.length && !signal.aborted) {
       const i = next++;
-      const b = { ...bindings, item: arr[i], index: i + offset };
-      const input = await evaluateTemplate(step.input, b);
-      let result: unknown;
-      if (step.pipeline) {
-        const r = await runNested(scope, step, input, `${key}[${i + offset}]`, runAllSteps);
-        sum.addNested(r);
-        result = r.output;
-      } else {
-        const r = await callWithFallback(scope, step, input, attempts, i + offset);
-        sum.add(r);
-        result = r.output;
-      }
-      results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result }, result) : result;
+      if (gate) await gate.run(() => item(i), signal);
+      else await item(i);
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
