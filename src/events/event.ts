@@ -117,6 +117,7 @@ export interface StepFinishedEvent extends Base {
   stepId: string;
   model?: string;
   durationMs: number;
+  /** Tries of the call that needed most (retries, fallbacks): not forEach items nor repeat iterations (report.ts callAttempts). */
   attempts: number;
   usage: Usage;
   cost: number;
@@ -143,6 +144,7 @@ export interface StepFailedEvent extends Base {
   stepId: string;
   error: ErrorInfo;
   durationMs: number;
+  /** Tries of the call that needed most, as in step.finished. */
   attempts: number;
   /** onError: continue: the run goes on. */
   continued: boolean;

@@ -7,7 +7,7 @@
  */
 import type { CompiledStep } from "../compiler/types.js";
 import type { ContextTurn } from "../events/ports.js";
-import type { AttemptRecord, StepRecord } from "../events/report.js";
+import { attemptsPerCall, callAttempts, type AttemptRecord, type StepRecord } from "../events/report.js";
 import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
 import { runApproval } from "./approval.js";
@@ -133,7 +133,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
         stepId: id,
         ...(record.model !== undefined ? { model: record.model } : {}),
         durationMs: record.durationMs,
-        attempts: record.attempts.length,
+        attempts: callAttempts(record),
         usage: record.usage,
         cost: record.cost,
         cached: record.cached,
@@ -141,7 +141,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       });
     return scope.settle(id, record);
   } catch (e) {
-    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started);
+    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started, step.repeat ? Math.max(0, ...iterationAttempts.map(attemptsPerCall)) : attemptsPerCall(attempts));
   }
 }
 
@@ -307,7 +307,7 @@ function resumeStep(scope: RunScope, id: string, prior: StepRecord): StepRecord 
 }
 
 /** The failure policy: record the error; `onError: fail` (and a budget stop) aborts the run. */
-function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number): StepRecord {
+function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number, perCall: number): StepRecord {
   const signal = scope.signal;
   const durationMs = Date.now() - started;
   // Cancelled (or another step failed the run) while this one ran.
@@ -318,7 +318,7 @@ function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: Att
   const error = toErrorInfo(e, e instanceof ExpressionError ? "expression-error" : "internal");
   if (!(e instanceof StepError)) error.message = `step '${step.id}': ${error.message}`;
   const continued = step.onError === "continue" && error.reason !== "budget-exceeded";
-  scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: attempts.length, continued });
+  scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: perCall, continued });
   // A failed nested run keeps its steps' records: the report and journal show where it stopped.
   const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error, ...(e instanceof NestedRunFailed ? { steps: e.steps } : {}) };
   if (!continued) {
