@@ -56,7 +56,7 @@ export async function runOnce(orchestrator: TaskOrchestrator, pipeline: Compiled
   if (out.stream?.length) {
     // On a terminal the live view prints the text itself (both write to the same screen);
     // else the text goes to stdout, and the view (if any) to stderr.
-    const printer = isLive(progress) && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream);
+    const printer = isLive(progress) && io.stdout.isTTY ? progress.streamTo(out.stream) : new StreamPrinter(io.stdout, out.stream, io.stderr);
     if (printer !== progress) progress = progress ? new CombinedObserver([printer, progress]) : printer;
   }
   // mcp.yaml `alerts:` fire from a CLI run as from the server (a breaker opening, a budget passed).

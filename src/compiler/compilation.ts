@@ -5,7 +5,7 @@
  */
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { DiagnosticCode } from "../diagnostics/codes.js";
-import { scalarOffsetMapper } from "../config/scalar-offsets.js";
+import { scalarOffsetMapper, verbatimStart } from "../config/scalar-offsets.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { CompiledExpression, isSyntaxError } from "../expr/expression.js";
 import { compileString, scanTemplate, type Template } from "../expr/template.js";
@@ -36,9 +36,16 @@ export class Compilation {
   template(file: YamlFile, path: JsonPath, value: unknown): Template {
     if (typeof value === "string") {
       if (!value.includes("${{")) return { kind: "literal", value };
-      const map = scalarOffsetMapper(file, path);
+      // Where the value is a verbatim copy of the file (the commonest case), the expressions
+      // know their own offsets; else each is mapped through the scalar's source.
+      const start = verbatimStart(file, path);
       const problems: Parameters<typeof compileString>[2] = [];
-      const t = compileString(value, map, problems, (e, exprStart) => this.#origins.set(e, { file, path, base: exprStart }));
+      const t =
+        start !== undefined
+          ? compileString(value, { file: file.path, start }, problems)
+          : compileString(value, scalarOffsetMapper(file, path), problems, (e, exprStart) => this.#origins.set(e, { file, path, base: exprStart }));
+      if (problems.length === 0) return t;
+      const map = scalarOffsetMapper(file, path);
       for (const p of problems) {
         const loc = map(p.offset, p.length);
         if (p.kind === "unclosed") {
@@ -99,6 +106,8 @@ export class Compilation {
   }
 
   locateInExpr(e: CompiledExpression, offset: number, length: number): Location | undefined {
+    const inText = e.locateInText(offset, length);
+    if (inText) return inText;
     const o = this.#origins.get(e);
     return o ? scalarOffsetMapper(o.file, o.path)(o.base + offset, length) : e.location;
   }

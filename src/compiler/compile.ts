@@ -20,7 +20,7 @@ import { checkToolInputs, type ToolListings, type ToolStepCheck } from "./mcp-se
 import { checkRefs, reportCycles } from "./references.js";
 import { projectSettings } from "./settings.js";
 import { checkTypedRefs, stepOutputSchemas } from "./typed-refs.js";
-import { compileStep, STEP_ID } from "./steps.js";
+import { compileStep, DependencyCollector, STEP_ID } from "./steps.js";
 import type { SubPipelineLoader } from "./sub-pipelines.js";
 import type { CompiledPipeline, CompiledStep, ContextSettings } from "./types.js";
 
@@ -74,6 +74,7 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
     chains: new ChainResolver(table),
     ...(input.subPipeline ? { subPipeline: input.subPipeline } : {}),
     files,
+    dependencies: new DependencyCollector(stepIds),
   };
   const steps = new Map<string, CompiledStep>();
   const deps = new Map<string, readonly string[]>();

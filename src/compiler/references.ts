@@ -45,8 +45,18 @@ function firstRefLocation(c: Compilation, from: CompiledStep | undefined, to: st
   return undefined;
 }
 
-export function checkRefs(c: Compilation, e: CompiledExpression, stepId: string | undefined, validIds: ReadonlySet<string>, allIds: ReadonlySet<string>, env: readonly string[], into: Set<string>) {
-  for (const [ref, offset] of e.refs.steps) {
+export function checkRefs(
+  c: Compilation,
+  e: CompiledExpression,
+  stepId: string | undefined,
+  validIds: ReadonlySet<string>,
+  allIds: ReadonlySet<string>,
+  env: readonly string[],
+  into: { add(id: string): unknown },
+) {
+  const list = e.refs.stepList;
+  for (let k = 0; k < list.length; k++) {
+    const [ref, offset] = list[k]!;
     if (allIds.has(ref)) {
       if (ref === stepId) c.report("MCP304", `step '${stepId}' reads its own output ($steps.${ref})`, c.locateInExpr(e, offset, ref.length));
       else into.add(ref);
@@ -59,6 +69,7 @@ export function checkRefs(c: Compilation, e: CompiledExpression, stepId: string 
       hint: "dependencies are inferred from $steps.<id>; list others in `needs`",
     });
   }
+  if (e.refs.env.size === 0) return;
   for (const [name, offset] of e.refs.env) {
     if (!env.includes(name)) {
       c.report("MCP204", `$env.${name} is not allowed`, c.locateInExpr(e, offset, name.length), {

@@ -36,6 +36,51 @@ export interface StepContext {
   readonly subPipeline?: SubPipelineLoader;
   /** Collects the sub-pipeline files read. */
   readonly files: Set<string>;
+  /** Collects the dependencies of one step at a time. */
+  readonly dependencies: DependencyCollector;
+}
+
+/**
+ * The dependencies of one step, each once and sorted, collected by the rank of each id in
+ * the pipeline's sorted ids: a mark per rank instead of a Set per step, and a sort of
+ * numbers instead of strings (a step of a large pipeline reads tens of others).
+ */
+export class DependencyCollector {
+  readonly #sorted: string[];
+  readonly #rank = new Map<string, number>();
+  readonly #mark: Int32Array;
+  readonly #found: Int32Array;
+  #stamp = 0;
+  #count = 0;
+
+  constructor(ids: readonly string[]) {
+    this.#sorted = [...ids].sort();
+    for (let i = 0; i < this.#sorted.length; i++) this.#rank.set(this.#sorted[i]!, i);
+    this.#mark = new Int32Array(this.#sorted.length);
+    this.#found = new Int32Array(this.#sorted.length);
+  }
+
+  /** Starts the list of the next step. */
+  begin(): void {
+    this.#stamp++;
+    this.#count = 0;
+  }
+
+  /** Adds a step id (one of the pipeline's; others are ignored). */
+  add(id: string): void {
+    const r = this.#rank.get(id);
+    if (r === undefined || this.#mark[r] === this.#stamp) return;
+    this.#mark[r] = this.#stamp;
+    this.#found[this.#count++] = r;
+  }
+
+  /** The ids added since begin(), sorted. */
+  finish(): string[] {
+    const found = this.#found.subarray(0, this.#count).sort();
+    const out = new Array<string>(found.length);
+    for (let i = 0; i < found.length; i++) out[i] = this.#sorted[found[i]!]!;
+    return out;
+  }
 }
 
 export function compileStep(c: Compilation, ctx: StepContext, id: string): CompiledStep {
@@ -113,7 +158,8 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
 
   const exprs = expressionsOf(inputT, outputT, appendT, when, forEach, approval?.prompt);
   if (repeat?.until) exprs.push(repeat.until);
-  const stepDeps = new Set<string>();
+  const stepDeps = ctx.dependencies;
+  stepDeps.begin();
   // (Indexed loops here and below: this runs once per step, mostly before the JIT has
   // optimised it, and for-of would allocate an iterator and a result per element.)
   for (let k = 0; k < exprs.length; k++) checkRefs(c, exprs[k]!, id, validIds, allIds, env, stepDeps);
@@ -132,12 +178,13 @@ export function compileStep(c: Compilation, ctx: StepContext, id: string): Compi
       else stepDeps.add(n);
     }
   }
-  stepDeps.delete(id);
-  const dependencies = [...stepDeps].sort();
+  // (a step never depends on itself: both ways of naming itself are reported above)
+  const dependencies = stepDeps.finish();
 
   // (merged only when there is something to merge)
   const retry = retryPolicy(defaults.retry === undefined && task.retry === undefined ? obj(raw.retry) : { ...obj(defaults.retry), ...obj(task.retry), ...obj(raw.retry) });
-  const timeoutMs = parseDuration((raw.timeout ?? task.timeout ?? defaults.timeout) as string | number | undefined);
+  // (A sub-pipeline step's timeout bounds its nested run: only its own, not the per-call defaults.)
+  const timeoutMs = parseDuration((isPipeline ? raw.timeout : (raw.timeout ?? task.timeout ?? defaults.timeout)) as string | number | undefined);
   const cache = cachePolicy(raw.cache ?? task.cache ?? defaults.cache);
   // Built key by key (not with conditional spreads, a temporary object each), in this
   // order: the order the keys have always had.

@@ -5,9 +5,25 @@
  * and a text search otherwise.
  */
 import type { Location } from "../diagnostics/diagnostic.js";
-import type { JsonPath, YamlFile } from "./yaml-file.js";
+import type { JsonPath, ScalarInfo, YamlFile } from "./yaml-file.js";
 
 export type OffsetMapper = (valueOffset: number, length: number) => Location;
+
+/**
+ * The file offset of the first character of the string value at `path` when the source is
+ * a verbatim copy of the value (plain, or quoted on one line without escapes), so that
+ * value offset k is file offset start + k; undefined otherwise.
+ */
+export function verbatimStart(file: YamlFile, path: JsonPath): number | undefined {
+  const scalar = file.scalar(path);
+  return scalar && verbatimAt(file.text, scalar);
+}
+
+function verbatimAt(text: string, { start, end: valueEnd, value, type }: ScalarInfo): number | undefined {
+  if (type === "PLAIN" && valueEnd - start === value.length && text.startsWith(value, start)) return start;
+  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && valueEnd - start - 2 === value.length && text.startsWith(value, start + 1)) return start + 1;
+  return undefined;
+}
 
 export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper {
   const scalar = file.scalar(path);
@@ -20,10 +36,8 @@ export function scalarOffsetMapper(file: YamlFile, path: JsonPath): OffsetMapper
   const text = file.text;
   const at = (offset: number, length: number): Location => ({ file: file.path, offset, length });
   // The commonest cases, compared in place: the source is the value, or the value quoted.
-  if (type === "PLAIN" && valueEnd - start === value.length && text.startsWith(value, start)) return (off, len) => at(start + off, len);
-  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && valueEnd - start - 2 === value.length && text.startsWith(value, start + 1)) {
-    return (off, len) => at(start + 1 + off, len);
-  }
+  const verbatim = verbatimAt(text, scalar);
+  if (verbatim !== undefined) return (off, len) => at(verbatim + off, len);
   const raw = text.slice(start, valueEnd);
 
   // Where the source is not a verbatim copy (folded lines, escapes over several lines), find

@@ -222,7 +222,7 @@ function mergeInto(target: Record<string, unknown>, source: unknown): void {
  * value a character at a time, a rope that every later search (`${{` in a template) has to
  * flatten first: for a pipeline of long quoted prompts, that cost more than compiling it.
  */
-function flatString(node: { value: unknown; type?: string; range?: readonly number[] | null }, text: string): string {
+function flatString(node: { value: unknown; source?: unknown; type?: string; range?: readonly number[] | null }, text: string): string {
   const v = node.value as string;
   const r = node.range;
   if (node.type !== "QUOTE_DOUBLE" || !r || v.length < 16) return v;
@@ -232,7 +232,10 @@ function flatString(node: { value: unknown; type?: string; range?: readonly numb
   const raw = text.slice(start, end);
   if (raw.includes("\\") || raw.includes("\n") || raw.includes("\r")) return v;
   // The node keeps the flat string too: diagnostics compare it with the file (scalar()).
+  // Its `source` (the same string, kept by the package) too, else the node keeps the rope
+  // alive as long as the file: a thousand small strings per long prompt.
   node.value = raw;
+  if (node.source === v) node.source = raw;
   return raw;
 }
 

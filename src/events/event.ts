@@ -117,6 +117,7 @@ export interface StepFinishedEvent extends Base {
   stepId: string;
   model?: string;
   durationMs: number;
+  /** Tries of the call that needed most (retries, fallbacks): not forEach items nor repeat iterations (report.ts callAttempts). */
   attempts: number;
   usage: Usage;
   cost: number;
@@ -143,6 +144,7 @@ export interface StepFailedEvent extends Base {
   stepId: string;
   error: ErrorInfo;
   durationMs: number;
+  /** Tries of the call that needed most, as in step.finished. */
   attempts: number;
   /** onError: continue: the run goes on. */
   continued: boolean;
@@ -199,7 +201,8 @@ export interface StepWaitingEvent extends Base {
 }
 /**
  * A piece of a streaming model's answer, as it arrives (only for steps being streamed:
- * `mcp run --stream`, or a server client following the run). The deltas of one attempt
+ * `mcp run --stream`, or a server client following the run). A model that cannot stream,
+ * or a cache or replay hit, sends its answer's text as one piece (none for a data answer). The deltas of one attempt
  * concatenate to its `text`; an attempt that fails after some deltas is followed by
  * step.attempt_failed, and the next attempt's deltas start over.
  */

@@ -84,3 +84,28 @@ export interface RunReport {
   conversationId?: string;
   resumedFrom?: string;
 }
+
+/**
+ * The attempts of a step as every reporter shows them: the tries of one call (retries and
+ * fallbacks, a cache hit counts one), for the call that needed most. A `forEach` step's
+ * items and a `repeat` step's iterations are calls of their own, not attempts.
+ */
+export function callAttempts(r: Pick<StepRecord, "attempts" | "iterations">): number {
+  if (!r.iterations?.length) return attemptsPerCall(r.attempts);
+  let most = 0;
+  for (const it of r.iterations) most = Math.max(most, callAttempts(it));
+  return most;
+}
+
+/** The most attempts one call (one forEach item, or the step's one call) made among these. */
+export function attemptsPerCall(attempts: readonly AttemptRecord[]): number {
+  if (!attempts.some((a) => a.item !== undefined)) return attempts.length;
+  const perItem = new Map<number | undefined, number>();
+  let most = 0;
+  for (const a of attempts) {
+    const n = (perItem.get(a.item) ?? 0) + 1;
+    perItem.set(a.item, n);
+    if (n > most) most = n;
+  }
+  return most;
+}

@@ -32,6 +32,8 @@ export type Bindings = Record<string, unknown>;
 export interface ExprRefs {
   /** Step ids read through `$steps.<id>`, with the offset of each id in the expression. */
   steps: ReadonlyMap<string, number>;
+  /** The same as a list (iterated by the compiler for every use of the expression, without an iterator). */
+  stepList: readonly (readonly [string, number])[];
   /** `$steps` used without a step id right after it. */
   bareSteps: number | undefined;
   /** `$env.NAME` reads, with offsets. */
@@ -133,6 +135,23 @@ export function simplePathAst(source: string): AstNode | undefined {
   return { type: "path", steps };
 }
 
+/**
+ * What collectRefs finds in a simple path's AST, read off the path itself: the head
+ * variable at the `$`, and `$steps.<id>` / `$env.<name>` at the name after the head
+ * (a bare `$steps`: at its `$`).
+ */
+function simplePathRefs({ lead, head, names }: { lead: number; head: string; names: readonly string[] }): ExprRefs {
+  const variables = one(head, lead).map;
+  let steps = NONE;
+  let env = NONE;
+  let bareSteps: number | undefined;
+  if (head === "steps") {
+    if (names.length > 0) steps = one(names[0]!, lead + 7).map;
+    else bareSteps = lead;
+  } else if (head === "env" && names.length > 0) env = one(names[0]!, lead + 5).map;
+  return { steps, stepList: listOf(steps), bareSteps, env, variables };
+}
+
 /** One empty map for every expression that refers to no step, no $env, ... */
 const NONE: ReadonlyMap<string, number> = new Map();
 
@@ -140,13 +159,16 @@ const NONE: ReadonlyMap<string, number> = new Map();
  * One-entry reference maps, shared: thousands of expressions read `$steps` at offset 0, or
  * `$steps.x` at offset 7; a Map costs a few hundred bytes. Bounded like the parse cache.
  */
-const oneEntryMaps = new Map<string, ReadonlyMap<string, number>>();
-function one(key: string, offset: number): ReadonlyMap<string, number> {
+type Entries = readonly (readonly [string, number])[];
+const NO_ENTRIES: Entries = [];
+const oneEntryMaps = new Map<string, { map: ReadonlyMap<string, number>; list: Entries }>();
+function one(key: string, offset: number): { map: ReadonlyMap<string, number>; list: Entries } {
   const k = `${offset}:${key}`;
   let m = oneEntryMaps.get(k);
   if (!m) {
     if (oneEntryMaps.size >= PARSED_CACHE_SIZE) oneEntryMaps.clear();
-    oneEntryMaps.set(k, (m = new Map([[key, offset]])));
+    const entry = [key, offset] as const;
+    oneEntryMaps.set(k, (m = { map: new Map([entry]), list: [entry] }));
   }
   return m;
 }
@@ -156,9 +178,19 @@ function kept(m: Map<string, number>): ReadonlyMap<string, number> {
   if (m.size === 0) return NONE;
   if (m.size === 1) {
     const [key, offset] = m.entries().next().value!;
-    return one(key, offset);
+    return one(key, offset).map;
   }
   return m;
+}
+
+/** The entries of a kept map as a list (shared like the map when it has one entry). */
+function listOf(m: ReadonlyMap<string, number>): Entries {
+  if (m.size === 0) return NO_ENTRIES;
+  if (m.size === 1) {
+    const [key, offset] = m.entries().next().value!;
+    return one(key, offset).list;
+  }
+  return [...m.entries()];
 }
 
 /**
@@ -173,7 +205,7 @@ function parse(source: string): ParsedExpression {
   let parsed: ParsedExpression;
   const path = simplePath(source);
   if (path) {
-    parsed = new ParsedExpression(source, collectRefs(simplePathAst(source)), undefined, undefined, path.head, path.names);
+    parsed = new ParsedExpression(source, simplePathRefs(path), undefined, undefined, path.head, path.names);
   } else {
     const ast = loadJsonata()(source, JSONATA_OPTIONS as never).ast();
     parsed = new ParsedExpression(source, collectRefs(ast), ast, undefined);
@@ -186,24 +218,66 @@ function parse(source: string): ParsedExpression {
 export class CompiledExpression {
   readonly #parsed: ParsedExpression;
   #evaluator: jsonata.Expression | undefined;
-  readonly refs: ExprRefs;
+  /**
+   * Where the text is: the Location it was compiled with, or (compileAt) the file whose
+   * text at #at is a verbatim copy of it. A pipeline holds thousands of expressions whose
+   * locations are only needed for a diagnostic: those are made then, from two fields.
+   */
+  readonly #where: Location | string | undefined;
+  readonly #at: number;
 
-  private constructor(
-    readonly source: string,
-    readonly location: Location | undefined,
-    parsed: ParsedExpression,
-  ) {
+  private constructor(parsed: ParsedExpression, where: Location | string | undefined, at: number) {
     this.#parsed = parsed;
-    this.refs = parsed.refs;
+    this.#where = where;
+    this.#at = at;
+  }
+
+  /** The expression text, as written (without the `${{ }}` around it). */
+  get source(): string {
+    return this.#parsed.source;
+  }
+
+  /** What the expression refers to (shared by every use of the same text). */
+  get refs(): ExprRefs {
+    return this.#parsed.refs;
+  }
+
+  /** Where the expression is written: its text without surrounding spaces. */
+  get location(): Location | undefined {
+    const where = this.#where;
+    if (typeof where !== "string") return where;
+    const source = this.#parsed.source;
+    const lead = source.length - source.trimStart().length;
+    return { file: where, offset: this.#at + lead, length: source.trim().length };
   }
 
   /** Compiles an expression; returns a syntax error instead of throwing. */
   static compile(source: string, location?: Location): CompiledExpression | ExprSyntaxError {
     try {
-      return new CompiledExpression(source, location, parse(source));
+      return new CompiledExpression(parse(source), location, 0);
     } catch (e) {
       return syntaxError(source, e);
     }
+  }
+
+  /**
+   * compile() of a text that is a verbatim copy of file `file` from offset `at` (a plain or
+   * quoted YAML scalar without escapes): its locations are made from the offset on demand.
+   */
+  static compileAt(source: string, file: string, at: number): CompiledExpression | ExprSyntaxError {
+    try {
+      return new CompiledExpression(parse(source), file, at);
+    } catch (e) {
+      return syntaxError(source, e);
+    }
+  }
+
+  /**
+   * The file location of `length` characters at `offset` in the text, when the expression
+   * was compiled with compileAt; undefined otherwise.
+   */
+  locateInText(offset: number, length: number): Location | undefined {
+    return typeof this.#where === "string" ? { file: this.#where, offset: this.#at + offset, length } : undefined;
   }
 
   /** The JSONata AST (as `jsonata(source).ast()` returns it). */
@@ -392,5 +466,6 @@ export function collectRefs(ast: unknown): ExprRefs {
     }
   };
   visit(ast);
-  return { steps: kept(refs.steps), bareSteps: refs.bareSteps, env: kept(refs.env), variables: kept(refs.variables) };
+  const steps = kept(refs.steps);
+  return { steps, stepList: listOf(steps), bareSteps: refs.bareSteps, env: kept(refs.env), variables: kept(refs.variables) };
 }

@@ -38,37 +38,37 @@ export function scanTemplate(s: string): { spans: TemplateSpan[]; unclosedAt?: n
   const spans: TemplateSpan[] = [];
   let i = s.indexOf("${{");
   while (i !== -1) {
-    const exprStart = i + 3;
-    let depth = 0;
-    let quote: string | null = null;
-    let j = exprStart;
-    let end = -1;
-    for (; j < s.length; j++) {
-      const c = s[j]!;
-      if (quote) {
-        if (c === "\\") j++;
-        else if (c === quote) quote = null;
-        continue;
-      }
-      if (c === '"' || c === "'" || c === "`") quote = c;
-      else if (c === "{") depth++;
-      else if (c === "}") {
-        if (depth === 0 && s[j + 1] === "}") {
-          end = j;
-          break;
-        }
-        depth = Math.max(0, depth - 1);
-      } else if (c === "/" && s[j + 1] === "*") {
-        const close = s.indexOf("*/", j + 2);
-        if (close === -1) break;
-        j = close + 1;
-      }
-    }
+    const end = closingBraces(s, i + 3);
     if (end === -1) return { spans, unclosedAt: i };
-    spans.push({ start: i, end: end + 2, exprStart, exprEnd: end });
+    spans.push({ start: i, end: end + 2, exprStart: i + 3, exprEnd: end });
     i = s.indexOf("${{", end + 2);
   }
   return { spans };
+}
+
+/** The offset of the `}}` that closes the expression starting at `exprStart`, or -1. */
+function closingBraces(s: string, exprStart: number): number {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let j = exprStart; j < s.length; j++) {
+    const c = s[j]!;
+    if (quote) {
+      if (c === "\\") j++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === '"' || c === "'" || c === "`") quote = c;
+    else if (c === "{") depth++;
+    else if (c === "}") {
+      if (depth === 0 && s[j + 1] === "}") return j;
+      depth = Math.max(0, depth - 1);
+    } else if (c === "/" && s[j + 1] === "*") {
+      const close = s.indexOf("*/", j + 2);
+      if (close === -1) return -1;
+      j = close + 1;
+    }
+  }
+  return -1;
 }
 
 export function hasTemplate(v: unknown): boolean {
@@ -79,57 +79,86 @@ export function hasTemplate(v: unknown): boolean {
 }
 
 /**
- * Compiles one string. `locate` maps an offset inside the string to a file location.
+ * Where a string's text is in a file, when the string is a verbatim copy of the file from
+ * `start` on (a plain or quoted YAML scalar without escapes): its expressions are compiled
+ * with compileAt, their locations made only if asked for.
+ */
+export interface VerbatimPlace {
+  readonly file: string;
+  readonly start: number;
+}
+
+/**
+ * Compiles one string. `locate` maps an offset inside the string to a file location (or
+ * says where the string is verbatim in a file).
  * Problems are returned, not thrown, so every error of a file is reported at once.
  */
 export function compileString(
   s: string,
-  locate: (offset: number, length: number) => Location | undefined,
+  locate: ((offset: number, length: number) => Location | undefined) | VerbatimPlace,
   problems: TemplateProblem[],
   /** Receives each compiled expression with the offset of its text inside `s`. */
   onExpression?: (expr: CompiledExpression, exprStart: number) => void,
 ): Template {
-  const { spans, unclosedAt } = scanTemplate(s);
-  if (unclosedAt !== undefined) {
-    problems.push({
-      kind: "unclosed",
-      message: "'${{' is not closed by '}}'",
-      offset: unclosedAt,
-      length: 3,
-    });
-    return { kind: "literal", value: s };
-  }
-  if (spans.length === 0) return { kind: "literal", value: s };
-  const compiled: CompiledExpression[] = [];
-  for (const sp of spans) {
-    const text = s.slice(sp.exprStart, sp.exprEnd);
-    // (as text.trim(), text.trimStart() would give, without making those strings)
-    const lead = leadingSpace(text);
-    if (lead === text.length) {
-      problems.push({ kind: "syntax", message: "empty expression '${{ }}'", offset: sp.start, length: sp.end - sp.start });
-      return { kind: "literal", value: s };
-    }
-    const trimmedLength = text.length - lead - trailingSpace(text);
-    const r = CompiledExpression.compile(text, locate(sp.exprStart + lead, trimmedLength));
-    if (isSyntaxError(r)) {
-      problems.push(syntaxProblem(r, sp.exprStart));
-      return { kind: "literal", value: s };
-    }
-    compiled.push(r);
-    onExpression?.(r, sp.exprStart);
-  }
-  const only = spans[0]!;
-  if (spans.length === 1 && only.start === 0 && only.end === s.length) return { kind: "expr", expr: compiled[0]! };
+  // One pass: each span is compiled as it is found. An unclosed `${{` anywhere is the one
+  // problem reported (the rest of the string is not an expression); else the first syntax
+  // error is, and the string stays a literal.
+  let i = s.indexOf("${{");
+  if (i === -1) return { kind: "literal", value: s };
   const parts: (string | CompiledExpression)[] = [];
   let at = 0;
-  spans.forEach((sp, k) => {
-    if (sp.start > at) parts.push(s.slice(at, sp.start));
-    parts.push(compiled[k]!);
-    at = sp.end;
-  });
+  let first: CompiledExpression | undefined;
+  let whole = false;
+  let failed: TemplateProblem | undefined;
+  while (i !== -1) {
+    const exprStart = i + 3;
+    const exprEnd = closingBraces(s, exprStart);
+    if (exprEnd === -1) {
+      problems.push({ kind: "unclosed", message: "'${{' is not closed by '}}'", offset: i, length: 3 });
+      return { kind: "literal", value: s };
+    }
+    const end = exprEnd + 2;
+    if (!failed) {
+      const r = compileSpan(s, i, exprStart, exprEnd, end, locate);
+      if (r instanceof CompiledExpression) {
+        onExpression?.(r, exprStart);
+        if (i > at) parts.push(s.slice(at, i));
+        parts.push(r);
+        if (i === 0 && end === s.length) whole = true;
+        first ??= r;
+      } else failed = r;
+    }
+    at = end;
+    i = s.indexOf("${{", end);
+  }
+  if (failed) {
+    problems.push(failed);
+    return { kind: "literal", value: s };
+  }
+  if (whole) return { kind: "expr", expr: first! };
   if (at < s.length) parts.push(s.slice(at));
   // (a copy of exact size: the template is kept as long as the pipeline)
   return { kind: "interp", parts: parts.slice() };
+}
+
+/** Compiles the expression of one span, or says what is wrong with it. */
+function compileSpan(
+  s: string,
+  start: number,
+  exprStart: number,
+  exprEnd: number,
+  end: number,
+  locate: ((offset: number, length: number) => Location | undefined) | VerbatimPlace,
+): CompiledExpression | TemplateProblem {
+  const text = s.slice(exprStart, exprEnd);
+  // (as text.trim(), text.trimStart() would give, without making those strings)
+  const lead = leadingSpace(text);
+  if (lead === text.length) return { kind: "syntax", message: "empty expression '${{ }}'", offset: start, length: end - start };
+  const r =
+    typeof locate === "function"
+      ? CompiledExpression.compile(text, locate(exprStart + lead, text.length - lead - trailingSpace(text)))
+      : CompiledExpression.compileAt(text, locate.file, locate.start + exprStart);
+  return isSyntaxError(r) ? syntaxProblem(r, exprStart) : r;
 }
 
 const SPACE_CHAR = /\s/;

@@ -64,3 +64,10 @@ export function usageOf(result: unknown): Usage | undefined {
   if (!Number.isFinite(i) && !Number.isFinite(o)) return undefined;
   return { inputTokens: Number.isFinite(i) ? i : 0, outputTokens: Number.isFinite(o) ? o : 0 };
 }
+
+/** The text of a model's answer: the answer itself when it is a string, else its string `text`; undefined for data (an analysis, a tool's JSON). */
+export function answerTextOf(result: unknown): string | undefined {
+  if (typeof result === "string") return result;
+  const t = (result as { text?: unknown } | null)?.text;
+  return typeof t === "string" ? t : undefined;
+}

@@ -10,7 +10,7 @@
  * (p-queue) and races its own signal.
  */
 import type { CompiledStep } from "../compiler/types.js";
-import type { BaseModel, ModelCallContext, ModelNotice } from "../models/base-model.js";
+import { answerTextOf, type BaseModel, type ModelCallContext, type ModelNotice } from "../models/base-model.js";
 import { ModelError } from "../models/errors.js";
 import { isStreamingModel, type StreamingModel } from "../models/streaming.js";
 import type { ModelConfig } from "../models/types.js";
@@ -133,9 +133,31 @@ function invoke(scope: RunScope, step: CompiledStep, config: ModelConfig, model:
   const onDelta = deltaListener(scope, step.id, attempt);
   // With tracing on, the call runs in its `chat {model}` span (telemetry/run-trace.ts).
   const trace = scope.trace;
-  if (trace) return trace.call(step.id, item, config, input, () => (onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : model.process(input, ctx)));
+  if (trace)
+    return trace.call(step.id, item, config, input, () =>
+      onDelta && isStreamingModel(model) ? streamCall(model, input, ctx, config, step.id, item, onDelta) : whole(scope, step, config, model, input, ctx, attempt, item),
+    );
   if (onDelta && isStreamingModel(model)) return streamCall(model, input, ctx, config, step.id, item, onDelta);
-  return model.process(input, ctx);
+  return whole(scope, step, config, model, input, ctx, attempt, item);
+}
+
+/**
+ * process(): the answer in one piece. For a step the run streams, its text then goes out as
+ * one step.delta, as the pieces would have (a model that cannot stream: nlp, http, module).
+ */
+function whole(scope: RunScope, step: CompiledStep, config: ModelConfig, model: BaseModel, input: unknown, ctx: ModelCallContext, attempt: number, item: number | undefined): Promise<unknown> {
+  const p = model.process(input, ctx);
+  if (!scope.streams(step.id)) return p;
+  return p.then((output) => {
+    wholeDelta(scope, step.id, config.name, attempt, item, output);
+    return output;
+  });
+}
+
+/** A streamed step's answer that came whole (a model that cannot stream, a cache or replay hit): its text as one step.delta. */
+export function wholeDelta(scope: RunScope, stepId: string, model: string, attempt: number, item: number | undefined, output: unknown): void {
+  const text = answerTextOf(output);
+  if (text) scope.emit({ type: "step.delta", runId: scope.id, ts: Date.now(), stepId, model, attempt, ...(item !== undefined ? { item } : {}), text });
 }
 
 /** What process() gets besides the input. */

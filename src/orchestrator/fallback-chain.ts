@@ -14,7 +14,7 @@ import { ModelError, isRetryable } from "../models/errors.js";
 import type { ModelConfig, Usage } from "../models/types.js";
 import { countTokens, estimateTokens, tokenUpperBound } from "../util/tokens.js";
 import { sleep } from "../util/sleep.js";
-import { AttemptTimedOut, attemptCall } from "./attempt.js";
+import { AttemptTimedOut, attemptCall, wholeDelta } from "./attempt.js";
 import { backoffDelay } from "./retry.js";
 import { errorOf } from "../telemetry/run-trace.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
@@ -108,6 +108,7 @@ async function lookup(scope: RunScope, step: CompiledStep, config: ModelConfig, 
       scope.totals.cacheHits++;
       const usage = hit.usage ?? usageOf(hit.output) ?? zeroUsage();
       attempts.push({ model: config.name, attempt: 1, ok: true, durationMs: 0, cached: hit.source, ...itemField });
+      if (scope.streams(step.id)) wholeDelta(scope, step.id, config.name, 1, itemField.item, hit.output);
       return { output: hit.output, model: config.name, usage, usageEstimated: false, cost: 0, cached: true };
     }
     if (h.kind === "cache") {

@@ -14,7 +14,7 @@ import { evaluateTemplate } from "../expr/template.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { checkRunInput } from "./input.js";
 import { RunScope, zeroUsage, type RunOptions } from "./run-scope.js";
-import { StepError } from "./step-errors.js";
+import { RunAborted, StepError } from "./step-errors.js";
 import type { Usage } from "../models/types.js";
 
 /** What a nested run gives its step: the child's output, what it cost, its steps' records. */
@@ -25,6 +25,19 @@ export interface NestedResult {
   cost: number;
   cached: boolean;
   steps: Record<string, StepRecord>;
+}
+
+/** A nested run that failed or timed out: the step's error, with the records of the child's steps (for the report and journal). */
+export class NestedRunFailed extends StepError {
+  constructor(
+    reason: StepError["reason"],
+    message: string,
+    stepId: string,
+    info: StepError["info"],
+    readonly steps: Record<string, StepRecord>,
+  ) {
+    super(reason, message, stepId, info);
+  }
 }
 
 /** Runs every step of a scope to its end (step.ts's, passed in so the two files do not import each other). */
@@ -46,8 +59,20 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
 
   // The parent's options (hooks, context, env, gates ...), except what is the run's own or
   // keyed: its id, signal and observer (the child has its own), the journal and resume (under
-  // the key), fan-out and slices (a nested step runs here).
-  const { runId: _id, signal: _signal, observer: _observer, journal, resume: resumed, fanOut: _fanOut, slice: _slice, onDelta, conversationId: _conversation, ...inherited } = parent.options;
+  // the key), fan-out, slices and the item gate (a nested step runs here).
+  const {
+    runId: _id,
+    signal: _signal,
+    observer: _observer,
+    journal,
+    resume: resumed,
+    fanOut: _fanOut,
+    slice: _slice,
+    itemGate: _itemGate,
+    onDelta,
+    conversationId: _conversation,
+    ...inherited
+  } = parent.options;
   const options: RunOptions = { ...inherited, ...(journal ? { journal: prefixedJournal(journal, key) } : {}) };
   if (onDelta) options.onDelta = (d) => onDelta({ ...d, stepId: `${key}/${d.stepId}` });
   if (resumed) {
@@ -75,17 +100,32 @@ export async function runNested(parent: RunScope, step: CompiledStep, input: unk
   const onAbort = () => scope.abort(parent.signal.reason);
   if (parent.signal.aborted) onAbort();
   else parent.signal.addEventListener("abort", onAbort, { once: true });
+  // The step's `timeout` bounds the nested run (each forEach item's, each iteration's): at
+  // the deadline the child is cancelled as a cancelled run is, its calls and backoffs aborted.
+  let timedOut: string | undefined;
+  const timer =
+    step.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = `step '${step.id}': sub-pipeline ${sub.ref} timed out after ${step.timeoutMs}ms`;
+          scope.abort(new RunAborted("timeout", timedOut));
+        }, step.timeoutMs);
   try {
     await runSteps(scope);
     // The child's events wait for its journal writes: they reach the parent before the step ends.
     await scope.delivered();
   } finally {
+    clearTimeout(timer);
     parent.signal.removeEventListener("abort", onAbort);
   }
   if (parent.signal.aborted) throw parent.signal.reason;
+  if (timedOut !== undefined) {
+    const cut = child.order.filter((id) => scope.records[id]?.status === "aborted");
+    throw new NestedRunFailed("timeout", `${timedOut}${cut.length ? ` (cancelled: ${cut.join(", ")})` : ""}`, step.id, {}, scope.records);
+  }
   if (scope.failure || scope.signal.aborted) {
     const { reason, message, ...info } = scope.failure ?? { reason: "internal" as const, message: "the nested run was aborted" };
-    throw new StepError(reason, `step '${step.id}': sub-pipeline ${sub.ref} failed: ${message}`, step.id, info);
+    throw new NestedRunFailed(reason, `step '${step.id}': sub-pipeline ${sub.ref} failed: ${message}`, step.id, info, scope.records);
   }
 
   let output: unknown;

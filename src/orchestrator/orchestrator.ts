@@ -20,6 +20,7 @@ import type { RunReport, StepRecord } from "../events/report.js";
 import { PipelineRun, type RunOptions } from "./run.js";
 import { GatewayModel, type GatewayStatus } from "../registry/gateway-model.js";
 import { hasLimits, type RateLimiter } from "../registry/rate-limiter.js";
+import type { SharedSlots } from "../registry/shared-slots.js";
 import { MemoryRateLimiter } from "../registry/memory-rate-limiter.js";
 import type { BreakerState } from "../registry/circuit-breaker.js";
 
@@ -39,6 +40,11 @@ export interface OrchestratorOptions {
    * every run of this orchestrator. @default an in-process MemoryRateLimiter
    */
   rateLimiter?: RateLimiter;
+  /**
+   * Holds deployments' `maxConcurrency` with other processes too (the queue's workers: slots
+   * in Redis). @default per process
+   */
+  deploymentSlots?: SharedSlots;
   /** Hears every change of a deployment's circuit breaker, whichever run caused it. */
   onBreaker?: (model: string, deployment: string, state: BreakerState, previous: BreakerState) => void;
 }
@@ -233,6 +239,7 @@ export class TaskOrchestrator {
         create: (c) => createModel(c, this.#services),
         limiter: (this.#rateLimiter ??= this.#opts.rateLimiter ?? new MemoryRateLimiter()),
         ...(onBreaker ? { onBreaker } : {}),
+        ...(this.#opts.deploymentSlots ? { slots: this.#opts.deploymentSlots } : {}),
       },
       this.#gateways.get(config.name)?.state,
     );

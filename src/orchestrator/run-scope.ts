@@ -39,7 +39,8 @@ export interface RunOptions {
   resume?: { fromRunId: string; completed: Record<string, StepRecord>; waiting?: Record<string, StepRecord> };
   /**
    * Steps whose model answers are streamed: a streaming model's text pieces go out as
-   * step.delta events as they arrive (`true`: every step). @default none
+   * step.delta events as they arrive, another's text (or a cache hit's) as one when the call
+   * returns (`true`: every step). @default none
    */
   stream?: readonly string[] | true;
   /** Answers to approval steps, by step id (`mcp approve`, `mcp reject`). */
@@ -69,6 +70,12 @@ export interface RunOptions {
    * job and its forEach chunks on other workers.
    */
   runGate?: CallGate;
+  /**
+   * A further gate each item of a forEach step with `concurrency` passes, besides the step's
+   * own count in this process: the queue's fleet-wide hold on the step's `concurrency`,
+   * shared by the chunks of a fanned-out step on several workers. Not inherited by nested runs.
+   */
+  itemGate?: (stepId: string, limit: number) => CallGate | undefined;
   /**
    * Put prompts and answers in the model-call spans (OpenTelemetry). @default mcp.yaml
    * telemetry.captureContent, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true

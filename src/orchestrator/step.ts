@@ -7,12 +7,12 @@
  */
 import type { CompiledStep } from "../compiler/types.js";
 import type { ContextTurn } from "../events/ports.js";
-import type { AttemptRecord, StepRecord } from "../events/report.js";
+import { attemptsPerCall, callAttempts, type AttemptRecord, type StepRecord } from "../events/report.js";
 import { ExpressionError, NOT_FAST } from "../expr/expression.js";
 import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/template.js";
 import { runApproval } from "./approval.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
-import { runNested } from "./nested.js";
+import { NestedRunFailed, runNested } from "./nested.js";
 import { repeatStep } from "./repeat.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { Schedule } from "./schedule.js";
@@ -133,7 +133,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
         stepId: id,
         ...(record.model !== undefined ? { model: record.model } : {}),
         durationMs: record.durationMs,
-        attempts: record.attempts.length,
+        attempts: callAttempts(record),
         usage: record.usage,
         cost: record.cost,
         cached: record.cached,
@@ -141,7 +141,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       });
     return scope.settle(id, record);
   } catch (e) {
-    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started);
+    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started, step.repeat ? Math.max(0, ...iterationAttempts.map(attemptsPerCall)) : attemptsPerCall(attempts));
   }
 }
 
@@ -257,22 +257,28 @@ async function forEachItem(
   const results = new Array<unknown>(arr.length);
   let next = 0;
   const limit = Math.min(step.concurrency ?? arr.length, arr.length);
+  // A chunk on a worker: the step's concurrency also holds across the fleet (RunOptions.itemGate).
+  const gate = step.concurrency !== undefined ? scope.options.itemGate?.(step.id, step.concurrency) : undefined;
+  const item = async (i: number) => {
+    const b = { ...bindings, item: arr[i], index: i + offset };
+    const input = await evaluateTemplate(step.input, b);
+    let result: unknown;
+    if (step.pipeline) {
+      const r = await runNested(scope, step, input, `${key}[${i + offset}]`, runAllSteps);
+      sum.addNested(r);
+      result = r.output;
+    } else {
+      const r = await callWithFallback(scope, step, input, attempts, i + offset);
+      sum.add(r);
+      result = r.output;
+    }
+    results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result }, result) : result;
+  };
   const worker = async () => {
     while (next < arr.length && !signal.aborted) {
       const i = next++;
-      const b = { ...bindings, item: arr[i], index: i + offset };
-      const input = await evaluateTemplate(step.input, b);
-      let result: unknown;
-      if (step.pipeline) {
-        const r = await runNested(scope, step, input, `${key}[${i + offset}]`, runAllSteps);
-        sum.addNested(r);
-        result = r.output;
-      } else {
-        const r = await callWithFallback(scope, step, input, attempts, i + offset);
-        sum.add(r);
-        result = r.output;
-      }
-      results[i] = step.output ? await evaluateTemplate(step.output, { ...b, result }, result) : result;
+      if (gate) await gate.run(() => item(i), signal);
+      else await item(i);
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
@@ -301,7 +307,7 @@ function resumeStep(scope: RunScope, id: string, prior: StepRecord): StepRecord 
 }
 
 /** The failure policy: record the error; `onError: fail` (and a budget stop) aborts the run. */
-function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number): StepRecord {
+function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number, perCall: number): StepRecord {
   const signal = scope.signal;
   const durationMs = Date.now() - started;
   // Cancelled (or another step failed the run) while this one ran.
@@ -312,8 +318,9 @@ function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: Att
   const error = toErrorInfo(e, e instanceof ExpressionError ? "expression-error" : "internal");
   if (!(e instanceof StepError)) error.message = `step '${step.id}': ${error.message}`;
   const continued = step.onError === "continue" && error.reason !== "budget-exceeded";
-  scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: attempts.length, continued });
-  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error };
+  scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: perCall, continued });
+  // A failed nested run keeps its steps' records: the report and journal show where it stopped.
+  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error, ...(e instanceof NestedRunFailed ? { steps: e.steps } : {}) };
   if (!continued) {
     scope.failure ??= error;
     scope.abort(new RunAborted(error.reason, error.message));

@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { CallGate } from "../events/ports.js";
+import type { SharedSlots, SlotLease } from "../registry/shared-slots.js";
 import type { QueueNames } from "./names.js";
 
 // KEYS: holders zset. ARGV: token, lease ms, limit. Returns 1 when taken.
@@ -43,7 +44,7 @@ export interface FleetLimiterOptions {
   retryMs?: number;
 }
 
-export class FleetLimiter {
+export class FleetLimiter implements SharedSlots {
   readonly #redis: Scripted;
   readonly #names: QueueNames;
   readonly #leaseMs: number;
@@ -84,6 +85,38 @@ export class FleetLimiter {
     return { run: (fn, signal) => this.#hold(`run\0${runId}`, key, limit, fn, signal) };
   }
 
+  /**
+   * The gate for the items of one forEach step with `concurrency`, in the chunks of a run on
+   * any workers: the step's limit holds across the fleet, not per chunk.
+   */
+  itemGate(runId: string, stepId: string, limit: number): CallGate | undefined {
+    if (!Number.isFinite(limit)) return undefined;
+    const key = this.#names.itemLimitKey(runId, stepId);
+    return { run: (fn, signal) => this.#hold(`item\0${runId}\0${stepId}`, key, limit, fn, signal) };
+  }
+
+  /** SharedSlots (a deployment's `maxConcurrency` across the fleet): one of `limit` slots of `key`, if free. */
+  async tryTake(key: string, limit: number): Promise<SlotLease | undefined> {
+    const token = randomBytes(8).toString("hex");
+    const rkey = this.#names.limitKey(key);
+    if ((await this.#redis.mcpSemAcquire(rkey, token, this.#leaseMs, limit)) !== 1) return undefined;
+    const renew = this.#renewing(rkey, token);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        clearInterval(renew);
+        void this.#release(key, rkey, token);
+      },
+    };
+  }
+
+  /** SharedSlots: resolves when a slot of one of `keys` was given back somewhere, after `retryMs`, or on abort. */
+  freed(keys: readonly string[], signal: AbortSignal): Promise<void> {
+    return this.#wait(keys, signal);
+  }
+
   /** Runs `fn` holding one of the model's `limit` fleet-wide slots. */
   run<T>(model: string, limit: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#hold(model, this.#names.limitKey(model), limit, fn, signal);
@@ -94,34 +127,54 @@ export class FleetLimiter {
     const model = name;
     const token = randomBytes(8).toString("hex");
     await this.#acquire(model, key, token, limit, signal);
-    const renew = setInterval(() => void this.#redis.mcpSemRenew(key, token, this.#leaseMs).catch(() => undefined), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    const renew = this.#renewing(key, token);
     try {
       return await fn();
     } finally {
       clearInterval(renew);
-      await this.#redis.zrem(key, token).catch(() => undefined);
-      void this.#redis.publish(this.#names.limitChannel, model).catch(() => undefined);
+      await this.#release(model, key, token);
     }
+  }
+
+  #renewing(key: string, token: string): NodeJS.Timeout {
+    return setInterval(() => void this.#redis.mcpSemRenew(key, token, this.#leaseMs).catch(() => undefined), Math.max(50, Math.floor(this.#leaseMs / 3)));
+  }
+
+  /** Gives a slot back and tells the waiting workers (`name` is what they wait on). */
+  async #release(name: string, key: string, token: string): Promise<void> {
+    await this.#redis.zrem(key, token).catch(() => undefined);
+    void this.#redis.publish(this.#names.limitChannel, name).catch(() => undefined);
   }
 
   async #acquire(model: string, key: string, token: string, limit: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       if ((await this.#redis.mcpSemAcquire(key, token, this.#leaseMs, limit)) === 1) return;
-      // Wait for a release message, the retry timer, or the signal.
-      await new Promise<void>((resolve) => {
-        let set = this.#wakers.get(model);
-        if (!set) this.#wakers.set(model, (set = new Set()));
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, this.#retryMs);
-        set.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await this.#wait([model], signal);
     }
+  }
+
+  /** Waits for a release message about one of `names`, the retry timer, or the signal. */
+  #wait(names: readonly string[], signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        for (const n of names) {
+          const set = this.#wakers.get(n);
+          set?.delete(done);
+          if (set?.size === 0) this.#wakers.delete(n);
+        }
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#retryMs);
+      for (const n of names) {
+        let set = this.#wakers.get(n);
+        if (!set) this.#wakers.set(n, (set = new Set()));
+        set.add(done);
+      }
+      if (signal?.aborted) done();
+      else signal?.addEventListener("abort", done, { once: true });
+    });
   }
 }

@@ -26,6 +26,8 @@ export interface QueueNames {
   limitKey(model: string): string;
   /** The fleet-wide slots of one run's pipeline `concurrency`. */
   runLimitKey(runId: string): string;
+  /** The fleet-wide slots of one forEach step's `concurrency` in a run (its chunks share them). */
+  itemLimitKey(runId: string, stepId: string): string;
   /** What one run spent and has reserved of its pipeline `budget`, fleet-wide. */
   budgetKey(runId: string): string;
   limitChannel: string;
@@ -43,6 +45,7 @@ export function queueNames(prefix = DEFAULT_PREFIX): QueueNames {
     finalizedKey: (runId) => `${prefix}finalized:{${runId}}`,
     limitKey: (model) => `${prefix}limit:{${model}}`,
     runLimitKey: (runId) => `${prefix}run-limit:{${runId}}`,
+    itemLimitKey: (runId, stepId) => `${prefix}item-limit:{${runId}}:${stepId}`,
     budgetKey: (runId) => `${prefix}budget:{${runId}}`,
     limitChannel: `${prefix}limit-released`,
     metricsKey: `${prefix}metrics`,

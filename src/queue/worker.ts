@@ -4,6 +4,10 @@
  * `concurrency` at once), `items` (chunks of a large forEach split across the fleet, see
  * fan-out.ts) and `gather` (the flow parents of those chunks, trivial).
  *
+ * Limits held across the fleet (Redis, fleet-limiter.ts and friends): models' `concurrency`
+ * and `limits:`, deployments' `maxConcurrency`, a run's pipeline `concurrency` and `budget`,
+ * and a fanned-out forEach step's own `concurrency` (its chunks share the slots).
+ *
  * Crash recovery is BullMQ's stalled-job check plus the journal: a worker that dies
  * (SIGKILL, power) stops renewing its job locks; after `lockDurationMs` another worker moves
  * the job back to waiting and takes it; the run starts again from the shared store's
@@ -107,6 +111,8 @@ export class RunWorker {
       env: this.#o.env,
       gate: (c) => limiter.gate(c.name, c.concurrency),
       rateLimiter: new RedisRateLimiter(redis, { prefix: this.names.prefix }),
+      // Deployments' maxConcurrency: slots in Redis too, not only per process.
+      deploymentSlots: limiter,
     });
 
     const prefix = this.names.bullPrefix;
@@ -327,6 +333,8 @@ export class RunWorker {
       const run = this.#orchestrator.startRun(pipeline, data.input, {
         runId,
         ...fleet,
+        // The step's own `concurrency` holds across all its chunks, not per chunk.
+        itemGate: (step, limit) => this.#limiter.itemGate(runId, step, limit),
         signal: entry.ctl.signal,
         observer,
         slice: { stepId, start, end, given },

@@ -21,6 +21,7 @@ import type { Balancer } from "./balancer.js";
 import type { BreakerTicket } from "./circuit-breaker.js";
 import { gatewaySignature, gatewayStatus, newGatewayState, type BreakerListener, type Deployment, type GatewayState, type GatewayStatus } from "./gateway-state.js";
 import { hasLimits, type RateLimiter, type RatePermit } from "./rate-limiter.js";
+import { deploymentSlotKey, type SharedSlots, type SlotLease } from "./shared-slots.js";
 
 export type { DeploymentStatus, GatewayState, GatewayStatus } from "./gateway-state.js";
 
@@ -29,6 +30,8 @@ export interface GatewayServices extends BreakerListener {
   /** Makes the model of one deployment (the config with the deployment's fields over it). */
   create(config: ModelConfig): Promise<BaseModel>;
   limiter: RateLimiter;
+  /** Deployments' `maxConcurrency` shared with other processes (a fleet of workers); per process without. */
+  slots?: SharedSlots;
 }
 
 export class GatewayModel extends BaseModel implements StreamingModel {
@@ -175,25 +178,43 @@ export class GatewayModel extends BaseModel implements StreamingModel {
    */
   async #take(ctx: ModelCallContext, tried: Set<Deployment>, last: unknown): Promise<{ dep: Deployment; ticket: BreakerTicket | undefined; permit: RatePermit | undefined }> {
     const deps = this.#deployments;
+    const slots = this.#services.slots;
+    // Deployments whose fleet-wide slots (SharedSlots) were all taken at the last look.
+    const fleetFull = new Set<Deployment>();
     for (;;) {
       ctx.signal.throwIfAborted();
       this.state.caller = ctx;
       let i: number;
       let ticket: BreakerTicket | undefined;
       try {
-        i = this.#balancer.pick(deps, (k) => !tried.has(deps[k]!) && deps[k]!.inFlight < deps[k]!.maxConcurrency && (deps[k]!.breaker?.available() ?? true));
+        i = this.#balancer.pick(deps, (k) => !tried.has(deps[k]!) && !fleetFull.has(deps[k]!) && deps[k]!.inFlight < deps[k]!.maxConcurrency && (deps[k]!.breaker?.available() ?? true));
         ticket = i === -1 ? undefined : deps[i]!.breaker?.tryAcquire();
       } finally {
         this.state.caller = undefined;
       }
       if (i !== -1) {
         const dep = deps[i]!;
+        dep.inFlight++;
+        let lease: SlotLease | undefined;
+        if (slots && Number.isFinite(dep.maxConcurrency)) {
+          try {
+            lease = await slots.tryTake(deploymentSlotKey(this.config.name, dep.name), dep.maxConcurrency);
+          } catch (e) {
+            this.#end(dep, ticket, undefined, ctx, "released");
+            throw e;
+          }
+          if (!lease) {
+            // Full in the fleet: another deployment, or wait for a slot below.
+            this.#end(dep, ticket, undefined, ctx, "released");
+            fleetFull.add(dep);
+            continue;
+          }
+        }
         // The model call's span (when tracing is on) says which deployment answered.
         trace.getActiveSpan()?.setAttributes({ "mcp.deployment": dep.name, ...serverAttributes(dep.url) });
         tried.add(dep);
-        dep.inFlight++;
         dep.calls++;
-        let permit: RatePermit | undefined;
+        let permit: RatePermit | undefined = withLease(undefined, lease);
         if (dep.limits) {
           try {
             permit = await this.#services.limiter.acquire(
@@ -209,16 +230,30 @@ export class GatewayModel extends BaseModel implements StreamingModel {
               },
             );
           } catch (e) {
-            this.#end(dep, ticket, undefined, ctx, "released");
+            this.#end(dep, ticket, withLease(undefined, lease), ctx, "released");
             throw e;
           }
+          permit = withLease(permit, lease);
         }
         return { dep, ticket, permit };
       }
-      // None usable now: wait for a slot if some untried deployment is only full.
-      const full = deps.some((d) => !tried.has(d) && d.inFlight >= d.maxConcurrency && (d.breaker?.available() ?? true));
-      if (full) {
-        await this.#slot(ctx.signal);
+      // None usable now: wait for a slot if some untried deployment is only full (here, or in the fleet).
+      const full = deps.some((d) => !tried.has(d) && !fleetFull.has(d) && d.inFlight >= d.maxConcurrency && (d.breaker?.available() ?? true));
+      if (full || fleetFull.size > 0) {
+        const stop = new AbortController();
+        const signal = AbortSignal.any([ctx.signal, stop.signal]);
+        const waits: Promise<void>[] = [];
+        if (full) waits.push(this.#slot(signal));
+        if (fleetFull.size > 0 && slots)
+          waits.push(
+            slots.freed(
+              [...fleetFull].map((d) => deploymentSlotKey(this.config.name, d.name)),
+              signal,
+            ),
+          );
+        await Promise.race(waits.map((w) => w.catch(() => undefined)));
+        stop.abort();
+        fleetFull.clear();
         continue;
       }
       if (last !== undefined) throw last;
@@ -291,6 +326,17 @@ export class GatewayModel extends BaseModel implements StreamingModel {
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+/** A rate permit that also gives a fleet-wide deployment slot back when settled. */
+function withLease(permit: RatePermit | undefined, lease: SlotLease | undefined): RatePermit | undefined {
+  if (!lease) return permit;
+  return {
+    settle: (usage) => {
+      lease.release();
+      return permit?.settle(usage);
+    },
+  };
 }
 
 /** The answer of a model that cannot stream, as a stream of one done event. */

@@ -33,7 +33,14 @@ export function markdownSummary(view: RunView, report: RunReport | undefined, me
   if (view.error) lines.push(`> **error:** ${cell(view.error.message)}`, "");
   lines.push("| step | status | model | attempts | time | tokens (in/out) | cost | note |", "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |");
   for (const s of steps) {
-    const notes = [s.fallbacks.map((f) => `fell back ${f.from} → ${f.to}`).join("; "), s.cached ? "cached" : "", s.resumed ? "resumed" : "", s.skipReason ?? "", s.error ? s.error.message : ""]
+    const notes = [
+      s.iterations !== undefined ? `${s.iterations} iteration${s.iterations === 1 ? "" : "s"}` : "",
+      s.fallbacks.map((f) => `fell back ${f.from} → ${f.to}`).join("; "),
+      s.cached ? "cached" : "",
+      s.resumed ? "resumed" : "",
+      s.skipReason ?? "",
+      s.error ? s.error.message : "",
+    ]
       .filter(Boolean)
       .join("; ");
     lines.push(

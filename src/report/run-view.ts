@@ -14,7 +14,7 @@
  *   cached, skipped: instant marks (served from the cache or a replay; `when` was false)
  */
 import type { ErrorInfo, RunEvent, RunStatus, SkipReason, StepStatus } from "../events/event.js";
-import type { RunReport, StepRecord } from "../events/report.js";
+import { callAttempts, type AttemptRecord, type RunReport, type StepRecord } from "../events/report.js";
 
 /** How a timeline bar ended (or `running`/`queued` while it has not). */
 export type BarKind = "queued" | "running" | "success" | "retried" | "fellback" | "cached" | "skipped" | "failed" | "aborted";
@@ -41,7 +41,10 @@ export interface StepView {
   /** The model input of the first attempt (forEach: of the first item). */
   input?: unknown;
   output?: unknown;
+  /** Tries of the call that needed most (retries, fallbacks): not forEach items nor repeat iterations. */
   attempts: number;
+  /** A `repeat` step: the iterations run (so far). */
+  iterations?: number;
   durationMs?: number;
   usage?: { inputTokens: number; outputTokens: number };
   cost?: number;
@@ -74,6 +77,8 @@ export interface RunView {
 /** Folds run events into a RunView; `apply` one event at a time, read `view` at any time. */
 export class RunViewBuilder {
   readonly view: RunView;
+  /** Per step, the tries of each call so far, by iteration and forEach item. */
+  readonly #calls = new Map<string, Map<string, number>>();
 
   constructor(runId = "", pipeline = "") {
     this.view = { runId, pipeline, status: "running", startedAt: 0, lastTs: 0, order: [], steps: {}, events: 0 };
@@ -108,7 +113,7 @@ export class RunViewBuilder {
       case "step.started": {
         const s = this.#step(e.stepId);
         s.status = "running";
-        s.attempts++;
+        this.#tried(s, e.item);
         s.model = e.model;
         if (s.input === undefined && e.input !== undefined) s.input = e.input;
         // The wait is over when the first attempt starts.
@@ -140,6 +145,7 @@ export class RunViewBuilder {
         const q = s.bars.find((b) => b.kind === "queued" && b.end === undefined);
         if (q) q.end = e.ts;
         s.model = e.model;
+        this.#tried(s, e.item);
         s.bars.push({ kind: "cached", start: e.ts, end: e.ts, model: e.model, note: e.source === "replay" ? "replayed" : "from the cache", ...(e.item !== undefined ? { item: e.item } : {}) });
         return;
       }
@@ -192,8 +198,12 @@ export class RunViewBuilder {
       case "model.throttled":
       case "model.limit_wait":
       case "model.breaker":
-      case "step.iteration":
         return;
+      case "step.iteration": {
+        const s = this.#step(e.stepId);
+        s.iterations = Math.max(s.iterations ?? 0, e.iteration);
+        return;
+      }
       case "run.finished":
         v.status = e.status;
         v.endedAt = e.ts;
@@ -232,6 +242,16 @@ export class RunViewBuilder {
       this.view.order.push(id);
     }
     return s;
+  }
+
+  /** One more try of the step's current call (its iteration's, its item's). */
+  #tried(s: StepView, item: number | undefined): void {
+    let calls = this.#calls.get(s.id);
+    if (!calls) this.#calls.set(s.id, (calls = new Map()));
+    const key = `${s.iterations ?? 0}/${item ?? ""}`;
+    const n = (calls.get(key) ?? 0) + 1;
+    calls.set(key, n);
+    if (n > s.attempts) s.attempts = n;
   }
 
   #open(s: StepView, model: string, item: number | undefined): Bar | undefined {
@@ -273,7 +293,8 @@ function mergeRecord(s: StepView, rec: StepRecord): void {
   s.cached = rec.cached;
   if (rec.resumed) s.resumed = true;
   if (rec.error) s.error = rec.error;
-  s.attempts = Math.max(s.attempts, rec.attempts.length);
+  s.attempts = Math.max(s.attempts, callAttempts(rec));
+  if (rec.iterations) s.iterations = rec.iterations.length;
 }
 
 /**
@@ -317,27 +338,26 @@ export function eventsFromRecords(run: {
       });
       continue;
     }
-    // Per item (or the step alone), attempts run one after another.
-    const clock = new Map<number | undefined, number>();
-    for (let i = 0; i < r.attempts.length; i++) {
-      const a = r.attempts[i]!;
-      const item = a.item !== undefined ? { item: a.item } : {};
-      const t = clock.get(a.item) ?? t0;
-      if (a.cached) {
-        out.push({ type: "step.cache", runId, ts: t, stepId, model: a.model, hit: true, source: a.cached, ...item });
-        continue;
-      }
-      out.push({ type: "step.started", runId, ts: t, stepId, model: a.model, attempt: a.attempt, ...item });
-      const end = t + a.durationMs;
-      clock.set(a.item, end);
-      if (!a.ok) {
-        const next = r.attempts.slice(i + 1).find((n) => n.item === a.item);
-        const retried = next !== undefined && next.model === a.model;
-        const error = a.error ?? { reason: "model-error" as const, message: "attempt failed" };
-        out.push({ type: "step.attempt_failed", runId, ts: end, stepId, model: a.model, attempt: a.attempt, error, ...(retried ? { retryInMs: 0 } : {}), ...item });
-        if (next !== undefined && next.model !== a.model) out.push({ type: "step.fell_back", runId, ts: end, stepId, from: a.model, to: next.model, error, ...item });
-      }
-    }
+    if (r.iterations) {
+      // A loop: each iteration's attempts after the one before, then its step.iteration.
+      let t = t0;
+      r.iterations.forEach((it, n) => {
+        if (!it.resumed) t = attemptEvents(out, runId, stepId, it.attempts, t);
+        const last = n === r.iterations!.length - 1;
+        out.push({
+          type: "step.iteration",
+          runId,
+          ts: t,
+          stepId,
+          iteration: n + 1,
+          max: r.iterations!.length,
+          done: last,
+          durationMs: it.resumed ? 0 : it.durationMs,
+          ...(it.resumed ? { resumed: true } : {}),
+          output: it.output,
+        });
+      });
+    } else attemptEvents(out, runId, stepId, r.attempts, t0);
     const tEnd = t0 + r.durationMs;
     if (r.status === "success")
       out.push({
@@ -347,14 +367,14 @@ export function eventsFromRecords(run: {
         stepId,
         ...(r.model !== undefined ? { model: r.model } : {}),
         durationMs: r.durationMs,
-        attempts: r.attempts.length,
+        attempts: callAttempts(r),
         usage: r.usage,
         cost: r.cost,
         cached: r.cached,
         output: r.output,
       });
     else if (r.status === "failed")
-      out.push({ type: "step.failed", runId, ts: tEnd, stepId, error: r.error ?? { reason: "internal", message: "failed" }, durationMs: r.durationMs, attempts: r.attempts.length, continued: false });
+      out.push({ type: "step.failed", runId, ts: tEnd, stepId, error: r.error ?? { reason: "internal", message: "failed" }, durationMs: r.durationMs, attempts: callAttempts(r), continued: false });
     else if (r.status === "aborted") out.push({ type: "step.aborted", runId, ts: tEnd, stepId });
   }
   out.sort((a, b) => a.ts - b.ts);
@@ -370,6 +390,36 @@ export function eventsFromRecords(run: {
     });
   }
   return out;
+}
+
+/**
+ * The events of a call's attempts from `t0` (per forEach item, one after another); returns
+ * when the last ends.
+ */
+function attemptEvents(out: RunEvent[], runId: string, stepId: string, attempts: readonly AttemptRecord[], t0: number): number {
+  const clock = new Map<number | undefined, number>();
+  let endAll = t0;
+  for (let i = 0; i < attempts.length; i++) {
+    const a = attempts[i]!;
+    const item = a.item !== undefined ? { item: a.item } : {};
+    const t = clock.get(a.item) ?? t0;
+    if (a.cached) {
+      out.push({ type: "step.cache", runId, ts: t, stepId, model: a.model, hit: true, source: a.cached, ...item });
+      continue;
+    }
+    out.push({ type: "step.started", runId, ts: t, stepId, model: a.model, attempt: a.attempt, ...item });
+    const end = t + a.durationMs;
+    clock.set(a.item, end);
+    endAll = Math.max(endAll, end);
+    if (!a.ok) {
+      const next = attempts.slice(i + 1).find((n) => n.item === a.item);
+      const retried = next !== undefined && next.model === a.model;
+      const error = a.error ?? { reason: "model-error" as const, message: "attempt failed" };
+      out.push({ type: "step.attempt_failed", runId, ts: end, stepId, model: a.model, attempt: a.attempt, error, ...(retried ? { retryInMs: 0 } : {}), ...item });
+      if (next !== undefined && next.model !== a.model) out.push({ type: "step.fell_back", runId, ts: end, stepId, from: a.model, to: next.model, error, ...item });
+    }
+  }
+  return endAll;
 }
 
 /** A RunView from events, refined with the report when there is one. */

@@ -27,4 +27,28 @@ describe("the live view of a streamed step", () => {
     expect(term.screen[2]).toMatch(/^▸ other/);
     expect(term.screen[3]).toMatch(/^✓ answer/);
   });
+
+  it("says in one line above the rows that a step answering with data has nothing to stream", () => {
+    const term = new FakeTerminal(200);
+    const live = new LiveReporter(term, false).streamTo(["mood"]);
+    live.onEvent(ev({ type: "run.started", pipeline: "p", hash: "h", steps: ["mood"] }));
+    live.onEvent(ev({ type: "step.started", stepId: "mood", model: "nlp", attempt: 1 }));
+    live.onEvent(
+      ev({
+        type: "step.finished",
+        stepId: "mood",
+        model: "nlp",
+        durationMs: 5,
+        attempts: 1,
+        usage: { inputTokens: 1, outputTokens: 0 },
+        cost: 0,
+        cached: false,
+        output: { sentiment: "positive", score: 0.8 },
+      }),
+    );
+    live.onEvent(ev({ type: "run.finished", status: "success", durationMs: 9 }));
+    live.dispose();
+    expect(term.screen[0]).toBe("mcp run: --stream: step 'mood' (model nlp) answered with data, not text (keys: sentiment, score): nothing to stream; run without --stream for the result");
+    expect(term.screen[1]).toMatch(/^✓ mood/);
+  });
 });

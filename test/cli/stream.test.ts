@@ -152,3 +152,48 @@ describe("mcp run --stream", () => {
     expect(json.stderr).toContain("--stream prints the answer's text on stdout; it does not go with --json");
   });
 });
+
+describe("mcp run --stream on a model that cannot stream", () => {
+  it("prints the answer's text once, when the call returns (one step.delta), not the step's output object", async () => {
+    const dir = tempProject({
+      // A module model (a plain function) answers in one piece: it has no stream().
+      "whole.mjs": "export default async (input) => ({ text: `All of it, at once: ${input.prompt}`, usage: { inputTokens: 4, outputTokens: 6 } });\n",
+      "p.yaml": `version: 1
+models:
+  whole: { provider: module, module: ./whole.mjs, capabilities: [text-generation] }
+steps:
+  answer:
+    model: whole
+    input: { prompt: hi }
+    output: { reply: "\${{ $result.text }}", words: "\${{ $count($split($result.text, ' ')) }}" }
+output: \${{ $steps.answer.output }}
+`,
+    });
+    const r = await runCli(["run", "p.yaml", "--stream", "--progress", "json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("All of it, at once: hi\n");
+    const events = r.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { type: string; stepId?: string; text?: string });
+    expect(events.filter((e) => e.type === "step.delta")).toMatchObject([{ stepId: "answer", text: "All of it, at once: hi" }]);
+    expect(events.findIndex((e) => e.type === "step.delta")).toBeLessThan(events.findIndex((e) => e.type === "step.finished"));
+  });
+
+  it("says in one line on stderr that a step answering with data has no text to stream, and prints no JSON", async () => {
+    const dir = tempProject({
+      "p.yaml": `version: 1
+models:
+  nlp: { provider: nlp, capabilities: [sentiment-analysis] }
+steps:
+  mood: { model: nlp, input: { text: "I love it, thank you!" } }
+`,
+    });
+    const r = await runCli(["run", "p.yaml", "--stream", "--quiet"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("");
+    const notes = r.stderr.split("\n").filter((l) => l.includes("--stream"));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^mcp run: --stream: step 'mood' \(model nlp\) answered with data, not text \(.*sentiment.*\): nothing to stream; run without --stream for the result$/);
+  });
+});

@@ -56,6 +56,21 @@ steps:
     expect(r.pipeline!.hash).not.toBe(step.pipeline!.compiled.hash);
   });
 
+  it("gives a sub-pipeline step its own timeout only: defaults.timeout bounds model calls, not nested runs", () => {
+    const { r } = loadIn({
+      "child.yaml": CHILD,
+      "main.yaml": `version: 1
+defaults: { timeout: 2s }
+steps:
+  bounded: { pipeline: ./child.yaml, input: { text: a }, timeout: 90s }
+  unbounded: { pipeline: ./child.yaml, input: { text: b } }
+`,
+    });
+    expect(rendered(r)).toBe("");
+    expect(r.pipeline!.steps.get("bounded")!.timeoutMs).toBe(90_000);
+    expect(r.pipeline!.steps.get("unbounded")!.timeoutMs).toBeUndefined();
+  });
+
   it("names the chain of files of a cycle, with a note at each file's pipeline: step", () => {
     const { r } = loadIn(
       {

@@ -33,6 +33,7 @@ describe("simple paths", () => {
         const refs = compile(source).refs;
         const expected = collectRefs(simplePathAst(source));
         expect([[...refs.steps], refs.bareSteps, [...refs.env], [...refs.variables]]).toEqual([[...expected.steps], expected.bareSteps, [...expected.env], [...expected.variables]]);
+        expect(refs.stepList).toEqual([...expected.steps]);
         expect(compile(source).ast).toEqual(jsonata(source).ast());
       }),
       { numRuns: 300 },

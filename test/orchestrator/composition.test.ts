@@ -139,6 +139,51 @@ steps:
     expect(report.steps.sub!.status).toBe("aborted");
   });
 
+  it("applies the step's timeout to the nested run: cancelled at the deadline, the step fails with reason timeout, journaled", async () => {
+    const { pipeline, dir } = compile({ "child.yaml": SUMMARISE, "main.yaml": "version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi, ms: 5000 }\n    timeout: 200ms\n" });
+    const s = store(dir);
+    const log = eventLog();
+    const t0 = Date.now();
+    const report = await new TaskOrchestrator().runPipeline(pipeline, {}, { observer: log.observer, journal: new StoreJournal(s) });
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(report.status).toBe("failed");
+    expect(report.error).toMatchObject({ reason: "timeout" });
+    expect(report.error!.message).toMatch(/^step 'sub': sub-pipeline \.\/child\.yaml timed out after 200ms/);
+    expect(log.of("step.aborted").map((e) => e.stepId)).toEqual(["sub/first"]);
+    expect(log.of("step.failed").map((e) => [e.stepId, e.error.reason])).toEqual([["sub", "timeout"]]);
+    // The report, and the journal's copy of it, show the child run cut at the deadline.
+    expect(report.steps.sub).toMatchObject({ status: "failed", error: { reason: "timeout" }, steps: { first: { status: "aborted" }, second: { status: "aborted" } } });
+    const stored = await s.getRun(report.runId);
+    expect(stored).toMatchObject({ status: "failed", error: { reason: "timeout" } });
+    expect(stored!.report!.steps.sub!.steps!.first!.status).toBe("aborted");
+  });
+
+  it("a child's retries stop at the parent step's deadline; onError: continue applies to the timeout", async () => {
+    const { pipeline } = compile({
+      "child.yaml": `version: 1
+models:
+  broken: { provider: mock, capabilities: [t], options: { failRate: 1, reply: { text: x } } }
+steps:
+  only: { model: broken, retry: { attempts: 5, backoff: fixed, initialDelay: 3s } }
+`,
+      "main.yaml": `version: 1
+models:
+  m: { provider: mock, capabilities: [t], options: { reply: { text: "after \${{ $request.s }}" } } }
+steps:
+  sub: { pipeline: ./child.yaml, timeout: 300ms, onError: continue }
+  after: { model: m, input: { s: "\${{ $steps.sub.error.reason }}" } }
+`,
+    });
+    const log = eventLog();
+    const t0 = Date.now();
+    const report = await new TaskOrchestrator().runPipeline(pipeline, {}, { observer: log.observer });
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(report.status).toBe("success");
+    expect(report.steps.sub).toMatchObject({ status: "failed", error: { reason: "timeout" } });
+    expect(log.of("step.attempt_failed").filter((e) => e.stepId === "sub/only")).toHaveLength(1);
+    expect(report.steps.after!.output).toMatchObject({ text: "after timeout" });
+  });
+
   it("runs a forEach sub-pipeline step once per item, each a nested run of its own", async () => {
     const { pipeline, dir } = compile({
       "child.yaml": SUMMARISE,

@@ -158,6 +158,81 @@ output: { results: "\${{ $steps.each.output.text }}" }
     await Promise.all(workers.map((w) => w.exited));
   });
 
+  it("holds a forEach step's own concurrency across three workers (its chunks share the slots)", async () => {
+    const endpoint = await countingEndpoint(300);
+    const project = fleetProject(
+      {
+        stepLimited: `version: 1
+name: stepLimited
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: counted, forEach: "$input.items", concurrency: 3, input: { item: "\${{ $item }}" } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+      },
+      `  counted:
+    provider: http
+    url: ${endpoint.url}
+    capabilities: [text-generation]
+`,
+    );
+    // Per chunk, 3 workers x 2 chunks x 2 items could be 12 calls at once; the step allows 3.
+    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/stepLimited.yaml"))).pipeline!;
+    const items = Array.from({ length: 18 }, (_, i) => i);
+    const runId = await q.enqueue(pipeline, { items });
+    const events = await runToEnd(q, runId);
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
+    expect(endpoint.calls()).toBe(18);
+    expect(endpoint.maxInFlight()).toBe(3);
+    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
+    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
+    for (const w of workers) w.proc.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+  });
+
+  it("holds a deployment's maxConcurrency across three workers and several runs", async () => {
+    const endpoint = await countingEndpoint(300);
+    const project = fleetProject(
+      {
+        replicated: `version: 1
+name: replicated
+inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: gw, forEach: "$input.items", input: { item: "\${{ $item }}" } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`,
+      },
+      `  gw:
+    provider: http
+    capabilities: [text-generation]
+    deployments:
+      - { name: only, url: "${endpoint.url}", maxConcurrency: 2 }
+`,
+    );
+    // Per process, each of the 3 workers could have 2 calls at the replica; the fleet allows 2.
+    const args = ["--chunk-size", "2", "--item-concurrency", "2", "--concurrency", "2"];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
+    const q = await RunQueue.open(redis.url);
+    queues.push(q);
+    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/replicated.yaml"))).pipeline!;
+    const lists = [0, 1].map((r) => Array.from({ length: 8 }, (_, i) => `${r}-${i}`));
+    const ids = await Promise.all(lists.map((items) => q.enqueue(pipeline, { items })));
+    for (const [n, id] of ids.entries()) {
+      const events = await runToEnd(q, id);
+      expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: lists[n]!.map((i) => `${i}!`) } });
+    }
+    expect(endpoint.calls()).toBe(16);
+    expect(endpoint.maxInFlight()).toBe(2);
+    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
+    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
+    for (const w of workers) w.proc.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+  });
+
   it("holds the pipeline's budget across workers: the chunks spend from one ledger and the run stops when it is used up", async () => {
     const endpoint = await countingEndpoint(100);
     const project = fleetProject(

@@ -34,8 +34,10 @@ Options:
                         (json: one event per line)  [default: auto = live on a terminal]
   --quiet               no progress and no report on stderr
   --stream [STEP]       print the text of STEP's model answer on stdout as it arrives (token
-                        by token for streaming models: openai, anthropic, mock), instead of
-                        the result JSON; the live view on stderr shows the other steps.
+                        by token for streaming models: openai, anthropic, mock; in one piece
+                        from others), instead of the result JSON; the live view on stderr
+                        shows the other steps. An answer that is data, not text, gets a
+                        one-line note on stderr.
                         Default STEP: the last step the output reads (else the last step).
                         Repeat for several steps (--stream a --stream b)
   --report F.html       write a self-contained HTML report of the run (DAG, timeline,

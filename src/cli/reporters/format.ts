@@ -1,5 +1,5 @@
 /** Shared formatting of reporters: usage, cost, status marks, and the end-of-run table. */
-import type { RunReport, StepRecord } from "../../events/report.js";
+import { callAttempts, type RunReport, type StepRecord } from "../../events/report.js";
 import type { StepStatus } from "../../events/event.js";
 import { formatDuration } from "../../util/duration.js";
 import { formatCost } from "../../util/money.js";
@@ -45,15 +45,14 @@ function itemCount(r: StepRecord): number | undefined {
 }
 
 /**
- * Attempts of one call: retries and fallbacks, not forEach items (those have a column of
- * their own). For a forEach step, the most attempts any one item needed.
+ * Attempts of one call: retries and fallbacks, not forEach items nor repeat iterations
+ * (those have columns of their own). For a forEach or repeat step, the most attempts any
+ * one item or iteration needed; the failures and models are all of the step's.
  */
 function attemptsText(r: StepRecord): string {
   const failed = r.attempts.filter((a) => !a.ok).length;
   const models = [...new Set(r.attempts.map((a) => a.model))];
-  const perItem = new Map<number | undefined, number>();
-  for (const a of r.attempts) perItem.set(a.item, (perItem.get(a.item) ?? 0) + 1);
-  const parts = [`${Math.max(...perItem.values())}`];
+  const parts = [`${callAttempts(r)}`];
   if (failed) parts.push(`(${failed} failed)`);
   if (models.length > 1) parts.push(`via ${models.join(" → ")}`);
   return parts.join(" ");
@@ -62,13 +61,15 @@ function attemptsText(r: StepRecord): string {
 /** The per-step report table and totals, as printed after a run. */
 export function formatReport(report: RunReport, color = false): string {
   const withItems = Object.values(report.steps).some((r) => itemCount(r) !== undefined);
-  const rows: string[][] = [["", "step", "model", ...(withItems ? ["items"] : []), "attempts", "time", "tokens in/out", "cost", "cache"]];
+  const withIterations = Object.values(report.steps).some((r) => r.iterations !== undefined);
+  const rows: string[][] = [["", "step", "model", ...(withItems ? ["items"] : []), ...(withIterations ? ["iterations"] : []), "attempts", "time", "tokens in/out", "cost", "cache"]];
   for (const [id, r] of Object.entries(report.steps)) {
     rows.push([
       statusMark(r.status, false),
       id,
       r.model ?? "-",
       ...(withItems ? [String(itemCount(r) ?? "-")] : []),
+      ...(withIterations ? [String(r.iterations?.length ?? "-")] : []),
       r.attempts.length ? attemptsText(r) : "-",
       r.status === "skipped" ? "-" : formatDuration(r.durationMs),
       r.status === "success" ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usageEstimated ? "~" : ""}` : "-",

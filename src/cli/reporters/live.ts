@@ -13,7 +13,8 @@ import { formatDuration } from "../../util/duration.js";
 import { unreachable } from "../../util/unreachable.js";
 import { paint, statusMark } from "./format.js";
 import { PlainReporter } from "./plain.js";
-import { textOf } from "./stream.js";
+import { answerTextOf } from "../../models/base-model.js";
+import { noTextNote } from "./stream.js";
 
 interface Row {
   status: StepStatus;
@@ -113,7 +114,17 @@ export class LiveReporter implements RunObserver {
       this.#endText();
       this.#streamedSteps.delete(e.stepId);
     } else if (e.type === "step.finished" && this.#streamSteps.has(e.stepId)) {
-      if (!this.#streamedSteps.has(e.stepId)) this.#text(e.stepId, textOf(e.output));
+      if (!this.#streamedSteps.has(e.stepId)) {
+        const text = answerTextOf(e.output);
+        if (text !== undefined) this.#text(e.stepId, text);
+        else {
+          // A data answer: nothing to stream, said once above the rows.
+          if (this.#streaming !== undefined) this.#endText();
+          this.#view.clear();
+          this.out.write(noTextNote(e) + "\n");
+          this.#draw();
+        }
+      }
       if (this.#streaming === e.stepId) this.#endText();
     } else if (e.type === "run.finished" && this.#streaming !== undefined) {
       this.#endText();

@@ -1,12 +1,15 @@
 /**
  * `mcp run --stream`: the answer of the streamed steps as it arrives. Each step.delta's text
- * is written as is; a step that streamed nothing (its model cannot stream, or the cache
- * answered) gets its whole text when it finishes. An attempt that fails after some text
- * ends the line, and the next attempt's text starts over below it. With several streamed
- * steps, each change of step starts a line with `[step] `.
+ * is written as is (a model that cannot stream, or a cache hit, sends its text as one delta
+ * when the call returns). A step that finished without any text (its output mapping made
+ * it a string, or its model answers with data, an nlp analysis) gets that string, or a
+ * one-line note on stderr: a data answer has nothing to stream. An attempt that fails after
+ * some text ends the line, and the next attempt's text starts over below it. With several
+ * streamed steps, each change of step starts a line with `[step] `.
  */
 import type { Writable } from "node:stream";
-import type { RunEvent, RunObserver } from "../../events/event.js";
+import type { RunEvent, RunObserver, StepFinishedEvent } from "../../events/event.js";
+import { answerTextOf } from "../../models/base-model.js";
 
 export class StreamPrinter implements RunObserver {
   readonly #steps: ReadonlySet<string>;
@@ -18,6 +21,8 @@ export class StreamPrinter implements RunObserver {
   constructor(
     readonly out: Writable,
     steps: readonly string[],
+    /** Where a step that has no text to stream is said so. */
+    readonly err: Writable,
   ) {
     this.#steps = new Set(steps);
   }
@@ -35,7 +40,14 @@ export class StreamPrinter implements RunObserver {
         return;
       case "step.finished":
         if (!this.#steps.has(e.stepId)) return;
-        if (!this.#streamed.has(e.stepId)) this.#write(e.stepId, textOf(e.output));
+        if (!this.#streamed.has(e.stepId)) {
+          const text = answerTextOf(e.output);
+          if (text !== undefined) this.#write(e.stepId, text);
+          else {
+            if (this.#open) this.#endLine();
+            this.err.write(noTextNote(e) + "\n");
+          }
+        }
         if (this.#current === e.stepId) this.#endLine();
         return;
       case "step.iteration":
@@ -82,9 +94,9 @@ export class StreamPrinter implements RunObserver {
   }
 }
 
-/** The text of an output: its `text` when it has one, else its JSON. */
-export function textOf(output: unknown): string {
-  const t = (output as { text?: unknown } | null)?.text;
-  if (typeof t === "string") return t;
-  return typeof output === "string" ? output : JSON.stringify(output ?? null);
+/** What `--stream` says of a streamed step that finished with data, not text: one line. */
+export function noTextNote(e: StepFinishedEvent): string {
+  const o = e.output;
+  const shape = o !== null && typeof o === "object" && !Array.isArray(o) ? `keys: ${Object.keys(o).join(", ") || "none"}` : Array.isArray(o) ? `a list of ${o.length}` : String(o ?? null);
+  return `mcp run: --stream: step '${e.stepId}'${e.model !== undefined ? ` (model ${e.model})` : ""} answered with data, not text (${shape}): nothing to stream; run without --stream for the result`;
 }

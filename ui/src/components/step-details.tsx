@@ -24,6 +24,12 @@ export function StepDetails({ step, open }: { step: StepView; open?: boolean }) 
         </dd>
         <dt>attempts</dt>
         <dd>{step.attempts}</dd>
+        {step.iterations !== undefined ? (
+          <>
+            <dt>iterations</dt>
+            <dd>{step.iterations}</dd>
+          </>
+        ) : null}
         <dt>tokens</dt>
         <dd>{tokens}</dd>
         <dt>cost</dt>
