@@ -3,44 +3,12 @@
  * or inside a loop, is resumed by `mcp resume` without repeating the finished steps of the
  * child or the finished iterations of the loop.
  */
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { BIN, runCli } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
+import { runAndKill } from "../helpers/kill-run.js";
 import { tempProject } from "../helpers/project.js";
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
-
-/** Starts `mcp run FILE --progress json` and SIGKILLs it once `until` holds for the events so far. */
-async function runAndKill(dir: string, file: string, until: (events: any[]) => boolean): Promise<{ runId: string; events: any[] }> {
-  const child = spawn(process.execPath, [BIN, "run", file, "--progress", "json"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
-  let buf = "";
-  const events: any[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the kill point never came: ${JSON.stringify(events.map((e) => [e.type, e.stepId]))}`)), 20_000);
-    child.stderr.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith("{")) continue;
-        events.push(JSON.parse(line));
-        if (until(events)) {
-          clearTimeout(timer);
-          child.kill("SIGKILL");
-          resolve();
-        }
-      }
-    });
-    child.on("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on("close", r)));
-  expect(child.signalCode).toBe("SIGKILL");
-  return { runId: events.find((e) => e.type === "run.started")?.runId ?? "", events };
-}
 
 const MODELS = `models:
   m:
@@ -71,7 +39,7 @@ ${MODELS}steps:
 output: \${{ $steps.last.output.text }}
 `,
     });
-    const finished = (events: any[]) => events.filter((e) => e.type === "step.finished").map((e) => e.stepId);
+    const finished = (events: readonly any[]) => events.filter((e) => e.type === "step.finished").map((e) => e.stepId);
     const { runId, events } = await runAndKill(dir, "pipelines/main.yaml", (ev) => finished(ev).includes("sub/b"));
     expect(finished(events)).toEqual(["first", "sub/a", "sub/b"]);
 
@@ -107,7 +75,7 @@ ${MODELS}steps:
 output: \${{ $steps.refine.output.text }}
 `,
     });
-    const iterations = (events: any[]) => events.filter((e) => e.type === "step.iteration").map((e) => e.iteration);
+    const iterations = (events: readonly any[]) => events.filter((e) => e.type === "step.iteration").map((e) => e.iteration);
     const { runId, events } = await runAndKill(dir, "pipelines/loop.yaml", (ev) => ev.some((e) => e.type === "step.started" && e.input?.n === "v3"));
     expect(iterations(events)).toEqual([1, 2]);
 

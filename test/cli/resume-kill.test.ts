@@ -5,27 +5,12 @@
  * turn) and holds the run's events until their batch has committed; the real `mcp` binary
  * is killed at random points of a run whose steps finish one at a time and many per turn.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { BIN, runCli } from "../helpers/cli.js";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { runAndKill } from "../helpers/kill-run.js";
+import { tempProject } from "../helpers/project.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "mcp-resume-kill-"));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries({ "mcp.yaml": "version: 1\n", ...files })) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>) => tempProject({ "mcp.yaml": "version: 1\n", ...files }, "mcp-resume-kill-");
 
 /** A chain of 24 steps (5 ms each), 16 steps reading its end at once (0 ms: they finish in one turn), a join, a chain of 8 (25 ms each). */
 function pipeline(): { text: string; steps: string[] } {
@@ -51,42 +36,6 @@ function pipeline(): { text: string; steps: string[] } {
   return { text: lines.join("\n") + "\n", steps };
 }
 
-/** Runs the pipeline and kills it with SIGKILL as soon as `after` step.finished events have been read. */
-async function runAndKill(dir: string, after: number): Promise<{ runId: string; finished: string[] }> {
-  const child = spawn(process.execPath, [BIN, "run", "pipelines/kill.yaml", "--progress", "json"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
-  let buf = "";
-  let runId = "";
-  const finished: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${after} step.finished events: ${buf}`)), 20_000);
-    child.stderr.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith("{") || child.signalCode) continue;
-        const e = JSON.parse(line);
-        if (e.type === "run.started") runId = e.runId;
-        if (e.type === "step.finished") finished.push(e.stepId);
-        if (finished.length >= after) {
-          clearTimeout(timer);
-          child.kill("SIGKILL");
-          resolve();
-          return;
-        }
-      }
-    });
-    child.on("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on("close", r)));
-  expect(child.signalCode, `the run ended before ${after} steps had finished`).toBe("SIGKILL");
-  return { runId, finished };
-}
-
 describe("resume after kill -9 at random points", () => {
   it("never runs again a step whose finish was reported", async () => {
     const { text, steps } = pipeline();
@@ -97,7 +46,7 @@ describe("resume after kill -9 at random points", () => {
     const points = [5, 30, 44, 1 + Math.floor(Math.random() * (steps.length - 4))];
     for (const after of points) {
       const dir = project({ "pipelines/kill.yaml": text });
-      const { runId, finished } = await runAndKill(dir, after);
+      const { runId, finished } = await runAndKill(dir, "pipelines/kill.yaml", (events) => events.filter((e) => e.type === "step.finished").length >= after);
       expect(runId, `kill after ${after}`).toMatch(/^run_/);
       const resumed = await runCli(["resume", runId, "--json", "--progress", "none"], { cwd: dir, timeoutMs: 30_000 });
       expect(resumed.code, `kill after ${after}: ${resumed.stderr}`).toBe(0);

@@ -2,28 +2,17 @@
  * End to end: the state commands and flags of the real `mcp` binary, each test in a temp
  * project with its own mcp.yaml (so the store is <project>/.mcp/state.db).
  */
-import { spawn } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { BIN, runCli } from "../helpers/cli.js";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../src/events/event.js";
+import { runCli } from "../helpers/cli.js";
 import { echoOpenAI } from "../helpers/fake-api-server.js";
+import { runAndKill } from "../helpers/kill-run.js";
+import { tempProject } from "../helpers/project.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const dirs: string[] = [];
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "mcp-state-"));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries({ "mcp.yaml": "version: 1\n", ...files })) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const project = (files: Record<string, string>) => tempProject({ "mcp.yaml": "version: 1\n", ...files }, "mcp-state-");
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
 
@@ -169,42 +158,13 @@ steps:
 output: \${{ $steps.d.output.text }}
 `;
 
-/** Starts a run with --progress json and SIGKILLs it once steps a and b have finished. */
-async function runAndKill(dir: string): Promise<{ runId: string; finished: string[] }> {
-  const child = spawn(process.execPath, [BIN, "run", "pipelines/long.yaml", "--progress", "json"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
-  let buf = "";
-  let runId = "";
-  const finished: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no step.finished for a and b: ${buf}`)), 15_000);
-    child.stderr.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.startsWith("{")) continue;
-        const e = JSON.parse(line);
-        if (e.type === "run.started") runId = e.runId;
-        if (e.type === "step.finished") finished.push(e.stepId);
-        if (finished.includes("a") && finished.includes("b")) {
-          clearTimeout(timer);
-          child.kill("SIGKILL");
-          resolve();
-        }
-      }
-    });
-    child.on("close", () => resolve());
-  });
-  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on("close", r)));
-  expect(child.signalCode).toBe("SIGKILL");
-  return { runId, finished };
-}
+/** The kill point: steps a and b have finished (c takes 1.5 s). */
+const bothFinished = (events: readonly RunEvent[]) => ["a", "b"].every((id) => events.some((e) => e.type === "step.finished" && e.stepId === id));
 
 describe("the run journal and resume", () => {
   it("resumes a run killed with SIGKILL without repeating its finished steps' calls", async () => {
     const dir = project({ "pipelines/long.yaml": LONG });
-    const { runId, finished } = await runAndKill(dir);
+    const { runId, finished } = await runAndKill(dir, "pipelines/long.yaml", bothFinished);
     expect(runId).toMatch(/^run_/);
     expect(finished).toEqual(["a", "b"]);
 
@@ -238,7 +198,7 @@ describe("the run journal and resume", () => {
 
   it("refuses to resume a run whose pipeline changed, unless --force", async () => {
     const dir = project({ "pipelines/long.yaml": LONG });
-    const { runId } = await runAndKill(dir);
+    const { runId } = await runAndKill(dir, "pipelines/long.yaml", bothFinished);
     appendFileSync(join(dir, "pipelines", "long.yaml"), "# edited\n");
     const refused = await runCli(["resume", runId], { cwd: dir });
     expect(refused.code).toBe(2);

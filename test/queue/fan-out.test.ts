@@ -120,16 +120,21 @@ output: { results: "\${{ $steps.each.output.text }}" }
     await Promise.all(workers.map((w) => w.exited));
   });
 
-  it("holds the pipeline's concurrency across three workers (the run's job and its chunks share it)", async () => {
-    const endpoint = await countingEndpoint(150);
+  // A limit of 3 calls at once where 3 workers x 2 chunks x 2 items could make 12: the
+  // pipeline's (the run's job and its chunks share it), or the forEach step's own (its
+  // chunks share the slots).
+  it.each([
+    ["the pipeline's concurrency", { name: "narrow", pipelineKeys: "concurrency: 3\n", stepKeys: "", count: 12, ms: 150, exact: false }],
+    ["a forEach step's own concurrency", { name: "stepLimited", pipelineKeys: "", stepKeys: " concurrency: 3,", count: 18, ms: 300, exact: true }],
+  ])("holds %s across three workers (the chunks share it)", async (_limit, { name, pipelineKeys, stepKeys, count, ms, exact }) => {
+    const endpoint = await countingEndpoint(ms);
     const project = fleetProject(
       {
-        narrow: `version: 1
-name: narrow
-concurrency: 3
-inputs: { type: object, properties: { items: { type: array } } }
+        [name]: `version: 1
+name: ${name}
+${pipelineKeys}inputs: { type: object, properties: { items: { type: array } } }
 steps:
-  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" } }
+  each: { model: counted, forEach: "$input.items",${stepKeys} input: { item: "\${{ $item }}" } }
 output: { results: "\${{ $steps.each.output.text }}" }
 `,
       },
@@ -139,55 +144,21 @@ output: { results: "\${{ $steps.each.output.text }}" }
     capabilities: [text-generation]
 `,
     );
-    // Per worker, 3 workers x 2 chunks x 2 items could be 12 calls at once; the run allows 3.
     const args = ["--chunk-size", "2", "--item-concurrency", "2"];
     const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
     const q = await RunQueue.open(redis.url);
     queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/narrow.yaml"))).pipeline!;
-    const items = Array.from({ length: 12 }, (_, i) => i);
+    const pipeline = (await loadPipelineChecked(join(project.dir, `pipelines/${name}.yaml`))).pipeline!;
+    const items = Array.from({ length: count }, (_, i) => i);
     const runId = await q.enqueue(pipeline, { items });
     const events = await runToEnd(q, runId);
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
-    expect(endpoint.calls()).toBe(12);
-    expect(endpoint.maxInFlight()).toBeLessThanOrEqual(3);
-    expect(endpoint.maxInFlight()).toBeGreaterThan(1);
-    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
-    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
-    for (const w of workers) w.proc.kill("SIGTERM");
-    await Promise.all(workers.map((w) => w.exited));
-  });
-
-  it("holds a forEach step's own concurrency across three workers (its chunks share the slots)", async () => {
-    const endpoint = await countingEndpoint(300);
-    const project = fleetProject(
-      {
-        stepLimited: `version: 1
-name: stepLimited
-inputs: { type: object, properties: { items: { type: array } } }
-steps:
-  each: { model: counted, forEach: "$input.items", concurrency: 3, input: { item: "\${{ $item }}" } }
-output: { results: "\${{ $steps.each.output.text }}" }
-`,
-      },
-      `  counted:
-    provider: http
-    url: ${endpoint.url}
-    capabilities: [text-generation]
-`,
-    );
-    // Per chunk, 3 workers x 2 chunks x 2 items could be 12 calls at once; the step allows 3.
-    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
-    const q = await RunQueue.open(redis.url);
-    queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/stepLimited.yaml"))).pipeline!;
-    const items = Array.from({ length: 18 }, (_, i) => i);
-    const runId = await q.enqueue(pipeline, { items });
-    const events = await runToEnd(q, runId);
-    expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
-    expect(endpoint.calls()).toBe(18);
-    expect(endpoint.maxInFlight()).toBe(3);
+    expect(endpoint.calls()).toBe(count);
+    if (exact) expect(endpoint.maxInFlight()).toBe(3);
+    else {
+      expect(endpoint.maxInFlight()).toBeLessThanOrEqual(3);
+      expect(endpoint.maxInFlight()).toBeGreaterThan(1);
+    }
     const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
     expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
     for (const w of workers) w.proc.kill("SIGTERM");

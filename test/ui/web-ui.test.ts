@@ -191,7 +191,17 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bg).toBe("rgb(20, 23, 28)");
     await screenshot(page, "ui-pipeline-dark", false);
+    // The theme toggle wins over the system's scheme, either way.
+    const themed = (t: string) =>
+      page.evaluate((theme) => {
+        document.documentElement.dataset.theme = theme;
+        return [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color];
+      }, t);
+    expect(await themed("light")).toEqual(["rgb(255, 255, 255)", "rgb(29, 35, 48)"]);
     await page.emulateMedia({ colorScheme: "light" });
+    expect(await themed("dark")).toEqual(["rgb(20, 23, 28)", "rgb(227, 231, 238)"]);
+    await page.evaluate(() => delete document.documentElement.dataset.theme);
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(255, 255, 255)");
   });
 });
 

@@ -7,19 +7,14 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { loadPipelineChecked } from "../../compiler/load.js";
-import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
 import { approvalContinuation, waitingStep, type ApprovalRequest } from "../../protocol/approvals.js";
 import { ProtocolError } from "../../protocol/errors.js";
-import { ModelRegistry } from "../../registry/model-registry.js";
-import { SourceMap } from "../../diagnostics/source.js";
-import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
-import { createRunEnvironment } from "../run-environment.js";
 import { readRunInput } from "../run-input.js";
-import { exitCodeOf, runOnce } from "../run-once.js";
+import { continueRun } from "../continue-run.js";
 import { findRun } from "./runs.js";
 
 const COMMON = `Options:
@@ -125,26 +120,11 @@ async function answer(command: "approve" | "reject", argv: string[], io: CliIo):
       const what = command === "approve" ? "approved" : "rejected";
       writeLine(io.stderr, `${what} step '${stepId}' of run ${run.id}${continuation.expired ? " (after its timeout: the step fails)" : ""}; continuing the run`);
     }
-    const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
-    const environment = await createRunEnvironment(pipeline, run.conversationId !== undefined ? { conversation: run.conversationId } : {}, { store, env: io.env, command });
-    try {
-      for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
-      const report = await runOnce(orchestrator, pipeline, run.input, { ...environment.options, runId: run.id, resume: continuation.resume, approvals: continuation.approvals }, io, {
-        progress,
-        quiet: !!values.quiet,
-        json: !!values.json,
-      });
-      return exitCodeOf(report);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        printDiagnostics(io, "stderr", e.diagnostics, e.sources ?? new SourceMap());
-        return EXIT_CODES.invalid;
-      }
-      throw e;
-    } finally {
-      await environment.close();
-      await orchestrator.close();
-    }
+    return await continueRun(
+      pipeline,
+      { command, store, run, options: { resume: continuation.resume, approvals: continuation.approvals }, out: { progress, quiet: !!values.quiet, json: !!values.json } },
+      io,
+    );
   } finally {
     await store.close();
   }

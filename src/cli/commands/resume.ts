@@ -7,18 +7,15 @@
  */
 import { existsSync } from "node:fs";
 import { loadPipelineChecked } from "../../compiler/load.js";
-import { TaskOrchestrator } from "../../orchestrator/orchestrator.js";
 import { resumableSteps } from "../../orchestrator/nested.js";
-import { ModelRegistry } from "../../registry/model-registry.js";
 import { isRedacted, reusableSteps } from "../../store/redaction.js";
 import { effectiveStatus } from "../../store/run-journal.js";
-import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
-import { createRunEnvironment, runEnvironmentFlags } from "../run-environment.js";
-import { exitCodeOf, runOnce } from "../run-once.js";
+import { runEnvironmentFlags } from "../run-environment.js";
+import { continueRun } from "../continue-run.js";
 import { findRun } from "./runs.js";
 
 export const help = `Usage: mcp resume ID [options]
@@ -126,33 +123,19 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       );
     }
 
-    const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: io.env });
-    const environment = await createRunEnvironment(
+    return await continueRun(
       pipeline,
-      { ...flags, ...(run.conversationId !== undefined ? { conversation: run.conversationId } : {}) },
-      { store, env: io.env, command: "resume" },
+      {
+        command: "resume",
+        store,
+        run,
+        flags,
+        options: { resume: { fromRunId: run.id, completed }, ...(concurrency ? { concurrency } : {}) },
+        out: { progress, quiet: !!values.quiet, json: !!values.json },
+        sources: loaded.sources,
+      },
+      io,
     );
-    try {
-      for (const w of environment.warnings) writeLine(io.stderr, `warning: ${w}`);
-      const report = await runOnce(
-        orchestrator,
-        pipeline,
-        run.input,
-        { ...environment.options, runId: run.id, resume: { fromRunId: run.id, completed }, ...(concurrency ? { concurrency } : {}) },
-        io,
-        { progress, quiet: !!values.quiet, json: !!values.json },
-      );
-      return exitCodeOf(report);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        printDiagnostics(io, "stderr", e.diagnostics, e.sources ?? loaded.sources);
-        return EXIT_CODES.invalid;
-      }
-      throw e;
-    } finally {
-      await environment.close();
-      await orchestrator.close();
-    }
   } finally {
     await store.close();
   }
