@@ -4,11 +4,11 @@
  * time: each candidate is hashed (so lengths do not leak either) and every configured key
  * is compared, whichever matches.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { Principal } from "../protocol/services.js";
 import type { ApiKey } from "./settings.js";
 
-const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
+const digest = (s: string): Buffer => hash("sha256", s, "buffer");
 
 /** What checking a request's Authorization header found. */
 export type AuthOutcome = { ok: true; principal: Principal } | { ok: false; reason: "missing" | "malformed" | "wrong" };

@@ -21,6 +21,7 @@ import type { Principal } from "../protocol/services.js";
 import { apiRoutes } from "./api-routes.js";
 import { authMessage, KeyRing } from "./auth.js";
 import { eventsRoute, type EventStreams } from "./events-route.js";
+import { turnBatchedDestination, type LogDestination } from "./log-destination.js";
 import { ServerMetrics } from "./metrics.js";
 import { openaiRoutes } from "./openai-routes.js";
 import { rpcRoute } from "./rpc-route.js";
@@ -49,8 +50,13 @@ export const REDACT_PATHS = ["req.headers.authorization", "req.headers.cookie", 
 export interface BuildServerOptions {
   runtime: Runtime;
   settings: ServerSettings;
-  /** false: no logs; else pino options (level) and a destination (tests). @default { level: "info" } */
-  logger?: false | { level?: string; stream?: DestinationStream };
+  /**
+   * false: no logs; else pino options (level) and a destination: a stream (tests), or a file
+   * descriptor (default 1, standard output) whose lines are written once per event-loop turn
+   * and flushed when the server closes (log-destination.ts).
+   * @default { level: "info" }
+   */
+  logger?: false | { level?: string; stream?: DestinationStream; fd?: number };
   /** Metrics registry; a new one by default. */
   metrics?: ServerMetrics;
   /** More routes and plugins, registered after the built-in ones, before listening. */
@@ -81,15 +87,14 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   const metrics = options.metrics ?? new ServerMetrics();
   metrics.gateways ??= () => runtime.orchestrator.gateways();
   const keys = new KeyRing(settings.keys);
+  let ownLog: LogDestination | undefined;
   const loggerOpts: LoggerOptions | false = options.logger === false ? false : { level: options.logger?.level ?? "info", redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
   const timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, ...options.timeouts };
   const tls = settings.tls ? await readTls(settings.tls) : undefined;
+  const log = options.logger || {};
+  const logStream: DestinationStream | undefined = loggerOpts === false ? undefined : (log.stream ?? (ownLog = turnBatchedDestination(log.fd ?? 1)));
   const app = Fastify({
-    ...(loggerOpts === false
-      ? { logger: false }
-      : options.logger && "stream" in options.logger && options.logger.stream
-        ? { logger: { ...loggerOpts, stream: options.logger.stream } }
-        : { logger: loggerOpts }),
+    logger: loggerOpts === false ? false : { ...loggerOpts, stream: logStream },
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimit,
@@ -109,11 +114,13 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   let closing = false;
 
   // Auth first: nothing else runs for a request without a valid key.
-  app.addHook("onRequest", async (req) => {
-    if (req.routeOptions.config?.public) return;
+  // Callback-style hooks (not async): no promise per request.
+  app.addHook("onRequest", (req, _reply, done) => {
+    if (req.routeOptions.config?.public) return done();
     const out = keys.check(req.headers.authorization);
-    if (!out.ok) throw new ProtocolError("unauthorized", authMessage(out.reason));
+    if (!out.ok) return done(new ProtocolError("unauthorized", authMessage(out.reason)));
     req.principal = out.principal;
+    done();
   });
   await app.register(rateLimit, {
     global: true,
@@ -127,11 +134,12 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
     },
   });
 
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     const route = req.routeOptions.url ?? "unmatched";
-    const seconds = reply.elapsedTime / 1000;
-    metrics.request(req.method, route, reply.statusCode, seconds);
-    req.log.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, key: req.principal?.name }, "request");
+    const ms = reply.elapsedTime;
+    metrics.request(req.method, route, reply.statusCode, ms / 1000);
+    req.log.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, key: req.principal?.name }, "request");
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | ProtocolError, req, reply) => {
@@ -184,6 +192,7 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
         const r = await runtime.close(opts);
         streams.closeAll();
         await httpClosed;
+        ownLog?.close();
         return r;
       })();
       return closed;

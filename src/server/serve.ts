@@ -5,7 +5,6 @@
  */
 import { AlertWebhook, type AlertSettings } from "../telemetry/alert-webhook.js";
 import type { FastifyPluginAsync } from "fastify";
-import type { DestinationStream } from "pino";
 import { createRuntime, type RuntimeOptions } from "../protocol/runtime.js";
 import { buildServer, type BuildServerOptions, type McpHttpServer } from "./build-server.js";
 import type { RunObserver } from "../events/event.js";
@@ -19,7 +18,7 @@ import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
 export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
   /** Command-line host and port, over mcp.yaml's. */
   overrides?: SettingsOverrides;
-  logger?: false | { level?: string; stream?: DestinationStream };
+  logger?: BuildServerOptions["logger"];
   plugins?: readonly FastifyPluginAsync[];
   /** Timeouts against idle and slow clients (tests shorten them). */
   timeouts?: BuildServerOptions["timeouts"];

@@ -18,6 +18,14 @@
  * turn, and a commit costs tens of microseconds), and each putStep's promise resolves when
  * its batch has committed. Every other method writes the pending steps first, so reads see
  * them and the order of writes is kept.
+ *
+ * Cache entries read or written are also kept in memory (a bounded LRU, `cacheFront`), as
+ * the JSON text the file holds: a SQLite read in WAL mode takes a read lock each time, which
+ * costs more than the rest of a cache hit. The file stays the truth: an entry not in
+ * memory is read from it (so entries written by another process are seen at once), expiry
+ * is checked at each read, and when another process has committed anything to the file
+ * (`PRAGMA data_version`, checked at most every `checkMs`) the memory is dropped, so an
+ * entry it overwrote or deleted is not served for longer than that.
  */
 import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34,6 +42,18 @@ type Database = BetterSqlite3.Database;
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock, in ms. @default 10000 */
   busyTimeoutMs?: number;
+  /**
+   * The in-memory front of the cache table; false: every read goes to the file.
+   * @default { entries: 5000, bytes: 16 MiB, checkMs: 100 }
+   */
+  cacheFront?: false | { entries?: number; bytes?: number; checkMs?: number };
+}
+
+/** A cache row as the file holds it. */
+interface CacheRow {
+  value: string;
+  created_at: number;
+  expires_at: number | null;
 }
 
 interface RunRow {
@@ -86,6 +106,13 @@ export class SqliteStore implements Store {
   /** Finished steps not written yet (putStep), and the promise of their batch. */
   #steps: [runId: string, stepId: string, status: string, record: string, finishedAt: number][] = [];
   #batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** The cache front: rows by key, least recently used first (Map order). */
+  readonly #front = new Map<string, CacheRow>();
+  readonly #frontLimits: { entries: number; bytes: number; checkMs: number } | undefined;
+  #frontBytes = 0;
+  /** `PRAGMA data_version` when last checked, and when (performance.now()). */
+  #dataVersion: unknown;
+  #checkedAt = -Infinity;
 
   /** Opens (creating the file and its folder when missing) and migrates the database at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -98,6 +125,12 @@ export class SqliteStore implements Store {
     // NORMAL in WAL mode: durable across process crashes; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
     migrate(this.#db, this.location);
+    const f = options.cacheFront;
+    this.#frontLimits = f === false ? undefined : { entries: f?.entries ?? 5000, bytes: f?.bytes ?? 16 * 1024 * 1024, checkMs: f?.checkMs ?? 100 };
+    if (this.#frontLimits) {
+      this.#dataVersion = this.#prepare("PRAGMA data_version").pluck().get();
+      this.#checkedAt = performance.now();
+    }
   }
 
   /** Current schema version of the file. */
@@ -315,22 +348,82 @@ export class SqliteStore implements Store {
   }
 
   async cacheGet(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
-    const row = this.#prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as { value: string; created_at: number; expires_at: number | null } | undefined;
+    const row = this.#cacheRow(key);
     if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
     return { value: JSON.parse(row.value) as unknown, createdAt: row.created_at, ...(row.expires_at !== null ? { expiresAt: row.expires_at } : {}) };
   }
 
+  /** The row of a cache key: from the front when it holds it (and the file has not changed since), else from the file. */
+  #cacheRow(key: string): CacheRow | undefined {
+    const limits = this.#frontLimits;
+    if (!limits) return this.#readCacheRow(key);
+    const t = performance.now();
+    if (t - this.#checkedAt >= limits.checkMs) {
+      this.#checkedAt = t;
+      const v = this.#prepare("PRAGMA data_version").pluck().get();
+      if (v !== this.#dataVersion) {
+        // Another connection committed: what the front holds may be overwritten or deleted.
+        this.#dataVersion = v;
+        this.#dropFront();
+      }
+    }
+    let row = this.#front.get(key);
+    if (row) {
+      // Most recently used last.
+      this.#front.delete(key);
+      this.#front.set(key, row);
+      return row;
+    }
+    row = this.#readCacheRow(key);
+    if (row) this.#remember(key, row);
+    return row;
+  }
+
+  #readCacheRow(key: string): CacheRow | undefined {
+    return this.#prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as CacheRow | undefined;
+  }
+
+  #remember(key: string, row: CacheRow): void {
+    const limits = this.#frontLimits;
+    if (!limits) return;
+    const old = this.#front.get(key);
+    if (old) {
+      this.#front.delete(key);
+      this.#frontBytes -= old.value.length;
+    }
+    // An entry larger than a sixteenth of the front is read from the file each time.
+    if (row.value.length > limits.bytes / 16) return;
+    this.#front.set(key, row);
+    this.#frontBytes += row.value.length;
+    for (const [k, r] of this.#front) {
+      if (this.#front.size <= limits.entries && this.#frontBytes <= limits.bytes) break;
+      this.#front.delete(k);
+      this.#frontBytes -= r.value.length;
+    }
+  }
+
+  #dropFront(): void {
+    this.#front.clear();
+    this.#frontBytes = 0;
+  }
+
   async cacheSet(key: string, entry: CacheEntry): Promise<void> {
+    const row: CacheRow = { value: JSON.stringify(entry.value ?? null), created_at: entry.createdAt, expires_at: entry.expiresAt ?? null };
     this.#write(() => {
-      this.#db
-        .prepare(
-          "INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at",
-        )
-        .run(key, JSON.stringify(entry.value ?? null), entry.createdAt, entry.expiresAt ?? null);
+      this.#prepare(
+        "INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at",
+      ).run(key, row.value, row.created_at, row.expires_at);
     });
+    this.#remember(key, row);
   }
 
   async cacheDeleteExpired(now = Date.now()): Promise<number> {
+    for (const [k, r] of this.#front) {
+      if (r.expires_at !== null && r.expires_at <= now) {
+        this.#front.delete(k);
+        this.#frontBytes -= r.value.length;
+      }
+    }
     return this.#write(() => this.#prepare("DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes);
   }
 
@@ -338,6 +431,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#flushSteps();
     this.#closed = true;
+    this.#dropFront();
     this.#db.close();
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,6 +17,7 @@ import { RedisStore } from "../../src/store/redis-store.js";
 import { startRedis } from "../helpers/redis.js";
 import type { RunReport, StepRecord } from "../../src/events/report.js";
 
+const require = createRequire(import.meta.url);
 const dirs: string[] = [];
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "mcp-store-"));
@@ -235,6 +237,67 @@ describe("SqliteStore", () => {
     }
     await s.close();
   }, 60_000);
+});
+
+describe("SqliteStore cache front (cache entries kept in memory)", () => {
+  /** Runs SQL on the file from another process (as `sqlite3 state.db "..."` would). */
+  const otherProcess = (path: string, sql: string) =>
+    new Promise<void>((resolve, reject) => {
+      const script = `const D = require(${JSON.stringify(require.resolve("better-sqlite3"))}); const db = new D(process.argv[1]); db.exec(process.argv[2]); db.close();`;
+      const child = spawn(process.execPath, ["-e", script, path, sql], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(stderr))));
+    });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("sees at once an entry another process wrote, and what it overwrote or deleted once the file is checked again", async () => {
+    const path = join(tempDir(), "front.db");
+    const s = new SqliteStore(path, { cacheFront: { checkMs: 50 } });
+    await s.cacheSet("a", { value: "first", createdAt: 1 });
+    expect((await s.cacheGet("a"))?.value).toBe("first");
+    await otherProcess(path, `INSERT INTO cache (key, value, created_at) VALUES ('b', '"from elsewhere"', 2)`);
+    expect(await s.cacheGet("b")).toEqual({ value: "from elsewhere", createdAt: 2 });
+    await otherProcess(path, `UPDATE cache SET value = '"second"' WHERE key = 'a'`);
+    await sleep(120);
+    expect((await s.cacheGet("a"))?.value).toBe("second");
+    await otherProcess(path, "DELETE FROM cache");
+    await sleep(120);
+    expect(await s.cacheGet("a")).toBeUndefined();
+    expect(await s.cacheGet("b")).toBeUndefined();
+    await s.close();
+  }, 30_000);
+
+  it("serves from memory between checks, at most its number of entries, and never past an entry's expiry", async () => {
+    const path = join(tempDir(), "front-lru.db");
+    // Checks of the file far apart: what is served after another process emptied the table comes from memory.
+    const s = new SqliteStore(path, { cacheFront: { entries: 2, checkMs: 60_000 } });
+    await s.cacheSet("a", { value: "A", createdAt: 1 });
+    await s.cacheSet("b", { value: "B", createdAt: 1, expiresAt: 1000 });
+    await s.cacheSet("c", { value: "C", createdAt: 1 });
+    await otherProcess(path, "DELETE FROM cache");
+    expect((await s.cacheGet("c"))?.value).toBe("C");
+    expect((await s.cacheGet("b", 999))?.value).toBe("B");
+    expect(await s.cacheGet("b", 1000)).toBeUndefined();
+    // "a" was the least recently used of three: not in memory, and gone from the file.
+    expect(await s.cacheGet("a")).toBeUndefined();
+    await s.close();
+    // Without the front every read goes to the file.
+    const direct = new SqliteStore(path, { cacheFront: false });
+    await direct.cacheSet("d", { value: "D", createdAt: 1 });
+    await otherProcess(path, "DELETE FROM cache");
+    expect(await direct.cacheGet("d")).toBeUndefined();
+    await direct.close();
+  }, 30_000);
+
+  it("hands each reader its own copy of a cached value", async () => {
+    const s = new SqliteStore(join(tempDir(), "front-copy.db"));
+    await s.cacheSet("k", { value: { text: "x" }, createdAt: 1 });
+    const first = (await s.cacheGet("k"))!.value as { text: string };
+    first.text = "changed by a reader";
+    expect((await s.cacheGet("k"))?.value).toEqual({ text: "x" });
+    await s.close();
+  });
 });
 
 describe("effectiveStatus", () => {
