@@ -151,28 +151,33 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
     if (isSeq(node)) return node.items.map((item) => toJs(item, depth + 1));
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
-      const seen = new Set<string>();
+      // The keys written in this mapping: those of `obj` until a merge (`<<`) adds others,
+      // then a Set of them (a Set per mapping cost more than all the rest of a small one).
+      let written: Set<string> | undefined;
+      const keyLoc = (pair: Pair): Location => {
+        const r = (pair.key as YamlNode | null)?.range;
+        return at(r?.[0] ?? 0, Math.max(0, (r?.[1] ?? 0) - (r?.[0] ?? 0)));
+      };
       for (const pair of node.items) {
         const key = keyString(pair.key, doc);
         if (key === "<<") {
+          written ??= new Set(Object.keys(obj));
           mergeInto(obj, toJs(pair.value, depth + 1));
           continue;
         }
-        const r = (pair.key as YamlNode | null)?.range;
-        const keyLoc = at(r?.[0] ?? 0, Math.max(0, (r?.[1] ?? 0) - (r?.[0] ?? 0)));
         if (FORBIDDEN_KEYS.has(key)) {
           report(
-            error("MCP005", `the key '${key}' is not allowed`, keyLoc, {
+            error("MCP005", `the key '${key}' is not allowed`, keyLoc(pair), {
               hint: "rename it; keys that reach JavaScript prototypes are refused",
             }),
           );
           continue;
         }
-        if (seen.has(key)) {
-          report(error("MCP007", `duplicate key '${key}'`, keyLoc, { hint: "a mapping may name each key once; remove or rename one" }));
+        if (written ? written.has(key) : Object.hasOwn(obj, key)) {
+          report(error("MCP007", `duplicate key '${key}'`, keyLoc(pair), { hint: "a mapping may name each key once; remove or rename one" }));
           continue;
         }
-        seen.add(key);
+        written?.add(key);
         obj[key] = pair.value === null ? null : toJs(pair.value, depth + 1);
       }
       return obj;
@@ -280,14 +285,18 @@ function cleanYamlMessage(msg: string): string {
   return msg.replace(/ at line \d+, column \d+:?[\s\S]*$/, "").trim();
 }
 
+/** Mappings of at most this many entries are searched, not indexed (makeFile). */
+const SMALL_MAP = 8;
+
 function makeFile(path: string, text: string, doc: Document.Parsed | undefined, value: unknown, diagnostics: Diagnostic[]): YamlFile {
   const rangeLoc = (n: { range?: [number, number, number] | null } | null | undefined): Location | undefined => {
     const r = n?.range;
     return r ? { file: path, offset: r[0], length: Math.max(0, r[1] - r[0]) } : undefined;
   };
 
-  // Key -> pair of each mapping, built on first use: the compiler locates every step of
-  // a 5,000-step file, and a linear search of `steps:` per lookup made that quadratic.
+  // Key -> pair of each large mapping, built on first use: the compiler locates every step
+  // of a 5,000-step file, and a linear search of `steps:` per lookup made that quadratic.
+  // A small mapping (a step's own keys) is searched: an index per step cost more than it saved.
   const index = new WeakMap<object, Map<string, Pair>>();
   const pairsOf = (map: { items: unknown[] }): Map<string, Pair> => {
     let m = index.get(map);
@@ -303,6 +312,14 @@ function makeFile(path: string, text: string, doc: Document.Parsed | undefined, 
     return m;
   };
 
+  const pairIn = (items: readonly unknown[], key: string): Pair | undefined => {
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      if (isPair(it) && keyString(it.key, doc) === key) return it as Pair;
+    }
+    return undefined;
+  };
+
   // Follows a JSON path through the YAML tree, resolving aliases; returns the deepest
   // pair and node reached.
   const walk = (p: JsonPath): { node: unknown; pair?: Pair; complete: boolean } => {
@@ -311,7 +328,7 @@ function makeFile(path: string, text: string, doc: Document.Parsed | undefined, 
     for (const seg of p) {
       if (isAlias(node) && doc) node = node.resolve(doc);
       if (isMap(node)) {
-        const found = pairsOf(node).get(String(seg));
+        const found = node.items.length <= SMALL_MAP ? pairIn(node.items, String(seg)) : pairsOf(node).get(String(seg));
         if (!found) return { node, ...(pair ? { pair } : {}), complete: false };
         pair = found;
         node = found.value;

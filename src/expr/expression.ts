@@ -95,9 +95,47 @@ class ParsedExpression {
   }
 }
 
-/** Parsed expressions by source text; bounded, oldest dropped first. */
-const parsedCache = new Map<string, ParsedExpression>();
+/** Parsed expressions by source text; bounded (TextCache below). */
 const PARSED_CACHE_SIZE = 10_000;
+
+/**
+ * Values by text, at most `size` of them, in two generations: when the newer is full, the
+ * older is dropped whole and the newer takes its place; a hit in the older moves up. (Dropping
+ * the oldest entry of one Map, as this cache once did, walks over every entry deleted before
+ * it: microseconds per miss, and a large pipeline misses once per new expression text.)
+ */
+export class TextCache<V> {
+  #young = new Map<string, V>();
+  #old = new Map<string, V>();
+  readonly #half: number;
+
+  constructor(size: number) {
+    this.#half = Math.max(1, size >> 1);
+  }
+
+  get(text: string): V | undefined {
+    const v = this.#young.get(text);
+    if (v !== undefined) return v;
+    const older = this.#old.get(text);
+    if (older !== undefined) this.set(text, older);
+    return older;
+  }
+
+  set(text: string, value: V): void {
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(text, value);
+  }
+
+  /** How many texts are kept (some may be counted twice, once per generation). */
+  get size(): number {
+    return this.#young.size + this.#old.size;
+  }
+}
+
+const parsedCache = new TextCache<ParsedExpression>(PARSED_CACHE_SIZE);
 
 /** Regex literals run through safeRegExp: linear time, or stopped (docs/limits.md). */
 const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth, RegexEngine: safeRegExp };
@@ -210,7 +248,6 @@ function parse(source: string): ParsedExpression {
     const ast = loadJsonata()(source, JSONATA_OPTIONS as never).ast();
     parsed = new ParsedExpression(source, collectRefs(ast), ast, undefined);
   }
-  if (parsedCache.size >= PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
   parsedCache.set(source, parsed);
   return parsed;
 }

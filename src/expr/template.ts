@@ -46,29 +46,36 @@ export function scanTemplate(s: string): { spans: TemplateSpan[]; unclosedAt?: n
   return { spans };
 }
 
+/** The characters that matter when looking for the end of an expression. */
+const SPECIAL = /["'`{}]|\/\*/g;
+
 /** The offset of the `}}` that closes the expression starting at `exprStart`, or -1. */
 function closingBraces(s: string, exprStart: number): number {
   let depth = 0;
-  let quote: string | null = null;
-  for (let j = exprStart; j < s.length; j++) {
+  let j = exprStart;
+  for (;;) {
+    // Straight to the next character that matters (a regex search, not a loop over each).
+    // (test, not exec: no match object per character found)
+    SPECIAL.lastIndex = j;
+    if (!SPECIAL.test(s)) return -1;
+    j = SPECIAL.lastIndex - 1;
     const c = s[j]!;
-    if (quote) {
-      if (c === "\\") j++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === "`") quote = c;
-    else if (c === "{") depth++;
-    else if (c === "}") {
+    if (c === "}") {
       if (depth === 0 && s[j + 1] === "}") return j;
       depth = Math.max(0, depth - 1);
-    } else if (c === "/" && s[j + 1] === "*") {
-      const close = s.indexOf("*/", j + 2);
+    } else if (c === "{") depth++;
+    else if (c === "*") {
+      // the end of a `/*`: skip the comment
+      const close = s.indexOf("*/", j + 1);
       if (close === -1) return -1;
       j = close + 1;
+    } else {
+      // a string literal: to its closing quote, over backslash escapes
+      for (j++; j < s.length && s[j] !== c; j++) if (s[j] === "\\") j++;
+      if (j >= s.length) return -1;
     }
+    j++;
   }
-  return -1;
 }
 
 export function hasTemplate(v: unknown): boolean {

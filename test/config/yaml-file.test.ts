@@ -21,6 +21,16 @@ describe("parseYaml keys", () => {
     expect(file.diagnostics.map((d) => [d.code, d.message])).toEqual([["MCP007", "duplicate key 'b'"]]);
   });
 
+  it("lets a key written after a merge (<<) override a merged one, and reports one written twice", () => {
+    const text = "base: &b { x: 1, y: 2, w: 0 }\nm:\n  w: 9\n  <<: *b\n  x: 3\n  z: 1\n  z: 2\n  w: 8\n";
+    const file = parseYaml("t.yaml", text);
+    expect(file.diagnostics.map((d) => [d.code, d.message, text.slice(d.location!.offset, d.location!.offset + d.location!.length)])).toEqual([
+      ["MCP007", "duplicate key 'z'", "z"],
+      ["MCP007", "duplicate key 'w'", "w"],
+    ]);
+    expect((file.value as { m: unknown }).m).toEqual({ w: 9, x: 3, y: 2, z: 1 });
+  });
+
   it("keeps an empty key and a null key apart", () => {
     const file = parseYaml("t.yaml", ": a\nnull: b\n");
     expect(file.diagnostics).toEqual([]);

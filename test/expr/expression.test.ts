@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
-import { collectRefs, CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, simplePathAst } from "../../src/expr/expression.js";
+import { collectRefs, CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, simplePathAst, TextCache } from "../../src/expr/expression.js";
 
 function compile(source: string): CompiledExpression {
   const r = CompiledExpression.compile(source);
@@ -131,5 +131,35 @@ describe("evaluation limits", () => {
       .evaluate({})
       .catch((x: unknown) => x);
     expect((err as Error).message).toMatch(/in `\$number\("x"\)`$/);
+  });
+});
+
+describe("TextCache (parsed expressions by text)", () => {
+  it("keeps at most its size, and always the texts set or found most recently", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom("get", "set"), fc.integer({ min: 0, max: 30 })), { maxLength: 200 }), (ops) => {
+        const cache = new TextCache<number>(8);
+        const recent: string[] = [];
+        for (const [op, n] of ops) {
+          const text = `t${n}`;
+          if (op === "set") cache.set(text, n);
+          else if (cache.get(text) === undefined) continue;
+          else expect(cache.get(text)).toBe(n);
+          recent.push(text);
+          expect(cache.size).toBeLessThanOrEqual(8);
+          // The last half-size distinct texts touched are all still there.
+          for (const t of [...new Set(recent.slice(-4))]) expect(cache.get(t)).toBe(Number(t.slice(1)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("holds no more than its size after 200,000 texts, the newest kept and the oldest dropped", () => {
+    const cache = new TextCache<number>(10_000);
+    for (let i = 0; i < 200_000; i++) cache.set(`$steps.s${i}.output.text`, i);
+    expect(cache.size).toBeLessThanOrEqual(10_000);
+    expect(cache.get("$steps.s199999.output.text")).toBe(199_999);
+    expect(cache.get("$steps.s0.output.text")).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 /** `${{ }}` templates: finding expressions in strings, compiling and evaluating them. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileString, evaluateTemplate, scanTemplate, type TemplateProblem } from "../../src/expr/template.js";
 
@@ -21,6 +22,53 @@ describe("scanTemplate", () => {
 
   it("reports where an unclosed ${{ begins", () => {
     expect(scanTemplate("ok ${{ $x } and more").unclosedAt).toBe(3);
+  });
+
+  it("ends each expression where a scan of every character would (braces, quotes, escapes, comments)", () => {
+    // The reference: one character at a time, as the scanner did before it searched.
+    const reference = (s: string): { spans: [number, number][]; unclosedAt?: number } => {
+      const spans: [number, number][] = [];
+      for (let i = s.indexOf("${{"); i !== -1;) {
+        let depth = 0;
+        let quote: string | null = null;
+        let end = -1;
+        for (let j = i + 3; j < s.length; j++) {
+          const c = s[j]!;
+          if (quote) {
+            if (c === "\\") j++;
+            else if (c === quote) quote = null;
+            continue;
+          }
+          if (c === '"' || c === "'" || c === "`") quote = c;
+          else if (c === "{") depth++;
+          else if (c === "}") {
+            if (depth === 0 && s[j + 1] === "}") {
+              end = j;
+              break;
+            }
+            depth = Math.max(0, depth - 1);
+          } else if (c === "/" && s[j + 1] === "*") {
+            const close = s.indexOf("*/", j + 2);
+            if (close === -1) break;
+            j = close + 1;
+          }
+        }
+        if (end === -1) return { spans, unclosedAt: i };
+        spans.push([i, end + 2]);
+        i = s.indexOf("${{", end + 2);
+      }
+      return { spans };
+    };
+    const piece = fc.constantFrom("${{", "}}", "}", "{", '"', "'", "`", "\\", '\\"', '"}}"', "/*", "*/", "/", "*", "$x", " ", "a");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const s = pieces.join("");
+        const ours = scanTemplate(s);
+        const theirs = reference(s);
+        expect({ spans: ours.spans.map((sp) => [sp.start, sp.end]), unclosedAt: ours.unclosedAt }).toEqual({ spans: theirs.spans, unclosedAt: theirs.unclosedAt });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -3,12 +3,12 @@
  * methods, the API key header, and the error kinds.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ModelError } from "../../../src/models/errors.js";
 import { closeConnections } from "../../../src/models/http-client.js";
 import { HttpModel } from "../../../src/models/providers/http.js";
 import { createModel } from "../../../src/models/providers/index.js";
 import type { ModelConfig } from "../../../src/models/types.js";
 import { FakeApiServer } from "../../helpers/fake-api-server.js";
+import { ctx, failure } from "../../helpers/model-calls.js";
 
 const KEY = "hf_test_key_abcdefghijklmnop";
 const env = { HF_TOKEN: KEY };
@@ -28,16 +28,6 @@ beforeEach(() => {
 
 function model(extra: Partial<ModelConfig> = {}): HttpModel {
   return new HttpModel({ name: "classifier", provider: "http", url: `${server.url}/models/sentiment`, capabilities: ["sentiment-analysis"], ...extra }, { env });
-}
-const ctx = (signal = new AbortController().signal) => ({ signal });
-
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ModelError);
-  return e as ModelError;
 }
 
 describe("http provider", () => {

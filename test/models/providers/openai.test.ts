@@ -3,13 +3,13 @@
  * request and response shapes of the API reference (POST /v1/chat/completions).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ModelError } from "../../../src/models/errors.js";
 import { closeConnections } from "../../../src/models/http-client.js";
 import { createModel } from "../../../src/models/providers/index.js";
 import { OpenAIModel } from "../../../src/models/providers/openai.js";
 import type { ModelStreamEvent } from "../../../src/models/streaming.js";
 import type { ModelConfig } from "../../../src/models/types.js";
 import { FakeApiServer, sseEvent, type RecordedRequest } from "../../helpers/fake-api-server.js";
+import { ctx, failure } from "../../helpers/model-calls.js";
 
 const KEY = "sk-test-0123456789abcdef";
 const env = { OPENAI_API_KEY: KEY, EMPTY_KEY: "" };
@@ -71,17 +71,6 @@ beforeEach(() => {
 
 function model(extra: Partial<ModelConfig> = {}): OpenAIModel {
   return new OpenAIModel({ name: "drafter", provider: "openai", model: "gpt-4o-mini", baseUrl: `${server.url}/v1`, apiKeyEnv: "OPENAI_API_KEY", capabilities: ["text-generation"], ...extra }, { env });
-}
-
-const ctx = (signal = new AbortController().signal) => ({ signal, runId: "r1", stepId: "s1", attempt: 1 });
-
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ModelError);
-  return e as ModelError;
 }
 
 describe("openai provider: requests", () => {
