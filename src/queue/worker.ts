@@ -68,6 +68,7 @@ export class RunWorker {
   readonly #log: NonNullable<RunWorkerOptions["log"]>;
   readonly #redis: Redis;
   readonly #sub: Redis;
+  readonly #writes: Redis;
   readonly #store: RedisStore;
   readonly #events: RedisEventLog;
   readonly #pipelines: PipelineSource;
@@ -104,8 +105,14 @@ export class RunWorker {
     this.#redis = redis;
     this.#sub = redis.duplicate();
     this.#sub.on("error", () => {});
-    this.#store = new RedisStore(redis, { prefix: this.names.prefix });
-    this.#events = new RedisEventLog(redis, this.names);
+    // The journal and the run events: a connection of their own that sends the commands of one
+    // tick together (ioredis auto-pipelining: fewer writes and reads for Redis and this process);
+    // one connection keeps their order.
+    const writes = redis.duplicate({ enableAutoPipelining: true });
+    writes.on("error", () => {});
+    this.#writes = writes;
+    this.#store = new RedisStore(writes, { prefix: this.names.prefix });
+    this.#events = new RedisEventLog(writes, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
     const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
 
@@ -199,6 +206,7 @@ export class RunWorker {
       await this.#publisher.close();
       this.#sub.disconnect();
       for (const c of this.#owned) c.disconnect();
+      await this.#writes.quit().catch(() => this.#writes.disconnect());
       await this.#redis.quit().catch(() => this.#redis.disconnect());
     })();
     return this.#closing;
