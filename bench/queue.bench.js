@@ -10,7 +10,9 @@
 //   (--chunk-size 1 --item-concurrency 4), so 1 worker needs 100 rounds of 50 ms;
 // - peak memory (VmHWM) of each worker process;
 // - Redis commands per run and per step (INFO commandstats, whole server, minus the bench's
-//   own polling; the workers' idle polling during the phase is included).
+//   own polling; the workers' idle polling during the phase is included; commands inside Lua
+//   scripts count), the same per step by command with 1 worker, and round trips per step
+//   (INFO stats total_reads_processed: a pipeline sent in one write is one).
 // Ratios are against 1 worker in the same run. redis-server missing: the suite says so, skips.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
