@@ -99,6 +99,14 @@ async function commands() {
   return n;
 }
 
+/** Calls per command (INFO commandstats; commands inside Lua scripts count too). */
+async function commandCounts() {
+  const info = await admin.info("commandstats");
+  const out = {};
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 async function startWorkers(n, args) {
   const workers = [];
   for (let i = 0; i < n; i++) {
@@ -150,15 +158,24 @@ async function waitCompleted(target, t0) {
 
 const RUNS = 160;
 const results = [];
+let breakdown = [];
 let completed = 0;
 for (const n of [1, 2, 4]) {
   const workers = await startWorkers(n, ["--concurrency", "8"]);
   const c0 = await commands();
+  const by0 = n === 1 ? await commandCounts() : undefined;
   const t0 = performance.now();
   for (let i = 0; i < RUNS; i++) await queue.enqueue(three, {});
   completed += RUNS;
   const { ms, polls } = await waitCompleted(completed, t0);
   const cmds = (await commands()) - c0 - polls * pollCost - 1;
+  if (by0) {
+    const by1 = await commandCounts();
+    breakdown = Object.entries(by1)
+      .map(([name, calls]) => [name, (calls - (by0[name] ?? 0)) / (RUNS * 3)])
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1]);
+  }
   const peaks = await stopWorkers(workers);
   results.push({ workers: n, runsPerSec: (RUNS / ms) * 1000, ms, cmdsPerRun: cmds / RUNS, cmdsPerStep: cmds / (RUNS * 3), peakMb: Math.max(...peaks) / 1024 });
 }
@@ -170,6 +187,8 @@ for (const r of results) {
     `  ${String(r.workers).padEnd(7)}  ${r.runsPerSec.toFixed(1).padStart(6)}  ${(r.runsPerSec / results[0].runsPerSec).toFixed(2).padStart(5)}x  ${(r.ms / 1000).toFixed(2).padStart(5)}s   ${r.cmdsPerRun.toFixed(1).padStart(14)}  ${r.cmdsPerStep.toFixed(1).padStart(9)}  ${r.peakMb.toFixed(0).padStart(6)} MB`,
   );
 }
+
+console.log(`  per step with 1 worker, by command (inside Lua scripts too; the bench's polling included): ${breakdown.map(([name, v]) => `${name} ${v.toFixed(2)}`).join(", ")}`);
 
 const ITEMS = 400;
 const fan = [];

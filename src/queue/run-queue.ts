@@ -13,7 +13,7 @@ import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
 import { durabilityWarnings } from "./durability.js";
-import { readFleetMetrics } from "./metrics-publisher.js";
+import { readFleet, readFleetMetrics } from "./metrics-publisher.js";
 import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
 import { projectRelative } from "./pipeline-source.js";
@@ -152,6 +152,11 @@ export class RunQueue {
   /** The run metrics the workers published (metrics-publisher.ts), for the server's /metrics. */
   fleetMetrics(): ReturnType<typeof readFleetMetrics> {
     return readFleetMetrics(this.#redis, this.names.metricsKey);
+  }
+
+  /** The workers' published run metrics and deployments' state (metrics-publisher.ts). */
+  fleet(): ReturnType<typeof readFleet> {
+    return readFleet(this.#redis, this.names.metricsKey);
   }
 
   /** The run's job, while BullMQ keeps it. */

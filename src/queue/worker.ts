@@ -47,7 +47,9 @@ import { RedisBudgetLedger } from "./budget-ledger.js";
 import { FleetLimiter } from "./fleet-limiter.js";
 import { MetricsPublisher } from "./metrics-publisher.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
+import { AlertWebhook } from "../telemetry/alert-webhook.js";
 import { RunMetrics } from "../telemetry/run-metrics.js";
+import { fleetAlertClaim } from "./alert-claims.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
 import { finishFailedRun } from "./run-finisher.js";
@@ -83,6 +85,8 @@ export class RunWorker {
   readonly #owned: Redis[] = [];
   readonly #active = new Map<string, ActiveRun>();
   readonly #chunks = new Map<string, { runId: string; ctl: AbortController; handback: boolean }>();
+  /** Alert hooks of jobs whose alerts may still be being sent (close() waits for them). */
+  readonly #alerting = new Set<AlertWebhook>();
   #closing: Promise<void> | undefined;
   #reconciler: NodeJS.Timeout | undefined;
 
@@ -105,7 +109,7 @@ export class RunWorker {
     this.#events = new RedisEventLog(redis, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
     const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
-    this.#publisher = new MetricsPublisher(redis, this.names.metricsKey, this.metrics, options.metricsIntervalMs);
+
     // Models' concurrency and their rpm/tpm `limits:` hold fleet-wide (Redis), not per worker.
     this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), {
       env: this.#o.env,
@@ -114,6 +118,9 @@ export class RunWorker {
       // Deployments' maxConcurrency: slots in Redis too, not only per process.
       deploymentSlots: limiter,
     });
+
+    // Its run metrics and deployments' state, for the server's /metrics and /v1/deployments.
+    this.#publisher = new MetricsPublisher(redis, this.names.metricsKey, this.metrics, options.metricsIntervalMs, () => this.#orchestrator.gateways());
 
     const prefix = this.names.bullPrefix;
     this.#runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix });
@@ -184,6 +191,7 @@ export class RunWorker {
       } finally {
         clearTimeout(timer);
       }
+      await Promise.all([...this.#alerting].map((a) => a.flush()));
       await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close(), this.#runEvents.close()].map((p) => p.catch(() => undefined)));
       await this.#orchestrator.close();
       await this.#publisher.close();
@@ -216,6 +224,21 @@ export class RunWorker {
     return cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)
       ? [new ResponseCache(this.#store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) })]
       : [];
+  }
+
+  /**
+   * mcp.yaml `alerts:` for one job (a run or a chunk): sent once by the fleet, not once per
+   * worker (alert-claims.ts); undefined when no webhook is set. `done()` when the job ends.
+   */
+  #alerts(pipeline: CompiledPipeline): { hook: AlertWebhook; done(): void } | undefined {
+    if (!pipeline.settings.alerts?.webhook) return undefined;
+    const hook = new AlertWebhook({
+      settings: () => pipeline.settings.alerts,
+      claim: fleetAlertClaim(this.#redis, this.names),
+      onError: (e) => this.#log("warn", `the alert webhook failed: ${e.message}`),
+    });
+    this.#alerting.add(hook);
+    return { hook, done: () => void hook.flush().then(() => this.#alerting.delete(hook)) };
   }
 
   /**
@@ -263,7 +286,9 @@ export class RunWorker {
       // A run handed back is not finished: the worker that takes it over finishes it.
       runFinished: (id, report) => (active.handback ? Promise.resolve() : base.runFinished(id, report)),
     };
+    const alerts = this.#alerts(pipeline);
     const observer = this.#events.observer(runId, (e) => {
+      alerts?.hook.onEvent(e);
       const out = active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e;
       if (out) this.metrics.onEvent(out);
       return out;
@@ -287,6 +312,7 @@ export class RunWorker {
           : {}),
       });
     } catch (e) {
+      alerts?.done();
       if (!(e instanceof ConfigError)) throw e;
       await finishFailedRun(deps, data, { reason: "invalid-input", message: e.message });
       return { status: "failed" };
@@ -308,6 +334,7 @@ export class RunWorker {
       return { status: report.status, ...(redact && report.output !== undefined ? { output: report.output } : {}) };
     } finally {
       this.#active.delete(runId);
+      alerts?.done();
     }
   }
 
@@ -322,8 +349,10 @@ export class RunWorker {
     this.#chunks.set(key, entry);
     // Only the items' own events: the step's start and end are the owning run's.
     const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled", "model.limit_wait", "model.breaker"]);
+    const alerts = this.#alerts(pipeline);
     const observer = this.#events.observer(runId, (e) => {
       if (!itemEvents.has(e.type)) return undefined;
+      alerts?.hook.onEvent(e);
       this.metrics.onEvent(e);
       return e;
     });
@@ -354,6 +383,7 @@ export class RunWorker {
       return { start, record: report.steps[stepId] ?? emptyRecord("failed", report.error) };
     } finally {
       this.#chunks.delete(key);
+      alerts?.done();
     }
   }
 

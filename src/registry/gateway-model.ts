@@ -24,6 +24,7 @@ import { hasLimits, type RateLimiter, type RatePermit } from "./rate-limiter.js"
 import { deploymentSlotKey, type SharedSlots, type SlotLease } from "./shared-slots.js";
 
 export type { DeploymentStatus, GatewayState, GatewayStatus } from "./gateway-state.js";
+export { mergeGatewayStatus } from "./gateway-state.js";
 
 /** What a gateway model needs from the orchestrator. */
 export interface GatewayServices extends BreakerListener {

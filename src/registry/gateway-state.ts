@@ -32,6 +32,8 @@ export interface DeploymentStatus {
   limitWaits: number;
   /** When an open breaker lets the next probe through (ms since the epoch). */
   retryAt?: number;
+  /** A fleet's view (mergeGatewayStatus): how many processes' breakers are in each state. */
+  breakers?: Partial<Record<BreakerState, number>>;
 }
 
 /** A gateway model's state. */
@@ -142,6 +144,45 @@ export function gatewayStatus(config: ModelConfig, state: GatewayState): Gateway
       };
     }),
   };
+}
+
+/**
+ * The state of the same gateways in several processes (a server and its queue workers) as one:
+ * per model and deployment, calls in flight, calls, errors and limit waits added up; each
+ * process has its own breaker per deployment, so `state` is the worst of them (open, then
+ * half-open, then closed), `failures` the most, `retryAt` the soonest, and `breakers` counts
+ * the processes' breakers by state.
+ */
+export function mergeGatewayStatus(lists: readonly (readonly GatewayStatus[])[]): GatewayStatus[] {
+  const rank = { closed: 0, "half-open": 1, open: 2 } as const;
+  const models = new Map<string, GatewayStatus>();
+  for (const list of lists) {
+    for (const g of list) {
+      const have = models.get(g.model);
+      if (!have) {
+        models.set(g.model, { ...g, deployments: g.deployments.map((d) => ({ ...d, breakers: { ...(d.breakers ?? { [d.state]: 1 }) } })) });
+        continue;
+      }
+      have.limitWaits += g.limitWaits;
+      for (const d of g.deployments) {
+        const m = have.deployments.find((x) => x.name === d.name);
+        if (!m) {
+          have.deployments.push({ ...d, breakers: { ...(d.breakers ?? { [d.state]: 1 }) } });
+          continue;
+        }
+        m.inFlight += d.inFlight;
+        m.calls += d.calls;
+        m.errors += d.errors;
+        m.limitWaits += d.limitWaits;
+        m.failures = Math.max(m.failures, d.failures);
+        if (rank[d.state] > rank[m.state]) m.state = d.state;
+        if (d.retryAt !== undefined && (m.retryAt === undefined || d.retryAt < m.retryAt)) m.retryAt = d.retryAt;
+        const b = (m.breakers ??= {});
+        for (const [state, n] of Object.entries(d.breakers ?? { [d.state]: 1 }) as [BreakerState, number][]) b[state] = (b[state] ?? 0) + n;
+      }
+    }
+  }
+  return [...models.values()];
 }
 
 /** host:port of a URL, the default name of a deployment. */

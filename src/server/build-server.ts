@@ -161,7 +161,8 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   });
   app.get("/metrics", async (_req, reply) => reply.header("content-type", metrics.registry.contentType).send(await metrics.text()));
   // The models with deployments or limits, live: breakers, calls in flight (`mcp models --watch`).
-  app.get("/v1/deployments", async () => ({ object: "list", data: runtime.orchestrator.gateways() }));
+  // With --queue, the workers' too (the fleet's, published to Redis).
+  app.get("/v1/deployments", async () => ({ object: "list", data: await metrics.gateways!() }));
 
   const tokens = settings.rateLimit.tokensPerMinute !== undefined ? new TokenLimiter(settings.rateLimit.tokensPerMinute) : undefined;
   apiRoutes(app, runtime.handler, tokens);

@@ -31,10 +31,13 @@ export class ServerMetrics implements RunObserver {
   /** The workers' run metrics (`--queue`), added to this process's at each scrape. */
   fleet: (() => Promise<MetricsSnapshot[]>) | undefined;
 
-  /** The deployments' state now, read at each scrape from `gateways` (this process's orchestrator). */
-  gateways: (() => GatewayStatus[]) | undefined;
+  /**
+   * The deployments' state now, read at each scrape: this process's orchestrator's, and with
+   * `--queue` the workers' added (mergeGatewayStatus).
+   */
+  gateways: (() => GatewayStatus[] | Promise<GatewayStatus[]>) | undefined;
 
-  constructor(options: { processMetrics?: boolean; fleet?: () => Promise<MetricsSnapshot[]>; gateways?: () => GatewayStatus[] } = {}) {
+  constructor(options: { processMetrics?: boolean; fleet?: () => Promise<MetricsSnapshot[]>; gateways?: () => GatewayStatus[] | Promise<GatewayStatus[]> } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.fleet = options.fleet;
     this.gateways = options.gateways;
@@ -43,18 +46,20 @@ export class ServerMetrics implements RunObserver {
 
   /** Per-deployment health of the models with deployments or limits, read when scraped. */
   #deploymentGauges(): void {
-    const deployments = () => (this.gateways?.() ?? []).flatMap((g) => g.deployments.map((d) => ({ labels: { model: g.model, deployment: d.name }, d })));
+    const deployments = async () => ((await this.gateways?.()) ?? []).flatMap((g) => g.deployments.map((d) => ({ labels: { model: g.model, deployment: d.name }, d })));
     const gauge = (name: string, help: string, value: (d: GatewayStatus["deployments"][number]) => number) =>
       new Gauge({
         name,
         help,
         labelNames: ["model", "deployment"],
         registers: [this.registry],
-        collect() {
+        async collect() {
+          const now = await deployments().catch(() => []);
           this.reset();
-          for (const { labels, d } of deployments()) this.set(labels, value(d));
+          for (const { labels, d } of now) this.set(labels, value(d));
         },
       });
+    // With --queue: the fleet's (each worker has its own breakers): up only when every one is closed, the worst state.
     gauge("mcp_deployment_up", "Whether a model's deployment takes calls: 1 when its circuit breaker is closed, 0 when open or half-open.", (d) => (d.state === "closed" ? 1 : 0));
     gauge("mcp_breaker_state", "Circuit breaker state of a model's deployment: 0 closed, 1 half-open, 2 open.", (d) => (d.state === "closed" ? 0 : d.state === "half-open" ? 1 : 2));
     gauge("mcp_deployment_in_flight", "Calls in flight to a model's deployment.", (d) => d.inFlight);

@@ -11,6 +11,7 @@ import type { RunObserver } from "../events/event.js";
 import { LogObserver } from "./log-observer.js";
 import { mcpRoute } from "./mcp-route.js";
 import { ServerMetrics, type MetricsSnapshot } from "./metrics.js";
+import { mergeGatewayStatus, type GatewayStatus } from "../registry/gateway-model.js";
 import { resumeRun } from "./ui-resume.js";
 import { uiRoutes } from "./ui-routes.js";
 import { resolveServerSettings, type SettingsOverrides } from "./settings.js";
@@ -24,6 +25,8 @@ export interface StartServerOptions extends Omit<RuntimeOptions, "observer"> {
   timeouts?: BuildServerOptions["timeouts"];
   /** The queue workers' run metrics (`--queue`), added to this server's at each scrape. */
   fleetMetrics?: () => Promise<MetricsSnapshot[]>;
+  /** The queue workers' deployments' state (`--queue`), added to this server's (/metrics, /v1/deployments). */
+  fleetGateways?: () => Promise<GatewayStatus[][]>;
 }
 
 /**
@@ -49,6 +52,8 @@ export async function createServer(options: StartServerOptions): Promise<McpHttp
     },
   };
   const runtime = await createRuntime({ ...options, env, observer });
+  const fleetGateways = options.fleetGateways;
+  if (fleetGateways) metrics.gateways = async () => mergeGatewayStatus([runtime.orchestrator.gateways(), ...(await fleetGateways().catch(() => []))]);
   alertSettings = () => runtime.project().settings.alerts;
   try {
     const server = await buildServer({

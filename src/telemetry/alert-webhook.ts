@@ -30,6 +30,12 @@ export interface AlertWebhookOptions {
   onError?: (error: Error, alert: Alert) => void;
   /** @default 5000 */
   timeoutMs?: number;
+  /**
+   * Whether this process sends `alert`, asked before each POST: a fleet of workers claims
+   * each alert in Redis so one of them sends it (src/queue/alert-claims.ts). A claim that
+   * fails (Redis away) sends the alert: twice rather than never. @default every alert is sent
+   */
+  claim?: (alert: Alert) => Promise<boolean>;
 }
 
 interface RunSpend {
@@ -124,6 +130,7 @@ export class AlertWebhook implements RunObserver {
   #send(url: string, alert: Alert): void {
     const p = (async () => {
       try {
+        if (this.#o.claim && !(await this.#o.claim(alert).catch(() => true))) return;
         const res = await fetch(url, {
           method: "POST",
           headers: { "content-type": "application/json", "user-agent": "mcp-runner-alerts" },

@@ -26,13 +26,20 @@ const pipeline = (steps: string, output = "") => `version: 1
 ${MODELS}steps:
 ${steps}${output}`;
 
+/** Steps several tests read: an nlp analysis, and an LLM call. */
+const SENTIMENT = `  sentiment:
+    capabilities: [sentiment-analysis]
+    input: { text: "\${{ $input.text }}" }
+`;
+const DRAFT = `  draft:
+    model: gpt
+    input: { prompt: hi }
+`;
+
 describe("typed references", () => {
   it("warn with 'did you mean' on a misspelt field of a built-in provider's output", () => {
     const r = load(
-      pipeline(`  sentiment:
-    capabilities: [sentiment-analysis]
-    input: { text: "\${{ $input.text }}" }
-  reply:
+      pipeline(`${SENTIMENT}  reply:
     model: gpt
     input: { prompt: "\${{ $steps.sentiment.output.sentimnet.label }}" }
 `),
@@ -45,10 +52,7 @@ describe("typed references", () => {
   it("know the LLM call shape: text, json, usage, finishReason", () => {
     const ok = load(
       pipeline(
-        `  draft:
-    model: gpt
-    input: { prompt: hi }
-`,
+        DRAFT,
         `output:
   a: \${{ $steps.draft.output.text }}
   b: \${{ $steps.draft.output.usage.outputTokens }}
@@ -60,10 +64,7 @@ describe("typed references", () => {
     expect(headlines(ok)).toEqual([]);
     const bad = load(
       pipeline(
-        `  draft:
-    model: gpt
-    input: { prompt: hi }
-`,
+        DRAFT,
         `output:
   a: \${{ $steps.draft.output.txt }}
   b: \${{ $steps.draft.output.text.length }}
@@ -127,10 +128,7 @@ describe("typed references", () => {
 
   it("make a when: comparing a field with a value of another type an error", () => {
     const r = load(
-      pipeline(`  sentiment:
-    capabilities: [sentiment-analysis]
-    input: { text: "\${{ $input.text }}" }
-  reply:
+      pipeline(`${SENTIMENT}  reply:
     model: gpt
     when: $steps.sentiment.output.score = "negative"
     input: { prompt: hi }

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createServer as createHttpServer } from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -90,36 +91,57 @@ describe("mcp serve --queue", () => {
     await worker.exited;
   });
 
-  it("finishes every one of 12 posted runs when one of two workers is SIGKILLed midway, no finished step run twice", async () => {
+  // The issue's "done when": Redis, two workers and a server; 100 runs posted over HTTP; one
+  // worker killed with kill -9 in the middle; all 100 finish with the right output, and no
+  // step that had finished runs again (the journal and the calls log show it).
+  it("finishes every one of 100 runs posted over HTTP when one of two workers is SIGKILLed midway, no finished step run twice", { timeout: 300_000 }, async () => {
+    const RUNS = 100;
     const args = ["--lock-duration", "1s", "--concurrency", "3"];
     const [base, w1, w2] = await Promise.all([startServer(), startWorker(redis.url, project.dir, args), startWorker(redis.url, project.dir, args)]);
     const ids: string[] = [];
-    for (let i = 0; i < 12; i++) ids.push(await post(base, `n${i}`));
-    // Kill whichever worker has made calls, once a few runs are under way.
-    await until("some runs to start", () => project.calls().filter((c) => ids.includes(c[1]!)).length >= 4);
-    const victim = project.calls().some((c) => ids.includes(c[1]!) && Number(c[0]) === w1.pid) ? w1 : w2;
+    for (let i = 0; i < RUNS; i++) ids.push(await post(base, `n${i}`));
+    const ours = () => project.calls().filter((c) => ids.includes(c[1]!));
+    // In the middle: once half of the 300 steps have started.
+    await until("half of the steps to start", () => ours().length >= (RUNS * 3) / 2, 120_000);
+    const victim = ours().some((c) => Number(c[0]) === w1.pid) ? w1 : w2;
     victim.proc.kill("SIGKILL");
     const q = await RunQueue.open(redis.url);
     cleanups.push(() => q.close());
     let repeated = 0;
+    let takenOver = 0;
     for (const [i, id] of ids.entries()) {
       const res = await fetch(`${base}/v1/runs/${id}/events`);
-      await res.text();
-      expect(await q.store.getRun(id), `run ${i}`).toMatchObject({ status: "success", output: { text: `n${i}!!!` } });
-      expect(Object.keys(await q.store.getSteps(id)).sort()).toEqual(["a", "b", "c"]);
-      // A step runs again only if it was in flight on the killed worker when it died.
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("event: run.finished");
+      const run = (await (await fetch(`${base}/v1/runs/${id}`)).json()) as { status: string; output: unknown };
+      expect(run, `run ${i}`).toMatchObject({ status: "success", output: { text: `n${i}!!!` } });
+      const stored = await q.store.getRun(id);
+      expect(stored, `run ${i}`).toMatchObject({ status: "success" });
+      const steps = await q.store.getSteps(id);
+      expect(Object.keys(steps).sort()).toEqual(["a", "b", "c"]);
       const calls = project.calls().filter((c) => c[1] === id);
       for (const step of ["a", "b", "c"]) {
         const tries = calls.filter((c) => c[2] === step);
         expect(tries.length, `run ${i} step ${step}`).toBeGreaterThanOrEqual(1);
+        // A step runs again only if it was in flight (or finished, not yet journalled) on the killed worker.
         if (tries.length > 1) {
           repeated += tries.length - 1;
           expect(tries.slice(0, -1).every((c) => Number(c[0]) === victim.pid)).toBe(true);
         }
+        // The journal: a step the new worker took from it (resumed) ran once, on the killed worker.
+        if (stored?.report?.steps[step]?.resumed) {
+          expect(
+            tries.map((c) => Number(c[0])),
+            `run ${i} step ${step}`,
+          ).toEqual([victim.pid]);
+        }
       }
+      if ((stored?.attempts ?? 1) > 1) takenOver++;
     }
-    // At most one step per run in flight on the killed worker (--concurrency 3).
+    // The killed worker had at most 3 runs (--concurrency 3), each with one step in flight.
     expect(repeated).toBeLessThanOrEqual(3);
+    expect(takenOver).toBeGreaterThanOrEqual(1);
+    expect(takenOver).toBeLessThanOrEqual(3);
     const survivor = victim === w1 ? w2 : w1;
     survivor.proc.kill("SIGTERM");
     await survivor.exited;
@@ -146,6 +168,68 @@ describe("mcp serve --queue", () => {
     expect(text).toMatch(/mcp_model_call_duration_seconds_count\{model="logged",outcome="success"\} [1-9]/);
     expect(text).toMatch(/mcp_http_requests_total\{method="POST",route="\/v1\/pipelines\/:name\/runs",status="202"\} [1-9]/);
     expect(text).not.toContain(ids[0]!);
+    for (const w of [w1, w2]) w.proc.kill("SIGTERM");
+    await Promise.all([w1.exited, w2.exited]);
+  });
+
+  it("shows the workers' deployments (calls in flight, breakers) in GET /v1/deployments and the per-deployment gauges of /metrics", async () => {
+    // A model endpoint that holds each call until the test lets the calls go.
+    const held: (() => void)[] = [];
+    const endpoint = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () =>
+        held.push(() => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ text: "ok" }));
+        }),
+      );
+    });
+    await new Promise<void>((r) => endpoint.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+    const gwProject = fleetProject(
+      {
+        held: `version: 1
+name: held
+steps:
+  a: { model: gw, input: { prompt: "x" } }
+`,
+      },
+      `  gw:
+    provider: http
+    capabilities: [text-generation]
+    deployments:
+      - { name: only, url: "http://127.0.0.1:${(endpoint.address() as { port: number }).port}/call" }
+`,
+    );
+    const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${gwProject.dir}/pipelines`], {
+      env: { ...process.env, NO_COLOR: "1", CI: "true" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    cleanups.push(() => void proc.kill("SIGKILL"));
+    let err = "";
+    proc.stderr.on("data", (d) => (err += d));
+    const base = await until("the server to listen", () => /listening on (http:\/\/\S+)/.exec(err)?.[1], 30_000);
+    // One run at a time per worker: each of the two takes one of the two runs.
+    const [w1, w2] = await Promise.all([startWorker(redis.url, gwProject.dir, ["--concurrency", "1"]), startWorker(redis.url, gwProject.dir, ["--concurrency", "1"])]);
+    const post = async () => {
+      const res = await fetch(`${base}/v1/pipelines/held/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: {} }) });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { runId: string }).runId;
+    };
+    const ids = [await post(), await post()];
+    await until("both calls to reach the endpoint", () => held.length === 2, 30_000);
+    type Dep = { name: string; inFlight: number; calls: number; state: string; breakers?: Record<string, number> };
+    const only = async () => ((await (await fetch(`${base}/v1/deployments`)).json()) as { data: { model: string; deployments: Dep[] }[] }).data.find((g) => g.model === "gw")?.deployments[0];
+    // The server made no call itself: both are the workers' (published every few seconds).
+    const seen = await until("the workers' calls in flight at the server", async () => ((await only())?.inFlight === 2 ? await only() : undefined), 30_000);
+    expect(seen).toMatchObject({ name: "only", inFlight: 2, calls: 2, state: "closed", breakers: { closed: 2 } });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('mcp_deployment_in_flight{model="gw",deployment="only"} 2');
+    expect(metrics).toContain('mcp_deployment_up{model="gw",deployment="only"} 1');
+    for (const go of held.splice(0)) go();
+    for (const id of ids) await (await fetch(`${base}/v1/runs/${id}/events`)).text();
+    await until("the calls to end at the server", async () => (await only())?.inFlight === 0, 30_000);
+    expect(await only()).toMatchObject({ inFlight: 0, calls: 2 });
     for (const w of [w1, w2]) w.proc.kill("SIGTERM");
     await Promise.all([w1.exited, w2.exited]);
   });

@@ -71,14 +71,7 @@ describe("the attempts of a step", () => {
     expect(row("fan")).toEqual(["drafter", "3", "-", "1"]);
 
     // The run view of the HTML report and the web UI: live from the events, with the report, and rebuilt from the journal.
-    const rebuilt = eventsFromRecords({
-      runId: report.runId,
-      pipeline: report.pipeline,
-      startedAt: Date.parse(report.startedAt),
-      status: report.status,
-      durationMs: report.durationMs,
-      steps: report.steps,
-    });
+    const rebuilt = eventsFromRecords({ ...report, startedAt: Date.parse(report.startedAt) });
     for (const view of [buildRunView(events), buildRunView(events, report), buildRunView(rebuilt, report), buildRunView(rebuilt)]) {
       expect(Object.fromEntries(Object.values(view.steps).map((s) => [s.id, s.attempts]))).toEqual(EXPECTED);
       expect(view.steps.loop!.iterations).toBe(3);

@@ -64,14 +64,7 @@ describe("the run view", () => {
 
   it("rebuilds the same bars from the journal's step records", async () => {
     const { report } = await run();
-    const events = eventsFromRecords({
-      runId: report.runId,
-      pipeline: report.pipeline,
-      startedAt: Date.parse(report.startedAt),
-      status: report.status,
-      durationMs: report.durationMs,
-      steps: report.steps,
-    });
+    const events = eventsFromRecords({ ...report, startedAt: Date.parse(report.startedAt) });
     const view = buildRunView(events, report);
     expect(kinds(view.steps.polish!.bars)).toEqual(["retried", "fellback", "success"]);
     expect(kinds(view.steps.check!.bars)).toEqual(["retried", "success"]);

@@ -1,18 +1,12 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeApiServer, sseEvent } from "../helpers/fake-api-server.js";
+import { FakeApiServer } from "../helpers/fake-api-server.js";
+import { chunkEvent, finishEvent } from "../helpers/openai-replies.js";
 import { api, serve, type Served } from "./helpers.js";
 
 const KEY = "stream-path-key-123";
-const chunk = (content: string) => sseEvent({ id: "u1", object: "chat.completion.chunk", created: 1, model: "up-1", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
-const finish = sseEvent({
-  id: "u1",
-  object: "chat.completion.chunk",
-  created: 1,
-  model: "up-1",
-  choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
-  usage: { prompt_tokens: 4, completion_tokens: 2 },
-});
+const chunk = chunkEvent;
+const finish = finishEvent({ prompt_tokens: 4, completion_tokens: 2 });
 
 async function collect(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string> {
   let text = "";

@@ -1,17 +1,11 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeApiServer, sseEvent } from "../helpers/fake-api-server.js";
+import { FakeApiServer } from "../helpers/fake-api-server.js";
+import { chunkEvent, finishEvent } from "../helpers/openai-replies.js";
 import { api, MOCK_CONFIG, serve, type Served } from "./helpers.js";
 
-const chunk = (content: string) => sseEvent({ id: "u1", object: "chat.completion.chunk", created: 1, model: "up-1", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
-const finish = sseEvent({
-  id: "u1",
-  object: "chat.completion.chunk",
-  created: 1,
-  model: "up-1",
-  choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
-  usage: { prompt_tokens: 7, completion_tokens: 3 },
-});
+const chunk = chunkEvent;
+const finish = finishEvent({ prompt_tokens: 7, completion_tokens: 3 });
 
 const CHAT_PIPELINE = `version: 1
 name: chatty

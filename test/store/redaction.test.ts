@@ -70,6 +70,18 @@ async function redisText(url: string, prefix: string): Promise<string> {
 
 const redis = await startRedis();
 
+/** The mcp.yaml of a project journaling with store.redact, its model `fake` answering "answer to PROMPT" (and `models`). */
+const redactingProject = (models = "") => `version: 1
+store: { type: sqlite, redact: true }
+models:
+  fake:
+    provider: mock
+    capabilities: [text-generation]
+    options:
+      reply: { text: "answer to \${{ $request.prompt }}" }
+      usage: { inputTokens: 9, outputTokens: 4 }
+${models}`;
+
 describe("store.redact keeps prompts and answers out of the journal", () => {
   const kinds: [string, () => { store: Store; raw: () => Promise<string> }][] = [
     [
@@ -172,21 +184,12 @@ describe("store.redact keeps prompts and answers out of the journal", () => {
 
   it("mcp run with store: { redact: true } prints the answer but leaves no prompt or answer in .mcp/state.db; mcp resume refuses the run", async () => {
     const dir = tempProject({
-      "mcp.yaml": `version: 1
-store: { type: sqlite, redact: true }
-models:
-  fake:
-    provider: mock
-    capabilities: [text-generation]
-    options:
-      reply: { text: "answer to \${{ $request.prompt }}" }
-      usage: { inputTokens: 9, outputTokens: 4 }
-  broken:
+      "mcp.yaml": redactingProject(`  broken:
     provider: mock
     capabilities: [text-generation]
     options:
       failFirst: 1000
-`,
+`),
       "pipelines/secret.yaml": `version: 1
 name: secret
 inputs:
@@ -239,15 +242,7 @@ steps:
 
   it("mcp serve with store: { redact: true } answers wait: true with the output; the journal, GET /v1/runs/{id} and the replayed events keep digests", async () => {
     const s = await serve({
-      "mcp.yaml": `version: 1
-store: { type: sqlite, redact: true }
-models:
-  fake:
-    provider: mock
-    capabilities: [text-generation]
-    options:
-      reply: { text: "answer to \${{ $request.prompt }}" }
-`,
+      "mcp.yaml": redactingProject(),
       "pipelines/secret.yaml": `version: 1
 name: secret
 steps:

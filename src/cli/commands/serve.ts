@@ -3,6 +3,7 @@
  * API, resumable event streams, the OpenAI-compatible endpoint and JSON-RPC. docs/server.md.
  */
 import type { MetricsSnapshot } from "../../server/metrics.js";
+import type { GatewayStatus } from "../../registry/gateway-model.js";
 import type { RunService } from "../../orchestrator/run-service.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -84,7 +85,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       env: io.env,
       deadlineMs,
       ...(store ? { store: store as "sqlite" | "memory" } : {}),
-      ...(queued ? { store: queued.url, runs: queued.runs, fleetMetrics: queued.metrics } : {}),
+      ...(queued ? { store: queued.url, runs: queued.runs, fleetMetrics: queued.metrics, fleetGateways: queued.gateways } : {}),
       overrides: { ...(values.host !== undefined ? { host: values.host as string } : {}), ...(port !== undefined ? { port } : {}) },
       logger: level === "silent" ? false : { level },
     });
@@ -142,7 +143,10 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** `--queue URL`: the queue the server enqueues on (and its Redis store), or a UsageError. */
-async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; runs: () => RunService; metrics: () => Promise<MetricsSnapshot[]>; close: () => Promise<void> }> {
+async function openServeQueue(
+  url: string,
+  io: CliIo,
+): Promise<{ url: string; runs: () => RunService; metrics: () => Promise<MetricsSnapshot[]>; gateways: () => Promise<GatewayStatus[][]>; close: () => Promise<void> }> {
   const { isRedisUrl } = await import("../../store/redis-connection.js");
   if (!isRedisUrl(url)) throw new UsageError(`--queue must be a redis:// or rediss:// URL; got '${url}'`, "serve");
   const { RunQueue } = await import("../../queue/run-queue.js");
@@ -155,5 +159,11 @@ async function openServeQueue(url: string, io: CliIo): Promise<{ url: string; ru
   }
   for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `mcp serve: warning: ${w}`);
   const q = queue;
-  return { url, runs: () => new QueueRunService(q), metrics: () => q.fleetMetrics(), close: () => q.close() };
+  // One read of the workers' published state serves a scrape's metrics and deployments.
+  let last: { at: number; p: ReturnType<typeof q.fleet> } | undefined;
+  const fleet = () => {
+    if (!last || Date.now() - last.at > 250) last = { at: Date.now(), p: q.fleet() };
+    return last.p;
+  };
+  return { url, runs: () => new QueueRunService(q), metrics: async () => (await fleet()).metrics, gateways: async () => (await fleet()).gateways, close: () => q.close() };
 }

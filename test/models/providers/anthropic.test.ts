@@ -3,13 +3,13 @@
  * with the request headers, bodies, responses and stream events of the API reference.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ModelError } from "../../../src/models/errors.js";
 import { closeConnections } from "../../../src/models/http-client.js";
 import { AnthropicModel } from "../../../src/models/providers/anthropic.js";
 import { createModel } from "../../../src/models/providers/index.js";
 import type { ModelStreamEvent } from "../../../src/models/streaming.js";
 import type { ModelConfig } from "../../../src/models/types.js";
 import { FakeApiServer, sseEvent } from "../../helpers/fake-api-server.js";
+import { ctx, failure } from "../../helpers/model-calls.js";
 
 const KEY = "sk-ant-api03-test-key-0123456789";
 const env = { ANTHROPIC_API_KEY: KEY };
@@ -73,16 +73,6 @@ function model(extra: Partial<ModelConfig> = {}): AnthropicModel {
     { name: "claude", provider: "anthropic", model: "claude-sonnet-4-5", baseUrl: `${server.url}/v1`, apiKeyEnv: "ANTHROPIC_API_KEY", capabilities: ["text-generation"], ...extra },
     { env },
   );
-}
-const ctx = (signal = new AbortController().signal) => ({ signal });
-
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ModelError);
-  return e as ModelError;
 }
 
 describe("anthropic provider: requests", () => {
@@ -227,11 +217,5 @@ describe("anthropic provider: errors", () => {
     expect(e.kind).toBe("retryable");
     expect(e.message).toMatch(/timeout/);
   });
-
-  it("aborts through the signal", async () => {
-    server.reply({ hang: true });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 30);
-    expect((await failure(model().process({ prompt: "x" }, ctx(ac.signal)))).kind).toBe("aborted");
-  });
+  // Aborting through the signal: cancellation.test.ts, for every provider.
 });

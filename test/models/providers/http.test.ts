@@ -3,12 +3,12 @@
  * methods, the API key header, and the error kinds.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ModelError } from "../../../src/models/errors.js";
 import { closeConnections } from "../../../src/models/http-client.js";
 import { HttpModel } from "../../../src/models/providers/http.js";
 import { createModel } from "../../../src/models/providers/index.js";
 import type { ModelConfig } from "../../../src/models/types.js";
 import { FakeApiServer } from "../../helpers/fake-api-server.js";
+import { ctx, failure } from "../../helpers/model-calls.js";
 
 const KEY = "hf_test_key_abcdefghijklmnop";
 const env = { HF_TOKEN: KEY };
@@ -28,16 +28,6 @@ beforeEach(() => {
 
 function model(extra: Partial<ModelConfig> = {}): HttpModel {
   return new HttpModel({ name: "classifier", provider: "http", url: `${server.url}/models/sentiment`, capabilities: ["sentiment-analysis"], ...extra }, { env });
-}
-const ctx = (signal = new AbortController().signal) => ({ signal });
-
-async function failure(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ModelError);
-  return e as ModelError;
 }
 
 describe("http provider", () => {
@@ -98,7 +88,8 @@ describe("http provider", () => {
     expect(await createModel({ name: "h", provider: "http", url: server.url, capabilities: [] }, { env })).toBeInstanceOf(HttpModel);
   });
 
-  it("maps 429, 5xx, 4xx, bad JSON, timeouts and aborts to error kinds", async () => {
+  // Aborts: cancellation.test.ts, for every provider.
+  it("maps 429, 5xx, 4xx, bad JSON and timeouts to error kinds", async () => {
     server.reply({ status: 429, headers: { "retry-after": "1" }, json: { error: "Rate limit reached" } });
     let e = await failure(model().process({}, ctx()));
     expect([e.kind, e.retryAfterMs, e.message]).toEqual(["rate_limited", 1000, "http model 'classifier': HTTP 429 Too Many Requests: Rate limit reached (retry after 1s)"]);
@@ -114,9 +105,5 @@ describe("http provider", () => {
     expect((await failure(model().process({}, ctx()))).kind).toBe("malformed");
     server.reply({ hang: true });
     expect((await failure(model({ timeoutMs: 100 }).process({}, ctx()))).kind).toBe("retryable");
-    server.reply({ hang: true });
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 20);
-    expect((await failure(model().process({}, ctx(ac.signal)))).kind).toBe("aborted");
   });
 });
