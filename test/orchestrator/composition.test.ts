@@ -184,6 +184,33 @@ steps:
     expect(report.steps.after!.output).toMatchObject({ text: "after timeout" });
   });
 
+  it("times each nested run of a forEach or repeat sub-pipeline step on its own, not the step's whole work", async () => {
+    // Two nested runs of about 600 ms one after the other: each fits in 1 s, both do not.
+    const { pipeline } = compile({
+      "child.yaml": SUMMARISE,
+      "main.yaml": `version: 1
+steps:
+  each:
+    pipeline: ./child.yaml
+    forEach: "[1, 2]"
+    concurrency: 1
+    input: { text: "\${{ $string($item) }}", ms: 600 }
+    timeout: 1s
+  loop:
+    pipeline: ./child.yaml
+    input: { text: "\${{ $string($iteration) }}", ms: 600 }
+    repeat: { max: 2 }
+    timeout: 1s
+`,
+    });
+    const report = await new TaskOrchestrator().runPipeline(pipeline, {});
+    expect(report.status, JSON.stringify(report.error)).toBe("success");
+    expect(report.steps.each!.output).toEqual(["sum(sum(1))", "sum(sum(2))"]);
+    expect(report.steps.loop!.iterations).toHaveLength(2);
+    expect(report.steps.each!.durationMs).toBeGreaterThan(1000);
+    expect(report.steps.loop!.durationMs).toBeGreaterThan(1000);
+  });
+
   it("runs a forEach sub-pipeline step once per item, each a nested run of its own", async () => {
     const { pipeline, dir } = compile({
       "child.yaml": SUMMARISE,
