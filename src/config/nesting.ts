@@ -65,17 +65,9 @@ export function nestingBeyond(text: string, max: number): number {
       }
       const tokenStart = prev === " " || prev === "\t" || prev === "[" || prev === "{" || prev === "," || prev === ":";
       if ((c === '"' || c === "'") && tokenStart) {
-        // A quoted scalar: skip to its end, across lines if need be.
-        let k = j + 1;
-        for (; k < n; k++) {
-          const q = text[k];
-          if (c === '"' && q === "\\") k++;
-          else if (q === c) {
-            if (c === "'" && text[k + 1] === "'") k++;
-            else break;
-          }
-        }
-        j = k;
+        // A quoted scalar: skip to its end, across lines if need be (a search for the next
+        // quote or backslash, not a look at every character: prompts are long).
+        j = c === '"' ? doubleQuotedEnd(text, j + 1) : singleQuotedEnd(text, j + 1);
         prev = c;
         continue;
       }
@@ -93,6 +85,30 @@ export function nestingBeyond(text: string, max: number): number {
 }
 
 const INTERESTING = /[\n#"'[\]{}]/g;
+const DOUBLE_QUOTED_STOP = /["\\]/g;
+
+/** The offset of the `"` that ends a double-quoted scalar whose text starts at `from` (a backslash escapes the next character); past the end if none. */
+function doubleQuotedEnd(text: string, from: number): number {
+  let at = from;
+  for (;;) {
+    DOUBLE_QUOTED_STOP.lastIndex = at;
+    if (at >= text.length || !DOUBLE_QUOTED_STOP.test(text)) return Math.max(text.length, at);
+    const k = DOUBLE_QUOTED_STOP.lastIndex - 1;
+    if (text.charCodeAt(k) === 34) return k;
+    at = k + 2;
+  }
+}
+
+/** The offset of the `'` that ends a single-quoted scalar whose text starts at `from` (`''` is a quote inside); the end of the text if none. */
+function singleQuotedEnd(text: string, from: number): number {
+  let at = from;
+  for (;;) {
+    const k = text.indexOf("'", at);
+    if (k === -1) return Math.max(text.length, at);
+    if (text.charCodeAt(k + 1) !== 39) return k;
+    at = k + 2;
+  }
+}
 const BLOCK_SCALAR_HEADER = /(?:^|\s)[|>](?:[+-]?[1-9]?|[1-9][+-])\s*$/;
 
 /**

@@ -129,6 +129,9 @@ describe("nestingBeyond", () => {
       }),
       { numRuns: Math.round(5000 * scale) },
     );
+    // Quoted scalars with escapes and quotes inside, then brackets: where the scalar ends decides the depth.
+    const quoted = ['a: "x\\"{{" [[', "a: 'x''{{' [[", 'a: "\\\\" [[', 'a: "x\\', "a: 'x''", 'a: [ "\\"[" , "]" ]', "a: [ 'it''s [' , [ ] ]", 'k: "' + "long ".repeat(400) + '\\"" [['];
+    for (const text of quoted) for (const max of [0, 1, 2, 3]) expect(nestingBeyond(text, max)).toBe(reference(text, max));
     for (const f of ["pipelines/ticket-triage.yaml", "pipelines/conversation.yaml", "test/fixtures/pipelines/diamond.yaml"]) {
       const text = readFileSync(f, "utf8");
       for (const max of [0, 1, 2, 3, 5, 8, 136]) expect(nestingBeyond(text, max)).toBe(reference(text, max));
