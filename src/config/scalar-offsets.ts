@@ -20,8 +20,9 @@ export function verbatimStart(file: YamlFile, path: JsonPath): number | undefine
 }
 
 function verbatimAt(text: string, { start, end: valueEnd, value, type }: ScalarInfo): number | undefined {
-  if (type === "PLAIN" && valueEnd - start === value.length && text.startsWith(value, start)) return start;
-  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && valueEnd - start - 2 === value.length && text.startsWith(value, start + 1)) return start + 1;
+  // (compared as a slice: String.prototype.startsWith compares a long prompt several times slower)
+  if (type === "PLAIN" && valueEnd - start === value.length && text.slice(start, valueEnd) === value) return start;
+  if ((type === "QUOTE_DOUBLE" || type === "QUOTE_SINGLE") && valueEnd - start - 2 === value.length && text.slice(start + 1, valueEnd - 1) === value) return start + 1;
   return undefined;
 }
 
