@@ -27,9 +27,9 @@ output: { text: "\${{ $steps.c.output.text }}" }
 `,
 });
 
-/** `mcp serve --queue URL` on a free port; resolves with its base URL. */
-async function startServer(): Promise<string> {
-  const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${project.dir}/pipelines`], {
+/** `mcp serve --queue URL` on a free port, serving DIR/pipelines; resolves with its base URL. */
+async function startServer(dir = project.dir): Promise<string> {
+  const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${dir}/pipelines`], {
     env: { ...process.env, NO_COLOR: "1", CI: "true" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -201,14 +201,7 @@ steps:
       - { name: only, url: "http://127.0.0.1:${(endpoint.address() as { port: number }).port}/call" }
 `,
     );
-    const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${gwProject.dir}/pipelines`], {
-      env: { ...process.env, NO_COLOR: "1", CI: "true" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    cleanups.push(() => void proc.kill("SIGKILL"));
-    let err = "";
-    proc.stderr.on("data", (d) => (err += d));
-    const base = await until("the server to listen", () => /listening on (http:\/\/\S+)/.exec(err)?.[1], 30_000);
+    const base = await startServer(gwProject.dir);
     // One run at a time per worker: each of the two takes one of the two runs.
     const [w1, w2] = await Promise.all([startWorker(redis.url, gwProject.dir, ["--concurrency", "1"]), startWorker(redis.url, gwProject.dir, ["--concurrency", "1"])]);
     const post = async () => {
@@ -246,14 +239,7 @@ output: { text: "\${{ $steps.a.output.text }}" }
     });
     const yaml = readFileSync(join(secret.dir, "mcp.yaml"), "utf8");
     writeFileSync(join(secret.dir, "mcp.yaml"), `${yaml}store: { redact: true }\n`);
-    const proc = spawn(process.execPath, [BIN, "serve", "--queue", redis.url, "--port", "0", "--log-level", "silent", `${secret.dir}/pipelines`], {
-      env: { ...process.env, NO_COLOR: "1", CI: "true" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    cleanups.push(() => void proc.kill("SIGKILL"));
-    let err = "";
-    proc.stderr.on("data", (d) => (err += d));
-    const base = await until("the server to listen", () => /listening on (http:\/\/\S+)/.exec(err)?.[1], 30_000);
+    const base = await startServer(secret.dir);
     const worker = await startWorker(redis.url, secret.dir);
     const res = await fetch(`${base}/v1/pipelines/secret/runs`, {
       method: "POST",
