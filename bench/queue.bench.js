@@ -10,7 +10,9 @@
 //   (--chunk-size 1 --item-concurrency 4), so 1 worker needs 100 rounds of 50 ms;
 // - peak memory (VmHWM) of each worker process;
 // - Redis commands per run and per step (INFO commandstats, whole server, minus the bench's
-//   own polling; the workers' idle polling during the phase is included).
+//   own polling; the workers' idle polling during the phase is included; commands inside Lua
+//   scripts count), the same per step by command with 1 worker, and round trips per step
+//   (INFO stats total_reads_processed: a pipeline sent in one write is one).
 // Ratios are against 1 worker in the same run. redis-server missing: the suite says so, skips.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -107,6 +109,12 @@ async function commandCounts() {
   return out;
 }
 
+/** Read events Redis handled (INFO stats total_reads_processed): the clients' round trips, a pipeline being one. */
+async function reads() {
+  const info = await admin.info("stats");
+  return Number(/total_reads_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
 async function startWorkers(n, args) {
   const workers = [];
   for (let i = 0; i < n; i++) {
@@ -164,11 +172,13 @@ for (const n of [1, 2, 4]) {
   const workers = await startWorkers(n, ["--concurrency", "8"]);
   const c0 = await commands();
   const by0 = n === 1 ? await commandCounts() : undefined;
+  const r0 = await reads();
   const t0 = performance.now();
   for (let i = 0; i < RUNS; i++) await queue.enqueue(three, {});
   completed += RUNS;
   const { ms, polls } = await waitCompleted(completed, t0);
   const cmds = (await commands()) - c0 - polls * pollCost - 1;
+  const rts = (await reads()) - r0 - polls - 2;
   if (by0) {
     const by1 = await commandCounts();
     breakdown = Object.entries(by1)
@@ -177,14 +187,14 @@ for (const n of [1, 2, 4]) {
       .sort((a, b) => b[1] - a[1]);
   }
   const peaks = await stopWorkers(workers);
-  results.push({ workers: n, runsPerSec: (RUNS / ms) * 1000, ms, cmdsPerRun: cmds / RUNS, cmdsPerStep: cmds / (RUNS * 3), peakMb: Math.max(...peaks) / 1024 });
+  results.push({ workers: n, runsPerSec: (RUNS / ms) * 1000, ms, cmdsPerRun: cmds / RUNS, cmdsPerStep: cmds / (RUNS * 3), readsPerStep: rts / (RUNS * 3), peakMb: Math.max(...peaks) / 1024 });
 }
 
 console.log(`throughput: ${RUNS} runs of a 3-step pipeline (mock, 50 ms/step), workers --concurrency 8`);
-console.log("  workers  runs/s   vs 1   time     redis cmds/run  cmds/step  peak RSS/worker");
+console.log("  workers  runs/s   vs 1   time     redis cmds/run  cmds/step  round trips/step  peak RSS/worker");
 for (const r of results) {
   console.log(
-    `  ${String(r.workers).padEnd(7)}  ${r.runsPerSec.toFixed(1).padStart(6)}  ${(r.runsPerSec / results[0].runsPerSec).toFixed(2).padStart(5)}x  ${(r.ms / 1000).toFixed(2).padStart(5)}s   ${r.cmdsPerRun.toFixed(1).padStart(14)}  ${r.cmdsPerStep.toFixed(1).padStart(9)}  ${r.peakMb.toFixed(0).padStart(6)} MB`,
+    `  ${String(r.workers).padEnd(7)}  ${r.runsPerSec.toFixed(1).padStart(6)}  ${(r.runsPerSec / results[0].runsPerSec).toFixed(2).padStart(5)}x  ${(r.ms / 1000).toFixed(2).padStart(5)}s   ${r.cmdsPerRun.toFixed(1).padStart(14)}  ${r.cmdsPerStep.toFixed(1).padStart(9)}  ${r.readsPerStep.toFixed(1).padStart(16)}  ${r.peakMb.toFixed(0).padStart(6)} MB`,
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * HTTP for the remote providers (openai, anthropic, http): one keep-alive connection pool per
- * origin (undici's Agent), shared by every model and step of the process; connect and read timeouts; calls
+ * origin (undici's Pool), shared by every model and step of the process; connect and read timeouts; calls
  * cancelled through AbortSignal; and every failure mapped to a ModelError kind the
  * orchestrator acts on.
  *
@@ -9,7 +9,7 @@
  * messages instead of being attached as they are.
  */
 import { STATUS_CODES } from "node:http";
-import { Agent, type Dispatcher } from "undici";
+import { Pool, type Dispatcher } from "undici";
 import { ModelError, parseRetryAfter, type ModelErrorKind } from "./errors.js";
 import { parseSse, type SseEvent } from "./sse-parser.js";
 import { withTraceHeaders } from "../telemetry/propagation.js";
@@ -25,34 +25,38 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const MAX_ERROR_BODY = 64 * 1024;
 
 /**
- * One undici Agent per connect timeout (in practice one): the Agent keeps a keep-alive pool
- * per origin (scheme://host:port) by itself, created on first use and kept for the life of
- * the process; idle sockets do not keep the process alive.
+ * One undici Pool per origin (scheme://host:port) and connect timeout (in practice one per
+ * origin): the keep-alive connections of that server, created on first use and kept for the
+ * life of the process; idle sockets do not keep the process alive. The map is ours, not
+ * undici's `Agent`: undici 7's Agent (the last line that runs on Node 20) closes an origin's
+ * pool when its connection count drops to zero, and keys that bookkeeping by origin, so the
+ * late `disconnect` of a closed pool closes its successor, whose own disconnect closes the next
+ * one (nodejs/undici#5022, fixed in undici 8 only). One destroyed socket (a stream left
+ * early) then made every later back-to-back call open a new connection.
  */
-const agents = new Map<number, Agent>();
+const pools = new Map<string, Pool>();
 
-/** The dispatcher of calls with this connect timeout. */
-export function agentFor(connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Agent {
-  let agent = agents.get(connectTimeoutMs);
-  if (!agent || agent.closed || agent.destroyed) {
-    agent = new Agent({ connect: { timeout: connectTimeoutMs } });
-    agents.set(connectTimeoutMs, agent);
+/** The connection pool of `origin` for calls with this connect timeout. */
+export function poolFor(origin: string, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Pool {
+  const key = `${connectTimeoutMs} ${origin}`;
+  let pool = pools.get(key);
+  if (!pool || pool.closed || pool.destroyed) {
+    pool = new Pool(origin, { connect: { timeout: connectTimeoutMs } });
+    pools.set(key, pool);
   }
-  return agent;
+  return pool;
 }
 
 /** How many origins have a pool (for tests and metrics). */
 export function poolCount(): number {
-  let n = 0;
-  for (const agent of agents.values()) n += Object.keys(agent.stats).length;
-  return n;
+  return new Set([...pools.keys()].map((k) => k.slice(k.indexOf(" ") + 1))).size;
 }
 
 /** Closes every pool, waiting for calls in flight. For shutdown and tests. */
 export async function closeConnections(): Promise<void> {
-  const all = [...agents.values()];
-  agents.clear();
-  await Promise.all(all.map((a) => a.close().catch(() => undefined)));
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.close().catch(() => undefined)));
 }
 
 /** One HTTP call of a model. */
@@ -108,8 +112,7 @@ export async function send(call: HttpCall): Promise<HttpResponse> {
   const signal = deadline ? AbortSignal.any([call.signal, deadline]) : call.signal;
   let res: Dispatcher.ResponseData;
   try {
-    res = await agentFor(call.connectTimeoutMs).request({
-      origin: call.url.origin,
+    res = await poolFor(call.url.origin, call.connectTimeoutMs).request({
       path: call.url.pathname + call.url.search,
       method: call.method as Dispatcher.HttpMethod,
       headers: withTraceHeaders(call.headers),

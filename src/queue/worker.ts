@@ -68,6 +68,7 @@ export class RunWorker {
   readonly #log: NonNullable<RunWorkerOptions["log"]>;
   readonly #redis: Redis;
   readonly #sub: Redis;
+  readonly #writes: Redis;
   readonly #store: RedisStore;
   readonly #events: RedisEventLog;
   readonly #pipelines: PipelineSource;
@@ -80,7 +81,6 @@ export class RunWorker {
   readonly #gatherQueue: Queue;
   readonly #flow: FlowProducer;
   readonly #gatherEvents: QueueEvents;
-  readonly #runEvents: QueueEvents;
   readonly #workers: Worker[] = [];
   readonly #owned: Redis[] = [];
   readonly #active = new Map<string, ActiveRun>();
@@ -105,8 +105,14 @@ export class RunWorker {
     this.#redis = redis;
     this.#sub = redis.duplicate();
     this.#sub.on("error", () => {});
-    this.#store = new RedisStore(redis, { prefix: this.names.prefix });
-    this.#events = new RedisEventLog(redis, this.names);
+    // The journal and the run events: a connection of their own that sends the commands of one
+    // tick together (ioredis auto-pipelining: fewer writes and reads for Redis and this process);
+    // one connection keeps their order.
+    const writes = redis.duplicate({ enableAutoPipelining: true });
+    writes.on("error", () => {});
+    this.#writes = writes;
+    this.#store = new RedisStore(writes, { prefix: this.names.prefix });
+    this.#events = new RedisEventLog(writes, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
     const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
 
@@ -134,12 +140,10 @@ export class RunWorker {
       return c;
     };
     this.#gatherEvents = new QueueEvents(GATHER_QUEUE, { connection: dup(), prefix });
-    this.#runEvents = new QueueEvents(RUNS_QUEUE, { connection: dup(), prefix });
     this.#runsQueue.on("error", () => {});
     this.#gatherQueue.on("error", () => {});
     this.#flow.on("error", () => {});
     this.#gatherEvents.on("error", () => {});
-    this.#runEvents.on("error", () => {});
 
     const common = { connection: redis, prefix, lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(500, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: this.#o.maxStalls };
     this.#workers.push(
@@ -156,10 +160,15 @@ export class RunWorker {
     this.#sub.on("message", (channel: string, runId: string) => {
       if (channel === this.names.cancelChannel) void this.#cancel(runId);
     });
-    this.#runEvents.on("failed", ({ jobId, failedReason }) => void this.#onRunJobFailed(jobId, failedReason));
-    // A failure seen by no worker's QueueEvents (e.g. the stall check of a worker that was
-    // just starting) is found by looking at the failed jobs now and then.
-    this.#reconciler = setInterval(() => void this.#reconcile(), Math.max(1000, this.#o.lockDurationMs));
+    // A run's job that failed for good here (its last attempt): the run fails with the reason.
+    // Not a QueueEvents on the runs queue: it would make every worker read every job event of
+    // the fleet, work that grows with the fleet.
+    this.#workers[0]!.on("failed", (job) => {
+      if (job?.id) void this.#onRunJobFailedHere(job.id);
+    });
+    // A job failed by a stall check (its workers kept dying, so none of them saw it fail) is
+    // found by looking at the failed jobs now and then.
+    this.#reconciler = setInterval(() => void this.#reconcile(), Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)));
     this.#reconciler.unref();
   }
 
@@ -192,11 +201,12 @@ export class RunWorker {
         clearTimeout(timer);
       }
       await Promise.all([...this.#alerting].map((a) => a.flush()));
-      await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close(), this.#runEvents.close()].map((p) => p.catch(() => undefined)));
+      await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close()].map((p) => p.catch(() => undefined)));
       await this.#orchestrator.close();
       await this.#publisher.close();
       this.#sub.disconnect();
       for (const c of this.#owned) c.disconnect();
+      await this.#writes.quit().catch(() => this.#writes.disconnect());
       await this.#redis.quit().catch(() => this.#redis.disconnect());
     })();
     return this.#closing;
@@ -264,7 +274,8 @@ export class RunWorker {
       await finishFailedRun(deps, data, { reason: "internal", message: e.message });
       return { status: "failed" };
     }
-    const existing = await this.#store.getRun(runId);
+    // Both reads in one round trip.
+    const [existing, cancelled] = await Promise.all([this.#store.getRun(runId), this.#redis.get(this.names.cancelKey(runId))]);
     // Finished steps: of the run this one continues (web UI's Resume), then of this run's own
     // earlier attempt (a worker died or handed it back).
     const completed: Record<string, StepRecord> = {};
@@ -273,7 +284,6 @@ export class RunWorker {
       Object.assign(completed, resumableSteps(pipeline, reusableSteps(await this.#store.getSteps(from))));
     }
     const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
-    const cancelled = await this.#redis.get(this.names.cancelKey(runId));
 
     const active: ActiveRun = { handback: false };
     // store.redact: the journal and the event log keep digests, not prompts and answers; the
@@ -341,9 +351,9 @@ export class RunWorker {
   async #processChunk(job: Job<ChunkJobData>, token: string | undefined): Promise<ChunkResult> {
     const { run: data, stepId, start, end } = job.data;
     const runId = data.runId;
-    if (await this.#redis.exists(this.names.cancelKey(runId))) return { start, record: emptyRecord("aborted") };
+    const [cancelled, given] = await Promise.all([this.#redis.exists(this.names.cancelKey(runId)), this.#store.getSteps(runId)]);
+    if (cancelled) return { start, record: emptyRecord("aborted") };
     const pipeline = await this.#pipelines.get(data);
-    const given = await this.#store.getSteps(runId);
     const entry = { runId, ctl: new AbortController(), handback: false };
     const key = job.id ?? `${runId}.${stepId}.${start}`;
     this.#chunks.set(key, entry);
@@ -384,6 +394,16 @@ export class RunWorker {
     } finally {
       this.#chunks.delete(key);
       alerts?.done();
+    }
+  }
+
+  async #onRunJobFailedHere(jobId: string): Promise<void> {
+    try {
+      const job = await this.#runsQueue.getJob(jobId);
+      // Failed with attempts left: BullMQ tries it again (delayed), the run goes on.
+      if (job && (await job.getState()) === "failed") await this.#onRunJobFailed(jobId, job.failedReason);
+    } catch {
+      // Redis away: the reconciler finds it.
     }
   }
 

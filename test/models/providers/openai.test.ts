@@ -350,8 +350,6 @@ describe("openai provider: errors", () => {
 
 describe("openai provider: connections", () => {
   it("reuses one keep-alive connection for sequential calls of different models on one origin", async () => {
-    // A fresh pool, whatever the tests before left in it; one call of each model opens it.
-    await closeConnections();
     const a = model();
     const b = model({ name: "other", model: "gpt-4o" });
     await a.process({ prompt: "x" }, ctx());
@@ -362,6 +360,36 @@ describe("openai provider: connections", () => {
       await b.process({ prompt: "y" }, ctx());
     }
     expect(server.connections - before).toBe(0);
+  });
+
+  it("after a stream is left early (break or abort), later calls reuse a pooled connection", async () => {
+    const leave = {
+      break: async () => {
+        for await (const ev of model().stream({ prompt: "x" }, ctx())) {
+          expect(ev).toEqual({ type: "delta", text: "a" });
+          break;
+        }
+      },
+      abort: async () => {
+        const ac = new AbortController();
+        const e = await failure(
+          (async () => {
+            for await (const ev of model().stream({ prompt: "x" }, ctx(ac.signal))) if (ev.type === "delta") ac.abort();
+          })(),
+        );
+        expect(e.kind).toBe("aborted");
+      },
+    };
+    for (const [how, run] of Object.entries(leave)) {
+      server.reply({ sse: streamOf(["a", "b", "c", "d"]), chunkDelayMs: 30 });
+      await run();
+      // The left stream's socket is closed (its body was not read to the end), so the next
+      // call may open a connection; the calls after it must not.
+      await model().process({ prompt: "first" }, ctx());
+      const before = server.connections;
+      for (let i = 0; i < 5; i++) await model().process({ prompt: "again" }, ctx());
+      expect(server.connections - before, `after ${how}`).toBe(0);
+    }
   });
 
   it("runs parallel calls on parallel connections", async () => {
