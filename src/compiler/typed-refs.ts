@@ -73,11 +73,20 @@ function outputSchemaOf(s: CompiledStep, models: ReadonlyMap<string, ModelConfig
 /** Checks the `$steps.<id>.output` paths of every step's expressions and of the pipeline's templates. */
 export function checkTypedRefs(c: Compilation, steps: ReadonlyMap<string, CompiledStep>, typed: ReadonlyMap<string, Typed>, extra: readonly (Template | undefined)[]): void {
   if (typed.size === 0) return;
+  // The texts found to have nothing to report, `when:` or not: the same text elsewhere has
+  // nothing either (the check reads only the text and the schemas), so it is not walked
+  // again: a wide DAG repeats each `$steps.<id>.output.text` in every step that reads it.
+  const clean = [new Set<string>(), new Set<string>()];
   const check = (e: CompiledExpression, isWhen: boolean) => {
     // Most expressions read no typed step: decided from the references, without the AST.
     let any = false;
     for (const id of e.refs.steps.keys()) if (typed.has(id)) any = true;
-    if (any) walk(c, e, e.ast as AstNode, typed, isWhen);
+    if (!any) return;
+    const seen = clean[isWhen ? 1 : 0]!;
+    if (seen.has(e.source)) return;
+    const before = c.diagnostics.length;
+    walk(c, e, e.ast as AstNode, typed, isWhen);
+    if (c.diagnostics.length === before) seen.add(e.source);
   };
   for (const s of steps.values()) {
     const list: CompiledExpression[] = [];

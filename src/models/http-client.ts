@@ -153,17 +153,35 @@ export async function readJson(res: HttpResponse, call: HttpCall): Promise<unkno
 }
 
 /**
+ * How long a finished stream waits for its body's end (which may arrive a moment after the
+ * answer's last event) before its connection is closed instead of going back to the pool.
+ */
+const STREAM_TAIL_MS = 1_000;
+
+/**
  * The Server-Sent Events of a streamed response. Leaving the loop early (or an error)
  * closes the connection; a connection that breaks mid-stream is a `retryable` error.
+ * Once `complete()` says the answer is whole (OpenAI's `[DONE]`, Anthropic's `message_stop`)
+ * the events end there: the rest of the body is read (for at most STREAM_TAIL_MS) so that
+ * the connection is free for the next call, instead of being closed.
  */
-export async function* readSse(res: HttpResponse, call: HttpCall): AsyncGenerator<SseEvent> {
+export async function* readSse(res: HttpResponse, call: HttpCall, complete: () => boolean = () => false): AsyncGenerator<SseEvent> {
   let finished = false;
+  let tail: NodeJS.Timeout | undefined;
   try {
-    for await (const ev of parseSse(res.body)) yield ev;
+    for await (const ev of parseSse(res.body)) {
+      if (tail) continue; // the answer is whole: what is left is read, not yielded
+      yield ev;
+      if (complete()) tail = setTimeout(() => res.body.destroy(), STREAM_TAIL_MS);
+    }
     finished = true;
   } catch (e) {
+    // A body that did not end in time after a whole answer (or a call cancelled then) only
+    // loses its connection.
+    if (tail) return;
     throw transportError(e, call, res.deadline);
   } finally {
+    clearTimeout(tail);
     if (!finished && !res.body.destroyed) res.body.destroy();
   }
 }

@@ -49,6 +49,36 @@ describe("typed references", () => {
     expect(rendered(r)).toContain("hint: the output is described by the nlp provider's output (model 'nlp'); its fields: usage, sentiment, label, score");
   });
 
+  it("report the same misspelt field at each place it is written, also after correct uses of the step", () => {
+    // The same texts in several steps: a text checked once and found clean is not walked
+    // again; one with a problem is reported wherever it is.
+    const reader = (id: string, when = "") => `  ${id}:
+    model: gpt
+    input: { prompt: "\${{ $steps.draft.output.text }} \${{ $steps.draft.output.txt }}" }
+${when}`;
+    const text = pipeline(`${DRAFT}${reader("one")}${reader("two", "    when: $steps.draft.output.finishReason = 1\n")}${reader("three", "    when: $steps.draft.output.finishReason = 1\n")}`);
+    const r = load(text);
+    const at = (n: number) => {
+      let i = -1;
+      for (let k = 0; k <= n; k++) i = text.indexOf("output.txt", i + 1);
+      const before = text.slice(0, i + 7);
+      return `${before.split("\n").length}:${before.length - before.lastIndexOf("\n")}`;
+    };
+    const whenAt = (n: number) => {
+      let i = -1;
+      for (let k = 0; k <= n; k++) i = text.indexOf("when: ", i + 1);
+      const before = text.slice(0, i + 6);
+      return `${before.split("\n").length}:${before.length - before.lastIndexOf("\n")}`;
+    };
+    expect(headlines(r)).toEqual([
+      `p.yaml:${at(0)}: warning MCP207: 'txt' is not a field of $steps.draft.output (did you mean 'text'?)`,
+      `p.yaml:${at(1)}: warning MCP207: 'txt' is not a field of $steps.draft.output (did you mean 'text'?)`,
+      `p.yaml:${whenAt(0)}: error MCP208: $steps.draft.output.finishReason is a string, compared (=) with an integer 1: the condition can never hold`,
+      `p.yaml:${at(2)}: warning MCP207: 'txt' is not a field of $steps.draft.output (did you mean 'text'?)`,
+      `p.yaml:${whenAt(1)}: error MCP208: $steps.draft.output.finishReason is a string, compared (=) with an integer 1: the condition can never hold`,
+    ]);
+  });
+
   it("know the LLM call shape: text, json, usage, finishReason", () => {
     const ok = load(
       pipeline(

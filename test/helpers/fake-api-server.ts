@@ -20,8 +20,12 @@ export interface RecordedRequest {
 export type Reply =
   /** A normal answer. */
   | { status?: number; headers?: Record<string, string>; json?: unknown; body?: string; delayMs?: number }
-  /** Server-Sent Events: each string is one raw event block ("event: x\ndata: {...}"); `cut` drops the connection after them. */
-  | { sse: string[]; chunkDelayMs?: number; cut?: boolean; status?: number }
+  /**
+   * Server-Sent Events: each string is one raw event block ("event: x\ndata: {...}"), each
+   * followed by `chunkDelayMs` (also before the body's end); `cut` drops the connection after
+   * them, `hold` never ends the body after them.
+   */
+  | { sse: string[]; chunkDelayMs?: number; cut?: boolean; hold?: boolean; status?: number }
   /** Never answers (the client's timeout or abort must end the call). */
   | { hang: true }
   /** Destroys the connection at once (a reset). */
@@ -117,6 +121,7 @@ async function answer(reply: Reply, res: ServerResponse): Promise<void> {
       res.write(`${ev}\n\n`);
       if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     }
+    if (reply.hold) return;
     if (reply.cut) {
       // Let the written events reach the client, then break the connection mid-stream.
       await sleep(20);

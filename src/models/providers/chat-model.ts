@@ -125,13 +125,13 @@ export abstract class ChatModel extends RemoteModel implements StreamingModel {
     const res = await send(call);
     let text = "";
     const state: StreamState = { ended: false };
-    for await (const ev of readSse(res, call)) {
+    // The events end at the provider's end-of-answer event.
+    for await (const ev of readSse(res, call, () => state.ended)) {
       const delta = this.readStreamEvent(ev, state, call);
       if (delta !== undefined && delta !== "") {
         text += delta;
         yield { type: "delta", text: delta };
       }
-      if (state.ended) break;
     }
     const cut = this.streamCut(state);
     if (cut !== undefined) throw modelError(call, "retryable", cut);

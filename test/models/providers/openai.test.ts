@@ -392,6 +392,25 @@ describe("openai provider: connections", () => {
     }
   });
 
+  it("a finished stream's connection goes back to the pool, also when the body ends a moment after [DONE]", async () => {
+    await model().process({ prompt: "warm" }, ctx());
+    const before = server.connections;
+    for (let i = 0; i < 3; i++) {
+      server.reply({ sse: streamOf(["a", "b"]), chunkDelayMs: 20 });
+      expect((await model({ stream: true }).process({ prompt: "x" }, ctx())).text).toBe("ab");
+      await model().process({ prompt: "y" }, ctx());
+    }
+    expect(server.connections - before).toBe(0);
+  });
+
+  it("a server that holds the stream open after [DONE] does not hold the call", async () => {
+    server.reply({ sse: streamOf(["a", "b"]), hold: true });
+    const out = await model({ stream: true }).process({ prompt: "x" }, ctx());
+    expect(out.text).toBe("ab");
+    // Its connection was closed, not pooled: the next call opens one and gets its answer.
+    expect((await model().process({ prompt: "y" }, ctx())).text).toBe("Hello!");
+  });
+
   it("runs parallel calls on parallel connections", async () => {
     server.defaultReply = () => ({ json: completion("ok"), delayMs: 500 });
     try {
