@@ -24,7 +24,7 @@ import type { RunObserver } from "../events/event.js";
 import type { ModelConfig } from "../models/types.js";
 import type { CallHook } from "../events/ports.js";
 import { LocalRunService } from "../orchestrator/local-run-service.js";
-import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
+import { TaskOrchestrator, type OrchestratorOptions } from "../orchestrator/orchestrator.js";
 import type { RunService } from "../orchestrator/run-service.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { openStore, type StoreKind } from "../store/open-store.js";
@@ -74,6 +74,8 @@ export interface RuntimeOptions {
   limits?: InputLimits;
   /** Longest wait for runs in flight on close, in ms. @default 10000 */
   deadlineMs?: number;
+  /** Limits shared with other processes (the queue's fleet). @default per process */
+  fleetLimits?: Pick<OrchestratorOptions, "gate" | "rateLimiter" | "deploymentSlots">;
   /** Another run service (a queue). @default LocalRunService */
   runs?: (parts: { orchestrator: TaskOrchestrator; store: Store }) => RunService;
   onInternalError?: (method: string, error: unknown) => void;
@@ -113,7 +115,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const store = await openStore({ projectDir: project.settings.projectDir, ...(project.settings.store ? { store: project.settings.store } : {}) }, options.store);
   const env = options.env ?? process.env;
-  const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env, ...(options.observer ? { observer: options.observer } : {}) });
+  const orchestrator = new TaskOrchestrator(new ModelRegistry(), { env, ...(options.observer ? { observer: options.observer } : {}), ...options.fleetLimits });
   const context = new ContextManager(store);
   const caches = new WeakMap<object, ResponseCache>();
   const cacheFor = (settings: ProjectSettings): ResponseCache => {

@@ -13,6 +13,9 @@ import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
 import { durabilityWarnings } from "./durability.js";
+import { FleetLimiter } from "./fleet-limiter.js";
+import { RedisRateLimiter } from "./redis-rate-limiter.js";
+import type { OrchestratorOptions } from "../orchestrator/orchestrator.js";
 import { readFleet, readFleetMetrics } from "./metrics-publisher.js";
 import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
@@ -72,6 +75,23 @@ export class RunQueue {
     this.events = new RedisEventLog(redis, this.names);
     this.#queue = new Queue<RunJobData>(RUNS_QUEUE, { connection: redis, prefix: this.names.bullPrefix });
     this.#queue.on("error", () => {});
+  }
+
+  /**
+   * The fleet-wide limits, for a process that calls models itself next to the workers (the
+   * server's chat completions and ad-hoc tasks): models' `concurrency` and `limits:` and
+   * deployments' `maxConcurrency` then count its calls with the workers' (the same Redis keys).
+   */
+  fleetLimits(): Pick<OrchestratorOptions, "gate" | "rateLimiter" | "deploymentSlots"> {
+    const sub = this.#redis.duplicate();
+    sub.on("error", () => {});
+    this.#blocking.add(sub);
+    const limiter = new FleetLimiter(this.#redis, sub, this.names);
+    return {
+      gate: (c) => limiter.gate(c.name, c.concurrency),
+      rateLimiter: new RedisRateLimiter(this.#redis, { prefix: this.names.prefix }),
+      deploymentSlots: limiter,
+    };
   }
 
   /** Warnings about Redis settings that would lose runs (see durability.ts). */

@@ -227,6 +227,63 @@ steps:
     await Promise.all([w1.exited, w2.exited]);
   });
 
+  it("counts the server's own chat completions with the workers' calls in a model's fleet-wide concurrency", async () => {
+    // A model endpoint that counts the calls in flight at once.
+    let inFlight = 0;
+    let max = 0;
+    const endpoint = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        max = Math.max(max, ++inFlight);
+        setTimeout(() => {
+          inFlight--;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ text: "ok" }));
+        }, 100);
+      });
+    });
+    await new Promise<void>((r) => endpoint.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+    const limited = fleetProject(
+      {
+        one: `version: 1
+name: one
+steps:
+  a: { model: counted, input: { prompt: "x" } }
+output: { text: "\${{ $steps.a.output.text }}" }
+`,
+      },
+      `  counted:
+    provider: http
+    url: "http://127.0.0.1:${(endpoint.address() as { port: number }).port}/call"
+    capabilities: [text-generation]
+    concurrency: 1
+`,
+    );
+    const base = await startServer(limited.dir);
+    const worker = await startWorker(redis.url, limited.dir, ["--concurrency", "4"]);
+    // Runs on the worker and chat completions in the server, all at once: one call in flight
+    // in the whole fleet (per process it would be one in each: 2).
+    const run = async () => {
+      const res = await fetch(`${base}/v1/pipelines/one/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: {}, wait: true }) });
+      return { status: res.status, body: (await res.json()) as { status?: string; output?: unknown } };
+    };
+    const chat = async () => {
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "counted", messages: [{ role: "user", content: "hi" }] }),
+      });
+      return { status: res.status, body: (await res.json()) as { choices?: { message: { content: string } }[] } };
+    };
+    const results = await Promise.all([run(), chat(), run(), chat(), run(), chat()]);
+    for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(results.filter((_, i) => i % 2 === 1).map((r) => (r.body as { choices: { message: { content: string } }[] }).choices[0]!.message.content)).toEqual(["ok", "ok", "ok"]);
+    expect(max).toBe(1);
+    worker.proc.kill("SIGTERM");
+    await worker.exited;
+  });
+
   it("with store: { redact: true }, answers wait: true with the output while Redis keeps only digests in the journal and events", async () => {
     const secret = fleetProject({
       secret: `version: 1

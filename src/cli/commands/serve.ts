@@ -5,6 +5,7 @@
 import type { MetricsSnapshot } from "../../server/metrics.js";
 import type { GatewayStatus } from "../../registry/gateway-model.js";
 import type { RunService } from "../../orchestrator/run-service.js";
+import type { RunQueue } from "../../queue/run-queue.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ServerSettingsError } from "../../server/settings.js";
@@ -85,7 +86,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       env: io.env,
       deadlineMs,
       ...(store ? { store: store as "sqlite" | "memory" } : {}),
-      ...(queued ? { store: queued.url, runs: queued.runs, fleetMetrics: queued.metrics, fleetGateways: queued.gateways } : {}),
+      ...(queued ? { store: queued.url, runs: queued.runs, fleetMetrics: queued.metrics, fleetGateways: queued.gateways, fleetLimits: queued.limits } : {}),
       overrides: { ...(values.host !== undefined ? { host: values.host as string } : {}), ...(port !== undefined ? { port } : {}) },
       logger: level === "silent" ? false : { level },
     });
@@ -146,7 +147,14 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
 async function openServeQueue(
   url: string,
   io: CliIo,
-): Promise<{ url: string; runs: () => RunService; metrics: () => Promise<MetricsSnapshot[]>; gateways: () => Promise<GatewayStatus[][]>; close: () => Promise<void> }> {
+): Promise<{
+  url: string;
+  runs: () => RunService;
+  metrics: () => Promise<MetricsSnapshot[]>;
+  gateways: () => Promise<GatewayStatus[][]>;
+  limits: ReturnType<RunQueue["fleetLimits"]>;
+  close: () => Promise<void>;
+}> {
   const { isRedisUrl } = await import("../../store/redis-connection.js");
   if (!isRedisUrl(url)) throw new UsageError(`--queue must be a redis:// or rediss:// URL; got '${url}'`, "serve");
   const { RunQueue } = await import("../../queue/run-queue.js");
@@ -165,5 +173,13 @@ async function openServeQueue(
     if (!last || Date.now() - last.at > 250) last = { at: Date.now(), p: q.fleet() };
     return last.p;
   };
-  return { url, runs: () => new QueueRunService(q), metrics: async () => (await fleet()).metrics, gateways: async () => (await fleet()).gateways, close: () => q.close() };
+  return {
+    url,
+    runs: () => new QueueRunService(q),
+    metrics: async () => (await fleet()).metrics,
+    gateways: async () => (await fleet()).gateways,
+    // The server's own model calls (chat completions, tasks) count with the workers'.
+    limits: q.fleetLimits(),
+    close: () => q.close(),
+  };
 }
