@@ -15,8 +15,7 @@
 //   (INFO stats total_reads_processed: a pipeline sent in one write is one).
 // Each phase starts with warm workers, as in a fleet that is running: the workers are first
 // given a few runs of the same pipeline (not timed, not counted), so a worker's first job
-// (lazy imports, the pipeline's compile) is not in the figure; cold start is measured apart
-// (bench/cold-start.bench.js).
+// (lazy imports, the pipeline's compile: a once-per-worker cost) is not in the figure.
 // Ratios are against 1 worker in the same run. redis-server missing: the suite says so, skips.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
