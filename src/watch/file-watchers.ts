@@ -6,7 +6,7 @@
  * (`sync()`). Both report every event as (event, absolute path).
  */
 import { basename, dirname, resolve } from "node:path";
-import type { Stats } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { watch, type FSWatcher } from "chokidar";
 import type { LivePipelineSetOptions } from "./live-set-types.js";
 import type { WatchedEntry, WatchedPaths } from "./watch-paths.js";
@@ -55,11 +55,14 @@ export class FileWatchers {
     const w = this.#extras;
     if (drop.length) w.unwatch(drop);
     if (add.length) w.add(add);
-    // Module files in folders watched already: make sure chokidar watches them now.
+    // Module files in folders watched already: make sure chokidar watches them now. Not a
+    // missing one: its folder's watcher reports it when it appears (the ignore test reads the
+    // pipelines now), while chokidar's add() of a missing file re-adds the folder, and a file
+    // created during that re-scan is taken as already there, with no event.
     const modules = new Set<string>();
     for (const e of this.entries()) for (const m of e.modules) modules.add(m);
     const watched = w.getWatched();
-    const fresh = [...modules].filter((m) => !(watched[dirname(m)] ?? []).includes(basename(m)) && !add.includes(dirname(m)));
+    const fresh = [...modules].filter((m) => !(watched[dirname(m)] ?? []).includes(basename(m)) && !add.includes(dirname(m)) && existsSync(m));
     if (fresh.length) w.add(fresh);
   }
 
