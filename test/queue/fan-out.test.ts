@@ -1,46 +1,26 @@
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadPipelineChecked } from "../../src/compiler/load.js";
 import type { RunEvent } from "../../src/events/event.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
 import { startRedis } from "../helpers/redis.js";
-import { fleetProject, killWorkers, startWorker } from "./fleet.js";
+import { countingEndpoint as startCountingEndpoint, fleetProject, killWorkers, startWorker } from "./fleet.js";
 
 const redis = await startRedis();
 const queues: RunQueue[] = [];
-const servers: Server[] = [];
+const servers: { close(): unknown }[] = [];
+/** The counting endpoint of fleet.ts, closed after the file. */
+async function countingEndpoint(ms: number): ReturnType<typeof startCountingEndpoint> {
+  const e = await startCountingEndpoint(ms);
+  servers.push(e);
+  return e;
+}
+
 afterAll(async () => {
   killWorkers();
   for (const q of queues) await q.close();
   for (const s of servers) s.close();
 });
-
-/** A model endpoint on 127.0.0.1 that counts the calls in flight at once. */
-async function countingEndpoint(ms: number): Promise<{ url: string; maxInFlight: () => number; calls: () => number }> {
-  let inFlight = 0;
-  let max = 0;
-  let calls = 0;
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      calls++;
-      inFlight++;
-      max = Math.max(max, inFlight);
-      setTimeout(() => {
-        inFlight--;
-        const input = JSON.parse(body || "{}") as { item?: unknown };
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ text: `${String(input.item)}!`, usage: { inputTokens: 10, outputTokens: 10 } }));
-      }, ms);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const addr = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${addr.port}/call`, maxInFlight: () => max, calls: () => calls };
-}
 
 async function runToEnd(q: RunQueue, runId: string): Promise<RunEvent[]> {
   const events: RunEvent[] = [];

@@ -4,6 +4,7 @@
  * calls across processes), and helpers to wait for things.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { BIN } from "../helpers/cli.js";
@@ -104,5 +105,41 @@ ${extraModels}`,
             .filter(Boolean)
             .map((l) => l.split(" "))
         : [],
+  };
+}
+
+/**
+ * A model endpoint on 127.0.0.1 (for the http provider) that counts the calls in flight at
+ * once; each answers after `ms` with `reply(input)` (default: the input's item and "!").
+ */
+export async function countingEndpoint(
+  ms: number,
+  reply: (input: { item?: unknown }) => string = (input) => `${String(input.item)}!`,
+): Promise<{ url: string; maxInFlight: () => number; calls: () => number; close: () => Promise<void> }> {
+  let inFlight = 0;
+  let max = 0;
+  let calls = 0;
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      calls++;
+      inFlight++;
+      max = Math.max(max, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        const input = JSON.parse(body || "{}") as { item?: unknown };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ text: reply(input), usage: { inputTokens: 10, outputTokens: 10 } }));
+      }, ms);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}/call`,
+    maxInFlight: () => max,
+    calls: () => calls,
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

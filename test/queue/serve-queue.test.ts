@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RunQueue } from "../../src/queue/run-queue.js";
 import { BIN } from "../helpers/cli.js";
 import { startRedis } from "../helpers/redis.js";
-import { fleetProject, killWorkers, startWorker, until } from "./fleet.js";
+import { countingEndpoint, fleetProject, killWorkers, startWorker, until } from "./fleet.js";
 
 const redis = await startRedis();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -228,22 +228,8 @@ steps:
   });
 
   it("counts the server's own chat completions with the workers' calls in a model's fleet-wide concurrency", async () => {
-    // A model endpoint that counts the calls in flight at once.
-    let inFlight = 0;
-    let max = 0;
-    const endpoint = createHttpServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        max = Math.max(max, ++inFlight);
-        setTimeout(() => {
-          inFlight--;
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ text: "ok" }));
-        }, 100);
-      });
-    });
-    await new Promise<void>((r) => endpoint.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise<void>((r) => endpoint.close(() => r())));
+    const endpoint = await countingEndpoint(100, () => "ok");
+    cleanups.push(endpoint.close);
     const limited = fleetProject(
       {
         one: `version: 1
@@ -255,7 +241,7 @@ output: { text: "\${{ $steps.a.output.text }}" }
       },
       `  counted:
     provider: http
-    url: "http://127.0.0.1:${(endpoint.address() as { port: number }).port}/call"
+    url: "${endpoint.url}"
     capabilities: [text-generation]
     concurrency: 1
 `,
@@ -279,7 +265,7 @@ output: { text: "\${{ $steps.a.output.text }}" }
     const results = await Promise.all([run(), chat(), run(), chat(), run(), chat()]);
     for (const r of results) expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(results.filter((_, i) => i % 2 === 1).map((r) => (r.body as { choices: { message: { content: string } }[] }).choices[0]!.message.content)).toEqual(["ok", "ok", "ok"]);
-    expect(max).toBe(1);
+    expect(endpoint.maxInFlight()).toBe(1);
     worker.proc.kill("SIGTERM");
     await worker.exited;
   });
