@@ -11,7 +11,9 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { CallGate } from "../events/ports.js";
 import type { SharedSlots, SlotLease } from "../registry/shared-slots.js";
+import type { OrchestratorOptions } from "../orchestrator/orchestrator.js";
 import type { QueueNames } from "./names.js";
+import { RedisRateLimiter } from "./redis-rate-limiter.js";
 
 // KEYS: holders zset. ARGV: token, lease ms, limit. Returns 1 when taken.
 const ACQUIRE = `
@@ -177,4 +179,24 @@ export class FleetLimiter implements SharedSlots {
       else signal?.addEventListener("abort", done, { once: true });
     });
   }
+}
+
+/** The limits a process shares with the fleet: what an orchestrator takes to count its model calls in Redis. */
+export type FleetLimitOptions = Pick<OrchestratorOptions, "gate" | "rateLimiter" | "deploymentSlots">;
+
+/**
+ * Models' `concurrency` and `limits:` and deployments' `maxConcurrency` held in Redis, for an
+ * orchestrator of a worker or of the server (`mcp serve --queue`): the same keys, so their
+ * calls count together.
+ */
+export function fleetLimits(redis: Redis, subscriber: Redis, names: QueueNames): { limiter: FleetLimiter; options: FleetLimitOptions } {
+  const limiter = new FleetLimiter(redis, subscriber, names);
+  return {
+    limiter,
+    options: {
+      gate: (c) => limiter.gate(c.name, c.concurrency),
+      rateLimiter: new RedisRateLimiter(redis, { prefix: names.prefix }),
+      deploymentSlots: limiter,
+    },
+  };
 }

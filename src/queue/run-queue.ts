@@ -13,9 +13,7 @@ import { newRunId } from "../orchestrator/run.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
 import { durabilityWarnings } from "./durability.js";
-import { FleetLimiter } from "./fleet-limiter.js";
-import { RedisRateLimiter } from "./redis-rate-limiter.js";
-import type { OrchestratorOptions } from "../orchestrator/orchestrator.js";
+import { fleetLimits, type FleetLimitOptions } from "./fleet-limiter.js";
 import { readFleet, readFleetMetrics } from "./metrics-publisher.js";
 import { RedisEventLog, type LoggedEvent } from "./event-log.js";
 import { queueNames, RUNS_QUEUE, type QueueNames, type RunJobData } from "./names.js";
@@ -82,16 +80,11 @@ export class RunQueue {
    * server's chat completions and ad-hoc tasks): models' `concurrency` and `limits:` and
    * deployments' `maxConcurrency` then count its calls with the workers' (the same Redis keys).
    */
-  fleetLimits(): Pick<OrchestratorOptions, "gate" | "rateLimiter" | "deploymentSlots"> {
+  fleetLimits(): FleetLimitOptions {
     const sub = this.#redis.duplicate();
     sub.on("error", () => {});
     this.#blocking.add(sub);
-    const limiter = new FleetLimiter(this.#redis, sub, this.names);
-    return {
-      gate: (c) => limiter.gate(c.name, c.concurrency),
-      rateLimiter: new RedisRateLimiter(this.#redis, { prefix: this.names.prefix }),
-      deploymentSlots: limiter,
-    };
+    return fleetLimits(this.#redis, sub, this.names).options;
   }
 
   /** Warnings about Redis settings that would lose runs (see durability.ts). */

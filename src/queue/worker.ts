@@ -44,9 +44,8 @@ import { durabilityWarnings } from "./durability.js";
 import { RedisEventLog } from "./event-log.js";
 import { QueueFanOut, type ChunkResult } from "./fan-out.js";
 import { RedisBudgetLedger } from "./budget-ledger.js";
-import { FleetLimiter } from "./fleet-limiter.js";
+import { fleetLimits, type FleetLimiter } from "./fleet-limiter.js";
 import { MetricsPublisher } from "./metrics-publisher.js";
-import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { AlertWebhook } from "../telemetry/alert-webhook.js";
 import { RunMetrics } from "../telemetry/run-metrics.js";
 import { fleetAlertClaim } from "./alert-claims.js";
@@ -114,16 +113,10 @@ export class RunWorker {
     this.#store = new RedisStore(writes, { prefix: this.names.prefix });
     this.#events = new RedisEventLog(writes, this.names);
     this.#pipelines = new PipelineSource(this.#o.dir);
-    const limiter = (this.#limiter = new FleetLimiter(redis, this.#sub, this.names));
-
-    // Models' concurrency and their rpm/tpm `limits:` hold fleet-wide (Redis), not per worker.
-    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), {
-      env: this.#o.env,
-      gate: (c) => limiter.gate(c.name, c.concurrency),
-      rateLimiter: new RedisRateLimiter(redis, { prefix: this.names.prefix }),
-      // Deployments' maxConcurrency: slots in Redis too, not only per process.
-      deploymentSlots: limiter,
-    });
+    // Models' concurrency and rpm/tpm `limits:`, deployments' maxConcurrency: fleet-wide (Redis), not per worker.
+    const limits = fleetLimits(redis, this.#sub, this.names);
+    this.#limiter = limits.limiter;
+    this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, ...limits.options });
 
     // Its run metrics and deployments' state, for the server's /metrics and /v1/deployments.
     this.#publisher = new MetricsPublisher(redis, this.names.metricsKey, this.metrics, options.metricsIntervalMs, () => this.#orchestrator.gateways());
