@@ -19,13 +19,8 @@
  * its batch has committed. Every other method writes the pending steps first, so reads see
  * them and the order of writes is kept.
  *
- * Cache entries read or written are also kept in memory (a bounded LRU, `cacheFront`), as
- * the JSON text the file holds: a SQLite read in WAL mode takes a read lock each time, which
- * costs more than the rest of a cache hit. The file stays the truth: an entry not in
- * memory is read from it (so entries written by another process are seen at once), expiry
- * is checked at each read, and when another process has committed anything to the file
- * (`PRAGMA data_version`, checked at most every `checkMs`) the memory is dropped, so an
- * entry it overwrote or deleted is not served for longer than that.
+ * Cache entries read or written are also kept in memory, in a bounded LRU that drops what it
+ * holds when another process commits to the file (cache-front.ts says how and why).
  */
 import { mkdirSync, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34,6 +29,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { ContextTurn } from "../events/ports.js";
 import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
+import { CacheFront, type CacheFrontLimits, type CacheRow } from "./cache-front.js";
 import { migrate } from "./sqlite-schema.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
@@ -46,14 +42,7 @@ export interface SqliteStoreOptions {
    * The in-memory front of the cache table; false: every read goes to the file.
    * @default { entries: 5000, bytes: 16 MiB, checkMs: 100 }
    */
-  cacheFront?: false | { entries?: number; bytes?: number; checkMs?: number };
-}
-
-/** A cache row as the file holds it. */
-interface CacheRow {
-  value: string;
-  created_at: number;
-  expires_at: number | null;
+  cacheFront?: false | CacheFrontLimits;
 }
 
 interface RunRow {
@@ -106,13 +95,8 @@ export class SqliteStore implements Store {
   /** Finished steps not written yet (putStep), and the promise of their batch. */
   #steps: [runId: string, stepId: string, status: string, record: string, finishedAt: number][] = [];
   #batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
-  /** The cache front: rows by key, least recently used first (Map order). */
-  readonly #front = new Map<string, CacheRow>();
-  readonly #frontLimits: { entries: number; bytes: number; checkMs: number } | undefined;
-  #frontBytes = 0;
-  /** `PRAGMA data_version` when last checked, and when (performance.now()). */
-  #dataVersion: unknown;
-  #checkedAt = -Infinity;
+  /** The in-memory front of the cache table; undefined when `cacheFront: false`. */
+  readonly #front: CacheFront | undefined;
 
   /** Opens (creating the file and its folder when missing) and migrates the database at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -126,11 +110,7 @@ export class SqliteStore implements Store {
     this.#db.pragma("synchronous = NORMAL");
     migrate(this.#db, this.location);
     const f = options.cacheFront;
-    this.#frontLimits = f === false ? undefined : { entries: f?.entries ?? 5000, bytes: f?.bytes ?? 16 * 1024 * 1024, checkMs: f?.checkMs ?? 100 };
-    if (this.#frontLimits) {
-      this.#dataVersion = this.#prepare("PRAGMA data_version").pluck().get();
-      this.#checkedAt = performance.now();
-    }
+    this.#front = f === false ? undefined : new CacheFront(f ?? {}, () => this.#prepare("PRAGMA data_version").pluck().get());
   }
 
   /** Current schema version of the file. */
@@ -355,56 +335,11 @@ export class SqliteStore implements Store {
 
   /** The row of a cache key: from the front when it holds it (and the file has not changed since), else from the file. */
   #cacheRow(key: string): CacheRow | undefined {
-    const limits = this.#frontLimits;
-    if (!limits) return this.#readCacheRow(key);
-    const t = performance.now();
-    if (t - this.#checkedAt >= limits.checkMs) {
-      this.#checkedAt = t;
-      const v = this.#prepare("PRAGMA data_version").pluck().get();
-      if (v !== this.#dataVersion) {
-        // Another connection committed: what the front holds may be overwritten or deleted.
-        this.#dataVersion = v;
-        this.#dropFront();
-      }
-    }
-    let row = this.#front.get(key);
-    if (row) {
-      // Most recently used last.
-      this.#front.delete(key);
-      this.#front.set(key, row);
-      return row;
-    }
-    row = this.#readCacheRow(key);
-    if (row) this.#remember(key, row);
+    const held = this.#front?.get(key);
+    if (held) return held;
+    const row = this.#prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as CacheRow | undefined;
+    if (row) this.#front?.remember(key, row);
     return row;
-  }
-
-  #readCacheRow(key: string): CacheRow | undefined {
-    return this.#prepare("SELECT value, created_at, expires_at FROM cache WHERE key = ?").get(key) as CacheRow | undefined;
-  }
-
-  #remember(key: string, row: CacheRow): void {
-    const limits = this.#frontLimits;
-    if (!limits) return;
-    const old = this.#front.get(key);
-    if (old) {
-      this.#front.delete(key);
-      this.#frontBytes -= old.value.length;
-    }
-    // An entry larger than a sixteenth of the front is read from the file each time.
-    if (row.value.length > limits.bytes / 16) return;
-    this.#front.set(key, row);
-    this.#frontBytes += row.value.length;
-    for (const [k, r] of this.#front) {
-      if (this.#front.size <= limits.entries && this.#frontBytes <= limits.bytes) break;
-      this.#front.delete(k);
-      this.#frontBytes -= r.value.length;
-    }
-  }
-
-  #dropFront(): void {
-    this.#front.clear();
-    this.#frontBytes = 0;
   }
 
   async cacheSet(key: string, entry: CacheEntry): Promise<void> {
@@ -414,16 +349,11 @@ export class SqliteStore implements Store {
         "INSERT INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at",
       ).run(key, row.value, row.created_at, row.expires_at);
     });
-    this.#remember(key, row);
+    this.#front?.remember(key, row);
   }
 
   async cacheDeleteExpired(now = Date.now()): Promise<number> {
-    for (const [k, r] of this.#front) {
-      if (r.expires_at !== null && r.expires_at <= now) {
-        this.#front.delete(k);
-        this.#frontBytes -= r.value.length;
-      }
-    }
+    this.#front?.dropExpired(now);
     return this.#write(() => this.#prepare("DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?").run(now).changes);
   }
 
@@ -431,7 +361,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#flushSteps();
     this.#closed = true;
-    this.#dropFront();
+    this.#front?.clear();
     this.#db.close();
   }
 }
