@@ -1,7 +1,7 @@
 /**
  * What a step's expressions refer to: the steps it reads (its dependencies), the variables
  * it may read, and the $env names it may see. Each expression's references are found once,
- * by collectRefs (expr/expression.ts); this checks them against the pipeline.
+ * by collectRefs (expr/references.ts); this checks them against the pipeline.
  */
 import { warning, type Location } from "../diagnostics/diagnostic.js";
 import type { YamlFile } from "../config/yaml-file.js";

@@ -11,7 +11,8 @@
  * `properties`, open `additionalProperties`, a mix in anyOf) checking stops quietly.
  */
 import { warning } from "../diagnostics/diagnostic.js";
-import { walkAst, type AstNode, type CompiledExpression } from "../expr/expression.js";
+import type { CompiledExpression } from "../expr/expression.js";
+import { walkAst, type AstNode } from "../expr/references.js";
 import { collectExpressions } from "../expr/template.js";
 import { builtinOutputSchema } from "../models/output-schemas.js";
 import type { ModelConfig } from "../models/types.js";

@@ -2,13 +2,18 @@
  * JSONata expressions: compiled once at load time, evaluated with a time and depth bound.
  * Simple paths such as `$steps.a.output.text` are evaluated by a direct property walk (the
  * same result JSONata gives for a path through plain objects), which keeps per-step
- * orchestration overhead in microseconds; anything else goes through JSONata.
+ * orchestration overhead in microseconds; anything else goes through JSONata. What an
+ * expression refers to is in references.ts, simple paths read without a parser in
+ * simple-path.ts, and locations made on demand in text-location.ts.
  */
 import { createRequire } from "node:module";
 import type jsonata from "jsonata";
 import type { Location } from "../diagnostics/diagnostic.js";
 import { McpError } from "../util/errors.js";
 import { safeRegExp } from "../util/safe-regex.js";
+import { collectRefs, type AstNode, type ExprRefs } from "./references.js";
+import { simplePath, simplePathAst, simplePathRefs } from "./simple-path.js";
+import { locateInText, locationOf, type TextPlace } from "./text-location.js";
 
 const require = createRequire(import.meta.url);
 let jsonataLib: typeof jsonata | undefined;
@@ -27,20 +32,6 @@ export const EVAL_LIMITS = {
 } as const;
 
 export type Bindings = Record<string, unknown>;
-
-/** What an expression refers to, found by walking its AST. */
-export interface ExprRefs {
-  /** Step ids read through `$steps.<id>`, with the offset of each id in the expression. */
-  steps: ReadonlyMap<string, number>;
-  /** The same as a list (iterated by the compiler for every use of the expression, without an iterator). */
-  stepList: readonly (readonly [string, number])[];
-  /** `$steps` used without a step id right after it. */
-  bareSteps: number | undefined;
-  /** `$env.NAME` reads, with offsets. */
-  env: ReadonlyMap<string, number>;
-  /** Every variable read ($input, $item, $join ...), with the offset of its first `$`. */
-  variables: ReadonlyMap<string, number>;
-}
 
 /** An error raised while evaluating an expression at run time. */
 export class ExpressionError extends McpError {
@@ -141,97 +132,6 @@ const parsedCache = new TextCache<ParsedExpression>(PARSED_CACHE_SIZE);
 const JSONATA_OPTIONS = { timeout: EVAL_LIMITS.timeoutMs, stack: EVAL_LIMITS.maxDepth, RegexEngine: safeRegExp };
 
 /**
- * `$var.name.name`, the commonest expression by far. Its AST is built here, node for node
- * what JSONata builds (test/expr/expression.test.ts checks that), because JSONata's parser
- * rebuilds its whole symbol table on every call: parsing thousands of such paths was most
- * of the time it took to load a large pipeline. Literal names (true, false, null) are
- * left to JSONata, which rejects them as path steps.
- */
-const SIMPLE_PATH = /^(\s*)\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/;
-const LITERAL_NAMES = new Set(["true", "false", "null"]);
-
-/** The parts of a simple path: leading whitespace, the variable, the names after it. */
-function simplePath(source: string): { lead: number; head: string; names: string[] } | undefined {
-  const m = SIMPLE_PATH.exec(source);
-  if (!m) return undefined;
-  const names = m[3] ? m[3].slice(1).split(".") : [];
-  if (names.some((n) => LITERAL_NAMES.has(n))) return undefined;
-  return { lead: m[1]!.length, head: m[2]!, names };
-}
-
-export function simplePathAst(source: string): AstNode | undefined {
-  const p = simplePath(source);
-  if (!p) return undefined;
-  let pos = p.lead + 1 + p.head.length;
-  const head: AstNode = { value: p.head, type: "variable", position: pos };
-  if (p.names.length === 0) return head;
-  const steps: AstNode[] = [head];
-  for (const name of p.names) {
-    pos += 1 + name.length;
-    steps.push({ value: name, type: "name", position: pos });
-  }
-  return { type: "path", steps };
-}
-
-/**
- * What collectRefs finds in a simple path's AST, read off the path itself: the head
- * variable at the `$`, and `$steps.<id>` / `$env.<name>` at the name after the head
- * (a bare `$steps`: at its `$`).
- */
-function simplePathRefs({ lead, head, names }: { lead: number; head: string; names: readonly string[] }): ExprRefs {
-  const variables = one(head, lead).map;
-  let steps = NONE;
-  let env = NONE;
-  let bareSteps: number | undefined;
-  if (head === "steps") {
-    if (names.length > 0) steps = one(names[0]!, lead + 7).map;
-    else bareSteps = lead;
-  } else if (head === "env" && names.length > 0) env = one(names[0]!, lead + 5).map;
-  return { steps, stepList: listOf(steps), bareSteps, env, variables };
-}
-
-/** One empty map for every expression that refers to no step, no $env, ... */
-const NONE: ReadonlyMap<string, number> = new Map();
-
-/**
- * One-entry reference maps, shared: thousands of expressions read `$steps` at offset 0, or
- * `$steps.x` at offset 7; a Map costs a few hundred bytes. Bounded like the parse cache.
- */
-type Entries = readonly (readonly [string, number])[];
-const NO_ENTRIES: Entries = [];
-const oneEntryMaps = new Map<string, { map: ReadonlyMap<string, number>; list: Entries }>();
-function one(key: string, offset: number): { map: ReadonlyMap<string, number>; list: Entries } {
-  const k = `${offset}:${key}`;
-  let m = oneEntryMaps.get(k);
-  if (!m) {
-    if (oneEntryMaps.size >= PARSED_CACHE_SIZE) oneEntryMaps.clear();
-    const entry = [key, offset] as const;
-    oneEntryMaps.set(k, (m = { map: new Map([entry]), list: [entry] }));
-  }
-  return m;
-}
-
-/** A reference map as kept: the shared empty or one-entry map when it is one of those. */
-function kept(m: Map<string, number>): ReadonlyMap<string, number> {
-  if (m.size === 0) return NONE;
-  if (m.size === 1) {
-    const [key, offset] = m.entries().next().value!;
-    return one(key, offset).map;
-  }
-  return m;
-}
-
-/** The entries of a kept map as a list (shared like the map when it has one entry). */
-function listOf(m: ReadonlyMap<string, number>): Entries {
-  if (m.size === 0) return NO_ENTRIES;
-  if (m.size === 1) {
-    const [key, offset] = m.entries().next().value!;
-    return one(key, offset).list;
-  }
-  return [...m.entries()];
-}
-
-/**
  * Parses an expression once per distinct text: a simple path to the AST JSONata would build,
  * anything else by JSONata's own parser (which throws on a syntax error). The references are
  * found by collectRefs in both cases; a simple path's AST is dropped once they are known
@@ -255,15 +155,11 @@ function parse(source: string): ParsedExpression {
 export class CompiledExpression {
   readonly #parsed: ParsedExpression;
   #evaluator: jsonata.Expression | undefined;
-  /**
-   * Where the text is: the Location it was compiled with, or (compileAt) the file whose
-   * text at #at is a verbatim copy of it. A pipeline holds thousands of expressions whose
-   * locations are only needed for a diagnostic: those are made then, from two fields.
-   */
-  readonly #where: Location | string | undefined;
+  /** Where the text is, its Location made on demand (text-location.ts). */
+  readonly #where: TextPlace;
   readonly #at: number;
 
-  private constructor(parsed: ParsedExpression, where: Location | string | undefined, at: number) {
+  private constructor(parsed: ParsedExpression, where: TextPlace, at: number) {
     this.#parsed = parsed;
     this.#where = where;
     this.#at = at;
@@ -281,11 +177,7 @@ export class CompiledExpression {
 
   /** Where the expression is written: its text without surrounding spaces. */
   get location(): Location | undefined {
-    const where = this.#where;
-    if (typeof where !== "string") return where;
-    const source = this.#parsed.source;
-    const lead = source.length - source.trimStart().length;
-    return { file: where, offset: this.#at + lead, length: source.trim().length };
+    return locationOf(this.#where, this.#at, this.#parsed.source);
   }
 
   /** Compiles an expression; returns a syntax error instead of throwing. */
@@ -314,7 +206,7 @@ export class CompiledExpression {
    * was compiled with compileAt; undefined otherwise.
    */
   locateInText(offset: number, length: number): Location | undefined {
-    return typeof this.#where === "string" ? { file: this.#where, offset: this.#at + offset, length } : undefined;
+    return locateInText(this.#where, this.#at, offset, length);
   }
 
   /** The JSONata AST (as `jsonata(source).ast()` returns it). */
@@ -395,14 +287,6 @@ const BAIL = Symbol("bail");
 /** Returned by tryFast() when the expression needs JSONata. */
 export const NOT_FAST: unknown = BAIL;
 
-export interface AstNode {
-  type: string;
-  value?: unknown;
-  position?: number;
-  steps?: AstNode[];
-  [k: string]: unknown;
-}
-
 /** `$var.a.b` with plain names only: walk the properties directly. */
 function fastPath(ast: unknown): ((b: Bindings) => unknown) | undefined {
   const node = ast as AstNode;
@@ -440,69 +324,4 @@ function pathWalker(varName: string, names: readonly string[]): (b: Bindings) =>
     if (Array.isArray(cur)) return names.length > 0 ? BAIL : cur;
     return cur;
   };
-}
-
-/** Calls `fn` once on every node of a JSONata AST (a subtree shared by two parents once). */
-export function walkAst(ast: unknown, fn: (node: AstNode) => void): void {
-  const seen = new Set<unknown>();
-  const visit = (n: unknown): void => {
-    if (!n || typeof n !== "object" || seen.has(n)) return;
-    seen.add(n);
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as AstNode;
-    fn(node);
-    for (const k of Object.keys(node)) if (k !== "type" && k !== "value" && k !== "position") visit(node[k]);
-  };
-  visit(ast);
-}
-
-/** What an AST refers to (exported for tests: a simple path's references are found without its AST). */
-export function collectRefs(ast: unknown): ExprRefs {
-  const refs = { steps: new Map<string, number>(), bareSteps: undefined as number | undefined, env: new Map<string, number>(), variables: new Map<string, number>() };
-  const variable = (n: AstNode) => {
-    const name = String(n.value);
-    if (!refs.variables.has(name)) refs.variables.set(name, Math.max(0, (n.position ?? 0) - name.length - 1));
-  };
-  const seen = new Set<unknown>();
-  const visit = (n: unknown): void => {
-    if (!n || typeof n !== "object" || seen.has(n)) return;
-    seen.add(n);
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as AstNode;
-    if (node.type === "variable" && typeof node.value === "string") variable(node);
-    if (node.type === "path" && Array.isArray(node.steps)) {
-      const [first, second] = node.steps;
-      if (first?.type === "variable" && (first.value === "steps" || first.value === "env")) {
-        const target = first.value === "steps" ? refs.steps : refs.env;
-        if (second?.type === "name" && typeof second.value === "string") {
-          if (!target.has(second.value)) target.set(second.value, (second.position ?? 0) - second.value.length);
-        } else if (first.value === "steps") {
-          refs.bareSteps ??= (first.position ?? 0) - 6;
-        }
-      }
-    } else if (node.type === "variable" && node.value === "steps") {
-      // A bare `$steps` that is not the head of a path (e.g. `$keys($steps)`).
-      refs.bareSteps ??= (node.position ?? 0) - 6;
-    }
-    for (const k of Object.keys(node)) {
-      if (k === "steps" && node.type === "path") {
-        for (const s of node.steps ?? []) {
-          // The head variable is counted above; visit its children, not it as a bare use.
-          if (s.type === "variable") {
-            variable(s);
-            for (const kk of Object.keys(s)) if (kk !== "type" && kk !== "value") visit(s[kk]);
-          } else visit(s);
-        }
-      } else if (k !== "type" && k !== "value" && k !== "position") visit(node[k]);
-    }
-  };
-  visit(ast);
-  const steps = kept(refs.steps);
-  return { steps, stepList: listOf(steps), bareSteps: refs.bareSteps, env: kept(refs.env), variables: kept(refs.variables) };
 }

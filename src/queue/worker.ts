@@ -2,7 +2,9 @@
  * `mcp worker`: takes queued runs off Redis (BullMQ) and runs them, any number of workers on
  * any number of machines. Each worker process runs three BullMQ workers: `runs` (whole runs,
  * `concurrency` at once), `items` (chunks of a large forEach split across the fleet, see
- * fan-out.ts) and `gather` (the flow parents of those chunks, trivial).
+ * fan-out.ts) and `gather` (the flow parents of those chunks, trivial). This file wires the
+ * fleet (connections, queues, workers, cancellation, shutdown, failed jobs); what is done
+ * with one job is job-processor.ts.
  *
  * Limits held across the fleet (Redis, fleet-limiter.ts and friends): models' `concurrency`
  * and `limits:`, deployments' `maxConcurrency`, a run's pipeline `concurrency` and `budget`,
@@ -23,43 +25,24 @@
  * Redis restarting or unreachable: every connection waits and reconnects (redis-connection.ts);
  * store writes and event appends wait meanwhile, so a run pauses instead of failing.
  */
-import { FlowProducer, Queue, QueueEvents, WaitingError, Worker, type Job } from "bullmq";
+import { FlowProducer, Queue, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { cacheMayApply, ResponseCache } from "../cache/response-cache.js";
-import type { CompiledPipeline } from "../compiler/types.js";
-import { ContextManager } from "../context/context-manager.js";
-import type { RunEvent } from "../events/event.js";
-import type { CallGate, CallHook, RunJournal } from "../events/ports.js";
 import { TaskOrchestrator } from "../orchestrator/orchestrator.js";
-import type { StepRecord } from "../events/report.js";
-import { resumableSteps } from "../orchestrator/nested.js";
-import type { PipelineRun } from "../orchestrator/run.js";
 import { ModelRegistry } from "../registry/model-registry.js";
 import { connectRedis } from "../store/redis-connection.js";
 import { RedisStore } from "../store/redis-store.js";
-import { RedactingStore, redactEvent, reusableSteps } from "../store/redaction.js";
-import { StoreJournal } from "../store/run-journal.js";
-import { ConfigError, McpError } from "../util/errors.js";
+import { RunMetrics } from "../telemetry/run-metrics.js";
 import { durabilityWarnings } from "./durability.js";
 import { RedisEventLog } from "./event-log.js";
-import { QueueFanOut, type ChunkResult } from "./fan-out.js";
-import { RedisBudgetLedger } from "./budget-ledger.js";
-import { fleetLimits, type FleetLimiter } from "./fleet-limiter.js";
+import { fleetLimits } from "./fleet-limiter.js";
+import { JobProcessor } from "./job-processor.js";
 import { MetricsPublisher } from "./metrics-publisher.js";
-import { AlertWebhook } from "../telemetry/alert-webhook.js";
-import { RunMetrics } from "../telemetry/run-metrics.js";
-import { fleetAlertClaim } from "./alert-claims.js";
 import { GATHER_QUEUE, ITEMS_QUEUE, queueNames, RUNS_QUEUE, type ChunkJobData, type QueueNames, type RunJobData } from "./names.js";
 import { PipelineSource } from "./pipeline-source.js";
 import { finishFailedRun } from "./run-finisher.js";
 import { workerSettings, type RunWorkerOptions, type WorkerSettings } from "./worker-options.js";
 
 export type { RunWorkerOptions } from "./worker-options.js";
-
-interface ActiveRun {
-  run?: PipelineRun;
-  handback: boolean;
-}
 
 export class RunWorker {
   readonly names: QueueNames;
@@ -70,9 +53,7 @@ export class RunWorker {
   readonly #writes: Redis;
   readonly #store: RedisStore;
   readonly #events: RedisEventLog;
-  readonly #pipelines: PipelineSource;
   readonly #orchestrator: TaskOrchestrator;
-  readonly #limiter: FleetLimiter;
   /** The runs this process executes, published for the server's /metrics. */
   readonly metrics = new RunMetrics();
   readonly #publisher: MetricsPublisher;
@@ -82,10 +63,7 @@ export class RunWorker {
   readonly #gatherEvents: QueueEvents;
   readonly #workers: Worker[] = [];
   readonly #owned: Redis[] = [];
-  readonly #active = new Map<string, ActiveRun>();
-  readonly #chunks = new Map<string, { runId: string; ctl: AbortController; handback: boolean }>();
-  /** Alert hooks of jobs whose alerts may still be being sent (close() waits for them). */
-  readonly #alerting = new Set<AlertWebhook>();
+  readonly #jobs: JobProcessor;
   #closing: Promise<void> | undefined;
   #reconciler: NodeJS.Timeout | undefined;
 
@@ -112,10 +90,8 @@ export class RunWorker {
     this.#writes = writes;
     this.#store = new RedisStore(writes, { prefix: this.names.prefix });
     this.#events = new RedisEventLog(writes, this.names);
-    this.#pipelines = new PipelineSource(this.#o.dir);
     // Models' concurrency and rpm/tpm `limits:`, deployments' maxConcurrency: fleet-wide (Redis), not per worker.
     const limits = fleetLimits(redis, this.#sub, this.names);
-    this.#limiter = limits.limiter;
     this.#orchestrator = new TaskOrchestrator(new ModelRegistry(), { env: this.#o.env, ...limits.options });
 
     // Its run metrics and deployments' state, for the server's /metrics and /v1/deployments.
@@ -137,11 +113,25 @@ export class RunWorker {
     this.#gatherQueue.on("error", () => {});
     this.#flow.on("error", () => {});
     this.#gatherEvents.on("error", () => {});
+    this.#jobs = new JobProcessor({
+      redis,
+      store: this.#store,
+      events: this.#events,
+      names: this.names,
+      pipelines: new PipelineSource(this.#o.dir),
+      orchestrator: this.#orchestrator,
+      limiter: limits.limiter,
+      metrics: this.metrics,
+      publisher: this.#publisher,
+      settings: this.#o,
+      log: this.#log,
+      fanOut: { flow: this.#flow, gatherQueue: this.#gatherQueue, gatherEvents: this.#gatherEvents },
+    });
 
     const common = { connection: redis, prefix, lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(500, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: this.#o.maxStalls };
     this.#workers.push(
-      new Worker<RunJobData>(RUNS_QUEUE, (job, token) => this.#processRun(job, token), { ...common, concurrency: this.#o.concurrency }),
-      new Worker<ChunkJobData>(ITEMS_QUEUE, (job, token) => this.#processChunk(job, token), { ...common, concurrency: this.#o.itemConcurrency }),
+      new Worker<RunJobData>(RUNS_QUEUE, (job, token) => this.#jobs.processRun(job, token), { ...common, concurrency: this.#o.concurrency }),
+      new Worker<ChunkJobData>(ITEMS_QUEUE, (job, token) => this.#jobs.processChunk(job, token), { ...common, concurrency: this.#o.itemConcurrency }),
       new Worker(GATHER_QUEUE, async () => null, { ...common, concurrency: 50 }),
     );
     for (const w of this.#workers) {
@@ -151,7 +141,7 @@ export class RunWorker {
 
     void this.#sub.subscribe(this.names.cancelChannel).catch(() => undefined);
     this.#sub.on("message", (channel: string, runId: string) => {
-      if (channel === this.names.cancelChannel) void this.#cancel(runId);
+      if (channel === this.names.cancelChannel) void this.#jobs.cancel(runId);
     });
     // A run's job that failed for good here (its last attempt): the run fails with the reason.
     // Not a QueueEvents on the runs queue: it would make every worker read every job event of
@@ -177,7 +167,7 @@ export class RunWorker {
 
   /** Runs in progress in this process. */
   get activeRuns(): number {
-    return this.#active.size;
+    return this.#jobs.activeRuns;
   }
 
   /**
@@ -187,13 +177,13 @@ export class RunWorker {
   close(graceMs = this.#o.graceMs): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#reconciler);
-      const timer = setTimeout(() => this.#handBackAll(), graceMs);
+      const timer = setTimeout(() => this.#jobs.handBackAll(), graceMs);
       try {
         await Promise.all(this.#workers.map((w) => w.close()));
       } finally {
         clearTimeout(timer);
       }
-      await Promise.all([...this.#alerting].map((a) => a.flush()));
+      await this.#jobs.flushAlerts();
       await Promise.all([this.#runsQueue.close(), this.#gatherQueue.close(), this.#flow.close(), this.#gatherEvents.close()].map((p) => p.catch(() => undefined)));
       await this.#orchestrator.close();
       await this.#publisher.close();
@@ -203,191 +193,6 @@ export class RunWorker {
       await this.#redis.quit().catch(() => this.#redis.disconnect());
     })();
     return this.#closing;
-  }
-
-  #handBackAll(): void {
-    for (const [runId, a] of this.#active) {
-      a.handback = true;
-      a.run?.cancel("handed back: the worker is shutting down");
-      this.#log("info", `run ${runId}: handed back to the queue (shutting down)`);
-    }
-    for (const c of this.#chunks.values()) {
-      c.handback = true;
-      c.ctl.abort(new Error("handed back"));
-    }
-  }
-
-  async #cancel(runId: string): Promise<void> {
-    const reason = (await this.#redis.get(this.names.cancelKey(runId)).catch(() => null)) ?? "the run was cancelled";
-    this.#active.get(runId)?.run?.cancel(reason);
-    for (const c of this.#chunks.values()) if (c.runId === runId) c.ctl.abort(new Error(reason));
-  }
-
-  #hooks(pipeline: CompiledPipeline): CallHook[] {
-    return cacheMayApply(pipeline.steps.values(), pipeline.models, pipeline.settings.cache)
-      ? [new ResponseCache(this.#store, { ...(pipeline.settings.cache ? { project: pipeline.settings.cache } : {}) })]
-      : [];
-  }
-
-  /**
-   * mcp.yaml `alerts:` for one job (a run or a chunk): sent once by the fleet, not once per
-   * worker (alert-claims.ts); undefined when no webhook is set. `done()` when the job ends.
-   */
-  #alerts(pipeline: CompiledPipeline): { hook: AlertWebhook; done(): void } | undefined {
-    if (!pipeline.settings.alerts?.webhook) return undefined;
-    const hook = new AlertWebhook({
-      settings: () => pipeline.settings.alerts,
-      claim: fleetAlertClaim(this.#redis, this.names),
-      onError: (e) => this.#log("warn", `the alert webhook failed: ${e.message}`),
-    });
-    this.#alerting.add(hook);
-    return { hook, done: () => void hook.flush().then(() => this.#alerting.delete(hook)) };
-  }
-
-  /**
-   * The run's pipeline `concurrency` and `budget`, held across the fleet: its job and its
-   * forEach chunks share Redis-kept slots and one budget ledger.
-   */
-  #fleetLimits(runId: string, pipeline: CompiledPipeline, concurrency: number | undefined): { runGate?: CallGate; budgetLedger?: RedisBudgetLedger } {
-    const runGate = this.#limiter.runGate(runId, concurrency ?? pipeline.concurrency);
-    const budgetLedger = pipeline.budget ? new RedisBudgetLedger(this.#redis, this.names.budgetKey(runId)) : undefined;
-    return { ...(runGate ? { runGate } : {}), ...(budgetLedger ? { budgetLedger } : {}) };
-  }
-
-  async #processRun(job: Job<RunJobData>, token: string | undefined): Promise<{ status: string; output?: unknown }> {
-    const data = job.data;
-    const runId = data.runId;
-    const deps = { redis: this.#redis, store: this.#store, events: this.#events, names: this.names };
-    let pipeline: CompiledPipeline;
-    try {
-      pipeline = await this.#pipelines.get(data);
-    } catch (e) {
-      if (!(e instanceof McpError)) throw e;
-      this.#log("error", `run ${runId}: ${e.message}`);
-      await finishFailedRun(deps, data, { reason: "internal", message: e.message });
-      return { status: "failed" };
-    }
-    // Both reads in one round trip.
-    const [existing, cancelled] = await Promise.all([this.#store.getRun(runId), this.#redis.get(this.names.cancelKey(runId))]);
-    // Finished steps: of the run this one continues (web UI's Resume), then of this run's own
-    // earlier attempt (a worker died or handed it back).
-    const completed: Record<string, StepRecord> = {};
-    for (const from of [data.resumeFrom, existing ? runId : undefined]) {
-      if (from === undefined) continue;
-      Object.assign(completed, resumableSteps(pipeline, reusableSteps(await this.#store.getSteps(from))));
-    }
-    const resumeFrom = data.resumeFrom ?? (existing ? runId : undefined);
-
-    const active: ActiveRun = { handback: false };
-    // store.redact: the journal and the event log keep digests, not prompts and answers; the
-    // output reaches the producer as the job's return value (run-queue.ts removes it soon).
-    const redact = pipeline.settings.store?.redact === true;
-    const base = new StoreJournal(redact ? new RedactingStore(this.#store) : this.#store);
-    const journal: RunJournal = {
-      runStarted: (r) => base.runStarted(r),
-      stepFinished: (id, step, record) => base.stepFinished(id, step, record),
-      // A run handed back is not finished: the worker that takes it over finishes it.
-      runFinished: (id, report) => (active.handback ? Promise.resolve() : base.runFinished(id, report)),
-    };
-    const alerts = this.#alerts(pipeline);
-    const observer = this.#events.observer(runId, (e) => {
-      alerts?.hook.onEvent(e);
-      const out = active.handback && e.type === "run.finished" ? undefined : redact ? redactEvent(e) : e;
-      if (out) this.metrics.onEvent(out);
-      return out;
-    });
-    let run: PipelineRun;
-    const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
-    try {
-      run = this.#orchestrator.startRun(pipeline, data.input, {
-        runId,
-        journal,
-        ...fleet,
-        observer,
-        context: new ContextManager(this.#store),
-        hooks: this.#hooks(pipeline),
-        ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
-        ...(data.concurrency !== undefined ? { concurrency: data.concurrency } : {}),
-        ...(resumeFrom !== undefined ? { resume: { fromRunId: resumeFrom, completed } } : {}),
-        // A chunk reads its dependencies' outputs from the journal: not with redaction.
-        ...(this.#o.fanOut && !redact
-          ? { fanOut: new QueueFanOut({ flow: this.#flow, gatherQueue: this.#gatherQueue, gatherEvents: this.#gatherEvents, job: data, chunkSize: this.#o.chunkSize, attempts: 3 }) }
-          : {}),
-      });
-    } catch (e) {
-      alerts?.done();
-      if (!(e instanceof ConfigError)) throw e;
-      await finishFailedRun(deps, data, { reason: "invalid-input", message: e.message });
-      return { status: "failed" };
-    }
-    active.run = run;
-    this.#active.set(runId, active);
-    if (cancelled) run.cancel(cancelled);
-    if (existing) this.#log("info", `run ${runId}: taken over (attempt ${existing.attempts + 1}); ${Object.keys(completed).length} finished step(s) come from the journal`);
-    try {
-      const report = await run.done;
-      await observer.flush();
-      await fleet.budgetLedger?.flush();
-      this.#publisher.soon();
-      if (active.handback) {
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      this.#log("info", `run ${runId} (${data.pipeline}): ${report.status} in ${report.durationMs} ms`);
-      return { status: report.status, ...(redact && report.output !== undefined ? { output: report.output } : {}) };
-    } finally {
-      this.#active.delete(runId);
-      alerts?.done();
-    }
-  }
-
-  async #processChunk(job: Job<ChunkJobData>, token: string | undefined): Promise<ChunkResult> {
-    const { run: data, stepId, start, end } = job.data;
-    const runId = data.runId;
-    const [cancelled, given] = await Promise.all([this.#redis.exists(this.names.cancelKey(runId)), this.#store.getSteps(runId)]);
-    if (cancelled) return { start, record: emptyRecord("aborted") };
-    const pipeline = await this.#pipelines.get(data);
-    const entry = { runId, ctl: new AbortController(), handback: false };
-    const key = job.id ?? `${runId}.${stepId}.${start}`;
-    this.#chunks.set(key, entry);
-    // Only the items' own events: the step's start and end are the owning run's.
-    const itemEvents = new Set<RunEvent["type"]>(["step.started", "step.attempt_failed", "step.fell_back", "step.cache", "model.throttled", "model.limit_wait", "model.breaker"]);
-    const alerts = this.#alerts(pipeline);
-    const observer = this.#events.observer(runId, (e) => {
-      if (!itemEvents.has(e.type)) return undefined;
-      alerts?.hook.onEvent(e);
-      this.metrics.onEvent(e);
-      return e;
-    });
-    this.#log("info", `run ${runId}: items ${start}-${end - 1} of step '${stepId}'`);
-    const fleet = this.#fleetLimits(runId, pipeline, data.concurrency);
-    try {
-      const run = this.#orchestrator.startRun(pipeline, data.input, {
-        runId,
-        ...fleet,
-        // The step's own `concurrency` holds across all its chunks, not per chunk.
-        itemGate: (step, limit) => this.#limiter.itemGate(runId, step, limit),
-        signal: entry.ctl.signal,
-        observer,
-        slice: { stepId, start, end, given },
-        context: new ContextManager(this.#store),
-        hooks: this.#hooks(pipeline),
-        ...(data.conversationId !== undefined ? { conversationId: data.conversationId } : {}),
-      });
-      const report = await run.done;
-      await observer.flush();
-      await fleet.budgetLedger?.flush();
-      this.metrics.forgetRun(runId);
-      this.#publisher.soon();
-      if (entry.handback) {
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      return { start, record: report.steps[stepId] ?? emptyRecord("failed", report.error) };
-    } finally {
-      this.#chunks.delete(key);
-      alerts?.done();
-    }
   }
 
   async #onRunJobFailedHere(jobId: string): Promise<void> {
@@ -415,9 +220,4 @@ export class RunWorker {
       this.#log("warn", `run ${jobId}: could not record its failure: ${(e as Error).message}`);
     }
   }
-}
-
-/** The record of a chunk's step that never ran: cancelled first, or its run failed before it. */
-function emptyRecord(status: "aborted" | "failed", error?: StepRecord["error"]): StepRecord {
-  return { status, attempts: [], durationMs: 0, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false, ...(error ? { error } : {}) };
 }

@@ -2,7 +2,9 @@
 import fc from "fast-check";
 import jsonata from "jsonata";
 import { describe, expect, it } from "vitest";
-import { collectRefs, CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, simplePathAst, TextCache } from "../../src/expr/expression.js";
+import { CompiledExpression, EVAL_LIMITS, ExpressionError, isSyntaxError, TextCache } from "../../src/expr/expression.js";
+import { collectRefs } from "../../src/expr/references.js";
+import { simplePathAst } from "../../src/expr/simple-path.js";
 
 function compile(source: string): CompiledExpression {
   const r = CompiledExpression.compile(source);

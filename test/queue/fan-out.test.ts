@@ -4,22 +4,15 @@ import { loadPipelineChecked } from "../../src/compiler/load.js";
 import type { RunEvent } from "../../src/events/event.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
 import { startRedis } from "../helpers/redis.js";
-import { countingEndpoint as startCountingEndpoint, fleetProject, killWorkers, startWorker } from "./fleet.js";
+import { closeLimitFleets, countedModel, fleetProject, forEachPipeline, killWorkers, limitFleet, startWorker } from "./fleet.js";
 
 const redis = await startRedis();
 const queues: RunQueue[] = [];
-const servers: { close(): unknown }[] = [];
-/** The counting endpoint of fleet.ts, closed after the file. */
-async function countingEndpoint(ms: number): ReturnType<typeof startCountingEndpoint> {
-  const e = await startCountingEndpoint(ms);
-  servers.push(e);
-  return e;
-}
 
 afterAll(async () => {
   killWorkers();
   for (const q of queues) await q.close();
-  for (const s of servers) s.close();
+  await closeLimitFleets();
 });
 
 async function runToEnd(q: RunQueue, runId: string): Promise<RunEvent[]> {
@@ -63,41 +56,24 @@ output: { results: "\${{ $steps.each.output.text }}" }
   });
 
   it("holds a model's concurrency across three workers", async () => {
-    const endpoint = await countingEndpoint(150);
-    const project = fleetProject(
-      {
-        limited: `version: 1
-name: limited
-inputs: { type: object, properties: { items: { type: array } } }
-steps:
-  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" } }
-output: { results: "\${{ $steps.each.output.text }}" }
-`,
-      },
-      `  counted:
-    provider: http
-    url: ${endpoint.url}
-    capabilities: [text-generation]
-    concurrency: 2
-`,
-    );
     // Without the fleet-wide limit, 3 workers x 2 chunks x 2 items could be 12 calls at once.
-    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
-    const q = await RunQueue.open(redis.url);
-    queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/limited.yaml"))).pipeline!;
+    const f = await limitFleet(redis.url, {
+      ms: 150,
+      name: "limited",
+      pipeline: forEachPipeline("limited", "counted"),
+      models: (url) => countedModel(url, "    concurrency: 2\n"),
+      args: ["--chunk-size", "2", "--item-concurrency", "2"],
+    });
     const items = Array.from({ length: 12 }, (_, i) => i);
-    const runId = await q.enqueue(pipeline, { items });
-    const events = await runToEnd(q, runId);
+    const runId = await f.queue.enqueue(f.pipeline, { items });
+    const events = await runToEnd(f.queue, runId);
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
-    expect(endpoint.calls()).toBe(12);
-    expect(endpoint.maxInFlight()).toBe(2);
-    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
+    expect(f.endpoint.calls()).toBe(12);
+    expect(f.endpoint.maxInFlight()).toBe(2);
+    const chunkLines = f.chunkCounts();
     expect(chunkLines.reduce((a, b) => a + b, 0)).toBe(6);
     expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
-    for (const w of workers) w.proc.kill("SIGTERM");
-    await Promise.all(workers.map((w) => w.exited));
+    await f.stop();
   });
 
   // A limit of 3 calls at once where 3 workers x 2 chunks x 2 items could make 12: the
@@ -107,119 +83,72 @@ output: { results: "\${{ $steps.each.output.text }}" }
     ["the pipeline's concurrency", { name: "narrow", pipelineKeys: "concurrency: 3\n", stepKeys: "", count: 12, ms: 150, exact: false }],
     ["a forEach step's own concurrency", { name: "stepLimited", pipelineKeys: "", stepKeys: " concurrency: 3,", count: 18, ms: 300, exact: true }],
   ])("holds %s across three workers (the chunks share it)", async (_limit, { name, pipelineKeys, stepKeys, count, ms, exact }) => {
-    const endpoint = await countingEndpoint(ms);
-    const project = fleetProject(
-      {
-        [name]: `version: 1
-name: ${name}
-${pipelineKeys}inputs: { type: object, properties: { items: { type: array } } }
-steps:
-  each: { model: counted, forEach: "$input.items",${stepKeys} input: { item: "\${{ $item }}" } }
-output: { results: "\${{ $steps.each.output.text }}" }
-`,
-      },
-      `  counted:
-    provider: http
-    url: ${endpoint.url}
-    capabilities: [text-generation]
-`,
-    );
-    const args = ["--chunk-size", "2", "--item-concurrency", "2"];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
-    const q = await RunQueue.open(redis.url);
-    queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, `pipelines/${name}.yaml`))).pipeline!;
+    const f = await limitFleet(redis.url, {
+      ms,
+      name,
+      pipeline: forEachPipeline(name, "counted", { pipeline: pipelineKeys, step: stepKeys }),
+      models: (url) => countedModel(url),
+      args: ["--chunk-size", "2", "--item-concurrency", "2"],
+    });
     const items = Array.from({ length: count }, (_, i) => i);
-    const runId = await q.enqueue(pipeline, { items });
-    const events = await runToEnd(q, runId);
+    const runId = await f.queue.enqueue(f.pipeline, { items });
+    const events = await runToEnd(f.queue, runId);
     expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: items.map((i) => `${i}!`) } });
-    expect(endpoint.calls()).toBe(count);
-    if (exact) expect(endpoint.maxInFlight()).toBe(3);
+    expect(f.endpoint.calls()).toBe(count);
+    if (exact) expect(f.endpoint.maxInFlight()).toBe(3);
     else {
-      expect(endpoint.maxInFlight()).toBeLessThanOrEqual(3);
-      expect(endpoint.maxInFlight()).toBeGreaterThan(1);
+      expect(f.endpoint.maxInFlight()).toBeLessThanOrEqual(3);
+      expect(f.endpoint.maxInFlight()).toBeGreaterThan(1);
     }
-    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
-    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
-    for (const w of workers) w.proc.kill("SIGTERM");
-    await Promise.all(workers.map((w) => w.exited));
+    expect(f.chunkCounts().filter((n) => n > 0).length).toBeGreaterThan(1);
+    await f.stop();
   });
 
   it("holds a deployment's maxConcurrency across three workers and several runs", async () => {
-    const endpoint = await countingEndpoint(300);
-    const project = fleetProject(
-      {
-        replicated: `version: 1
-name: replicated
-inputs: { type: object, properties: { items: { type: array } } }
-steps:
-  each: { model: gw, forEach: "$input.items", input: { item: "\${{ $item }}" } }
-output: { results: "\${{ $steps.each.output.text }}" }
-`,
-      },
-      `  gw:
+    // Per process, each of the 3 workers could have 2 calls at the replica; the fleet allows 2.
+    const f = await limitFleet(redis.url, {
+      ms: 300,
+      name: "replicated",
+      pipeline: forEachPipeline("replicated", "gw"),
+      models: (url) => `  gw:
     provider: http
     capabilities: [text-generation]
     deployments:
-      - { name: only, url: "${endpoint.url}", maxConcurrency: 2 }
+      - { name: only, url: "${url}", maxConcurrency: 2 }
 `,
-    );
-    // Per process, each of the 3 workers could have 2 calls at the replica; the fleet allows 2.
-    const args = ["--chunk-size", "2", "--item-concurrency", "2", "--concurrency", "2"];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
-    const q = await RunQueue.open(redis.url);
-    queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/replicated.yaml"))).pipeline!;
+      args: ["--chunk-size", "2", "--item-concurrency", "2", "--concurrency", "2"],
+    });
     const lists = [0, 1].map((r) => Array.from({ length: 8 }, (_, i) => `${r}-${i}`));
-    const ids = await Promise.all(lists.map((items) => q.enqueue(pipeline, { items })));
+    const ids = await Promise.all(lists.map((items) => f.queue.enqueue(f.pipeline, { items })));
     for (const [n, id] of ids.entries()) {
-      const events = await runToEnd(q, id);
+      const events = await runToEnd(f.queue, id);
       expect(events.at(-1)).toMatchObject({ type: "run.finished", status: "success", output: { results: lists[n]!.map((i) => `${i}!`) } });
     }
-    expect(endpoint.calls()).toBe(16);
-    expect(endpoint.maxInFlight()).toBe(2);
-    const chunkLines = workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length);
-    expect(chunkLines.filter((n) => n > 0).length).toBeGreaterThan(1);
-    for (const w of workers) w.proc.kill("SIGTERM");
-    await Promise.all(workers.map((w) => w.exited));
+    expect(f.endpoint.calls()).toBe(16);
+    expect(f.endpoint.maxInFlight()).toBe(2);
+    expect(f.chunkCounts().filter((n) => n > 0).length).toBeGreaterThan(1);
+    await f.stop();
   });
 
   it("holds the pipeline's budget across workers: the chunks spend from one ledger and the run stops when it is used up", async () => {
-    const endpoint = await countingEndpoint(100);
-    const project = fleetProject(
-      {
-        budgeted: `version: 1
-name: budgeted
-budget: { maxTokens: 100 }
-inputs: { type: object, properties: { items: { type: array } } }
-steps:
-  each: { model: counted, forEach: "$input.items", input: { item: "\${{ $item }}" }, retry: { attempts: 1 } }
-output: { results: "\${{ $steps.each.output.text }}" }
-`,
-      },
-      `  counted:
-    provider: http
-    url: ${endpoint.url}
-    capabilities: [text-generation]
-`,
-    );
     // Each call uses 20 tokens: 5 fit the run's budget. Counted per chunk (2 items, 40 tokens)
     // every chunk would fit, and all 12 calls would be made.
-    const args = ["--chunk-size", "2", "--item-concurrency", "1"];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, project.dir, args)));
-    const q = await RunQueue.open(redis.url);
-    queues.push(q);
-    const pipeline = (await loadPipelineChecked(join(project.dir, "pipelines/budgeted.yaml"))).pipeline!;
+    const f = await limitFleet(redis.url, {
+      ms: 100,
+      name: "budgeted",
+      pipeline: forEachPipeline("budgeted", "counted", { pipeline: "budget: { maxTokens: 100 }\n", step: " retry: { attempts: 1 }," }),
+      models: (url) => countedModel(url),
+      args: ["--chunk-size", "2", "--item-concurrency", "1"],
+    });
     const items = Array.from({ length: 12 }, (_, i) => i);
-    const runId = await q.enqueue(pipeline, { items });
-    const events = await runToEnd(q, runId);
+    const runId = await f.queue.enqueue(f.pipeline, { items });
+    const events = await runToEnd(f.queue, runId);
     const end = events.at(-1) as { type: string; status: string; error?: { reason: string; message: string } };
     expect(end).toMatchObject({ type: "run.finished", status: "failed" });
     expect(end.error?.message).toMatch(/budget exceeded/);
     // At most the budget's 5 calls, plus one per call in flight when it ran out (3 workers x 1).
-    expect(endpoint.calls()).toBeGreaterThanOrEqual(4);
-    expect(endpoint.calls()).toBeLessThanOrEqual(8);
-    for (const w of workers) w.proc.kill("SIGTERM");
-    await Promise.all(workers.map((w) => w.exited));
+    expect(f.endpoint.calls()).toBeGreaterThanOrEqual(4);
+    expect(f.endpoint.calls()).toBeLessThanOrEqual(8);
+    await f.stop();
   });
 });

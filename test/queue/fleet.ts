@@ -1,12 +1,16 @@
 /**
  * A fleet for tests: `mcp worker` child processes (the real binary) on a test Redis, a
  * project folder with a module model that logs every call to a file (so a test can count
- * calls across processes), and helpers to wait for things.
+ * calls across processes), a model endpoint that counts the calls in flight, a whole fleet
+ * for the tests of limits held across workers, and helpers to wait for things.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { loadPipelineChecked } from "../../src/compiler/load.js";
+import type { CompiledPipeline } from "../../src/compiler/types.js";
+import { RunQueue } from "../../src/queue/run-queue.js";
 import { BIN } from "../helpers/cli.js";
 import { tempProject, writeFiles } from "../helpers/project.js";
 
@@ -142,4 +146,81 @@ export async function countingEndpoint(
     calls: () => calls,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/** A countingEndpoint(). */
+export type CountingEndpoint = Awaited<ReturnType<typeof countingEndpoint>>;
+
+/**
+ * The pipeline of the limit tests: its step `each` calls `model` once per item of
+ * `$input.items`, with `step` keys (e.g. " concurrency: 3,") in the step and `pipeline`
+ * keys (lines, e.g. "budget: { maxTokens: 100 }\n") before `inputs`.
+ */
+export function forEachPipeline(name: string, model: string, keys: { pipeline?: string; step?: string } = {}): string {
+  return `version: 1
+name: ${name}
+${keys.pipeline ?? ""}inputs: { type: object, properties: { items: { type: array } } }
+steps:
+  each: { model: ${model}, forEach: "$input.items",${keys.step ?? ""} input: { item: "\${{ $item }}" } }
+output: { results: "\${{ $steps.each.output.text }}" }
+`;
+}
+
+/** The mcp.yaml entry of model `counted`, calling the endpoint at `url`, with `extra` lines. */
+export function countedModel(url: string, extra = ""): string {
+  return `  counted:
+    provider: http
+    url: ${url}
+    capabilities: [text-generation]
+${extra}`;
+}
+
+/** A fleet for a test of limits across workers (limitFleet()). */
+export interface LimitFleet {
+  /** The endpoint the models call: it counts calls, and calls at once. */
+  endpoint: CountingEndpoint;
+  workers: WorkerProcess[];
+  /** A producer on the fleet's Redis. */
+  queue: RunQueue;
+  /** The pipeline, loaded from the project folder. */
+  pipeline: CompiledPipeline;
+  /** How many chunks of step `each` each worker took (from its log lines). */
+  chunkCounts(): number[];
+  /** SIGTERM to every worker; resolves once they have exited. */
+  stop(): Promise<void>;
+}
+
+/** Endpoints and queues that limitFleet() opened, closed by closeLimitFleets(). */
+const opened: { endpoints: CountingEndpoint[]; queues: RunQueue[] } = { endpoints: [], queues: [] };
+
+/**
+ * A counting endpoint answering after `ms`; a project with the pipeline `name` (text
+ * `pipeline`) and the models `models(url)` calling that endpoint; `workers` (default 3)
+ * `mcp worker` processes started with `args`; and a queue producer.
+ */
+export async function limitFleet(redisUrl: string, o: { ms: number; name: string; pipeline: string; models: (url: string) => string; args: string[]; workers?: number }): Promise<LimitFleet> {
+  const endpoint = await countingEndpoint(o.ms);
+  opened.endpoints.push(endpoint);
+  const project = fleetProject({ [o.name]: o.pipeline }, o.models(endpoint.url));
+  const workers = await Promise.all(Array.from({ length: o.workers ?? 3 }, () => startWorker(redisUrl, project.dir, o.args)));
+  const queue = await RunQueue.open(redisUrl);
+  opened.queues.push(queue);
+  const pipeline = (await loadPipelineChecked(join(project.dir, `pipelines/${o.name}.yaml`))).pipeline!;
+  return {
+    endpoint,
+    workers,
+    queue,
+    pipeline,
+    chunkCounts: () => workers.map((w) => (w.stderr().match(/items \d+-\d+ of step 'each'/g) ?? []).length),
+    stop: async () => {
+      for (const w of workers) w.proc.kill("SIGTERM");
+      await Promise.all(workers.map((w) => w.exited));
+    },
+  };
+}
+
+/** Closes the queues of every limitFleet() and its endpoints (afterAll, after killWorkers()). */
+export async function closeLimitFleets(): Promise<void> {
+  for (const q of opened.queues.splice(0)) await q.close();
+  for (const e of opened.endpoints.splice(0)) void e.close();
 }

@@ -9,7 +9,8 @@ import { formatReport } from "../../src/cli/reporters/format.js";
 import { TaskOrchestrator } from "../../src/orchestrator/orchestrator.js";
 import { ModelRegistry } from "../../src/registry/model-registry.js";
 import { markdownSummary } from "../../src/report/markdown-summary.js";
-import { buildRunView, eventsFromRecords } from "../../src/report/run-view.js";
+import { eventsFromRecords } from "../../src/report/events-from-records.js";
+import { buildRunView } from "../../src/report/run-view.js";
 import { compileYaml, eventLog } from "../helpers/pipelines.js";
 
 const PIPELINE = `version: 1

@@ -10,7 +10,7 @@ import { EXIT_CODES } from "../exit-codes.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
 import { openProjectStore } from "../project-store.js";
 import { loadPipelineFile } from "../../compiler/load.js";
-import { eventsFromRecords } from "../../report/run-view.js";
+import { eventsFromRecords } from "../../report/events-from-records.js";
 import { writeReports } from "../run-report.js";
 
 export const help = `Usage: mcp runs [--json] [--limit N] [--project DIR]
