@@ -71,6 +71,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, seq)
   ) WITHOUT ROWID;
   `,
+  // No table changes: from version 3 a step of runs.report may be 0, meaning the record in
+  // its steps row (SqliteStore writes a run's step records once, not in the report again).
+  // An older mcp would show such a report without its steps, so it is refused this file.
+  `
+  SELECT 1;
+  `,
 ];
 
 /** The schema version of an open file (0 for a new one). */

@@ -13,11 +13,10 @@
  *   mcp is upgraded in place; a file from a newer mcp is refused rather than misread.
  *
  * better-sqlite3 is synchronous: a method's promise resolves after the data is committed.
- * Finished steps (putStep) are the exception, for speed: they are written together, in one
- * transaction per event-loop turn (a 0 ms step chain finishes hundreds of steps in one
- * turn, and a commit costs tens of microseconds), and each putStep's promise resolves when
- * its batch has committed. Every other method writes the pending steps first, so reads see
- * them and the order of writes is kept.
+ * Finished steps (putStep) are the exception, for speed: they are written together, one
+ * transaction per event-loop turn (sqlite-steps.ts, which also keeps each step's record
+ * out of the report, where its row has it). Every other method writes the pending steps
+ * first, so reads see them and the order of writes is kept.
  *
  * Cache entries read or written are also kept in memory, in a bounded LRU that drops what it
  * holds when another process commits to the file (cache-front.ts says how and why).
@@ -31,6 +30,7 @@ import type { StepRecord } from "../events/report.js";
 import { McpError } from "../util/errors.js";
 import { CacheFront, type CacheFrontLimits, type CacheRow } from "./cache-front.js";
 import { migrate } from "./sqlite-schema.js";
+import { SqliteSteps } from "./sqlite-steps.js";
 import type { CacheEntry, ConversationState, ListRunsOptions, RunEnd, RunStart, Store, StoredEvent, StoredRun, StoredTurn } from "./store.js";
 
 type Database = BetterSqlite3.Database;
@@ -92,9 +92,8 @@ export class SqliteStore implements Store {
   readonly #db: Database;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   #closed = false;
-  /** Finished steps not written yet (putStep), and the promise of their batch. */
-  #steps: [runId: string, stepId: string, status: string, record: string, finishedAt: number][] = [];
-  #batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** The journal's finished steps: batched writes, and the report's references to them. */
+  readonly #steps: SqliteSteps;
   /** The in-memory front of the cache table; undefined when `cacheFront: false`. */
   readonly #front: CacheFront | undefined;
 
@@ -109,6 +108,7 @@ export class SqliteStore implements Store {
     // NORMAL in WAL mode: durable across process crashes; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
     migrate(this.#db, this.location);
+    this.#steps = new SqliteSteps(this.#db, (sql) => this.#prepare(sql));
     const f = options.cacheFront;
     this.#front = f === false ? undefined : new CacheFront(f ?? {}, () => this.#prepare("PRAGMA data_version").pluck().get());
   }
@@ -127,125 +127,83 @@ export class SqliteStore implements Store {
 
   #write<T>(fn: () => T): T {
     if (this.#closed) throw new McpError("STORE_CLOSED", `the store ${this.location} is closed`);
-    this.#flushSteps();
+    this.#steps.flush();
     return this.#db.transaction(fn).immediate();
-  }
-
-  /** Writes the pending finished steps in one transaction, and settles their batch's promise. */
-  #flushSteps(): void {
-    const batch = this.#batch;
-    if (!batch) return;
-    const rows = this.#steps;
-    this.#steps = [];
-    this.#batch = undefined;
-    try {
-      const insert = this.#prepare(
-        `INSERT INTO steps (run_id, step_id, status, record, finished_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, step_id) DO UPDATE SET status = excluded.status, record = excluded.record, finished_at = excluded.finished_at`,
-      );
-      const touch = this.#prepare("UPDATE runs SET updated_at = ? WHERE id = ?");
-      this.#db
-        .transaction(() => {
-          let run: string | undefined;
-          for (const row of rows) {
-            insert.run(row);
-            if (row[0] !== run) touch.run(row[4], (run = row[0]));
-          }
-        })
-        .immediate();
-      batch.resolve();
-    } catch (e) {
-      batch.reject(e);
-    }
   }
 
   async runStarted(run: RunStart): Promise<void> {
     const now = Date.now();
     this.#write(() => {
-      this.#db
-        .prepare(
-          `INSERT INTO runs (id, pipeline, file, hash, status, input, started_at, updated_at, conversation_id, resumed_from, attempts, pid, host)
+      this.#prepare(
+        `INSERT INTO runs (id, pipeline, file, hash, status, input, started_at, updated_at, conversation_id, resumed_from, attempts, pid, host)
            VALUES (@id, @pipeline, @file, @hash, @status, @input, @startedAt, @now, @conversationId, @resumedFrom, 1, @pid, @host)
            ON CONFLICT (id) DO UPDATE SET
              status = 'running', hash = excluded.hash, file = excluded.file, updated_at = excluded.updated_at,
              finished_at = NULL, duration_ms = NULL, error = NULL, output = NULL, report = NULL,
              resumed_from = COALESCE(excluded.resumed_from, resumed_from), attempts = attempts + 1,
              pid = excluded.pid, host = excluded.host`,
-        )
-        .run({
-          id: run.id,
-          pipeline: run.pipeline,
-          file: run.file,
-          hash: run.hash,
-          status: run.status ?? "running",
-          input: json(run.input),
-          startedAt: run.startedAt,
-          now,
-          conversationId: run.conversationId ?? null,
-          resumedFrom: run.resumedFrom ?? null,
-          pid: run.pid ?? null,
-          host: run.host ?? null,
-        });
+      ).run({
+        id: run.id,
+        pipeline: run.pipeline,
+        file: run.file,
+        hash: run.hash,
+        status: run.status ?? "running",
+        input: json(run.input),
+        startedAt: run.startedAt,
+        now,
+        conversationId: run.conversationId ?? null,
+        resumedFrom: run.resumedFrom ?? null,
+        pid: run.pid ?? null,
+        host: run.host ?? null,
+      });
     });
   }
 
   async runFinished(id: string, end: RunEnd): Promise<void> {
     this.#write(() => {
-      this.#db
-        .prepare(
-          `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = @durationMs, updated_at = @finishedAt,
+      const output = json(end.output);
+      this.#prepare(
+        `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = @durationMs, updated_at = @finishedAt,
              output = @output, error = @error, totals = @totals, report = @report WHERE id = @id`,
-        )
-        .run({
-          id,
-          status: end.status,
-          finishedAt: end.finishedAt,
-          durationMs: end.durationMs,
-          output: json(end.output),
-          error: json(end.error),
-          totals: json(end.totals),
-          report: json(end.report),
-        });
+      ).run({
+        id,
+        status: end.status,
+        finishedAt: end.finishedAt,
+        durationMs: end.durationMs,
+        output,
+        error: json(end.error),
+        totals: json(end.totals),
+        // After #write flushed the pending steps: every step journalled is committed.
+        report: this.#steps.reportJson(id, end.report, end.report.output === end.output && output !== null ? output : undefined),
+      });
     });
   }
 
   async getRun(id: string): Promise<StoredRun | undefined> {
-    this.#flushSteps();
+    this.#steps.flush();
     const row = this.#prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
-    return row ? toRun(row) : undefined;
+    return row ? this.#toRun(row) : undefined;
   }
 
   async listRuns(opts: ListRunsOptions = {}): Promise<StoredRun[]> {
     const limit = opts.limit ?? 20;
-    this.#flushSteps();
+    this.#steps.flush();
     const rows = (
       opts.pipeline === undefined
         ? this.#prepare("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?").all(limit)
         : this.#prepare("SELECT * FROM runs WHERE pipeline = ? ORDER BY started_at DESC, id DESC LIMIT ?").all(opts.pipeline, limit)
     ) as RunRow[];
-    return rows.map(toRun);
+    return rows.map((r) => this.#toRun(r));
   }
 
   /** Resolves once the step is committed, with the other steps of this event-loop turn. */
   putStep(runId: string, stepId: string, record: StepRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new McpError("STORE_CLOSED", `the store ${this.location} is closed`));
-    // Serialized now: the record may change after this call; the row must not.
-    this.#steps.push([runId, stepId, record.status, JSON.stringify(record), Date.now()]);
-    if (!this.#batch) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.#batch = { promise, resolve, reject };
-      setImmediate(() => this.#flushSteps());
-    }
-    return this.#batch.promise;
+    return this.#steps.put(runId, stepId, record);
   }
 
   async getSteps(runId: string): Promise<Record<string, StepRecord>> {
-    this.#flushSteps();
+    this.#steps.flush();
     const rows = this.#prepare("SELECT step_id, record FROM steps WHERE run_id = ? ORDER BY finished_at, step_id").all(runId) as { step_id: string; record: string }[];
     return Object.fromEntries(rows.map((r) => [r.step_id, JSON.parse(r.record) as StepRecord]));
   }
@@ -259,7 +217,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
-    this.#flushSteps();
+    this.#steps.flush();
     const rows = this.#prepare("SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq").all(runId, afterSeq) as { seq: number; event: string }[];
     return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as StoredEvent["event"] }));
   }
@@ -359,10 +317,16 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#flushSteps();
+    this.#steps.flush();
     this.#closed = true;
     this.#front?.clear();
     this.#db.close();
+  }
+
+  #toRun(r: RunRow): StoredRun {
+    const run = toRun(r);
+    if (run.report) run.report = this.#steps.withRecords(r.id, run.report);
+    return run;
   }
 }
 

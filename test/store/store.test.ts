@@ -9,7 +9,9 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { openStore, storePath } from "../../src/store/open-store.js";
-import { effectiveStatus } from "../../src/store/run-journal.js";
+import { StoreJournal, effectiveStatus } from "../../src/store/run-journal.js";
+import { loadPipelineFile } from "../../src/compiler/load.js";
+import { TaskOrchestrator } from "../../src/orchestrator/orchestrator.js";
 import { MIGRATIONS } from "../../src/store/sqlite-schema.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -168,6 +170,72 @@ describe("SqliteStore", () => {
     expect(await b.getSteps("r1")).toEqual({ s: step("out") });
     expect((await b.listTurns("c"))[0]?.content).toBe("remember me");
     await b.close();
+  });
+
+  it("writes each journalled step record once: the report refers to its row, and reads back whole and in order", async () => {
+    const path = join(tempDir(), "state.db");
+    const a = new SqliteStore(path);
+    await a.runStarted({ id: "r", pipeline: "p", file: "/p", hash: "h", input: { x: 1 }, startedAt: 1 });
+    const first = step({ text: "one" });
+    const second = step({ text: "two" });
+    // Journalled in one batch (one event-loop turn), as a chain of 0 ms steps is.
+    const writes = [a.putStep("r", "first", first), a.putStep("r", "second", second)];
+    await Promise.all(writes);
+    const steps: Record<string, StepRecord> = {
+      second,
+      // The same content, not the journalled object (a resumed step's record is a copy): kept whole.
+      first: { ...first },
+      failed: { status: "failed", attempts: [], durationMs: 1, usage: { inputTokens: 0, outputTokens: 0 }, cost: 0, cached: false, error: { reason: "model-error", message: "boom" } },
+      // Journalled under another key: kept whole.
+      other: second,
+    };
+    const report = {
+      runId: "r",
+      pipeline: "p",
+      file: "/p",
+      hash: "h",
+      status: "failed",
+      startedAt: "1970-01-01T00:00:00.001Z",
+      durationMs: 2,
+      input: { x: 1 },
+      output: { n: [1, "two"] },
+      steps,
+      totals,
+    } as RunReport;
+    await a.runFinished("r", { status: "failed", finishedAt: 3, durationMs: 2, output: report.output, totals, report });
+    await a.close();
+
+    const db = new Database(path, { readonly: true });
+    const stored = JSON.parse((db.prepare("SELECT report FROM runs WHERE id = 'r'").get() as { report: string }).report) as { steps: Record<string, unknown> };
+    db.close();
+    expect(stored.steps).toEqual({ second: 0, first: steps.first, failed: steps.failed, other: second });
+
+    // Another process (here: another store) reads the report as it was given.
+    const b = new SqliteStore(path);
+    const run = await b.getRun("r");
+    expect(JSON.stringify(run?.report)).toBe(JSON.stringify(report));
+    expect(JSON.stringify((await b.listRuns())[0]?.report)).toBe(JSON.stringify(report));
+    await b.close();
+  });
+
+  it("keeps a run's report as the run returned it, its steps journalled once (a real run)", async () => {
+    const dir = tempDir();
+    const lines = ["version: 1", "models:", "  m: { provider: mock, capabilities: [t], options: { reply: { text: x } } }", "steps:"];
+    for (let i = 0; i < 40; i++) lines.push(`  s${i}: { model: m, input: { prompt: "${i ? `\${{ $steps.s${i - 1}.output.text }}` : "x"}" } }`);
+    lines.push('  bad: { model: m, needs: [s39], when: "${{ false }}" }');
+    const r = loadPipelineFile(join(dir, "p.yaml"), { text: lines.join("\n"), configPath: null });
+    expect(r.diagnostics).toEqual([]);
+    const s = new SqliteStore(join(dir, "state.db"));
+    const report = await new TaskOrchestrator().runPipeline(r.pipeline!, {}, { journal: new StoreJournal(s) });
+    expect(report.status).toBe("success");
+    expect(report.steps.bad?.status).toBe("skipped");
+    expect(JSON.stringify((await s.getRun(report.runId))?.report)).toBe(JSON.stringify(report));
+    expect(Object.keys(await s.getSteps(report.runId))).toHaveLength(40);
+    await s.close();
+    const db = new Database(join(dir, "state.db"), { readonly: true });
+    const stored = JSON.parse((db.prepare("SELECT report FROM runs").get() as { report: string }).report) as { steps: Record<string, unknown> };
+    db.close();
+    expect(Object.values(stored.steps).filter((v) => v === 0)).toHaveLength(40);
   });
 
   it("refuses a file written by a newer schema instead of misreading it", async () => {
