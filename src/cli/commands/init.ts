@@ -58,9 +58,10 @@ steps:
   answer:
     model: echo
     input:
-      prompt: "You sounded \${{ $steps.sentiment.output.label }} about \${{ $join($steps.keywords.output.keywords[[0..2]].value, ', ') }}."
+      # A text with no keywords ("I love this!") gets no "about ...".
+      prompt: "You sounded \${{ $steps.sentiment.output.label }}\${{ $count($steps.keywords.output.keywords) > 0 ? ' about ' & $join($steps.keywords.output.keywords[[0..2]].value, ', ') : '' }}."
 output:
-  sentiment: \${{ $steps.sentiment.output }}
+  sentiment: \${{ $steps.sentiment.output.sentiment }}
   answer: \${{ $steps.answer.output.text }}
 `;
 
