@@ -3,13 +3,13 @@
  * pipeline (`mcp runs`, `mcp resume`): the nearest mcp.yaml at or above the folder (its
  * `store:` settings), else the folder itself; the default file is `.mcp/state.db` there.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import YAML from "yaml";
 import { findProjectConfig } from "../compiler/load.js";
 import type { ProjectSettings } from "../compiler/types.js";
 import { storeSettings } from "../compiler/settings.js";
-import { openStore, storeChoice, storePath } from "../store/open-store.js";
+import { DEFAULT_STORE_PATH, openStore, storeChoice, storePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
 import { UsageError } from "./io.js";
 
@@ -34,7 +34,7 @@ export function projectStoreSettings(dir: string): Pick<ProjectSettings, "projec
  * (nothing was ever run here) or it is memory (a memory store dies with its process).
  * `MCP_STORE` (a redis:// URL, sqlite) overrides mcp.yaml's `store:`.
  */
-export async function openProjectStore(command: string, dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+export async function openProjectStore(command: string, dir: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Store> {
   const settings = projectStoreSettings(dir);
   const choice = storeChoice(settings, env.MCP_STORE || undefined);
   if (choice.kind === "redis") {
@@ -47,6 +47,37 @@ export async function openProjectStore(command: string, dir: string, env: NodeJS
   const kind = choice.kind;
   if (kind !== "sqlite") throw new UsageError(`the project's store is ${kind}; runs are only kept in a sqlite or redis store`, command);
   const path = storePath(settings);
-  if (!existsSync(path)) throw new UsageError(`no runs recorded in ${settings.projectDir} (there is no ${path}); run a pipeline first, or give --project DIR`, command);
+  if (!existsSync(path)) {
+    const elsewhere = otherStoresHint(settings.projectDir, cwd);
+    throw new UsageError(`no runs recorded in ${settings.projectDir} (there is no ${path}); ${elsewhere ?? "run a pipeline first, or give --project DIR"}`, command);
+  }
   return openStore(settings, "sqlite");
+}
+
+/**
+ * Where runs may be instead, when a project's folder has none: the run journals one folder
+ * down (`<sub>/.mcp/state.db`). A pipeline run where no mcp.yaml is found has its folder as
+ * its project, so `mcp run pipelines/x.yaml` journals in pipelines/.mcp/, not in the folder
+ * `mcp runs` starts from. Returns a sentence naming them and the command that lists them
+ * (paths relative to `cwd`), or undefined when there are none.
+ */
+export function otherStoresHint(projectDir: string, cwd: string): string | undefined {
+  let subs: string[];
+  try {
+    subs = readdirSync(projectDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules")
+      .map((e) => join(projectDir, e.name))
+      .filter((d) => existsSync(join(d, DEFAULT_STORE_PATH)))
+      .sort();
+  } catch {
+    return undefined;
+  }
+  if (subs.length === 0) return undefined;
+  const shown = (d: string): string => {
+    const r = relative(cwd, d) || ".";
+    return /[\s'"$`\\]/.test(r) ? `'${r.replace(/'/g, "'\\''")}'` : r;
+  };
+  const journals = subs.slice(0, 3).map((d) => shown(join(d, DEFAULT_STORE_PATH)));
+  const more = subs.length > 3 ? ` and ${subs.length - 3} more` : "";
+  return `found a run journal in ${journals.join(", ")}${more} (a pipeline run with no mcp.yaml keeps its runs in its own folder): mcp runs --project ${shown(subs[0]!)} lists them`;
 }

@@ -5,8 +5,8 @@
  * - `budget`: once per run (`mcp:alerted:{RUN}:budget`, kept 7 days), even when the run is
  *   taken over by another worker, which replays the journal's finished steps and their spend.
  * - `breaker-open`: each worker has its own breaker per deployment, and in an outage they all
- *   open within moments (and again after each failed probe): the fleet sends one alert per
- *   deployment per `breakerWindowMs` (`mcp:alerted:breaker:{MODEL/DEPLOYMENT}`).
+ *   open within moments (each alerts once per outage, AlertWebhook): the fleet sends one alert
+ *   per deployment per `breakerWindowMs` (`mcp:alerted:breaker:{MODEL/DEPLOYMENT}`).
  */
 import type { Redis } from "ioredis";
 import type { Alert } from "../telemetry/alert-webhook.js";

@@ -2,7 +2,9 @@
  * The alert hook of mcp.yaml (`alerts: { webhook, on, budgetThreshold }`): a RunObserver
  * that POSTs one JSON object to the webhook when a deployment's circuit breaker opens, or
  * when a run's spend passes `budgetThreshold` of its budget (maxCost or maxTokens), once per
- * run. Sending never blocks or fails a run: a webhook that is down or slow is reported to
+ * run. A breaker alert is one per outage: it is sent when a closed breaker opens, not again
+ * each time a failed probe re-opens it (half-open -> open, once per cool-down while the
+ * deployment stays down). Sending never blocks or fails a run: a webhook that is down or slow is reported to
  * `onError` and forgotten (each POST gives up after `timeoutMs`).
  */
 import type { RunEvent, RunObserver } from "../events/event.js";
@@ -61,7 +63,7 @@ export class AlertWebhook implements RunObserver {
     const on = s.on ?? ["breaker-open", "budget"];
     switch (e.type) {
       case "model.breaker":
-        if (e.state === "open" && on.includes("breaker-open")) {
+        if (e.state === "open" && e.previous === "closed" && on.includes("breaker-open")) {
           this.#send(s.webhook, {
             alert: "breaker-open",
             ts: new Date(e.ts).toISOString(),

@@ -1,11 +1,13 @@
 /**
  * End to end: the state commands and flags of the real `mcp` binary, each test in a temp
- * project with its own mcp.yaml (so the store is <project>/.mcp/state.db).
+ * project with its own mcp.yaml (so the store is <project>/.mcp/state.db), except one
+ * without it.
  */
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/events/event.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { runCli } from "../helpers/cli.js";
 import { echoOpenAI } from "../helpers/fake-api-server.js";
 import { runAndKill } from "../helpers/kill-run.js";
@@ -209,6 +211,29 @@ describe("the run journal and resume", () => {
     expect(forced.stderr).toMatch(/pipeline changed .*resuming anyway \(--force\)/);
     expect(json(forced.stdout).totals.calls).toBe(2);
   }, 40_000);
+
+  it("mcp runs with no mcp.yaml says where it looked and names the journal of pipelines/ and the command that lists it", async () => {
+    // No mcp.yaml: the pipeline's folder is its project, so the run is journaled in pipelines/.mcp/.
+    const dir = realpathSync(tempProject({ "pipelines/p.yaml": CACHED }, "mcp-state-"));
+    const ran = await runCli(["run", "pipelines/p.yaml", "--input", '{"q": "x"}', "--quiet"], { cwd: dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    const hint = "found a run journal in pipelines/.mcp/state.db (a pipeline run with no mcp.yaml keeps its runs in its own folder): mcp runs --project pipelines lists them";
+
+    const none = await runCli(["runs"], { cwd: dir });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`mcp runs: no runs recorded in ${dir} (there is no ${join(dir, ".mcp", "state.db")}); ${hint}\n`);
+
+    // The command it names lists the run.
+    const listed = await runCli(["runs", "--project", "pipelines", "--json"], { cwd: dir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(json<{ pipeline: string; status: string }[]>(listed.stdout)).toMatchObject([{ pipeline: "cached", status: "success" }]);
+
+    // An empty journal in the folder itself: no runs there, and the same hint.
+    await new SqliteStore(join(dir, ".mcp", "state.db")).close();
+    const empty = await runCli(["runs"], { cwd: dir });
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe(`no runs yet in ${join(dir, ".mcp", "state.db")}; ${hint}\n`);
+  });
 
   it("says clearly when there is nothing to list or resume", async () => {
     const dir = project({ "p.yaml": CACHED });

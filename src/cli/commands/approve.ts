@@ -91,7 +91,7 @@ async function answer(command: "approve" | "reject", argv: string[], io: CliIo):
     req = { stepId, decision: "approved", answer: input, ...(by ? { by } : {}) };
   }
 
-  const store = await openProjectStore(command, (values.project as string | undefined) ?? io.cwd, io.env);
+  const store = await openProjectStore(command, (values.project as string | undefined) ?? io.cwd, io.env, io.cwd);
   try {
     const run = await findRun(store, command, runArg);
     if (!existsSync(run.file)) {

@@ -66,7 +66,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
   const flags = runEnvironmentFlags("resume", values);
   const force = !!values.force;
 
-  const store = await openProjectStore("resume", (values.project as string | undefined) ?? io.cwd);
+  const store = await openProjectStore("resume", (values.project as string | undefined) ?? io.cwd, process.env, io.cwd);
   try {
     const run = await findRun(store, "resume", positionals[0]!);
     const status = effectiveStatus(run);

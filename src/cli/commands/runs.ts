@@ -8,7 +8,7 @@ import { formatDuration } from "../../util/duration.js";
 import { parse, positiveInt } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { UsageError, writeLine, type CliIo } from "../io.js";
-import { openProjectStore } from "../project-store.js";
+import { openProjectStore, otherStoresHint, projectStoreSettings } from "../project-store.js";
 import { loadPipelineFile } from "../../compiler/load.js";
 import { eventsFromRecords } from "../../report/events-from-records.js";
 import { writeReports } from "../run-report.js";
@@ -47,7 +47,8 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   if (sub === "show" && id === undefined) throw new UsageError("give a run id: mcp runs show ID", "runs");
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`, "runs");
   const limit = positiveInt("runs", "limit", values.limit as string | undefined) ?? 20;
-  const store = await openProjectStore("runs", (values.project as string | undefined) ?? io.cwd);
+  const dir = (values.project as string | undefined) ?? io.cwd;
+  const store = await openProjectStore("runs", dir, process.env, io.cwd);
   try {
     if (values.report !== undefined && sub !== "show") throw new UsageError("--report needs one run: mcp runs show ID --report F.html", "runs");
     if (sub === "show") {
@@ -69,7 +70,9 @@ export async function runsCommand(argv: string[], io: CliIo): Promise<number> {
       return EXIT_CODES.ok;
     }
     if (rows.length === 0) {
-      writeLine(io.stdout, `no runs yet in ${store.location}`);
+      // An empty journal here, while `mcp run dir/x.yaml` (no mcp.yaml) journals in dir/.mcp/.
+      const elsewhere = store.kind === "sqlite" ? otherStoresHint(projectStoreSettings(dir).projectDir, io.cwd) : undefined;
+      writeLine(io.stdout, `no runs yet in ${store.location}${elsewhere ? `; ${elsewhere}` : ""}`);
       return EXIT_CODES.ok;
     }
     const table = [["run", "status", "pipeline", "started", "time", "steps", "cost"]];
