@@ -31,6 +31,12 @@ export interface LoadOptions {
   configCache?: Map<string, { file: YamlFile; diagnostics: Diagnostic[] }>;
   /** Pipeline text to use instead of reading the file (editors, tests). */
   text?: string;
+  /**
+   * Pipeline files parsed and schema-checked before, kept by a long-lived caller (the live
+   * set): a file whose text is unchanged is compiled again (its mcp.yaml or a module may have
+   * changed) without being parsed and checked again. Filled in by the load.
+   */
+  parsed?: ParsedPipelines;
   /** Listings of MCP servers' tools, to check tool steps' inputs (see cli/tool-listings). */
   toolListings?: ToolListings;
   /**
@@ -39,6 +45,13 @@ export interface LoadOptions {
    */
   chain?: readonly FileLink[];
 }
+
+/**
+ * What a pipeline file's text alone yields, by absolute path: the parsed file and the
+ * diagnostics of its parse and schema checks. The compile reads the parsed file, never
+ * changes it, so one parse serves every compile of the same text.
+ */
+export type ParsedPipelines = Map<string, { readonly text: string; readonly file: YamlFile; readonly diagnostics: readonly Diagnostic[] }>;
 
 /** One file of a chain of sub-pipelines: where it is, and where it names the next file. */
 interface FileLink {
@@ -107,18 +120,11 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     text = r.text!;
   }
   sources.add(path, text);
-  const file = parseYaml(path, text, limits);
-  diagnostics.push(...file.diagnostics);
-  if (file.value !== undefined && !hasErrors(file.diagnostics)) {
-    if (text.trim() === "" || (file.value === null && !/^\s*[^#\s]/m.test(text))) {
-      diagnostics.push(error("MCP008", "the file is empty; a pipeline file is a mapping with at least `steps:`", wholeFile(path), { hint: "see pipelines/ for examples, or run mcp init" }));
-    } else if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
-      diagnostics.push(error("MCP008", "a pipeline file must be a mapping with at least `steps:`", file.locate([]), { hint: "see pipelines/ for examples" }));
-    } else {
-      diagnostics.push(...validatePipelineSchema(file));
-      diagnostics.push(...checkInputsSchema(file));
-    }
-  }
+  const key = opts.parsed ? resolve(path) : "";
+  const held = opts.parsed?.get(key);
+  const { file, diagnostics: checked } = held && held.text === text && held.file.path === path ? held : parseAndCheck(path, text, limits);
+  if (opts.parsed && held?.file !== file) opts.parsed.set(key, { text, file, diagnostics: checked });
+  diagnostics.push(...checked);
 
   // mcp.yaml. Shown relative to the working folder when the pipeline path is relative, as
   // the user would type it; cached by absolute path, so `mcp validate .` reads it once.
@@ -163,6 +169,23 @@ export function loadPipelineFile(path: string, opts: LoadOptions = {}): LoadResu
     ...(configPath ? { configPath } : {}),
     ...(files.size ? { files: [...files].sort() } : {}),
   };
+}
+
+/** Parses a pipeline file's text and checks it against the pipeline schema: what its text alone yields. */
+function parseAndCheck(path: string, text: string, limits: LoadLimits): { file: YamlFile; diagnostics: Diagnostic[] } {
+  const file = parseYaml(path, text, limits);
+  const diagnostics = [...file.diagnostics];
+  if (file.value !== undefined && !hasErrors(file.diagnostics)) {
+    if (text.trim() === "" || (file.value === null && !/^\s*[^#\s]/m.test(text))) {
+      diagnostics.push(error("MCP008", "the file is empty; a pipeline file is a mapping with at least `steps:`", wholeFile(path), { hint: "see pipelines/ for examples, or run mcp init" }));
+    } else if (file.value === null || typeof file.value !== "object" || Array.isArray(file.value)) {
+      diagnostics.push(error("MCP008", "a pipeline file must be a mapping with at least `steps:`", file.locate([]), { hint: "see pipelines/ for examples" }));
+    } else {
+      diagnostics.push(...validatePipelineSchema(file));
+      diagnostics.push(...checkInputsSchema(file));
+    }
+  }
+  return { file, diagnostics };
 }
 
 /**

@@ -194,20 +194,19 @@ async function runWork(scope: RunScope, step: CompiledStep, bindings: Record<str
     output = step.output ? await evaluateTemplate(step.output, { ...bindings, result }, result) : result;
   }
 
-  const record: StepRecord = {
-    status: "success",
-    output,
-    ...(sum.model !== undefined ? { model: sum.model } : {}),
-    attempts,
-    durationMs: Date.now() - started,
-    usage: sum.usage,
-    ...(sum.estimated ? { usageEstimated: true } : {}),
-    cost: sum.cost,
-    cached: sum.cached,
-    ...(items !== undefined ? { items } : {}),
-    ...(nested ? { steps: nested } : {}),
-    startedAt: started,
-  };
+  // Built field by field, in this order (the journal's JSON keeps it): a spread of an
+  // optional field makes an object and copies it, per step.
+  const record = { status: "success", output } as StepRecord;
+  if (sum.model !== undefined) record.model = sum.model;
+  record.attempts = attempts;
+  record.durationMs = Date.now() - started;
+  record.usage = sum.usage;
+  if (sum.estimated) record.usageEstimated = true;
+  record.cost = sum.cost;
+  record.cached = sum.cached;
+  if (items !== undefined) record.items = items;
+  if (nested) record.steps = nested;
+  record.startedAt = started;
   return record;
 }
 

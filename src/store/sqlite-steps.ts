@@ -33,7 +33,7 @@ export class SqliteSteps {
   #rows: StepRow[] = [];
   #records: StepRecord[] = [];
   #batch: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
-  /** The rows committed, by the record they hold (reportJson refers to them). */
+  /** The rows committed (their record's text dropped), by the record they hold: reportJson refers to them. */
   readonly #committed = new WeakMap<StepRecord, StepRow>();
   /** The bind parameters of one multi-row INSERT (reused). */
   readonly #args = new Array<unknown>(STEP_ROWS * 5);
@@ -73,7 +73,12 @@ export class SqliteSteps {
     this.#batch = undefined;
     try {
       this.#transaction.immediate(rows);
-      for (let i = 0; i < rows.length; i++) this.#committed.set(records[i]!, rows[i]!);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        // In the file now: the text is not kept alive as long as the record is.
+        row[3] = "";
+        this.#committed.set(records[i]!, row);
+      }
       batch.resolve();
     } catch (e) {
       batch.reject(e);

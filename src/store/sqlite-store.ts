@@ -104,7 +104,7 @@ export class SqliteStore implements Store {
     const Driver = loadDriver();
     this.#db = new Driver(path, { timeout: options.busyTimeoutMs ?? 10_000 });
     this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    this.#db.pragma("journal_mode = WAL");
+    walMode(this.#db, options.busyTimeoutMs ?? 10_000);
     // NORMAL in WAL mode: durable across process crashes; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
     migrate(this.#db, this.location);
@@ -353,6 +353,25 @@ function toRun(r: RunRow): StoredRun {
     ...opt("totals", parse<StoredRun["totals"]>(r.totals)),
     ...opt("report", parse<StoredRun["report"]>(r.report)),
   };
+}
+
+/**
+ * Puts the file in WAL mode. Switching a new file takes an exclusive lock, for which SQLite
+ * does not call the busy handler: two processes opening a new file at once (two `mcp run`
+ * in a new project) may get SQLITE_BUSY. Retried until `timeoutMs`, as the busy handler would.
+ */
+function walMode(db: Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() >= deadline) throw e;
+      // A synchronous wait, as the busy handler's: the constructor cannot await.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
 }
 
 /** Creates the state folder; a new `.mcp/` gets a .gitignore so its files are never committed. */

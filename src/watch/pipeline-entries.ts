@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname } from "node:path";
-import { CONFIG_NAMES, findProjectConfig, loadPipelineFile } from "../compiler/load.js";
+import { CONFIG_NAMES, findProjectConfig, loadPipelineFile, type ParsedPipelines } from "../compiler/load.js";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { DEFAULT_LIMITS } from "../config/limits.js";
 import { error, wholeFile, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
@@ -70,6 +70,12 @@ export class PipelineEntries {
   readonly #fileRoots: ReadonlySet<string>;
   readonly #isClosed: () => boolean;
   #batch: BatchReads | undefined;
+  /**
+   * The files parsed so far (pipelines and their sub-pipelines), so that an mcp.yaml or
+   * module edit recompiles the pipelines under it without parsing their unchanged text again.
+   * A removed file's is dropped; all are dropped when more are held than files loaded allow.
+   */
+  readonly #parsed: ParsedPipelines = new Map();
 
   constructor(opts: Pick<LivePipelineSetOptions, "limits" | "models" | "verifyModules">, fileRoots: ReadonlySet<string>, isClosed: () => boolean) {
     this.#opts = opts;
@@ -169,7 +175,9 @@ export class PipelineEntries {
       ...(text !== undefined ? { text } : {}),
       ...(this.#opts.models ? { models: this.#opts.models } : {}),
       ...(batch ? { configCache: batch.configs } : {}),
+      parsed: this.#parsed,
     });
+    if (this.#parsed.size > 2 * this.entries.size + 64) this.#parsed.clear();
     let diagnostics = loaded.diagnostics;
     let pipeline = loaded.pipeline;
     // The files it depends on: module models' files and sub-pipeline files (those also when
@@ -258,6 +266,7 @@ export class PipelineEntries {
 
   remove(entry: Entry, events: LiveSetEvent[]): void {
     this.entries.delete(entry.path);
+    this.#parsed.delete(entry.path);
     const name = this.nameOfFile(entry);
     if (entry.good && this.byName.get(entry.good.pipeline.name) === entry.path) this.byName.delete(entry.good.pipeline.name);
     events.push({ type: "removed", name, file: entry.file, path: entry.path, ...(entry.good ? { lastGood: entry.good.pipeline } : {}) });
