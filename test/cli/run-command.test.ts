@@ -76,6 +76,19 @@ describe("mcp run", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("says which command takes a test suite or mcp.yaml given as the pipeline (exit 2), for run and graph", async () => {
+    const dir = project({ "p.yaml": ECHO, "p.test.yaml": "version: 1\npipeline: ./p.yaml\ntests: []\n", "mcp.yaml": "version: 1\n" });
+    for (const command of ["run", "graph"]) {
+      const suite = await runCli([command, "p.test.yaml"], { cwd: dir });
+      expect(suite.code).toBe(2);
+      expect(suite.stderr).toBe(`mcp ${command}: p.test.yaml is a test suite, not a pipeline: run it with 'mcp test p.test.yaml'\nRun 'mcp ${command} --help' for usage.\n`);
+      const config = await runCli([command, "mcp.yaml"], { cwd: dir });
+      expect(config.code).toBe(2);
+      expect(config.stderr).toMatch(new RegExp(`^mcp ${command}: mcp\\.yaml is the project config, not a pipeline: give a pipeline file`));
+      expect(config.stderr).not.toContain("MCP101");
+    }
+  });
+
   it("exits 1 with a message naming the step and the model when the run fails", async () => {
     const dir = project({
       "p.yaml": `version: 1
