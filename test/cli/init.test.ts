@@ -23,10 +23,14 @@ describe("mcp init", () => {
     const dir = tempProject();
     const r = await runCli(["init", "my-project"], { cwd: dir });
     expect(r.code).toBe(0);
+    // Run in the project's folder, as the next steps say: cd there, install, validate, run.
+    expect(r.stderr).toMatch(/\nnext steps:\n {2}cd my-project\n {2}npm install --save-dev mcp-runner .*\n {2}npx mcp validate pipelines\n/);
     const command = /npx mcp run (\S+) --input '(.+)'/.exec(r.stderr);
     expect(command, r.stderr).not.toBeNull();
+    const project = join(dir, "my-project");
+    expect((await runCli(["validate", "pipelines"], { cwd: project })).code).toBe(0);
     const run = async (input: string) => {
-      const out = await runCli(["run", command![1]!, "--store", "memory", "--quiet", "--input", input], { cwd: dir });
+      const out = await runCli(["run", command![1]!, "--store", "memory", "--quiet", "--input", input], { cwd: project });
       expect(out.code, out.stderr).toBe(0);
       return JSON.parse(out.stdout) as unknown;
     };
