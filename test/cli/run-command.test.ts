@@ -89,6 +89,13 @@ describe("mcp run", () => {
     }
   });
 
+  it("names every kind of store, redis URLs too, when --store is wrong (exit 2)", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--store", "sqlit", "--input", '{"name": "x"}'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("mcp run: --store must be sqlite, memory or a redis://HOST:PORT URL; got 'sqlit'\nRun 'mcp run --help' for usage.\n");
+  });
+
   it("exits 1 with a message naming the step and the model when the run fails", async () => {
     const dir = project({
       "p.yaml": `version: 1
