@@ -89,6 +89,18 @@ describe("mcp run", () => {
     }
   });
 
+  it("says in one line why an --input-file cannot be used: a folder, or text that is not JSON (exit 2)", async () => {
+    const dir = project({ "p.yaml": ECHO, "bad.json": "not json\n" });
+    const folder = await runCli(["run", "p.yaml", "--input-file", "."], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toBe("mcp run: cannot read --input-file .: it is a folder, not a file\nRun 'mcp run --help' for usage.\n");
+    const bad = await runCli(["run", "p.yaml", "--input-file", "bad.json"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    const [first, second, ...rest] = bad.stderr.split("\n");
+    expect(first).toMatch(/^mcp run: --input-file bad\.json is not valid JSON: .*"not json\\n".* \(e\.g\. --input '\{"text": "hello"\}'\)$/);
+    expect([second, ...rest]).toEqual(["Run 'mcp run --help' for usage.", ""]);
+  });
+
   it("names every kind of store, redis URLs too, when --store is wrong (exit 2)", async () => {
     const dir = project({ "p.yaml": ECHO });
     const r = await runCli(["run", "p.yaml", "--store", "sqlit", "--input", '{"name": "x"}'], { cwd: dir });
