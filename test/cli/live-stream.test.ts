@@ -28,6 +28,22 @@ describe("the live view of a streamed step", () => {
     expect(term.screen[3]).toMatch(/^✓ answer/);
   });
 
+  it("starts each iteration of a repeat step's answer on a line of its own", () => {
+    const term = new FakeTerminal(200);
+    const live = new LiveReporter(term, false).streamTo(["draft"]);
+    live.onEvent(ev({ type: "run.started", pipeline: "p", hash: "h", steps: ["draft"] }));
+    live.onEvent(ev({ type: "step.started", stepId: "draft", model: "gpt", attempt: 1 }));
+    live.onEvent(ev({ type: "step.delta", stepId: "draft", model: "gpt", attempt: 1, text: "First draft." }));
+    live.onEvent(ev({ type: "step.iteration", stepId: "draft", iteration: 1, max: 3, done: false, durationMs: 1, output: { text: "First draft." } }));
+    live.onEvent(ev({ type: "step.delta", stepId: "draft", model: "gpt", attempt: 1, text: "Second draft. Regards" }));
+    live.onEvent(ev({ type: "step.iteration", stepId: "draft", iteration: 2, max: 3, done: true, durationMs: 1, output: { text: "Second draft. Regards" } }));
+    live.onEvent(ev({ type: "step.finished", stepId: "draft", model: "gpt", durationMs: 5, attempts: 1, usage: { inputTokens: 1, outputTokens: 2 }, cost: 0, cached: false, output: { text: "x" } }));
+    live.onEvent(ev({ type: "run.finished", status: "success", durationMs: 9 }));
+    live.dispose();
+    expect(term.screen.slice(0, 2)).toEqual(["First draft.", "Second draft. Regards"]);
+    expect(term.screen[2]).toMatch(/^✓ draft/);
+  });
+
   it("says in one line above the rows that a step answering with data has nothing to stream", () => {
     const term = new FakeTerminal(200);
     const live = new LiveReporter(term, false).streamTo(["mood"]);

@@ -113,6 +113,9 @@ export class LiveReporter implements RunObserver {
     } else if (e.type === "step.attempt_failed" && this.#streaming === e.stepId) {
       this.#endText();
       this.#streamedSteps.delete(e.stepId);
+    } else if (e.type === "step.iteration" && this.#streaming === e.stepId) {
+      // Each iteration of a loop is an answer of its own: one line each, as without a terminal.
+      this.#endText();
     } else if (e.type === "step.finished" && this.#streamSteps.has(e.stepId)) {
       if (!this.#streamedSteps.has(e.stepId)) {
         const text = answerTextOf(e.output);
