@@ -121,16 +121,16 @@ export class Schedule {
     this.#draining = true;
     try {
       const ready = this.#ready;
-      for (let i = 0; i < ready.length; i++) this.#launch(ready[i]!).then(undefined, (e: unknown) => this.#failed(e));
+      for (let i = 0; i < ready.length; i++) this.#launch(ready[i]!).then(undefined, this.#onBug);
       ready.length = 0;
     } finally {
       this.#draining = false;
     }
   }
 
-  /** A step's code threw past its own failure handling: a bug; the run's `done` rejects with it. */
-  #failed(e: unknown): void {
+  /** A step's code threw past its own failure handling: a bug; the run's `done` rejects with it. (One closure per run, not per step.) */
+  readonly #onBug = (e: unknown): void => {
     this.#bug ??= e;
     this.#idle?.reject(e);
-  }
+  };
 }
