@@ -32,7 +32,7 @@ export async function watchDeployments(io: CliIo, o: WatchOptions): Promise<numb
       text = deploymentsTable(((await res.json()) as { data: GatewayStatus[] }).data, Date.now());
     } catch (e) {
       if (o.signal?.aborted) return 0;
-      const msg = `mcp models --watch: cannot read ${base}/v1/deployments: ${e instanceof Error ? e.message : String(e)}`;
+      const msg = `mcp models --watch: cannot read ${base}/v1/deployments: ${whyNot(e)}`;
       if (n === 0) {
         writeLine(io.stderr, msg);
         return 2;
@@ -51,6 +51,16 @@ export async function watchDeployments(io: CliIo, o: WatchOptions): Promise<numb
     }
   }
   return 0;
+}
+
+/** Why a poll failed, in words: fetch says only "fetch failed" and keeps the reason in `cause`. */
+function whyNot(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause?.code === "ECONNREFUSED") return "connection refused (is 'mcp serve' listening there?)";
+  if (cause?.code === "ENOTFOUND") return "host not found";
+  if (typeof cause?.code === "string") return `${(e as Error).message} (${cause.code})`;
+  if (typeof cause?.message === "string") return `${(e as Error).message}: ${cause.message}`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The table of one poll. */

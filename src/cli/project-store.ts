@@ -35,6 +35,8 @@ export function projectStoreSettings(dir: string): Pick<ProjectSettings, "projec
  * `MCP_STORE` (a redis:// URL, sqlite) overrides mcp.yaml's `store:`.
  */
 export async function openProjectStore(command: string, dir: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Store> {
+  // A mistyped --project would otherwise find the mcp.yaml above it and answer for that project.
+  if (!existsSync(resolve(cwd, dir))) throw new UsageError(`--project ${dir}: no such folder`, command);
   const settings = projectStoreSettings(dir);
   const choice = storeChoice(settings, env.MCP_STORE || undefined);
   if (choice.kind === "redis") {

@@ -65,8 +65,8 @@ export interface RunEnvironmentFlags {
 
 /** Reads the flags from parsed arguments; throws UsageError for bad values. */
 export function runEnvironmentFlags(command: string, values: Record<string, unknown>): RunEnvironmentFlags {
-  const store =
-    values.store === undefined ? undefined : isRedisUrl(values.store as string) ? (values.store as string) : oneOf(command, "store", values.store as string, ["sqlite", "memory"] as const, "sqlite");
+  const store = values.store as string | undefined;
+  if (store !== undefined && store !== "sqlite" && store !== "memory" && !isRedisUrl(store)) throw new UsageError(`--store must be sqlite, memory or a redis://HOST:PORT URL; got '${store}'`, command);
   const record = values.record as string | undefined;
   const replay = values.replay as string | undefined;
   if (record !== undefined && replay !== undefined) throw new UsageError("give --record or --replay, not both", command);

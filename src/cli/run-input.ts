@@ -12,7 +12,8 @@ function parseJson(text: string, from: string, command: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message.replace(/^JSON\.parse: /, "");
+    // V8 quotes the text it read, line breaks and all: keep the message on one line.
+    const msg = (e as Error).message.replace(/^JSON\.parse: /, "").replace(/\r?\n/g, "\\n");
     throw new UsageError(`${from} is not valid JSON: ${msg}${text.trim().startsWith("{") ? "" : ' (e.g. --input \'{"text": "hello"}\')'}`, command);
   }
 }
@@ -74,7 +75,8 @@ async function readRawRunInput(values: { input?: string; "input-file"?: string }
       text = readFileSync(file, "utf8");
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      throw new UsageError(`cannot read --input-file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, command);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read --input-file ${file}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder, not a file" : (e as Error).message}`, command);
     }
     return parseJson(text, `--input-file ${file}`, command);
   }

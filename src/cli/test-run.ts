@@ -6,7 +6,7 @@
 import { setMaxListeners } from "node:events";
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { error, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { error, hasErrors, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { TestObserver, TestSummary } from "../testing/results.js";
 import { runSuites, type RunSuitesOptions } from "../testing/runner.js";
@@ -38,13 +38,13 @@ export function collectTestFiles(paths: string[], cwd: string): { files: string[
     try {
       st = statSync(abs);
     } catch {
-      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`));
+      diagnostics.push(error("MCP006", `cannot read ${p}: no such file or folder`, wholeFile(p)));
       continue;
     }
     if (st.isDirectory()) {
       const before = files.length;
       walk(abs, p);
-      if (files.length === before) diagnostics.push(error("MCP009", `no *.test.yaml files in ${p}`));
+      if (files.length === before) diagnostics.push(error("MCP009", `no *.test.yaml files in ${p}`, wholeFile(p)));
     } else files.push(p);
   }
   return { files: [...new Set(files)], diagnostics };

@@ -57,6 +57,7 @@ export async function validatePaths(paths: string[], cwd: string, opts: { listTo
   // Pipeline names by folder: two files of one folder may not share a name (MCP010), as the
   // live set (watch, serve) refuses the second.
   const names = new Map<string, { file: string }>();
+  const seen = new Set<string>();
   for (const f of files) {
     let ds: Diagnostic[];
     if (CONFIG_NAMES.includes(basename(f))) {
@@ -97,7 +98,14 @@ export async function validatePaths(paths: string[], cwd: string, opts: { listTo
       }
     }
     if (!hasErrors(ds)) valid++;
-    diagnostics.push(...ds);
+    // A suite reports its pipeline's errors under MCP601; the pipeline's own file, validated
+    // too, would report them again: each is printed once.
+    for (const d of ds) {
+      const key = `${d.location ? resolve(cwd, d.location.file) : ""}\u0000${d.location?.offset}\u0000${d.location?.length}\u0000${d.code}\u0000${d.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      diagnostics.push(d);
+    }
   }
   return { files: files.length, valid, diagnostics, sources };
 }

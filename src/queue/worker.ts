@@ -42,6 +42,9 @@ import { PipelineSource } from "./pipeline-source.js";
 import { finishFailedRun } from "./run-finisher.js";
 import { workerSettings, type RunWorkerOptions, type WorkerSettings } from "./worker-options.js";
 
+/** How often one Redis connection error is logged again while it lasts (Redis down: every reconnect fails). */
+const REDIS_WARN_EVERY_MS = 30_000;
+
 export type { RunWorkerOptions } from "./worker-options.js";
 
 export class RunWorker {
@@ -134,8 +137,17 @@ export class RunWorker {
       new Worker<ChunkJobData>(ITEMS_QUEUE, (job, token) => this.#jobs.processChunk(job, token), { ...common, concurrency: this.#o.itemConcurrency }),
       new Worker(GATHER_QUEUE, async () => null, { ...common, concurrency: 50 }),
     );
+    // Every worker reports every failed reconnect (several a second while Redis is down):
+    // each distinct error is logged once per REDIS_WARN_EVERY_MS, not once per try.
+    const warned = new Map<string, number>();
+    const warnRedis = (e: Error) => {
+      const now = Date.now();
+      if (now - (warned.get(e.message) ?? -Infinity) < REDIS_WARN_EVERY_MS) return;
+      warned.set(e.message, now);
+      this.#log("warn", `redis: ${e.message} (retrying)`);
+    };
     for (const w of this.#workers) {
-      w.on("error", (e) => this.#log("warn", `redis: ${e.message}`));
+      w.on("error", warnRedis);
       w.on("stalled", (jobId) => this.#log("warn", `job ${jobId} stalled (its worker stopped); it goes back to the queue`));
     }
 

@@ -205,8 +205,14 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
 function httpError(err: FastifyError | ProtocolError): ProtocolError {
   if (err instanceof ProtocolError) return err;
   const fe = err as FastifyError & { validation?: unknown; validationContext?: string };
-  if (fe.validation) return new ProtocolError("bad_request", `${fe.validationContext ?? "request"} ${fe.message.replace(/^(body|params|querystring|headers)\/?/, "").trim()}`.trim());
+  if (fe.validation) {
+    // Name the key that is not allowed (`{"text": ...}` where `{"input": {"text": ...}}` was meant), as /rpc does.
+    const first = (fe.validation as { keyword?: string; params?: { additionalProperty?: unknown } }[])[0];
+    const extra = first?.keyword === "additionalProperties" && typeof first.params?.additionalProperty === "string" ? ` '${first.params.additionalProperty}'` : "";
+    return new ProtocolError("bad_request", `${fe.validationContext ?? "request"} ${fe.message.replace(/^(body|params|querystring|headers)\/?/, "").trim()}${extra}`.trim());
+  }
   const status = fe.statusCode;
+  if (status === 415) return new ProtocolError("bad_request", `the body must be JSON: send it with 'content-type: application/json'`);
   if (status === 413) return new ProtocolError("payload_too_large", "the request body is larger than the server accepts");
   if (status !== undefined && status >= 400 && status < 500) {
     const code: ProtocolErrorCode = status === 404 ? "not_found" : status === 401 ? "unauthorized" : status === 429 ? "rate_limited" : "bad_request";

@@ -19,6 +19,29 @@ describe("mcp init", () => {
     expect(g.code).toBe(0);
   });
 
+  it("runs the example as its next steps say, and answers in a clean sentence with or without keywords", async () => {
+    const dir = tempProject();
+    const r = await runCli(["init", "my-project"], { cwd: dir });
+    expect(r.code).toBe(0);
+    // Run in the project's folder, as the next steps say: cd there, install, validate, run.
+    expect(r.stderr).toMatch(/\nnext steps:\n {2}cd my-project\n {2}npm install --save-dev mcp-runner .*\n {2}npx mcp validate pipelines\n/);
+    const command = /npx mcp run (\S+) --input '(.+)'/.exec(r.stderr);
+    expect(command, r.stderr).not.toBeNull();
+    const project = join(dir, "my-project");
+    expect((await runCli(["validate", "pipelines"], { cwd: project })).code).toBe(0);
+    const run = async (input: string) => {
+      const out = await runCli(["run", command![1]!, "--store", "memory", "--quiet", "--input", input], { cwd: project });
+      expect(out.code, out.stderr).toBe(0);
+      return JSON.parse(out.stdout) as unknown;
+    };
+    // The suggested input has no keywords: no dangling "about ." and no raw step output.
+    expect(await run(command![2]!)).toEqual({ sentiment: { label: "positive", score: expect.any(Number) }, answer: "echo: You sounded positive." });
+    expect(await run(JSON.stringify({ text: "The billing page crashes and I hate it" }))).toMatchObject({
+      sentiment: { label: "negative" },
+      answer: "echo: You sounded negative about billing, crash, page.",
+    });
+  });
+
   it("creates the files in a folder given by an absolute path", async () => {
     const cwd = tempProject();
     const target = tempProject();

@@ -76,6 +76,38 @@ describe("mcp run", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("says which command takes a test suite or mcp.yaml given as the pipeline (exit 2), for run and graph", async () => {
+    const dir = project({ "p.yaml": ECHO, "p.test.yaml": "version: 1\npipeline: ./p.yaml\ntests: []\n", "mcp.yaml": "version: 1\n" });
+    for (const command of ["run", "graph"]) {
+      const suite = await runCli([command, "p.test.yaml"], { cwd: dir });
+      expect(suite.code).toBe(2);
+      expect(suite.stderr).toBe(`mcp ${command}: p.test.yaml is a test suite, not a pipeline: run it with 'mcp test p.test.yaml'\nRun 'mcp ${command} --help' for usage.\n`);
+      const config = await runCli([command, "mcp.yaml"], { cwd: dir });
+      expect(config.code).toBe(2);
+      expect(config.stderr).toMatch(new RegExp(`^mcp ${command}: mcp\\.yaml is the project config, not a pipeline: give a pipeline file`));
+      expect(config.stderr).not.toContain("MCP101");
+    }
+  });
+
+  it("says in one line why an --input-file cannot be used: a folder, or text that is not JSON (exit 2)", async () => {
+    const dir = project({ "p.yaml": ECHO, "bad.json": "not json\n" });
+    const folder = await runCli(["run", "p.yaml", "--input-file", "."], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toBe("mcp run: cannot read --input-file .: it is a folder, not a file\nRun 'mcp run --help' for usage.\n");
+    const bad = await runCli(["run", "p.yaml", "--input-file", "bad.json"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    const [first, second, ...rest] = bad.stderr.split("\n");
+    expect(first).toMatch(/^mcp run: --input-file bad\.json is not valid JSON: .*"not json\\n".* \(e\.g\. --input '\{"text": "hello"\}'\)$/);
+    expect([second, ...rest]).toEqual(["Run 'mcp run --help' for usage.", ""]);
+  });
+
+  it("names every kind of store, redis URLs too, when --store is wrong (exit 2)", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const r = await runCli(["run", "p.yaml", "--store", "sqlit", "--input", '{"name": "x"}'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("mcp run: --store must be sqlite, memory or a redis://HOST:PORT URL; got 'sqlit'\nRun 'mcp run --help' for usage.\n");
+  });
+
   it("exits 1 with a message naming the step and the model when the run fails", async () => {
     const dir = project({
       "p.yaml": `version: 1

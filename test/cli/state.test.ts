@@ -248,6 +248,17 @@ describe("the run journal and resume", () => {
     expect(usage.code).toBe(2);
   });
 
+  it("refuses a --project folder that does not exist instead of listing the project above it", async () => {
+    const dir = project({ "p.yaml": CACHED });
+    await runCli(["run", "p.yaml", "--input", '{"q": "x"}', "--quiet"], { cwd: dir });
+    for (const args of [["runs"], ["runs", "show", "run_x"], ["resume", "run_x"], ["approve", "run_x", "s"]]) {
+      const r = await runCli([...args, "--project", "pipelnes"], { cwd: dir });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain(`mcp ${args[0]}: --project pipelnes: no such folder\n`);
+      expect(r.stdout).toBe("");
+    }
+  });
+
   it("journals failed runs with their error, and concurrent runs into one store lose none", async () => {
     const failing = CACHED.replace("latency: 20ms", "latency: 20ms, failRate: 1").replace("ask: { model: llm,", "ask: { model: llm, retry: { attempts: 1 },");
     const dir = project({ "p.yaml": CACHED, "bad.yaml": failing.replace("name: cached", "name: bad") });

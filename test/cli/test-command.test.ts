@@ -131,4 +131,14 @@ describe("mcp test", () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("--record-mode must be one of none, new, all; got 'sometimes'");
   });
+
+  it("names a missing path and a folder with no suites as mcp validate does, at the path (exit 2)", async () => {
+    const dir = tempProject({ "empty/readme.txt": "" });
+    const missing = await runCli(["test", "nope.test.yaml"], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("nope.test.yaml:1:1: error MCP006: cannot read nope.test.yaml: no such file or folder\n");
+    const empty = await runCli(["test", "empty"], { cwd: dir });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("empty:1:1: error MCP009: no *.test.yaml files in empty\n");
+  });
 });

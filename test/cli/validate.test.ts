@@ -93,6 +93,20 @@ describe("mcp validate", () => {
     expect(r.stdout).toContain("mcp.yaml:2:1: error MCP101: unknown key 'modles' in the file (did you mean 'models'?)");
   });
 
+  it("prints a broken pipeline's errors once when its test suite is validated with it", async () => {
+    const suite = `version: 1\npipeline: ./a.yaml\ntests:\n  - input: { text: hi }\n    assert: [{ status: success }]\n`;
+    const dir = tempProject({ "mcp.yaml": CONFIG, "pipelines/a.yaml": BAD, "pipelines/a.test.yaml": suite });
+    const alone = await runCli(["validate", "pipelines/a.yaml"], { cwd: dir });
+    const both = await runCli(["validate", "pipelines/"], { cwd: dir });
+    expect(both.code).toBe(2);
+    const count = (out: string, line: string) => out.split("\n").filter((l) => l.startsWith(line)).length;
+    const own = alone.stdout.split("\n").filter((l) => l.startsWith("pipelines/a.yaml:"));
+    expect(own.length).toBeGreaterThan(1);
+    for (const line of own) expect(count(both.stdout, line), line).toBe(1);
+    expect(count(both.stdout, "pipelines/a.test.yaml:2:11: error MCP601: the pipeline under test ./a.yaml has errors (below)")).toBe(1);
+    expect(both.stdout).toMatch(new RegExp(`^${own.length + 1} errors in 2 of 2 files$`, "m"));
+  });
+
   it("exits 2 for a path that does not exist", async () => {
     const dir = tempProject();
     const r = await runCli(["validate", "nope.yaml"], { cwd: dir });

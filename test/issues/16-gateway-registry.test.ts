@@ -5,6 +5,8 @@
  * the run events, in /metrics and at an alert webhook; the spans of a run form a tree in an
  * in-memory exporter (the example of docs/gateway.md).
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -177,8 +179,13 @@ describe("issue 16: a model on two local servers, one stopped midway", () => {
   });
 
   it("says clearly when the server cannot be reached", async () => {
-    const r = await runCli(["models", "--watch", "http://127.0.0.1:9", "--count", "1"]);
+    // A port nothing listens on (fetch refuses some ports, 9 among them, before connecting).
+    const probe = createServer();
+    await new Promise<void>((res) => probe.listen(0, "127.0.0.1", res));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((res) => probe.close(res));
+    const r = await runCli(["models", "--watch", `http://127.0.0.1:${port}`, "--count", "1"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^mcp models --watch: cannot read http:\/\/127\.0\.0\.1:9\/v1\/deployments: /);
+    expect(r.stderr).toBe(`mcp models --watch: cannot read http://127.0.0.1:${port}/v1/deployments: connection refused (is 'mcp serve' listening there?)\n`);
   });
 });

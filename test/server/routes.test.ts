@@ -84,6 +84,16 @@ describe("mcp serve routes over real HTTP", () => {
     expect(bad.text).not.toMatch(/at .*\.js:\d+/);
   });
 
+  it("names the key a run body may not have, and asks for JSON when the body is a form", async () => {
+    // The input given bare instead of under "input".
+    const bare = await api(s.url, "/v1/pipelines/three/runs", { body: { text: "hi" } });
+    expect(bare.status).toBe(400);
+    expect(bare.json.error).toEqual({ code: "bad_request", message: "body must NOT have additional properties 'text'" });
+    const form = await api(s.url, "/v1/pipelines/three/runs", { body: "text=hi", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(form.status).toBe(400);
+    expect(form.json.error).toEqual({ code: "bad_request", message: "the body must be JSON: send it with 'content-type: application/json'" });
+  });
+
   it("answers 404 for unknown pipelines, path-traversal names, unknown runs and routes", async () => {
     for (const name of ["nope", "..%2F..%2Fetc%2Fpasswd", "..%2Fmcp", "%2Fetc%2Fpasswd", "three.yaml"]) {
       const r = await api(s.url, `/v1/pipelines/${name}/runs`, { body: { input: {} } });

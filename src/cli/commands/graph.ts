@@ -3,6 +3,7 @@ import { loadPipelineFile } from "../../compiler/load.js";
 import { renderGraph } from "../../compiler/render.js";
 import { oneOf, parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
+import { checkPipelineArg } from "../pipeline-arg.js";
 
 export const help = `Usage: mcp graph FILE [--format mermaid|dot|json]
 
@@ -23,6 +24,7 @@ export async function graphCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const format = oneOf("graph", "format", values.format as string | undefined, ["mermaid", "dot", "json"] as const, "mermaid");
   if (positionals.length !== 1) throw new UsageError("give exactly one pipeline file", "graph");
+  checkPipelineArg(positionals[0]!, "graph");
   const r = loadPipelineFile(positionals[0]!);
   printDiagnostics(io, "stderr", r.diagnostics, r.sources);
   if (!r.pipeline) return 2;

@@ -58,9 +58,10 @@ steps:
   answer:
     model: echo
     input:
-      prompt: "You sounded \${{ $steps.sentiment.output.label }} about \${{ $join($steps.keywords.output.keywords[[0..2]].value, ', ') }}."
+      # A text with no keywords ("I love this!") gets no "about ...".
+      prompt: "You sounded \${{ $steps.sentiment.output.label }}\${{ $count($steps.keywords.output.keywords) > 0 ? ' about ' & $join($steps.keywords.output.keywords[[0..2]].value, ', ') : '' }}."
 output:
-  sentiment: \${{ $steps.sentiment.output }}
+  sentiment: \${{ $steps.sentiment.output.sentiment }}
   answer: \${{ $steps.answer.output.text }}
 `;
 
@@ -88,16 +89,19 @@ export async function initCommand(argv: string[], io: CliIo): Promise<number> {
     writeFileSync(path, text, { flag: "wx" });
     writeLine(io.stderr, `created ${shown}`);
   }
-  const pipelines = relative(io.cwd, join(dir, "pipelines")) || "pipelines";
-  const hello = relative(io.cwd, join(dir, "pipelines", "hello.yaml"));
+  // The next steps run in the project's folder: npm install pins the CLI in its package.json.
+  const rel = relative(io.cwd, dir);
+  const into = rel.startsWith("..") ? dir : rel;
+  const cd = into === "" ? [] : [`  cd ${/[\s'"$`\\]/.test(into) ? `'${into.replace(/'/g, "'\\''")}'` : into}`];
   writeLine(
     io.stderr,
     [
       "",
       "next steps:",
+      ...cd,
       `  npm install --save-dev mcp-runner      # the CLI in this project (then: npx mcp ...), pinned in package.json`,
-      `  npx mcp validate ${pipelines}`,
-      `  npx mcp run ${hello} --input '{"text": "I love this!"}'`,
+      `  npx mcp validate pipelines`,
+      `  npx mcp run pipelines/hello.yaml --input '{"text": "I love this!"}'`,
       "editors with the YAML extension check the files against schemas/ (see the first line of each file)",
     ].join("\n"),
   );

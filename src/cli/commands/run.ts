@@ -8,6 +8,7 @@ import { ConfigError } from "../../util/errors.js";
 import { oneOf, parse, positiveInt } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo, UsageError } from "../io.js";
 import { readRunInput, runInputOrigin } from "../run-input.js";
+import { checkPipelineArg } from "../pipeline-arg.js";
 import { createRunEnvironment, RUN_ENVIRONMENT_HELP, RUN_ENVIRONMENT_OPTIONS, runEnvironmentFlags } from "../run-environment.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { exitCodeOf, runOnce } from "../run-once.js";
@@ -82,6 +83,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1)
     throw new UsageError(positionals.length ? `give one pipeline file, got ${positionals.length}` : "give a pipeline file, e.g. mcp run pipelines/ticket-triage.yaml", "run");
   const file = positionals[0]!;
+  checkPipelineArg(file, "run");
   const progress = oneOf("run", "progress", values.progress as string | undefined, ["auto", "live", "plain", "json", "none"] as const, values.quiet ? "none" : "auto");
   const concurrency = positiveInt("run", "concurrency", values.concurrency as string | undefined);
   const input = await readRunInput(values as { input?: string; "input-file"?: string }, io);

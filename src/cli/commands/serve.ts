@@ -18,8 +18,9 @@ export const help = `Usage: mcp serve [DIR] [options]
 
 Serves the pipelines under DIR (default: the current folder) over HTTP: the runs API with
 resumable Server-Sent Events, an OpenAI-compatible /v1/chat/completions, JSON-RPC on /rpc,
-/healthz, /readyz, /metrics, and the Model Context Protocol on /mcp (every pipeline a tool). Saved edits are live for the next request; a broken edit
-keeps the last good version serving. Settings come from mcp.yaml 'server:' (docs/server.md).
+/healthz, /readyz, /metrics, and the Model Context Protocol on /mcp (every pipeline a
+tool). Saved edits are live for the next request; a broken edit keeps the last good
+version serving. Settings come from mcp.yaml 'server:' (docs/server.md).
 
 Options:
   --stdio               speak the Model Context Protocol on stdin/stdout instead of HTTP,

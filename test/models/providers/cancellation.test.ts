@@ -39,9 +39,16 @@ describe.each(backends)("the %s provider, cancelled", (_name, model) => {
   it("ends the call at once with an aborted error whose cause is the reason", async () => {
     const ac = new AbortController();
     const reason = new Error("run cancelled");
-    setTimeout(() => ac.abort(reason), 50);
+    // Abort once the request has reached the server (a fixed delay may come first under load).
+    const arrived = setInterval(() => {
+      if (server.requests.length > 0) {
+        clearInterval(arrived);
+        ac.abort(reason);
+      }
+    }, 5);
     const t0 = performance.now();
     const e = await failure(model().process({ prompt: "x" }, ctx(ac.signal)));
+    clearInterval(arrived);
     expect(performance.now() - t0).toBeLessThan(5000); // the server never answers: only catches a hang
     expect(e.kind).toBe("aborted");
     expect(e.retryable).toBe(false);
