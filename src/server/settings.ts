@@ -78,8 +78,11 @@ export interface SettingsOverrides {
 export function resolveServerSettings(server: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv, overrides: SettingsOverrides = {}): ServerSettings {
   const s = server ?? {};
   const keys: ApiKey[] = [];
+  // Where each key came from, for messages (a key without a name has one made up: key1 ...).
+  const origins: string[] = [];
   const cfgKeys = Array.isArray(s.keys) ? (s.keys as { name?: unknown; key?: unknown; keyEnv?: unknown }[]) : [];
-  for (const k of cfgKeys) {
+  for (const [i, k] of cfgKeys.entries()) {
+    origins.push(`mcp.yaml server.keys[${i}]`);
     const name = typeof k.name === "string" ? k.name : `key${keys.length + 1}`;
     if (typeof k.key === "string" && k.key !== "") keys.push({ name, key: k.key });
     else if (typeof k.keyEnv === "string") {
@@ -88,12 +91,15 @@ export function resolveServerSettings(server: Record<string, unknown> | undefine
       keys.push({ name, key: v.trim() });
     } else throw new ServerSettingsError(`the key '${name}' in mcp.yaml server.keys has neither key nor keyEnv`);
   }
-  keys.push(...parseKeyList(env.MCP_API_KEYS));
-  const names = new Set<string>();
-  for (const k of keys) {
-    if (k.key.length < 8) throw new ServerSettingsError(`the key '${k.name}' is shorter than 8 characters; use a long random key`);
-    if (names.has(k.name)) throw new ServerSettingsError(`two keys are named '${k.name}'; names must be unique (they label logs and rate limits)`);
-    names.add(k.name);
+  const fromEnv = parseKeyList(env.MCP_API_KEYS);
+  fromEnv.forEach((_, i) => origins.push(`entry ${i + 1} of MCP_API_KEYS`));
+  keys.push(...fromEnv);
+  const names = new Map<string, number>();
+  for (const [i, k] of keys.entries()) {
+    if (k.key.length < 8) throw new ServerSettingsError(`the key '${k.name}' (${origins[i]}) is shorter than 8 characters; use a long random key`);
+    const first = names.get(k.name);
+    if (first !== undefined) throw new ServerSettingsError(`two keys are named '${k.name}' (${origins[first]} and ${origins[i]}); names must be unique (they label logs and rate limits)`);
+    names.set(k.name, i);
   }
 
   const host = overrides.host ?? (typeof s.host === "string" ? s.host : DEFAULT_HOST);

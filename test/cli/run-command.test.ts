@@ -157,6 +157,15 @@ steps:
     expect(plan.steps[0]).toMatchObject({ id: "one", model: "a", fallback: ["b"], inputTokens: 2, outputTokens: 100 });
   });
 
+  it("says '1 step', not '1 steps', in the plan and the progress of a one-step pipeline", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    const plan = await runCli(["run", "p.yaml", "--dry-run", "--input", '{"name": "x"}'], { cwd: dir });
+    expect(plan.stdout).toContain("plan for p (p.yaml): 1 step in 1 parallel group\n");
+    const run = await runCli(["run", "p.yaml", "--progress", "plain", "--store", "memory", "--input", '{"name": "x"}'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^run run_\w+ \(p, 1 step\)$/m);
+  });
+
   it("cancels on Ctrl-C, prints the partial report and exits 130", async () => {
     const dir = project({
       "p.yaml": `version: 1

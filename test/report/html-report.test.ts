@@ -39,6 +39,18 @@ describe("mcp run --report", () => {
     for (const id of STEPS) expect(md).toContain(`| ${id} |`);
   });
 
+  it("exits 1 with the reason when the report cannot be written, after printing the run's output, as runs show --report does", async () => {
+    // A folder that cannot be made: p.yaml is a file (unwritable even for root).
+    const r = await runCli(["run", "p.yaml", "--input", '{"text":"hi"}', "--report", "p.yaml/report.html", "--quiet"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toBeDefined();
+    expect(r.stderr).toMatch(/^error: could not write the run report: .*p\.yaml/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const [last] = JSON.parse((await runCli(["runs", "--json"], { cwd: dir })).stdout) as { id: string }[];
+    const past = await runCli(["runs", "show", last!.id, "--report", "p.yaml/past.html"], { cwd: dir });
+    expect(past.code).toBe(1);
+  });
+
   it("writes the report of a past run from the journal with mcp runs show --report", async () => {
     const runs = await runCli(["runs", "--json"], { cwd: dir });
     const [last] = JSON.parse(runs.stdout) as { id: string }[];

@@ -135,4 +135,16 @@ describe("server settings", () => {
     const dir = tempProject({ "mcp.yaml": `${MOCK_CONFIG}server:\n  keys: [{ name: a, keyEnv: NOT_SET_ANYWHERE }]\n`, "pipelines/three.yaml": THREE_STEPS });
     await expect(createServer({ dir: `${dir}/pipelines`, env: {}, overrides: { port: 0 }, logger: false })).rejects.toThrow(/NOT_SET_ANYWHERE/);
   });
+
+  it("says where a refused key came from: mcp.yaml or which entry of MCP_API_KEYS", async () => {
+    const dir = tempProject({ "mcp.yaml": `${MOCK_CONFIG}server:\n  keys: [{ name: ops, key: yaml-secret-key-1 }]\n`, "pipelines/three.yaml": THREE_STEPS });
+    const serveWith = (keys: string) => runCli(["serve", "pipelines", "--port", "0"], { cwd: dir, env: { MCP_API_KEYS: keys }, timeoutMs: 10_000 });
+    // A bare key has a made-up name: the message says where it is.
+    const short = await serveWith("short");
+    expect(short.code).toBe(2);
+    expect(short.stderr).toBe("mcp serve: the key 'key1' (entry 1 of MCP_API_KEYS) is shorter than 8 characters; use a long random key\n");
+    const twice = await serveWith("ci:ci-secret-key-1,ops:ops-secret-key-2");
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("two keys are named 'ops' (mcp.yaml server.keys[0] and entry 2 of MCP_API_KEYS)");
+  });
 });

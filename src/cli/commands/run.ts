@@ -150,18 +150,21 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         { progress, quiet: !!values.quiet, json: !!values.json, ...(stream ? { stream } : {}) },
         recorder,
       );
-      if (recorder)
-        await writeReports(
-          io,
-          { ...(reportFile !== undefined ? { htmlFile: reportFile } : {}), ...(summaryFile !== undefined ? { summaryFile } : {}), pipeline, events: recorder.events, report, source: "events" },
-          !!values.quiet,
-        );
+      // A --report that could not be written fails the command (exit 1), as `mcp runs show --report` does.
+      const reported = recorder
+        ? await writeReports(
+            io,
+            { ...(reportFile !== undefined ? { htmlFile: reportFile } : {}), ...(summaryFile !== undefined ? { summaryFile } : {}), pipeline, events: recorder.events, report, source: "events" },
+            !!values.quiet,
+          )
+        : true;
       const rec = environment.recording;
       if (rec && rec.mode !== "none" && !values.quiet) {
         const replayed = rec.mode === "new" ? ` (${rec.replayed} replayed from it)` : "";
         writeLine(io.stderr, `recorded ${rec.recorded} model call${rec.recorded === 1 ? "" : "s"} to ${rec.path}${replayed}`);
       }
-      return exitCodeOf(report);
+      const code = exitCodeOf(report);
+      return reportFile !== undefined && !reported && code === EXIT_CODES.ok ? EXIT_CODES.runFailed : code;
     } finally {
       await environment.close();
     }

@@ -11,7 +11,9 @@ import { resolve } from "node:path";
 import { ServerSettingsError } from "../../server/settings.js";
 import { parse, positiveInt } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
-import { UsageError, writeLine, type CliIo } from "../io.js";
+import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { SourceMap } from "../../diagnostics/source.js";
 
 export const help = `Usage: mcp serve [DIR] [options]
        mcp serve --stdio [DIR]
@@ -114,6 +116,24 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr,
     `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${server.runtime.handler.services.models().length} models; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
   );
+  // Why a pipeline is not served, on the terminal (GET /v1/pipelines and the web UI say it too):
+  // at start, and for each saved edit that breaks one. A broken mcp.yaml shared by several
+  // pipelines is printed once.
+  const printed = new Set<string>();
+  const printInvalid = (file: string, diagnostics: readonly Diagnostic[], sources: SourceMap, lastGood: boolean) => {
+    const fresh = diagnostics.filter((d) => {
+      const key = `${d.location?.file}\u0000${d.location?.offset}\u0000${d.code}\u0000${d.message}`;
+      if (printed.has(key)) return false;
+      printed.add(key);
+      return true;
+    });
+    writeLine(io.stderr, `mcp serve: ${file} has errors; ${lastGood ? "its last good version keeps serving" : "it is not served"}`);
+    printDiagnostics(io, "stderr", fresh, sources);
+  };
+  for (const p of pipelines) if (p.status === "invalid") printInvalid(p.file, p.diagnostics, p.sources, p.pipeline !== undefined);
+  printed.clear();
+  server.runtime.pipelines.on("invalid", (e) => printInvalid(e.file, e.diagnostics, e.sources, e.lastGood !== undefined));
+  server.runtime.pipelines.on("batch", () => printed.clear());
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;

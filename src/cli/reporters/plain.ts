@@ -21,7 +21,7 @@ export class PlainReporter implements RunObserver {
     const item = (i?: number) => (i !== undefined ? `[${i}]` : "");
     switch (e.type) {
       case "run.started":
-        return paint(c, "2", `run ${e.runId} (${e.pipeline}, ${e.steps.length} steps)${e.resumedFrom ? ` resuming ${e.resumedFrom}` : ""}`);
+        return paint(c, "2", `run ${e.runId} (${e.pipeline}, ${e.steps.length} step${e.steps.length === 1 ? "" : "s"})${e.resumedFrom ? ` resuming ${e.resumedFrom}` : ""}`);
       case "step.queued":
       case "step.cache":
         return e.type === "step.cache" && e.hit ? `  ${paint(c, "2", "↺")} ${e.stepId}${item(e.item)} served from ${e.source} (${e.model})` : undefined;

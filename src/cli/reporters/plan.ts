@@ -4,7 +4,10 @@ import type { RunPlan } from "../../orchestrator/plan.js";
 import { formatCost } from "./format.js";
 
 export function formatPlan(plan: RunPlan, pipeline: CompiledPipeline): string {
-  const lines: string[] = [`plan for ${plan.pipeline} (${pipeline.file}): ${plan.steps.length} steps in ${plan.groups.length} parallel group${plan.groups.length === 1 ? "" : "s"}`, ""];
+  const lines: string[] = [
+    `plan for ${plan.pipeline} (${pipeline.file}): ${plan.steps.length} step${plan.steps.length === 1 ? "" : "s"} in ${plan.groups.length} parallel group${plan.groups.length === 1 ? "" : "s"}`,
+    "",
+  ];
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   plan.groups.forEach((g, i) => {
     lines.push(`group ${i + 1}${g.length > 1 ? " (in parallel)" : ""}:`);

@@ -22,7 +22,7 @@ const error = { reason: "model-error" as const, message: "HTTP 429 Too Many Requ
 
 const cases: [RunEvent, string | undefined][] = [
   [{ type: "run.started", runId, ts, pipeline: "triage", hash: "h", steps: ["a", "b"] }, "run r1 (triage, 2 steps)"],
-  [{ type: "run.started", runId, ts, pipeline: "triage", hash: "h", steps: ["a"], resumedFrom: "r0" }, "run r1 (triage, 1 steps) resuming r0"],
+  [{ type: "run.started", runId, ts, pipeline: "triage", hash: "h", steps: ["a"], resumedFrom: "r0" }, "run r1 (triage, 1 step) resuming r0"],
   [{ type: "step.queued", runId, ts, stepId: "a" }, undefined],
   [{ type: "step.started", runId, ts, stepId: "a", model: "m", attempt: 1 }, undefined],
   [{ type: "step.started", runId, ts, stepId: "a", model: "m", attempt: 2, item: 3 }, "  ▸ a[3] attempt 2 on m"],
