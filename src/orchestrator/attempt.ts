@@ -60,12 +60,10 @@ function direct(
   signal: AbortSignal,
   item: number | undefined,
 ): Promise<unknown> {
-  const done = () => {
-    limiter.leave();
-    scope.slots.release();
-  };
+  const slots = scope.slots;
   if (signal.aborted) {
-    done();
+    limiter.leave();
+    slots.release();
     return Promise.reject(signal.reason);
   }
   let call: Promise<unknown>;
@@ -81,12 +79,14 @@ function direct(
     call.then(
       (v) => {
         inFlight.delete(reject);
-        done();
+        limiter.leave();
+        slots.release();
         resolve(v);
       },
       (e) => {
         inFlight.delete(reject);
-        done();
+        limiter.leave();
+        slots.release();
         reject(e);
       },
     );

@@ -42,7 +42,12 @@ const SHARED_SIGNAL_CALLS = 64;
 function chainConfigs(scope: RunScope, step: CompiledStep): ModelConfig[] {
   let c = scope.chains.get(step.id);
   if (!c) {
-    c = step.chain.map((n) => scope.services.registry.get(n)).filter((m): m is ModelConfig => !!m);
+    c = [];
+    const registry = scope.services.registry;
+    for (const n of step.chain) {
+      const m = registry.get(n);
+      if (m) c.push(m);
+    }
     scope.chains.set(step.id, c);
   }
   return c;
@@ -77,9 +82,26 @@ async function fitting(step: CompiledStep, configs: ModelConfig[], input: unknow
 /** `item` of events and attempts: none outside forEach (one shared object). */
 const NO_ITEM: { item?: number } = Object.freeze({});
 
-/** One logical call: cache/replay, retries with backoff, then the fallback chain. */
-export async function callWithFallback(scope: RunScope, step: CompiledStep, input: unknown, attempts: AttemptRecord[], item?: number): Promise<CallResult> {
-  const found = candidates(scope, step, input);
+/**
+ * One logical call: cache/replay, retries with backoff, then the fallback chain. A chain of
+ * one model without call hooks (the common case) is the model's attempts themselves: no
+ * async frame of its own around them.
+ */
+export function callWithFallback(scope: RunScope, step: CompiledStep, input: unknown, attempts: AttemptRecord[], item?: number): Promise<CallResult> {
+  let found: ModelConfig[] | Promise<ModelConfig[]>;
+  try {
+    found = candidates(scope, step, input);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (Array.isArray(found) && found.length === 1 && !scope.options.hooks?.length) {
+    return onModel(scope, step, found[0]!, input, attempts, true, item !== undefined ? { item } : NO_ITEM, found);
+  }
+  return fallBack(scope, step, found, input, attempts, item);
+}
+
+/** The chain's models in turn, each after the call hooks. */
+async function fallBack(scope: RunScope, step: CompiledStep, found: ModelConfig[] | Promise<ModelConfig[]>, input: unknown, attempts: AttemptRecord[], item?: number): Promise<CallResult> {
   const chain = Array.isArray(found) ? found : await found;
   const hooks = scope.options.hooks ?? [];
   let last: ErrorInfo | undefined;
@@ -124,7 +146,10 @@ async function lookup(scope: RunScope, step: CompiledStep, config: ModelConfig, 
   return undefined;
 }
 
-/** The attempts on one model of the chain: its answer, or the last error. */
+/**
+ * The attempts on one model of the chain: its answer, or the last error. Given `only` (the
+ * chain, of this one model, without call hooks), it throws the chain's failure itself.
+ */
 async function onModel(
   scope: RunScope,
   step: CompiledStep,
@@ -133,6 +158,26 @@ async function onModel(
   attempts: AttemptRecord[],
   first: boolean,
   itemField: { item?: number },
+  only: readonly ModelConfig[],
+): Promise<CallResult>;
+async function onModel(
+  scope: RunScope,
+  step: CompiledStep,
+  config: ModelConfig,
+  input: unknown,
+  attempts: AttemptRecord[],
+  first: boolean,
+  itemField: { item?: number },
+): Promise<CallResult | { last: ErrorInfo | undefined }>;
+async function onModel(
+  scope: RunScope,
+  step: CompiledStep,
+  config: ModelConfig,
+  input: unknown,
+  attempts: AttemptRecord[],
+  first: boolean,
+  itemField: { item?: number },
+  only?: readonly ModelConfig[],
 ): Promise<CallResult | { last: ErrorInfo | undefined }> {
   const signal = scope.signal;
   // Which signal the call listens to. Every listener of a call (queues, raceAbort, the
@@ -206,6 +251,7 @@ async function onModel(
     if (callCtl) scope.calls.delete(callCtl);
     else scope.sharedSignalUsers--;
   }
+  if (only) throw chainFailed(scope, step, only, attempts, last);
   return { last };
 }
 

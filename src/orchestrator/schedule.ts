@@ -13,20 +13,26 @@
 import type { StepRecord } from "../events/report.js";
 import type { RunScope } from "./run-scope.js";
 
-const OPEN = 0;
-const SETTLED = 1;
+const UNSTARTED = 0;
+const OPEN = 1;
+const SETTLED = 2;
+
+/** What the schedule knows of one step: one object and one map entry per step. */
+interface Node {
+  state: number;
+  /** Dependencies it still waits for. */
+  count: number;
+  /** The steps waiting for it. */
+  waiters: Node[] | undefined;
+  /** Who asked for its promise (runStep). */
+  resolvers: ((r: StepRecord) => void)[] | undefined;
+  readonly id: string;
+}
 
 export class Schedule {
   readonly #scope: RunScope;
   readonly #launch: (id: string) => Promise<unknown>;
-  /** Steps started (OPEN) and settled (SETTLED). */
-  readonly #state = new Map<string, number>();
-  /** Dependencies each waiting step still waits for. */
-  readonly #counts = new Map<string, number>();
-  /** The steps waiting for each step. */
-  readonly #waiters = new Map<string, string[]>();
-  /** Who asked for a step's promise (runStep). */
-  readonly #resolvers = new Map<string, ((r: StepRecord) => void)[]>();
+  readonly #nodes = new Map<string, Node>();
   readonly #ready: string[] = [];
   #draining = false;
   #open = 0;
@@ -38,52 +44,55 @@ export class Schedule {
     this.#launch = launch;
   }
 
+  #node(id: string): Node {
+    let n = this.#nodes.get(id);
+    if (!n) this.#nodes.set(id, (n = { state: UNSTARTED, count: 0, waiters: undefined, resolvers: undefined, id }));
+    return n;
+  }
+
   /**
    * Starts a step: now when its dependencies have settled, else when the last one does.
    * `dependencies` says which steps it waits for (none: a slice's given steps).
    */
   start(id: string, dependencies: readonly string[]): void {
-    if (this.#state.has(id)) return;
-    this.#state.set(id, OPEN);
+    const node = this.#node(id);
+    if (node.state !== UNSTARTED) return;
+    node.state = OPEN;
     this.#open++;
     const records = this.#scope.records;
     let waits = 0;
     for (const d of dependencies) {
       if (records[d] !== undefined) continue;
       waits++;
-      const w = this.#waiters.get(d);
-      if (w) w.push(id);
-      else this.#waiters.set(d, [id]);
+      const dep = this.#node(d);
+      if (dep.waiters) dep.waiters.push(node);
+      else dep.waiters = [node];
     }
     if (waits === 0) this.#ready.push(id);
-    else this.#counts.set(id, waits);
+    else node.count = waits;
     this.#drain();
   }
 
   /** Whether a step was started. */
   started(id: string): boolean {
-    return this.#state.has(id);
+    const n = this.#nodes.get(id);
+    return n !== undefined && n.state !== UNSTARTED;
   }
 
   /** A step settled (RunScope.settle): its waiters count down; those at zero start. */
   settled(id: string, record: StepRecord): void {
-    if (this.#state.get(id) !== OPEN) return;
-    this.#state.set(id, SETTLED);
-    const resolvers = this.#resolvers.get(id);
+    const node = this.#nodes.get(id);
+    if (node?.state !== OPEN) return;
+    node.state = SETTLED;
+    const resolvers = node.resolvers;
     if (resolvers) {
-      this.#resolvers.delete(id);
+      node.resolvers = undefined;
       for (const r of resolvers) r(record);
     }
-    const waiters = this.#waiters.get(id);
+    const waiters = node.waiters;
     if (waiters) {
-      this.#waiters.delete(id);
-      for (const w of waiters) {
-        const n = this.#counts.get(w)! - 1;
-        if (n === 0) {
-          this.#counts.delete(w);
-          this.#ready.push(w);
-        } else this.#counts.set(w, n);
-      }
+      node.waiters = undefined;
+      for (const w of waiters) if (--w.count === 0) this.#ready.push(w.id);
       this.#drain();
     }
     if (--this.#open === 0) this.#idle?.resolve();
@@ -92,11 +101,11 @@ export class Schedule {
   /** The step's record when it settles. */
   record(id: string): Promise<StepRecord> {
     const done = this.#scope.records[id];
-    if (done !== undefined && this.#state.get(id) === SETTLED) return Promise.resolve(done);
+    const node = this.#node(id);
+    if (done !== undefined && node.state === SETTLED) return Promise.resolve(done);
     return new Promise((resolve) => {
-      const rs = this.#resolvers.get(id);
-      if (rs) rs.push(resolve);
-      else this.#resolvers.set(id, [resolve]);
+      if (node.resolvers) node.resolvers.push(resolve);
+      else node.resolvers = [resolve];
     });
   }
 
@@ -121,16 +130,16 @@ export class Schedule {
     this.#draining = true;
     try {
       const ready = this.#ready;
-      for (let i = 0; i < ready.length; i++) this.#launch(ready[i]!).then(undefined, (e: unknown) => this.#failed(e));
+      for (let i = 0; i < ready.length; i++) this.#launch(ready[i]!).then(undefined, this.#onBug);
       ready.length = 0;
     } finally {
       this.#draining = false;
     }
   }
 
-  /** A step's code threw past its own failure handling: a bug; the run's `done` rejects with it. */
-  #failed(e: unknown): void {
+  /** A step's code threw past its own failure handling: a bug; the run's `done` rejects with it. (One closure per run, not per step.) */
+  readonly #onBug = (e: unknown): void => {
     this.#bug ??= e;
     this.#idle?.reject(e);
-  }
+  };
 }

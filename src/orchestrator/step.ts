@@ -83,7 +83,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
   if (prior && prior.status === "success") return resumeStep(scope, id, prior);
 
   const attempts: AttemptRecord[] = [];
-  const iterationAttempts: AttemptRecord[][] = [];
+  const iterationAttempts: AttemptRecord[][] | undefined = step.repeat ? [] : undefined;
   try {
     if (step.when) {
       const ok = await step.when.evaluate(scope.bindings);
@@ -117,9 +117,17 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       // Each iteration has its attempts; a failure reports all of them.
       record = await repeatStep(scope, step, started, (b, key) => {
         const a: AttemptRecord[] = [];
-        iterationAttempts.push(a);
+        iterationAttempts!.push(a);
         return runWork(scope, step, b, key, a, Date.now());
       });
+    } else if (!step.forEach && !step.pipeline) {
+      // runWork's model call, inline: one async frame less per step.
+      const bindings = scope.bindings;
+      const fast = evaluateTemplateFast(step.input, bindings);
+      const input = fast !== NOT_FAST ? fast : await evaluateTemplate(step.input, bindings);
+      const r = await callWithFallback(scope, step, input, attempts);
+      const output = step.output ? await evaluateTemplate(step.output, { ...bindings, result: r.output }, r.output) : r.output;
+      record = successRecord(output, r.model, attempts, started, { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens }, r.usageEstimated, r.cost, r.cached);
     } else record = await runWork(scope, step, scope.bindings, id, attempts, started);
     if (step.appendToContext && !slice) await appendContext(scope, step, record);
     // Not awaited: its dependants start now; the events wait until the journal has it.
@@ -141,7 +149,14 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       });
     return scope.settle(id, record);
   } catch (e) {
-    return failStep(scope, step, e, step.repeat ? iterationAttempts.flat() : attempts, started, step.repeat ? Math.max(0, ...iterationAttempts.map(attemptsPerCall)) : attemptsPerCall(attempts));
+    return failStep(
+      scope,
+      step,
+      e,
+      iterationAttempts ? iterationAttempts.flat() : attempts,
+      started,
+      iterationAttempts ? Math.max(0, ...iterationAttempts.map(attemptsPerCall)) : attemptsPerCall(attempts),
+    );
   }
 }
 
@@ -194,16 +209,32 @@ async function runWork(scope: RunScope, step: CompiledStep, bindings: Record<str
     output = step.output ? await evaluateTemplate(step.output, { ...bindings, result }, result) : result;
   }
 
+  return successRecord(output, sum.model, attempts, started, sum.usage, sum.estimated, sum.cost, sum.cached, items, nested);
+}
+
+/** The record of a step's success. */
+function successRecord(
+  output: unknown,
+  model: string | undefined,
+  attempts: AttemptRecord[],
+  started: number,
+  usage: StepRecord["usage"],
+  estimated: boolean,
+  cost: number,
+  cached: boolean,
+  items?: number,
+  nested?: Record<string, StepRecord>,
+): StepRecord {
   // Built field by field, in this order (the journal's JSON keeps it): a spread of an
   // optional field makes an object and copies it, per step.
   const record = { status: "success", output } as StepRecord;
-  if (sum.model !== undefined) record.model = sum.model;
+  if (model !== undefined) record.model = model;
   record.attempts = attempts;
   record.durationMs = Date.now() - started;
-  record.usage = sum.usage;
-  if (sum.estimated) record.usageEstimated = true;
-  record.cost = sum.cost;
-  record.cached = sum.cached;
+  record.usage = usage;
+  if (estimated) record.usageEstimated = true;
+  record.cost = cost;
+  record.cached = cached;
   if (items !== undefined) record.items = items;
   if (nested) record.steps = nested;
   record.startedAt = started;
