@@ -124,7 +124,7 @@ describe("approval steps", () => {
     const runId = await startWaiting(dir);
     const r = await runCli(["resume", runId], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`mcp resume: run ${runId} waits for an approval of 'review'; answer it with 'mcp approve ${runId} STEP'`);
+    expect(r.stderr).toContain(`mcp resume: run ${runId} waits for an approval of 'review'; answer it with 'mcp approve ${runId} review' or 'mcp reject ${runId} review --reason ...'`);
   });
 
   it("with an invalid answer schema are a positioned diagnostic", async () => {

@@ -78,9 +78,11 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       const waiting = Object.entries(await store.getSteps(run.id))
         .filter(([, r]) => r.status === "waiting")
         .map(([id]) => id);
+      // One waiting step: the commands name it, ready to paste.
+      const step = waiting.length === 1 ? waiting[0]! : "STEP";
       writeLine(
         io.stderr,
-        `mcp resume: run ${run.id} waits for an approval of ${waiting.map((w) => `'${w}'`).join(", ") || "a step"}; answer it with 'mcp approve ${run.id} STEP' or 'mcp reject ${run.id} STEP --reason ...'`,
+        `mcp resume: run ${run.id} waits for an approval of ${waiting.map((w) => `'${w}'`).join(", ") || "a step"}; answer it with 'mcp approve ${run.id} ${step}' or 'mcp reject ${run.id} ${step} --reason ...'`,
       );
       return EXIT_CODES.invalid;
     }
