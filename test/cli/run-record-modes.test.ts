@@ -10,6 +10,13 @@ const servers: FakeApiServer[] = [];
 afterAll(() => Promise.all(servers.map((s) => s.close())));
 
 describe("mcp run record modes", () => {
+  it("says why a run of in-process models recorded no call", async () => {
+    const dir = tempProject({ "p.yaml": `version: 1\nmodels:\n  m: { provider: mock, capabilities: [t] }\nsteps:\n  a: { model: m, input: { prompt: hi } }\n` });
+    const r = await runCli(["run", "p.yaml", "--record", "calls.json", "--store", "memory"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("recorded 0 model calls to calls.json (calls to nlp and mock models run in-process and are not recorded)\n");
+  });
+
   it("records network calls only, fails a missing call under --replay, adds it with --record-mode new", async () => {
     const api = await echoOpenAI();
     servers.push(api);

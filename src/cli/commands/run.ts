@@ -161,7 +161,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       const rec = environment.recording;
       if (rec && rec.mode !== "none" && !values.quiet) {
         const replayed = rec.mode === "new" ? ` (${rec.replayed} replayed from it)` : "";
-        writeLine(io.stderr, `recorded ${rec.recorded} model call${rec.recorded === 1 ? "" : "s"} to ${rec.path}${replayed}`);
+        // Nothing recorded from a run that made calls: they were in-process ones, said so.
+        const why = rec.recorded === 0 && rec.mode === "all" && report.totals.calls > 0 ? " (calls to nlp and mock models run in-process and are not recorded)" : "";
+        writeLine(io.stderr, `recorded ${rec.recorded} model call${rec.recorded === 1 ? "" : "s"} to ${rec.path}${replayed}${why}`);
       }
       const code = exitCodeOf(report);
       return reportFile !== undefined && !reported && code === EXIT_CODES.ok ? EXIT_CODES.runFailed : code;
