@@ -98,7 +98,18 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
       signals++;
       if (signals > 1) process.exit(EXIT_CODES.interrupted);
       log("info", `${sig}: finishing ${worker.activeRuns} run(s) in progress (the rest are handed back after the grace time)`);
+      // Closing talks to Redis (hand-backs, the last metrics, QUIT): with Redis down it would
+      // wait for it forever. Past the grace time (none without runs) and 5 s more, stop anyway.
+      const stuck = setTimeout(
+        () => {
+          log("error", `Redis at ${redact(url)} does not answer: stopping without it (a run still here goes back to the queue when its lock expires)`);
+          process.exit(EXIT_CODES.interrupted);
+        },
+        (worker.activeRuns > 0 ? (graceMs ?? 30_000) : 0) + 5_000,
+      );
+      stuck.unref();
       void worker.close().then(() => {
+        clearTimeout(stuck);
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         resolveStop();
