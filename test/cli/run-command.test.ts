@@ -68,6 +68,16 @@ describe("mcp run", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("says how to give the input when a run needs one and got none, or an empty {} on stdin", async () => {
+    const dir = project({ "p.yaml": ECHO });
+    for (const input of ["", "{}\n"]) {
+      const r = await runCli(["run", "p.yaml"], { cwd: dir, input });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("hint: the run's input is empty (no --input, --input-file or stdin, or an empty {}); pass it as JSON with --input");
+      expect(r.stderr).toContain(`mcp run p.yaml --input '{"name": "..."}'`);
+    }
+  });
+
   it("rejects malformed --input JSON with exit 2 and a usage hint", async () => {
     const dir = project({ "p.yaml": ECHO });
     const r = await runCli(["run", "p.yaml", "--input", "{name: x}"], { cwd: dir });

@@ -220,7 +220,7 @@ function isEmptyObject(v: unknown): boolean {
   return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0;
 }
 
-/** For a run given no input at all: how to give one, with the pipeline's required keys. */
+/** For a run whose input is empty (none given, or `{}` on stdin: the same once read): how to give one, with the pipeline's required keys. */
 export function howToGiveInput(file: string, pipeline: CompiledPipeline): string {
   const schema = pipeline.inputs as { required?: unknown; properties?: Record<string, { type?: unknown }> } | undefined;
   const required = Array.isArray(schema?.required) ? schema.required.filter((k): k is string => typeof k === "string").slice(0, 3) : [];
@@ -229,5 +229,5 @@ export function howToGiveInput(file: string, pipeline: CompiledPipeline): string
     return t === "number" || t === "integer" ? "1" : t === "boolean" ? "true" : t === "array" ? "[]" : t === "object" ? "{}" : '"..."';
   };
   const example = `{${required.map((k) => `${JSON.stringify(k)}: ${sample(k)}`).join(", ")}}`;
-  return `hint: no input was given; pass it as JSON with --input, from a file with --input-file, or on stdin:\n  mcp run ${file} --input '${example}'\n  mcp run ${file} --input-file input.json`;
+  return `hint: the run's input is empty (no --input, --input-file or stdin, or an empty {}); pass it as JSON with --input, from a file with --input-file, or on stdin:\n  mcp run ${file} --input '${example}'\n  mcp run ${file} --input-file input.json`;
 }
