@@ -95,7 +95,8 @@ export function callWithFallback(scope: RunScope, step: CompiledStep, input: unk
     return Promise.reject(e);
   }
   if (Array.isArray(found) && found.length === 1 && !scope.options.hooks?.length) {
-    return onModel(scope, step, found[0]!, input, attempts, true, item !== undefined ? { item } : NO_ITEM, found);
+    // Given `only`, onModel throws the chain's failure itself: it resolves with an answer.
+    return onModel(scope, step, found[0]!, input, attempts, true, item !== undefined ? { item } : NO_ITEM, found) as Promise<CallResult>;
   }
   return fallBack(scope, step, found, input, attempts, item);
 }
@@ -150,25 +151,6 @@ async function lookup(scope: RunScope, step: CompiledStep, config: ModelConfig, 
  * The attempts on one model of the chain: its answer, or the last error. Given `only` (the
  * chain, of this one model, without call hooks), it throws the chain's failure itself.
  */
-async function onModel(
-  scope: RunScope,
-  step: CompiledStep,
-  config: ModelConfig,
-  input: unknown,
-  attempts: AttemptRecord[],
-  first: boolean,
-  itemField: { item?: number },
-  only: readonly ModelConfig[],
-): Promise<CallResult>;
-async function onModel(
-  scope: RunScope,
-  step: CompiledStep,
-  config: ModelConfig,
-  input: unknown,
-  attempts: AttemptRecord[],
-  first: boolean,
-  itemField: { item?: number },
-): Promise<CallResult | { last: ErrorInfo | undefined }>;
 async function onModel(
   scope: RunScope,
   step: CompiledStep,
