@@ -37,6 +37,7 @@ export const BUILT_IN_PROVIDERS: readonly [name: string, what: string][] = [
   ["http", "any JSON-over-HTTP model; JSONata maps the request and the response"],
   ["mock", "scripted replies, latency and failures, for tests and demos"],
   ["module", "your own model class or function from a .js/.ts file"],
+  ["mcp", "one tool of an external Model Context Protocol server (mcpServers: command or url); docs/mcp.md"],
 ];
 
 function providersText(): string {
