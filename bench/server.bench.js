@@ -232,7 +232,14 @@ try {
 
     // Memory over MEMORY_REQUESTS requests of (a), in two halves.
     let peak = 0;
-    const sampler = setInterval(() => void rss(mcp.url).then((v) => (peak = Math.max(peak, v)), () => {}), 250);
+    const sampler = setInterval(
+      () =>
+        void rss(mcp.url).then(
+          (v) => (peak = Math.max(peak, v)),
+          () => {},
+        ),
+      250,
+    );
     const half = Math.floor(MEMORY_REQUESTS / 2);
     const before = await rss(mcp.url);
     const r1 = await load(mcp.url + chat.path, { ...chat, amount: half });
