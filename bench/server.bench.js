@@ -88,7 +88,8 @@ const nm = (m) => require(${JSON.stringify(join(dirname(fileURLToPath(import.met
 const { timingSafeEqual } = require("node:crypto");
 const pino = nm("pino");
 const prom = nm("prom-client");
-const app = nm("fastify")({ logger: { level: "info", stream: pino.destination({ dest: 1, sync: false }) }, disableRequestLogging: true });
+const fastify = nm("fastify");
+const app = fastify({ logger: { level: "info", stream: pino.destination({ dest: 1, sync: false }) }, logController: new fastify.LogController({ disableRequestLogging: true }) });
 const answer = ${JSON.stringify(ANSWER)};
 const key = Buffer.from("Bearer ${KEY}");
 const registry = new prom.Registry();
