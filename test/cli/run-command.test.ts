@@ -208,6 +208,29 @@ steps:
     expect(stdout).toBe("");
   });
 
+  it("reports a loop that ran out of iterations (repeat-exhausted) with its iterations, tokens and one attempt per call", async () => {
+    const dir = project({
+      "loop.yaml": `version: 1
+models:
+  m: { provider: mock, capabilities: [t], options: { reply: { text: "draft \${{ $request.n }}" }, usage: { inputTokens: 3, outputTokens: 2 } } }
+steps:
+  draft:
+    model: m
+    input: { n: "\${{ $iteration }}" }
+    repeat: { until: '$contains($last.text, "regards")', max: 2 }
+`,
+    });
+    const r = await runCli(["run", "loop.yaml", "--json"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const step = JSON.parse(r.stdout).steps.draft;
+    expect(step.error.reason).toBe("repeat-exhausted");
+    expect(step.model).toBe("m");
+    expect(step.iterations.map((i: { output: { text: string } }) => i.output.text)).toEqual(["draft 1", "draft 2"]);
+    expect(step.usage).toEqual({ inputTokens: 6, outputTokens: 4 });
+    // The table: 2 iterations of one attempt each, and the tokens they spent.
+    expect(r.stderr).toMatch(/✗\s+draft\s+m\s+2\s+1\s+\S+\s+6\/4\s/);
+  });
+
   it("lists the registry with mcp models", async () => {
     const dir = project({ "p.yaml": ECHO });
     const r = await runCli(["models", "p.yaml"], { cwd: dir });
