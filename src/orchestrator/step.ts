@@ -116,11 +116,17 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
     let record: StepRecord;
     if (step.repeat) {
       // Each iteration has its attempts; a failure reports all of them.
-      record = await repeatStep(scope, step, started, (b, key) => {
-        const a: AttemptRecord[] = [];
-        iterationAttempts!.push(a);
-        return runWork(scope, step, b, key, a, Date.now());
-      }, iterations);
+      record = await repeatStep(
+        scope,
+        step,
+        started,
+        (b, key) => {
+          const a: AttemptRecord[] = [];
+          iterationAttempts!.push(a);
+          return runWork(scope, step, b, key, a, Date.now());
+        },
+        iterations,
+      );
     } else if (!step.forEach && !step.pipeline) {
       // runWork's model call, inline: one async frame less per step.
       const bindings = scope.bindings;
