@@ -95,6 +95,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
 
   const exprLinesReported = new Set<number>();
   let syntaxErrors = 0;
+  const syntaxPlaces = new Set<number>();
   // After an unquoted expression has broken a flow mapping, the parser is out of step with
   // the text and every later line yields an error that goes away with the quotes.
   let cascadeAfter = Infinity;
@@ -121,7 +122,10 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
       );
       continue;
     }
-    if (start > cascadeAfter || ++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
+    // The parser may report several errors at one place; one is listed (or counted).
+    if (start > cascadeAfter || syntaxPlaces.has(start)) continue;
+    syntaxPlaces.add(start);
+    if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
     report(error("MCP001", cleanYamlMessage(e.message), at(start, Math.max(0, end - start))));
   }
   if (syntaxErrors > MAX_SYNTAX_ERRORS) {
