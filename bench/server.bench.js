@@ -8,7 +8,11 @@
 // Scenarios, each `--duration` seconds after a 2 s warm-up:
 //   bare       POST, a node:http server that reads the body and answers a fixed chat.completion JSON
 //   fastify    the same on Fastify 5 with nothing else (no logger, hooks, plugins or schemas): the
-//              floor of any Fastify server here, so the cost of (a)'s features is (a) vs this line
+//              floor of any Fastify server here
+//   stack      the same with what (a) must do by issue 12, on the libraries it names, and none of
+//              the runner's code: body and reply schemas, a bearer key compared in constant time,
+//              @fastify/rate-limit per key, prom-client's request counter and histogram, one pino
+//              line per request. (a) vs this line is the runner's own cost (registry, cache hit).
 //   (a) chat   POST /v1/chat/completions on a mock model with `cache: true`: every call after the
 //              first is a cache hit, so this is the server's own cost: routing, the bearer-key
 //              check, the rate limiter, body schema, the Protocol Handler, the registry and its
@@ -71,6 +75,51 @@ const app = require(${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)
 const answer = ${JSON.stringify(ANSWER)};
 app.post("/v1/chat/completions", async () => answer);
 app.listen({ port: 0, host: "127.0.0.1" }).then((a) => process.stderr.write("listening on " + a + "\\n"));
+`;
+
+/**
+ * The floor of (a)'s features with the libraries issue 12 names, and none of the runner's
+ * code: Fastify 5 with body and reply schemas, a bearer-key check in constant time,
+ * @fastify/rate-limit per key, prom-client's request counter and duration histogram, and one
+ * pino line per request (pino's own asynchronous destination), answering a constant JSON.
+ */
+const STACK = `
+const nm = (m) => require(${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules"))} + "/" + m);
+const { timingSafeEqual } = require("node:crypto");
+const pino = nm("pino");
+const prom = nm("prom-client");
+const fastify = nm("fastify");
+const app = fastify({ logger: { level: "info", stream: pino.destination({ dest: 1, sync: false }) }, logController: new fastify.LogController({ disableRequestLogging: true }) });
+const answer = ${JSON.stringify(ANSWER)};
+const key = Buffer.from("Bearer ${KEY}");
+const registry = new prom.Registry();
+const requests = new prom.Counter({ name: "http_requests_total", help: "requests", labelNames: ["method", "route", "status"], registers: [registry] });
+const duration = new prom.Histogram({ name: "http_request_duration_seconds", help: "durations", labelNames: ["route"], registers: [registry] });
+app.addHook("onRequest", (req, reply, done) => {
+  const got = Buffer.from(req.headers.authorization ?? "");
+  if (got.length !== key.length || !timingSafeEqual(got, key)) return reply.code(401).send({ error: "unauthorized" });
+  req.principal = "bench";
+  done();
+});
+app.register(nm("@fastify/rate-limit"), { global: true, max: 100000000, timeWindow: 60000, keyGenerator: (req) => req.principal ?? req.ip }).then(() => {
+  app.addHook("onResponse", (req, reply, done) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    duration.observe({ route }, reply.elapsedTime / 1000);
+    req.log.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, key: req.principal }, "request");
+    done();
+  });
+  const str = { type: "string" }, int = { type: "integer" };
+  app.post("/v1/chat/completions", {
+    schema: {
+      body: { type: "object", properties: { model: str, messages: { type: "array", items: { type: "object", properties: { role: str, content: str }, required: ["role"] }, minItems: 1 } }, required: ["model", "messages"] },
+      response: { 200: { type: "object", properties: { id: str, object: str, created: int, model: str,
+        choices: { type: "array", items: { type: "object", properties: { index: int, message: { type: "object", properties: { role: str, content: str } }, finish_reason: str } } },
+        usage: { type: "object", properties: { prompt_tokens: int, completion_tokens: int, total_tokens: int } } } } },
+    },
+  }, async () => answer);
+  return app.listen({ port: 0, host: "127.0.0.1" });
+}).then((a) => process.stderr.write("listening on " + a + "\\n"));
 `;
 
 function project() {
@@ -170,6 +219,13 @@ try {
     await stop(fastify.child);
   }
 
+  const stack = await start(["-e", STACK], dir);
+  try {
+    results.push(await measure("Fastify + the issue's libraries", stack.url + chat.path, chat));
+  } finally {
+    await stop(stack.child);
+  }
+
   const mcp = await start([join(ROOT, "bin/mcp.js"), "serve", "pipelines", "--port", "0", "--log-level", "info"], dir);
   try {
     results.push(await measure("(a) chat completion, cached", mcp.url + chat.path, chat));
@@ -177,7 +233,14 @@ try {
 
     // Memory over MEMORY_REQUESTS requests of (a), in two halves.
     let peak = 0;
-    const sampler = setInterval(() => void rss(mcp.url).then((v) => (peak = Math.max(peak, v)), () => {}), 250);
+    const sampler = setInterval(
+      () =>
+        void rss(mcp.url).then(
+          (v) => (peak = Math.max(peak, v)),
+          () => {},
+        ),
+      250,
+    );
     const half = Math.floor(MEMORY_REQUESTS / 2);
     const before = await rss(mcp.url);
     const r1 = await load(mcp.url + chat.path, { ...chat, amount: half });
