@@ -14,15 +14,17 @@ fc.configureGlobal({ seed });
 /**
  * A test run leaves the repository as it was: tests write into temporary folders (see
  * test/helpers/project.ts), never next to the repository's own files (a command run from the
- * repository root would leave its `.mcp/state.db` there). Checked for each test file; a file
- * running at the same time as the one that wrote may be named too.
+ * repository root would leave its `.mcp/state.db` there), except for the screenshots kept for
+ * people to look at in git-ignored test-artifacts/ (test/helpers/browser.ts). Checked for each
+ * test file; a file running at the same time as the one that wrote may be named too.
  */
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const KEPT = new Set(["test-artifacts"]);
 let rootBefore = new Set<string>();
 beforeAll(() => {
   rootBefore = new Set(readdirSync(ROOT));
 });
 afterAll(() => {
-  const left = readdirSync(ROOT).filter((name) => !rootBefore.has(name));
+  const left = readdirSync(ROOT).filter((name) => !rootBefore.has(name) && !KEPT.has(name));
   expect(left, "new files in the repository root after this test file: tests must use temporary folders").toEqual([]);
 });
