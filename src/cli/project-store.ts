@@ -11,6 +11,7 @@ import type { ProjectSettings } from "../compiler/types.js";
 import { storeSettings } from "../compiler/settings.js";
 import { DEFAULT_STORE_PATH, openStore, storeChoice, storePath } from "../store/open-store.js";
 import type { Store } from "../store/store.js";
+import { McpError } from "../util/errors.js";
 import { UsageError } from "./io.js";
 
 /** The project settings that locate the store, from `dir` (a folder or a file in it). */
@@ -53,7 +54,13 @@ export async function openProjectStore(command: string, dir: string, env: NodeJS
     const elsewhere = otherStoresHint(settings.projectDir, cwd);
     throw new UsageError(`no runs recorded in ${settings.projectDir} (there is no ${path}); ${elsewhere ?? "run a pipeline first, or give --project DIR"}`, command);
   }
-  return openStore(settings, "sqlite");
+  try {
+    return await openStore(settings, "sqlite");
+  } catch (e) {
+    // A file written by a newer mcp is refused, with what to do: not an internal error.
+    if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, command);
+    throw e;
+  }
 }
 
 /**

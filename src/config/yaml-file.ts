@@ -95,6 +95,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
 
   const exprLinesReported = new Set<number>();
   let syntaxErrors = 0;
+  const syntaxPlaces = new Set<number>();
   // After an unquoted expression has broken a flow mapping, the parser is out of step with
   // the text and every later line yields an error that goes away with the quotes.
   let cascadeAfter = Infinity;
@@ -121,7 +122,25 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
       );
       continue;
     }
-    if (start > cascadeAfter || ++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
+    // A bare expression (`when:`, `forEach:`, `until:`) unquoted in a flow mapping, or
+    // holding ': ', breaks the YAML as `${{ }}` does: the same diagnostic, and quotes fix it.
+    const bare = start > cascadeAfter ? undefined : bareExpressionOnLine(path, lineText, lineStart, start);
+    if (bare) {
+      if (exprLinesReported.has(lineStart)) continue;
+      exprLinesReported.add(lineStart);
+      cascadeAfter = Math.min(cascadeAfter, start);
+      if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
+      report(
+        error("MCP203", `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})`, bare.location, {
+          hint: `quote this value: YAML reads ',', '[', ']', '{', '}' inside { ... }, and ': ' and ' #' anywhere, in a plain value as syntax${quotedExample(bare.key, bare.text)}`,
+        }),
+      );
+      continue;
+    }
+    // The parser may report several errors at one place; one is listed (or counted).
+    if (start > cascadeAfter || syntaxPlaces.has(start)) continue;
+    syntaxPlaces.add(start);
+    if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
     report(error("MCP001", cleanYamlMessage(e.message), at(start, Math.max(0, end - start))));
   }
   if (syntaxErrors > MAX_SYNTAX_ERRORS) {
@@ -209,6 +228,30 @@ function expressionOnLine(path: string, lineText: string, lineStart: number, err
   const close = lineText.indexOf("}}", best + 3);
   const end = close === -1 ? lineText.length : close + 2;
   return { file: path, offset: lineStart + best, length: end - best };
+}
+
+/** Keys whose values are bare JSONata (no `${{ }}`), written unquoted: `when: $x > 1`. */
+const BARE_EXPRESSION = /(?:^|[\s{,])(when|forEach|until)\s*:[ \t]+(?=[^\s"'|>&*!])/g;
+
+/** The unquoted bare expression on this line that a YAML error at `errorAt` falls in, if any. */
+function bareExpressionOnLine(path: string, lineText: string, lineStart: number, errorAt: number): { key: string; text: string; location: Location } | undefined {
+  let found: { key: string; at: number } | undefined;
+  for (const m of lineText.matchAll(BARE_EXPRESSION)) {
+    const at = m.index + m[0].length;
+    if (lineStart + at <= errorAt) found = { key: m[1]!, at };
+  }
+  if (!found) return undefined;
+  // To the end of the line, less a comment-free trailing `}` closing the flow mapping.
+  const text = lineText.slice(found.at).replace(/[\s}]+$/, "");
+  if (text === "") return undefined;
+  return { key: found.key, text, location: { file: path, offset: lineStart + found.at, length: text.length } };
+}
+
+/** `, e.g. key: '<text>'` in the quotes the text does not hold, or nothing when it holds both. */
+function quotedExample(key: string, text: string): string {
+  if (!text.includes("'")) return `, e.g. ${key}: '${text}'`;
+  if (!text.includes('"')) return `, e.g. ${key}: "${text}"`;
+  return "";
 }
 
 function mergeInto(target: Record<string, unknown>, source: unknown): void {

@@ -52,7 +52,7 @@ export function one(key: string, offset: number): { map: ReadonlyMap<string, num
 }
 
 /** A reference map as kept: the shared empty or one-entry map when it is one of those. */
-function kept(m: Map<string, number>): ReadonlyMap<string, number> {
+function keep(m: Map<string, number>): ReadonlyMap<string, number> {
   if (m.size === 0) return NONE;
   if (m.size === 1) {
     const [key, offset] = m.entries().next().value!;
@@ -90,48 +90,32 @@ export function walkAst(ast: unknown, fn: (node: AstNode) => void): void {
 
 /** What an AST refers to (a simple path's references are read off its text instead: simple-path.ts). */
 export function collectRefs(ast: unknown): ExprRefs {
-  const refs = { steps: new Map<string, number>(), bareSteps: undefined as number | undefined, env: new Map<string, number>(), variables: new Map<string, number>() };
-  const variable = (n: AstNode) => {
-    const name = String(n.value);
-    if (!refs.variables.has(name)) refs.variables.set(name, Math.max(0, (n.position ?? 0) - name.length - 1));
-  };
-  const seen = new Set<unknown>();
-  const visit = (n: unknown): void => {
-    if (!n || typeof n !== "object" || seen.has(n)) return;
-    seen.add(n);
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x);
-      return;
-    }
-    const node = n as AstNode;
-    if (node.type === "variable" && typeof node.value === "string") variable(node);
+  const steps = new Map<string, number>();
+  const env = new Map<string, number>();
+  const variables = new Map<string, number>();
+  let bareSteps: number | undefined;
+  // The variables among a path's steps (walked after their path): `$steps` heading a path is
+  // judged with it (followed by a step id, or bare), and elsewhere in a path it is no read.
+  const pathSteps = new Set<AstNode>();
+  walkAst(ast, (node) => {
     if (node.type === "path" && Array.isArray(node.steps)) {
+      for (const s of node.steps) if (s.type === "variable") pathSteps.add(s);
       const [first, second] = node.steps;
       if (first?.type === "variable" && (first.value === "steps" || first.value === "env")) {
-        const target = first.value === "steps" ? refs.steps : refs.env;
+        const target = first.value === "steps" ? steps : env;
         if (second?.type === "name" && typeof second.value === "string") {
           if (!target.has(second.value)) target.set(second.value, (second.position ?? 0) - second.value.length);
         } else if (first.value === "steps") {
-          refs.bareSteps ??= (first.position ?? 0) - 6;
+          bareSteps ??= (first.position ?? 0) - 6;
         }
       }
-    } else if (node.type === "variable" && node.value === "steps") {
+    } else if (node.type === "variable" && typeof node.value === "string") {
+      const name = node.value;
+      if (!variables.has(name)) variables.set(name, Math.max(0, (node.position ?? 0) - name.length - 1));
       // A bare `$steps` that is not the head of a path (e.g. `$keys($steps)`).
-      refs.bareSteps ??= (node.position ?? 0) - 6;
+      if (name === "steps" && !pathSteps.has(node)) bareSteps ??= (node.position ?? 0) - 6;
     }
-    for (const k of Object.keys(node)) {
-      if (k === "steps" && node.type === "path") {
-        for (const s of node.steps ?? []) {
-          // The head variable is counted above; visit its children, not it as a bare use.
-          if (s.type === "variable") {
-            variable(s);
-            for (const kk of Object.keys(s)) if (kk !== "type" && kk !== "value") visit(s[kk]);
-          } else visit(s);
-        }
-      } else if (k !== "type" && k !== "value" && k !== "position") visit(node[k]);
-    }
-  };
-  visit(ast);
-  const steps = kept(refs.steps);
-  return { steps, stepList: listOf(steps), bareSteps: refs.bareSteps, env: kept(refs.env), variables: kept(refs.variables) };
+  });
+  const kept = keep(steps);
+  return { steps: kept, stepList: listOf(kept), bareSteps, env: keep(env), variables: keep(variables) };
 }

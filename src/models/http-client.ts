@@ -153,8 +153,9 @@ export async function readJson(res: HttpResponse, call: HttpCall): Promise<unkno
 }
 
 /**
- * How long a finished stream waits for its body's end (which may arrive a moment after the
- * answer's last event) before its connection is closed instead of going back to the pool.
+ * How long the rest of a finished stream's body is read in the background (its end may
+ * arrive a moment after the answer's last event) before its connection is closed instead of
+ * going back to the pool.
  */
 const STREAM_TAIL_MS = 1_000;
 
@@ -162,28 +163,48 @@ const STREAM_TAIL_MS = 1_000;
  * The Server-Sent Events of a streamed response. Leaving the loop early (or an error)
  * closes the connection; a connection that breaks mid-stream is a `retryable` error.
  * Once `complete()` says the answer is whole (OpenAI's `[DONE]`, Anthropic's `message_stop`)
- * the events end there: the rest of the body is read (for at most STREAM_TAIL_MS) so that
- * the connection is free for the next call, instead of being closed.
+ * the events end there, at once: every event the answer has (OpenAI's usage chunk, Anthropic's
+ * message_delta) came before it. The rest of the body is read in the background for at most
+ * STREAM_TAIL_MS, so that the connection goes back to the pool when the body ends, and is
+ * closed when the server holds it open.
  */
 export async function* readSse(res: HttpResponse, call: HttpCall, complete: () => boolean = () => false): AsyncGenerator<SseEvent> {
+  const chunks = res.body[Symbol.asyncIterator]();
+  // The parser reads through an iterable without `return`: leaving it after a whole answer
+  // does not close the body, which drainTail then reads to its end.
+  const unclosed: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => chunks.next() }) };
   let finished = false;
-  let tail: NodeJS.Timeout | undefined;
   try {
-    for await (const ev of parseSse(res.body)) {
-      if (tail) continue; // the answer is whole: what is left is read, not yielded
+    for await (const ev of parseSse(unclosed)) {
       yield ev;
-      if (complete()) tail = setTimeout(() => res.body.destroy(), STREAM_TAIL_MS);
+      if (complete()) {
+        finished = true;
+        drainTail(res.body, chunks);
+        return;
+      }
     }
     finished = true;
   } catch (e) {
-    // A body that did not end in time after a whole answer (or a call cancelled then) only
-    // loses its connection.
-    if (tail) return;
     throw transportError(e, call, res.deadline);
   } finally {
-    clearTimeout(tail);
     if (!finished && !res.body.destroyed) res.body.destroy();
   }
+}
+
+/** Reads what is left of a body, destroying it if it has not ended within STREAM_TAIL_MS. */
+function drainTail(body: HttpResponse["body"], chunks: AsyncIterator<unknown>): void {
+  const tail = setTimeout(() => body.destroy(), STREAM_TAIL_MS);
+  void (async () => {
+    try {
+      while (!(await chunks.next()).done) {
+        // The answer is whole: what is left is read, not used.
+      }
+    } catch {
+      // A body destroyed after the tail time (or a call cancelled then) only loses its connection.
+    } finally {
+      clearTimeout(tail);
+    }
+  })();
 }
 
 /** Builds a ModelError for this call, scrubbing secrets from the message. */

@@ -18,10 +18,13 @@ export function iterationKey(stepId: string, n: number): string {
   return `${stepId}#${n}`;
 }
 
-/** Runs the iterations of a `repeat` step; resolves with the step's record (before its output mapping is journaled). */
-export async function repeatStep(scope: RunScope, step: CompiledStep, started: number, runIteration: IterationRunner): Promise<StepRecord> {
+/**
+ * Runs the iterations of a `repeat` step; resolves with the step's record (before its output
+ * mapping is journaled). Each finished iteration's record is pushed to `iterations`, so a
+ * step that fails (`repeat-exhausted`, or a failing iteration) still reports those that ran.
+ */
+export async function repeatStep(scope: RunScope, step: CompiledStep, started: number, runIteration: IterationRunner, iterations: StepRecord[] = []): Promise<StepRecord> {
   const { until, max, onMax } = step.repeat!;
-  const iterations: StepRecord[] = [];
   const completed = scope.options.resume?.completed;
   let last: unknown;
   for (let n = 1; n <= max; n++) {
@@ -56,7 +59,20 @@ export async function repeatStep(scope: RunScope, step: CompiledStep, started: n
       throw new StepError("repeat-exhausted", `step '${step.id}': repeat reached max ${max} and until (${until.source.trim()}) still does not hold`, step.id);
     }
   }
-  return combined(iterations, last, started);
+  const { model, attempts, usage, usageEstimated, cost, cached } = combined(iterations);
+  return {
+    status: "success",
+    output: last,
+    ...(model !== undefined ? { model } : {}),
+    attempts,
+    durationMs: Date.now() - started,
+    usage,
+    ...(usageEstimated ? { usageEstimated } : {}),
+    cost,
+    cached,
+    iterations,
+    startedAt: started,
+  };
 }
 
 /** JSONata's truth: a condition holds when it is true (or a non-empty value), not when it is undefined. */
@@ -64,8 +80,8 @@ function isTrue(v: unknown): boolean {
   return Array.isArray(v) ? v.length > 0 && v.some(Boolean) : Boolean(v);
 }
 
-/** The step's record: its iterations' attempts, usage and cost added up, the last output. */
-function combined(iterations: StepRecord[], output: unknown, started: number): StepRecord {
+/** What a loop's record sums up from its iterations: their attempts, usage and cost, the last model. */
+export function combined(iterations: StepRecord[]): Pick<StepRecord, "model" | "attempts" | "usage" | "usageEstimated" | "cost" | "cached" | "iterations"> {
   const usage = zeroUsage();
   let cost = 0;
   let cached = true;
@@ -82,16 +98,12 @@ function combined(iterations: StepRecord[], output: unknown, started: number): S
     if (!r.resumed) attempts.push(...r.attempts);
   }
   return {
-    status: "success",
-    output,
     ...(model !== undefined ? { model } : {}),
     attempts,
-    durationMs: Date.now() - started,
     usage,
     ...(estimated ? { usageEstimated: true } : {}),
     cost,
     cached,
     iterations,
-    startedAt: started,
   };
 }

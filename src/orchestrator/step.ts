@@ -13,7 +13,7 @@ import { evaluateTemplate, evaluateTemplateFast, type Template } from "../expr/t
 import { runApproval } from "./approval.js";
 import { callWithFallback, type CallResult } from "./fallback-chain.js";
 import { NestedRunFailed, runNested } from "./nested.js";
-import { repeatStep } from "./repeat.js";
+import { combined, repeatStep } from "./repeat.js";
 import { zeroUsage, type RunScope } from "./run-scope.js";
 import { Schedule } from "./schedule.js";
 import type { RunTrace } from "../telemetry/run-trace.js";
@@ -84,6 +84,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
 
   const attempts: AttemptRecord[] = [];
   const iterationAttempts: AttemptRecord[][] | undefined = step.repeat ? [] : undefined;
+  const iterations: StepRecord[] = [];
   try {
     if (step.when) {
       const ok = await step.when.evaluate(scope.bindings);
@@ -115,11 +116,17 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
     let record: StepRecord;
     if (step.repeat) {
       // Each iteration has its attempts; a failure reports all of them.
-      record = await repeatStep(scope, step, started, (b, key) => {
-        const a: AttemptRecord[] = [];
-        iterationAttempts!.push(a);
-        return runWork(scope, step, b, key, a, Date.now());
-      });
+      record = await repeatStep(
+        scope,
+        step,
+        started,
+        (b, key) => {
+          const a: AttemptRecord[] = [];
+          iterationAttempts!.push(a);
+          return runWork(scope, step, b, key, a, Date.now());
+        },
+        iterations,
+      );
     } else if (!step.forEach && !step.pipeline) {
       // runWork's model call, inline: one async frame less per step.
       const bindings = scope.bindings;
@@ -156,6 +163,7 @@ async function execStep(scope: RunScope, id: string): Promise<StepRecord> {
       iterationAttempts ? iterationAttempts.flat() : attempts,
       started,
       iterationAttempts ? Math.max(0, ...iterationAttempts.map(attemptsPerCall)) : attemptsPerCall(attempts),
+      iterations,
     );
   }
 }
@@ -337,7 +345,7 @@ function resumeStep(scope: RunScope, id: string, prior: StepRecord): StepRecord 
 }
 
 /** The failure policy: record the error; `onError: fail` (and a budget stop) aborts the run. */
-function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number, perCall: number): StepRecord {
+function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: AttemptRecord[], started: number, perCall: number, iterations: StepRecord[] = []): StepRecord {
   const signal = scope.signal;
   const durationMs = Date.now() - started;
   // Cancelled (or another step failed the run) while this one ran.
@@ -350,7 +358,21 @@ function failStep(scope: RunScope, step: CompiledStep, e: unknown, attempts: Att
   const continued = step.onError === "continue" && error.reason !== "budget-exceeded";
   scope.emit({ type: "step.failed", runId: scope.id, ts: Date.now(), stepId: step.id, error, durationMs, attempts: perCall, continued });
   // A failed nested run keeps its steps' records: the report and journal show where it stopped.
-  const record: StepRecord = { status: "failed", attempts, durationMs, usage: zeroUsage(), cost: 0, cached: false, error, ...(e instanceof NestedRunFailed ? { steps: e.steps } : {}) };
+  // A failed loop keeps its finished iterations: their usage and cost count, as in the run's totals.
+  const loop = iterations.length > 0 ? combined(iterations) : undefined;
+  const record: StepRecord = {
+    status: "failed",
+    ...(loop?.model !== undefined ? { model: loop.model } : {}),
+    attempts,
+    durationMs,
+    usage: loop?.usage ?? zeroUsage(),
+    ...(loop?.usageEstimated ? { usageEstimated: true } : {}),
+    cost: loop?.cost ?? 0,
+    cached: false,
+    error,
+    ...(loop ? { iterations } : {}),
+    ...(e instanceof NestedRunFailed ? { steps: e.steps } : {}),
+  };
   if (!continued) {
     scope.failure ??= error;
     scope.abort(new RunAborted(error.reason, error.message));

@@ -12,7 +12,7 @@ export function parseDuration(value: string | number | undefined): number | unde
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1) return `${ms.toFixed(2)}ms`;
+  if (ms > 0 && ms < 1) return `${ms.toFixed(2)}ms`;
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;

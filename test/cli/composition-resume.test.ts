@@ -3,6 +3,8 @@
  * or inside a loop, is resumed by `mcp resume` without repeating the finished steps of the
  * child or the finished iterations of the loop.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { runAndKill } from "../helpers/kill-run.js";
@@ -101,4 +103,29 @@ output: \${{ $steps.refine.output.text }}
       [4, false, true],
     ]);
   }, 60_000);
+
+  it("refuses a run whose sub-pipeline changed since, naming the child among the files that may have changed", async () => {
+    const child = (failRate: number) => `version: 1
+models:
+  f: { provider: mock, capabilities: [t], options: { failRate: ${failRate} } }
+defaults: { retry: { attempts: 1 } }
+steps:
+  a: { model: f }
+`;
+    const dir = tempProject({
+      "mcp.yaml": "version: 1\n",
+      "pipelines/child.yaml": child(1),
+      "pipelines/main.yaml": "version: 1\nsteps:\n  sub: { pipeline: ./child.yaml }\n",
+    });
+    const run = await runCli(["run", "pipelines/main.yaml", "--json", "--quiet"], { cwd: dir });
+    expect(run.code, run.stderr).toBe(1);
+    const runId = json(run.stdout).runId as string;
+    writeFileSync(join(dir, "pipelines/child.yaml"), child(0));
+    const resumed = await runCli(["resume", runId], { cwd: dir });
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/^mcp resume: the pipeline changed since run \S+ started \(\S+main\.yaml, \S+child\.yaml or \S+mcp\.yaml: hash/);
+    // --force resumes it, on the changed child.
+    const forced = await runCli(["resume", runId, "--force", "--quiet"], { cwd: dir });
+    expect(forced.code, forced.stderr).toBe(0);
+  }, 30_000);
 });

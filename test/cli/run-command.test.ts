@@ -1,17 +1,17 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, runCli } from "../helpers/cli.js";
+import { tempProject } from "../helpers/project.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "mcp-run-"));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
+/** A temporary project (removed after the tests), so that no run leaves a .mcp/ in the repository. */
+const project = (files: Record<string, string>): string => tempProject(files, "mcp-run-");
+
+/** The repository's files that `npm start` runs, copied into a temporary project. */
+const EXAMPLE = Object.fromEntries(["mcp.yaml", "pipelines/ticket-triage.yaml", "pipelines/samples/ticket.json"].map((f) => [f, readFileSync(join(ROOT, f), "utf8")]));
 
 const ECHO = `version: 1
 inputs: { type: object, required: [name], properties: { name: { type: string } } }
@@ -24,7 +24,7 @@ output: \${{ $steps.greet.output.text }}
 
 describe("mcp run", () => {
   it("npm start's example triages the bundled ticket on the embedded NLP models", async () => {
-    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input-file", "pipelines/samples/ticket.json"], { cwd: ROOT });
+    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input-file", "pipelines/samples/ticket.json"], { cwd: project(EXAMPLE) });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ route: "billing", priority: "high", customer: "Dana Whitfield" });
@@ -37,7 +37,7 @@ describe("mcp run", () => {
   });
 
   it("prints the whole report with --json, for any text", async () => {
-    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input", JSON.stringify({ text: "The new release is wonderful, thanks!" }), "--json", "--quiet"], { cwd: ROOT });
+    const r = await runCli(["run", "pipelines/ticket-triage.yaml", "--input", JSON.stringify({ text: "The new release is wonderful, thanks!" }), "--json", "--quiet"], { cwd: project(EXAMPLE) });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.status).toBe("success");
@@ -206,6 +206,29 @@ steps:
     expect(stderr).toMatch(/■\s+second/);
     expect(stderr).toContain("cancelled: interrupted (Ctrl-C)");
     expect(stdout).toBe("");
+  });
+
+  it("reports a loop that ran out of iterations (repeat-exhausted) with its iterations, tokens and one attempt per call", async () => {
+    const dir = project({
+      "loop.yaml": `version: 1
+models:
+  m: { provider: mock, capabilities: [t], options: { reply: { text: "draft \${{ $request.n }}" }, usage: { inputTokens: 3, outputTokens: 2 } } }
+steps:
+  draft:
+    model: m
+    input: { n: "\${{ $iteration }}" }
+    repeat: { until: '$contains($last.text, "regards")', max: 2 }
+`,
+    });
+    const r = await runCli(["run", "loop.yaml", "--json"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const step = JSON.parse(r.stdout).steps.draft;
+    expect(step.error.reason).toBe("repeat-exhausted");
+    expect(step.model).toBe("m");
+    expect(step.iterations.map((i: { output: { text: string } }) => i.output.text)).toEqual(["draft 1", "draft 2"]);
+    expect(step.usage).toEqual({ inputTokens: 6, outputTokens: 4 });
+    // The table: 2 iterations of one attempt each, and the tokens they spent.
+    expect(r.stderr).toMatch(/✗\s+draft\s+m\s+2\s+1\s+\S+\s+6\/4\s/);
   });
 
   it("lists the registry with mcp models", async () => {

@@ -5,6 +5,7 @@
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/events/event.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
@@ -256,6 +257,20 @@ describe("the run journal and resume", () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toContain(`mcp ${args[0]}: --project pipelnes: no such folder\n`);
       expect(r.stdout).toBe("");
+    }
+  });
+
+  it("refuses a store written by a newer mcp in every command that reads it, with a one-line error (exit 2), not an internal error", async () => {
+    const dir = project({ "p.yaml": CACHED });
+    await runCli(["run", "p.yaml", "--input", '{"q": "x"}', "--quiet"], { cwd: dir });
+    const db = new Database(join(dir, ".mcp", "state.db"));
+    db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (999, 0)").run();
+    db.close();
+    for (const args of [["run", "p.yaml", "--input", '{"q": "x"}'], ["runs"], ["runs", "show", "run_x"], ["resume", "run_x"], ["approve", "run_x", "s"]]) {
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^mcp ${args[0]}: the store \\S+state\\.db has schema version 999, newer than this mcp knows \\(\\d+\\); upgrade mcp\n`));
+      expect(r.stderr).not.toContain("internal error");
     }
   });
 

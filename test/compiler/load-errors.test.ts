@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
 import { loadPipelineFile } from "../../src/compiler/load.js";
 import { DEFAULT_LIMITS } from "../../src/config/limits.js";
 import { formatHeadline } from "../../src/diagnostics/printer.js";
@@ -34,6 +35,17 @@ describe("MCP001 YAML syntax error", () => {
     const r = load(Array.from({ length: 60 }, (_, i) => `k${i}: [\n}`).join("\n"));
     expect(r.diagnostics.length).toBeLessThanOrEqual(21);
     expect(headlines(r).at(-1)).toMatch(/error MCP001: \d+ more YAML syntax errors not shown$/);
+  });
+
+  it("lists 20 syntax errors before the count of the rest, counting errors YAML reports twice at one place once", () => {
+    // Each broken line makes YAML report errors at the same offsets more than once.
+    const text = "version: 1\n" + Array.from({ length: 40 }, (_, i) => `k${i}: [unclosed\n  - \t x: {\n`).join("");
+    const places = new Set(parseDocument(text).errors.map((e) => e.pos[0])).size;
+    const lines = headlines(load(text));
+    expect(lines).toHaveLength(21);
+    expect(new Set(lines.slice(0, 20)).size).toBe(20);
+    // Every place YAML found an error at is either listed or counted, none twice.
+    expect(lines[20]).toMatch(new RegExp(`error MCP001: ${places - 20} more YAML syntax errors not shown$`));
   });
 });
 

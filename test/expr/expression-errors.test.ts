@@ -83,6 +83,24 @@ describe("MCP203 expression misread by YAML", () => {
   });
 });
 
+describe("MCP203 for bare expressions (when, forEach, until) YAML misreads", () => {
+  it("catches an unquoted when: whose comma splits the flow mapping, with a hint that quotes it", () => {
+    const r = load(pipeline(`  a: { model: writer, when: $contains($input.text, "x") }\n`));
+    expect(headlines(r)).toEqual(["p.yaml:9:29: error MCP203: YAML cannot read this unquoted expression (missing , or : between flow map items)"]);
+    expect(r.diagnostics[0]!.location!.length).toBe('$contains($input.text, "x")'.length);
+    expect(r.diagnostics[0]!.hint).toMatch(/, e\.g\. when: '\$contains\(\$input\.text, "x"\)'$/);
+    // Quoted as the hint says, the file loads.
+    expect(load(pipeline(`  a: { model: writer, when: '$contains($input.text, "x")' }\n`)).pipeline).toBeDefined();
+  });
+
+  it("catches an unquoted forEach with brackets in a flow mapping, and a bare expression holding ': ', one diagnostic each", () => {
+    const r = load(pipeline(`  a: { model: writer, forEach: $input.items[0] }\n`));
+    expect(headlines(r)).toEqual(["p.yaml:9:32: error MCP203: YAML cannot read this unquoted expression (unexpected flow-seq-start at node end)"]);
+    const colon = load(pipeline(`  a:\n    model: writer\n    when: $input.a: 1\n`));
+    expect(headlines(colon)).toEqual(["p.yaml:11:11: error MCP203: YAML cannot read this unquoted expression (nested mappings are not allowed in compact mappings)"]);
+  });
+});
+
 describe("MCP204 environment variable not allowed", () => {
   it("refuses $env names missing from the env allow-list", () => {
     const r = load(pipeline(`  a:\n    model: writer\n    input: "\${{ $env.HOME }}"\n`));

@@ -84,6 +84,18 @@ describe("references", () => {
     expect([...e.refs.env]).toEqual([["REGION", 29]]);
   });
 
+  it("tells $steps heading a path with a step id from a bare $steps, in a path or not, with the offset of the first bare one", () => {
+    const e = compile("$steps.a.output & $steps[0] & $keys($steps) & $steps.b");
+    expect([...e.refs.steps]).toEqual([
+      ["a", 7],
+      ["b", 53],
+    ]);
+    expect(e.refs.bareSteps).toBe(18);
+    expect(compile("$keys($steps) & $steps.a.output").refs.bareSteps).toBe(6);
+    expect(compile("$steps.a.output.x[$steps.b.output]").refs.bareSteps).toBeUndefined();
+    expect([...compile("$steps.a.output.x[$steps.b.output]").refs.variables]).toEqual([["steps", 0]]);
+  });
+
   it("records every variable with the offset of its $", () => {
     const e = compile("$item.name & $index");
     expect([...e.refs.variables]).toEqual([

@@ -106,7 +106,7 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
       if (!force) {
         writeLine(
           io.stderr,
-          `mcp resume: the pipeline changed since run ${run.id} started (${run.file}${loaded.configPath ? ` or ${loaded.configPath}` : ""}: hash ${run.hash.slice(0, 12)} then, ${pipeline.hash.slice(0, 12)} now).\n` +
+          `mcp resume: the pipeline changed since run ${run.id} started (${changedFiles(run.file, loaded.configPath, pipeline.files)}: hash ${run.hash.slice(0, 12)} then, ${pipeline.hash.slice(0, 12)} now).\n` +
             "Its finished steps may not fit the new version. Start a new run with 'mcp run', or resume anyway with --force.",
         );
         return EXIT_CODES.invalid;
@@ -141,4 +141,10 @@ export async function resumeCommand(argv: string[], io: CliIo): Promise<number> 
   } finally {
     await store.close();
   }
+}
+
+/** The files the pipeline's hash covers, any of which may have changed: the file, its sub-pipelines, its mcp.yaml. */
+function changedFiles(file: string, configPath: string | null | undefined, children: readonly string[] = []): string {
+  const all = [file, ...children.filter((f) => f !== file), ...(configPath ? [configPath] : [])];
+  return all.length === 1 ? all[0]! : `${all.slice(0, -1).join(", ")} or ${all.at(-1)!}`;
 }

@@ -72,8 +72,9 @@ export function formatReport(report: RunReport, color = false): string {
       ...(withIterations ? [String(r.iterations?.length ?? "-")] : []),
       r.attempts.length ? attemptsText(r) : "-",
       r.status === "skipped" ? "-" : formatDuration(r.durationMs),
-      r.status === "success" ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usageEstimated ? "~" : ""}` : "-",
-      r.status === "success" ? formatCost(r.cost) : "-",
+      // A failed loop still spent what its finished iterations did.
+      r.status === "success" || r.iterations ? `${r.usage.inputTokens}/${r.usage.outputTokens}${r.usageEstimated ? "~" : ""}` : "-",
+      r.status === "success" || r.iterations ? formatCost(r.cost) : "-",
       r.resumed ? "resumed" : r.cached ? "hit" : r.attempts.some((a) => a.cached) ? "partial" : "-",
     ]);
   }

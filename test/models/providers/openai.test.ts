@@ -392,12 +392,25 @@ describe("openai provider: connections", () => {
     }
   });
 
-  it("a finished stream's connection goes back to the pool, also when the body ends a moment after [DONE]", async () => {
+  it("a finished stream's connection goes back to the pool, for the next call at once when the body ends with [DONE]", async () => {
+    await model().process({ prompt: "warm" }, ctx());
+    const before = server.connections;
+    for (let i = 0; i < 3; i++) {
+      server.reply({ sse: streamOf(["a", "b"]) });
+      expect((await model({ stream: true }).process({ prompt: "x" }, ctx())).text).toBe("ab");
+      await model().process({ prompt: "y" }, ctx());
+    }
+    expect(server.connections - before).toBe(0);
+  });
+
+  it("a finished stream's connection goes back to the pool also when the body ends a moment after [DONE]", async () => {
     await model().process({ prompt: "warm" }, ctx());
     const before = server.connections;
     for (let i = 0; i < 3; i++) {
       server.reply({ sse: streamOf(["a", "b"]), chunkDelayMs: 20 });
+      // The call ends at [DONE]; the body's end, 20 ms later, is read in the background.
       expect((await model({ stream: true }).process({ prompt: "x" }, ctx())).text).toBe("ab");
+      await new Promise((r) => setTimeout(r, 100));
       await model().process({ prompt: "y" }, ctx());
     }
     expect(server.connections - before).toBe(0);
