@@ -28,7 +28,7 @@ export async function watchDeployments(io: CliIo, o: WatchOptions): Promise<numb
     let text: string;
     try {
       const res = await fetch(`${base}/v1/deployments`, { headers: o.key ? { authorization: `Bearer ${o.key}` } : {}, ...(o.signal ? { signal: o.signal } : {}) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}${res.status === 401 ? " (set MCP_API_KEY to a key of the server)" : ""}`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}${statusHint(res.status, o.key !== undefined && o.key !== "")}`);
       text = deploymentsTable(((await res.json()) as { data: GatewayStatus[] }).data, Date.now());
     } catch (e) {
       if (o.signal?.aborted) return 0;
@@ -51,6 +51,13 @@ export async function watchDeployments(io: CliIo, o: WatchOptions): Promise<numb
     }
   }
   return 0;
+}
+
+/** What to change after an HTTP error: the key, or the URL (the server's base, not a route). */
+function statusHint(status: number, keyGiven: boolean): string {
+  if (status === 401) return keyGiven ? " (the key in MCP_API_KEY is not a key of the server)" : " (set MCP_API_KEY to a key of the server)";
+  if (status === 404) return " (give the server's base URL, as 'mcp serve' prints it: http://HOST:PORT)";
+  return "";
 }
 
 /** Why a poll failed, in words: fetch says only "fetch failed" and keeps the reason in `cause`. */

@@ -136,7 +136,8 @@ export function compilePipeline(input: CompileInput): { pipeline?: CompiledPipel
   // The run input schema must itself be a valid schema.
   const inputs = doc.inputs !== undefined ? obj(doc.inputs) : undefined;
 
-  if (input.toolListings && toolSteps.length) checkToolInputs(file, toolSteps, models, input.toolListings, { report: c.report.bind(c), template: c.template.bind(c) });
+  if (input.toolListings && toolSteps.length)
+    checkToolInputs(file, toolSteps, models, input.toolListings, { report: c.report.bind(c), template: c.template.bind(c), locateInExpr: c.locateInExpr.bind(c) });
   const settings = projectSettings(file, config, cfg, env);
   if (c.diagnostics.some((d) => d.severity === "error")) return { diagnostics: c.diagnostics };
 

@@ -14,7 +14,8 @@ import { safeRegExp } from "../util/safe-regex.js";
 import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { Location } from "../diagnostics/diagnostic.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
-import type { Template } from "../expr/template.js";
+import { collectExpressions, type Template } from "../expr/template.js";
+import type { CompiledExpression } from "../expr/expression.js";
 import type { ToolListing } from "../models/mcp-connection.js";
 import type { McpServerConfig, ModelConfig } from "../models/types.js";
 import { parseDuration } from "../util/duration.js";
@@ -29,6 +30,7 @@ export type ToolListings = ReadonlyMap<string, ToolListing>;
 interface Hooks {
   report(code: DiagnosticCode, message: string, location: Location | undefined, extra?: { hint?: string }): void;
   template(file: YamlFile, path: JsonPath, value: unknown): Template;
+  locateInExpr(e: CompiledExpression, offset: number, length: number): Location | undefined;
 }
 
 /**
@@ -59,6 +61,7 @@ export function compileMcpServers(files: (YamlFile | undefined)[], env: string[]
       if (raw.headers !== undefined) {
         s.headers = h.template(f, ["mcpServers", name, "headers"], raw.headers);
         s.envAllow = env;
+        checkHeaderEnv(s.headers, env, h);
       }
       const t = parseDuration(raw.timeout as string | number | undefined);
       if (t !== undefined) s.timeoutMs = t;
@@ -66,6 +69,20 @@ export function compileMcpServers(files: (YamlFile | undefined)[], env: string[]
     }
   }
   return out;
+}
+
+/** A header reads only allow-listed $env names (as step expressions do); others would be sent empty. */
+function checkHeaderEnv(headers: Template, env: readonly string[], h: Hooks): void {
+  const exprs: CompiledExpression[] = [];
+  collectExpressions(headers, exprs);
+  for (const e of exprs) {
+    for (const [name, offset] of e.refs.env) {
+      if (env.includes(name)) continue;
+      h.report("MCP204", `$env.${name} is not allowed`, h.locateInExpr(e, offset, name.length), {
+        hint: `add '${name}' to the env: list in mcp.yaml; headers see only allow-listed variables`,
+      });
+    }
+  }
 }
 
 /** Gives each `provider: mcp` model its server; reports missing or unknown servers (MCP420). */

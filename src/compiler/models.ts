@@ -61,7 +61,7 @@ export function compileModels(c: Compilation, files: readonly (YamlFile | undefi
     }
   }
   // `provider: mcp` models get their server from `mcpServers:`.
-  const mcpHooks = { report: c.report.bind(c), template: c.template.bind(c) };
+  const mcpHooks = { report: c.report.bind(c), template: c.template.bind(c), locateInExpr: c.locateInExpr.bind(c) };
   attachMcpServers(models, modelSource, compileMcpServers([...files], env as string[], mcpHooks), mcpHooks);
   const registry = new ModelRegistry(models.values());
 

@@ -87,7 +87,6 @@ export function gatewaySignature(config: ModelConfig): string {
 /** A fresh GatewayState for a model's config; breaker changes go to the caller of the moment and to `services.onBreaker`. */
 export function newGatewayState(config: ModelConfig, list: readonly DeploymentConfig[], signature: string, services: BreakerListener): GatewayState {
   const replicated = config.deployments !== undefined;
-  const names = new Set<string>();
   const state: GatewayState = { signature, deployments: [], balancer: new Balancer(config.balance), slotWaiters: new Set(), caller: undefined, limitWaits: 0 };
   const modelName = config.name;
   const changed = (deployment: string, s: BreakerState, p: BreakerState) => {
@@ -95,11 +94,10 @@ export function newGatewayState(config: ModelConfig, list: readonly DeploymentCo
     state.caller?.onNotice?.({ type: "breaker", deployment, state: s, previous: p, ...(d?.breaker ? { failures: d.breaker.failures } : {}) });
     services.onBreaker?.(modelName, deployment, s, p);
   };
+  const named = deploymentNames(config, list);
   for (const [i, d] of list.entries()) {
     const url = d.baseUrl ?? d.url ?? config.baseUrl ?? config.url;
-    let name = d.name ?? hostOf(url) ?? `#${i + 1}`;
-    if (names.has(name)) name = `${name}#${i + 1}`;
-    names.add(name);
+    const name = named[i]!;
     state.deployments.push({
       index: i,
       name,
@@ -183,6 +181,21 @@ export function mergeGatewayStatus(lists: readonly (readonly GatewayStatus[])[])
     }
   }
   return [...models.values()];
+}
+
+/**
+ * The names of a model's deployments, in order: `name:`, else the URL's host:port; a name
+ * already taken gets `#N`, its position in the list (two deployments of one server that
+ * differ only by their key).
+ */
+export function deploymentNames(config: ModelConfig, list: readonly DeploymentConfig[]): string[] {
+  const names = new Set<string>();
+  return list.map((d, i) => {
+    let name = d.name ?? hostOf(d.baseUrl ?? d.url ?? config.baseUrl ?? config.url) ?? `#${i + 1}`;
+    if (names.has(name)) name = `${name}#${i + 1}`;
+    names.add(name);
+    return name;
+  });
 }
 
 /** host:port of a URL, the default name of a deployment. */

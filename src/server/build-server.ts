@@ -98,6 +98,8 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimit,
+    // A `__proto__` key is dropped, as /rpc does (not refused as "not valid JSON", which it is).
+    onProtoPoisoning: "remove",
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     return503OnClosing: true,
@@ -112,6 +114,9 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
     },
   }) as unknown as FastifyInstance;
   let closing = false;
+  // Bodies are JSON: a text/plain one is refused with the content type to use (415 ->
+  // bad_request below), not parsed as a string that then fails the route's schema.
+  app.removeContentTypeParser("text/plain");
 
   // Auth first: nothing else runs for a request without a valid key.
   // Callback-style hooks (not async): no promise per request.

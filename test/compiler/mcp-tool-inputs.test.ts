@@ -2,7 +2,11 @@
  * Tool steps at load time: mcpServers resolution (MCP420), and the step input checked
  * against a listing of the server's tools (MCP421, MCP422), rendered as the CLI prints them.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadPipelineFile } from "../../src/compiler/load.js";
 import type { ToolListing } from "../../src/models/mcp-connection.js";
 import { headlines, load, rendered } from "../helpers/diagnostics.js";
 
@@ -106,5 +110,30 @@ steps:
   add: { model: sum, input: { a: "two" } }
 `);
     expect(r.diagnostics).toEqual([]);
+  });
+
+  it("MCP204: a header of an HTTP server reading $env not allow-listed in mcp.yaml (it would be sent empty)", () => {
+    const pipeline = `version: 1
+mcpServers:
+  search:
+    url: http://127.0.0.1:9/mcp
+    headers: { Authorization: "Bearer \${{ $env.SEARCH_TOKEN }}" }
+models:
+  find: { provider: mcp, server: search, tool: find }
+steps:
+  a: { model: find, input: { q: x } }
+`;
+    expect(rendered(load(pipeline))).toBe(`p.yaml:5:48: error MCP204: $env.SEARCH_TOKEN is not allowed
+    5 |     headers: { Authorization: "Bearer \${{ $env.SEARCH_TOKEN }}" }
+                                                       ~~~~~~~~~~~~
+  hint: add 'SEARCH_TOKEN' to the env: list in mcp.yaml; headers see only allow-listed variables`);
+    const dir = mkdtempSync(join(tmpdir(), "mcp-headers-"));
+    try {
+      writeFileSync(join(dir, "mcp.yaml"), "version: 1\nenv: [SEARCH_TOKEN]\n");
+      writeFileSync(join(dir, "p.yaml"), pipeline);
+      expect(loadPipelineFile(join(dir, "p.yaml")).diagnostics).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -101,7 +101,7 @@ describe("mcp models", { timeout: 60_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^fast\s+mock\s+-\s+text-generation/m);
     expect(r.stdout).toContain("1 model from mcp.yaml");
-    for (const p of ["nlp", "openai", "anthropic", "http", "mock", "module"]) expect(r.stdout).toMatch(new RegExp(`^  ${p}\\s+\\S`, "m"));
+    for (const p of ["nlp", "openai", "anthropic", "http", "mock", "module", "mcp"]) expect(r.stdout).toMatch(new RegExp(`^  ${p}\\s+\\S`, "m"));
   });
 
   it("says there are no project models (not '0 models') and still lists the providers", async () => {

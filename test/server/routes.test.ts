@@ -92,6 +92,19 @@ describe("mcp serve routes over real HTTP", () => {
     const form = await api(s.url, "/v1/pipelines/three/runs", { body: "text=hi", headers: { "content-type": "application/x-www-form-urlencoded" } });
     expect(form.status).toBe(400);
     expect(form.json.error).toEqual({ code: "bad_request", message: "the body must be JSON: send it with 'content-type: application/json'" });
+    // JSON sent as text/plain (curl -H 'content-type: text/plain', fetch with a string body): the same answer, on /rpc too.
+    for (const path of ["/v1/pipelines/three/runs", "/rpc"]) {
+      const text = await api(s.url, path, { body: '{"input": {"text": "hi"}}', headers: { "content-type": "text/plain" } });
+      expect(text.status, path).toBe(400);
+      expect(text.json.error, path).toEqual({ code: "bad_request", message: "the body must be JSON: send it with 'content-type: application/json'" });
+    }
+  });
+
+  it("parses a JSON body without its __proto__ key, as /rpc does, instead of calling it not JSON", async () => {
+    const r = await api(s.url, "/v1/pipelines/three/runs", { body: '{"input": {"text": "hi"}, "wait": true, "__proto__": {"polluted": 1}}' });
+    expect(r.status).toBe(200);
+    expect(r.json.output).toEqual({ text: "echo: echo: echo: hi" });
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
   it("answers 404 for unknown pipelines, path-traversal names, unknown runs and routes", async () => {

@@ -152,6 +152,13 @@ describe("mcp run --watch", { timeout: 90_000 }, () => {
     expect((await interrupt(c)).code).toBe(130);
   });
 
+  it("refuses a file that is not there at start (a mistyped path), as without --watch: MCP006, exit 2", async () => {
+    const dir = project({ "p.yaml": pipeline("p") });
+    const c = cli(["run", "q.yaml", "--watch", "--store", "memory"], dir);
+    expect((await c.exited).code).toBe(2);
+    expect(c.err()).toBe("q.yaml:1:1: error MCP006: cannot read q.yaml: no such file\n");
+  });
+
   it("cancels a run when the file changes during it (the default mode)", async () => {
     const dir = project({ "slow.yaml": pipeline("slow", "v1", "      latency: 3s") });
     const c = cli(["run", "slow.yaml", "--watch", "--input", '{"text": "x"}', "--store", "memory", "--progress", "none"], dir);

@@ -6,6 +6,7 @@ import { findProjectConfig, loadConfigFile, loadPipelineFile } from "../../compi
 import { DEFAULT_LIMITS } from "../../config/limits.js";
 import type { ModelConfig, RateLimits } from "../../models/types.js";
 import { DEFAULT_BREAKER } from "../../registry/circuit-breaker.js";
+import { deploymentNames } from "../../registry/gateway-state.js";
 import { parse } from "../args.js";
 import { printDiagnostics, writeLine, type CliIo } from "../io.js";
 import { hasErrors } from "../../diagnostics/diagnostic.js";
@@ -37,6 +38,7 @@ export const BUILT_IN_PROVIDERS: readonly [name: string, what: string][] = [
   ["http", "any JSON-over-HTTP model; JSONata maps the request and the response"],
   ["mock", "scripted replies, latency and failures, for tests and demos"],
   ["module", "your own model class or function from a .js/.ts file"],
+  ["mcp", "one tool of an external Model Context Protocol server (mcpServers: command or url); docs/mcp.md"],
 ];
 
 function providersText(): string {
@@ -57,9 +59,10 @@ export function gatewayText(models: readonly ModelConfig[]): string {
       m.limits ? `limits ${limitsText(m.limits)}` : undefined,
     ].filter(Boolean);
     lines.push(`${m.name}: ${head.join("; ")}`);
+    const names = m.deployments ? deploymentNames(m, m.deployments) : [];
     m.deployments?.forEach((d, i) => {
       const url = d.baseUrl ?? d.url ?? m.baseUrl ?? m.url ?? "(the model's URL)";
-      const parts = [`  ${d.name ?? hostOf(url) ?? `#${i + 1}`}`, url, `weight ${d.weight ?? 1}`];
+      const parts = [`  ${names[i]}`, url, `weight ${d.weight ?? 1}`];
       if (d.maxConcurrency !== undefined) parts.push(`maxConcurrency ${d.maxConcurrency}`);
       if (d.apiKeyEnv) parts.push(`key $${d.apiKeyEnv}`);
       if (d.model) parts.push(`model ${d.model}`);
@@ -79,14 +82,6 @@ function limitsText(l: RateLimits): string {
 
 function formatDuration(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-function hostOf(url: string): string | undefined {
-  try {
-    return new URL(url).host;
-  } catch {
-    return undefined;
-  }
 }
 
 export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {

@@ -1,4 +1,6 @@
 /** `mcp run FILE`: run a pipeline; the result on stdout, progress and the report on stderr. */
+import { existsSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { loadPipelineChecked } from "../../compiler/load.js";
 import type { CompiledPipeline } from "../../compiler/types.js";
 import { formatPlan } from "../reporters/plan.js";
@@ -117,6 +119,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (reportFile !== undefined && values["dry-run"]) throw new UsageError("--report needs a run; it cannot be used with --dry-run", "run");
   if (values.watch) {
     const mode = oneOf("run", "watch-mode", values["watch-mode"] as string | undefined, ["cancel", "queue"] as const, "cancel");
+    // A file that is not there at start is a mistyped path, as without --watch (exit 2), not
+    // an edit to wait for (a file deleted while watching is waited for).
+    if (!existsSync(resolvePath(io.cwd, file))) {
+      const missing = await loadPipelineChecked(file, { modules: "load" });
+      printDiagnostics(io, "stderr", missing.diagnostics, missing.sources);
+      return EXIT_CODES.invalid;
+    }
     const { watchRun } = await import("../watch-run.js");
     const out = { progress, quiet: !!values.quiet, json: !!values.json };
     const environment = (p: CompiledPipeline) => createRunEnvironment(p, flags, { env: io.env });

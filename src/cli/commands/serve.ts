@@ -9,7 +9,7 @@ import type { RunQueue } from "../../queue/run-queue.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ServerSettingsError } from "../../server/settings.js";
-import { parse, positiveInt } from "../args.js";
+import { parse } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
 import type { Diagnostic } from "../../diagnostics/diagnostic.js";
@@ -62,7 +62,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const dir = resolve(io.cwd, positionals[0] ?? ".");
   if (!existsSync(dir)) throw new UsageError(`no such folder: ${positionals[0]}`, "serve");
   const portText = values.port as string | undefined;
-  const port = portText === "0" ? 0 : positiveInt("serve", "port", portText);
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && !(/^\d+$/.test(portText!) && port <= 65535)) throw new UsageError(`--port must be an integer from 0 to 65535 (0: any free port); got '${portText}'`, "serve");
   const store = values.store as string | undefined;
   if (store !== undefined && store !== "sqlite" && store !== "memory") throw new UsageError(`--store must be sqlite or memory; got '${store}'`, "serve");
   const level = (values["log-level"] as string | undefined) ?? "info";
@@ -107,7 +108,16 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     await server.close({ deadlineMs: 0 });
     const code = (e as NodeJS.ErrnoException).code;
-    writeLine(io.stderr, `mcp serve: cannot listen: ${code === "EADDRINUSE" ? "the address is in use" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+    const at = `${server.settings.host}:${server.settings.port}`;
+    const why =
+      code === "EADDRINUSE"
+        ? "the address is in use (another process listens there); pick another with --port, or --port 0 for any free port"
+        : code === "EACCES"
+          ? "permission denied (ports below 1024 need privileges); pick another with --port"
+          : code === "EADDRNOTAVAIL"
+            ? "no network interface of this machine has that address; check --host"
+            : (e as Error).message;
+    writeLine(io.stderr, `mcp serve: cannot listen on ${at}: ${why}`);
     return EXIT_CODES.invalid;
   }
   const pipelines = server.runtime.pipelines.list();
