@@ -39,6 +39,8 @@ export class UsageError extends Error {
   constructor(
     message: string,
     readonly command?: string,
+    /** Whether to add "Run 'mcp CMD --help' for usage." (not for a service that cannot be reached). */
+    readonly showHelp = true,
   ) {
     super(message);
   }

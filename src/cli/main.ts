@@ -96,7 +96,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     return await run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      writeLine(io.stderr, `mcp ${e.command ?? name}: ${e.message}\nRun 'mcp ${e.command ?? name} --help' for usage.`);
+      writeLine(io.stderr, `mcp ${e.command ?? name}: ${e.message}${e.showHelp ? `\nRun 'mcp ${e.command ?? name} --help' for usage.` : ""}`);
       return EXIT.invalid;
     }
     if (e instanceof ConfigError) {

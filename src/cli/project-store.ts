@@ -44,7 +44,7 @@ export async function openProjectStore(command: string, dir: string, env: NodeJS
     try {
       return await openStore(settings, choice.url ?? "redis");
     } catch (e) {
-      throw new UsageError((e as Error).message, command);
+      throw new UsageError((e as Error).message, command, !(e instanceof McpError && e.code === "REDIS_UNREACHABLE"));
     }
   }
   const kind = choice.kind;

@@ -36,7 +36,7 @@ export async function queuedRun(opts: QueuedRunOptions, io: CliIo): Promise<numb
   try {
     queue = await RunQueue.open(opts.url);
   } catch (e) {
-    throw new UsageError((e as Error).message, "run");
+    throw new UsageError((e as Error).message, "run", false);
   }
   try {
     for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `warning: ${w}`);

@@ -124,7 +124,8 @@ export async function createRunEnvironment(pipeline: CompiledPipeline, flags: Ru
       store = await openStore(pipeline.settings, flags.store ?? (env.MCP_STORE || undefined));
     } catch (e) {
       if (e instanceof McpError && e.code === "STORE_UNSUPPORTED") throw new UsageError(`${e.message} (mcp.yaml store.type, or --store)`, command);
-      if (e instanceof McpError && (e.code === "STORE_VERSION" || e.code === "REDIS_UNREACHABLE")) throw new UsageError(e.message, command);
+      if (e instanceof McpError && e.code === "STORE_VERSION") throw new UsageError(e.message, command);
+      if (e instanceof McpError && e.code === "REDIS_UNREACHABLE") throw new UsageError(e.message, command, false);
       // A read-only checkout or a full disk must not stop a run: it runs without memory.
       warnings.push(`cannot open the store ${storePath(pipeline.settings)} (${(e as Error).message}); this run is kept in memory only and cannot be resumed`);
       store = new MemoryStore();

@@ -46,7 +46,10 @@ export async function connectRedis(url: string, opts: RedisConnectOptions = {}):
     await Promise.race([
       client.ping(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new McpError("REDIS_UNREACHABLE", `cannot reach Redis at ${redact(url)} (no answer within ${opts.connectTimeoutMs} ms)`)), opts.connectTimeoutMs);
+        timer = setTimeout(
+          () => reject(new McpError("REDIS_UNREACHABLE", `cannot reach Redis at ${redact(url)} (no answer within ${opts.connectTimeoutMs} ms); is redis-server running there?`)),
+          opts.connectTimeoutMs,
+        );
       }),
     ]);
     return client;

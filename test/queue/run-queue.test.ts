@@ -79,8 +79,13 @@ describe("mcp run --queue and mcp worker", () => {
     expect(bad.stderr).not.toMatch(/queued run/);
     const down = await runCli(["run", "--queue", "redis://127.0.0.1:1", "pipelines/three.yaml", "--input", '{"text":"x"}'], { cwd: project.dir, timeoutMs: 30_000 });
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    // One line with what to check; not a usage error (no "Run 'mcp run --help'").
+    expect(down.stderr).toMatch(/^mcp run: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(no answer within \d+ ms\); is redis-server running there\?\n$/m);
+    expect(down.stderr).not.toContain("--help");
     expect(down.stderr).not.toMatch(/at .*\.js:\d+/);
+    const serveDown = await runCli(["serve", "--queue", "redis://127.0.0.1:1", "pipelines", "--port", "0"], { cwd: project.dir, timeoutMs: 30_000 });
+    expect(serveDown.code).toBe(2);
+    expect(serveDown.stderr).toMatch(/^mcp serve: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(no answer within \d+ ms\); is redis-server running there\?\n$/);
   });
 
   it("carries a cancellation to the worker running the run", async () => {

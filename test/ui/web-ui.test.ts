@@ -203,6 +203,18 @@ describe.skipIf(browserSkipReason)("the web UI", () => {
     await page.evaluate(() => delete document.documentElement.dataset.theme);
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(255, 255, 255)");
   });
+  it("says a pipeline or a run that does not exist is not there, and shows nothing else of it", async () => {
+    await open("#/pipelines/nope");
+    const gone = page.locator("[role=alert]");
+    await gone.waitFor();
+    expect(await gone.textContent()).toBe("no pipeline named 'nope' in the live set");
+    expect(await page.getByText("laying out the graph").count()).toBe(0);
+    expect(await page.getByText("Run it").count()).toBe(0);
+    await open("#/runs/run_nope");
+    await expect.poll(() => page.locator("[role=alert]").textContent()).toBe("no run 'run_nope' in this server's journal");
+    expect(await page.getByRole("button", { name: "Cancel" }).count()).toBe(0);
+    expect(await page.getByText("waiting for the run's events").count()).toBe(0);
+  });
 });
 
 describe.skipIf(browserSkipReason)("the web UI behind API keys", () => {
@@ -217,6 +229,12 @@ describe.skipIf(browserSkipReason)("the web UI behind API keys", () => {
       await page.goto(`${server.url}/`);
       await page.locator("[data-testid=login]").waitFor();
       await screenshot(page, "ui-login", false);
+      // No key given yet: no complaint. A wrong key: the prompt again, saying the server refused it.
+      expect(await page.locator("[data-testid=login-refused]").count()).toBe(0);
+      await page.locator("#api-key").fill("not-the-key-000");
+      await page.keyboard.press("Enter");
+      await page.locator("[data-testid=login-refused]").waitFor();
+      expect(await page.locator("[data-testid=login-refused]").textContent()).toBe("The server refused the key: the API key is not valid");
       await page.locator("#api-key").fill("s3cret-key-123");
       await page.keyboard.press("Enter");
       await expect.poll(() => page.locator("tr[data-pipeline=slow]").count(), { timeout: 20_000 }).toBe(1);

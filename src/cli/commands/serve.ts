@@ -194,7 +194,7 @@ async function openServeQueue(
   try {
     queue = await RunQueue.open(url);
   } catch (e) {
-    throw new UsageError((e as Error).message, "serve");
+    throw new UsageError((e as Error).message, "serve", false);
   }
   for (const w of await queue.durabilityWarnings()) writeLine(io.stderr, `mcp serve: warning: ${w}`);
   const q = queue;

@@ -37,8 +37,8 @@ export class ApiError extends Error {
 }
 
 /** Listeners told when the API answers 401, so the app shows the login prompt. */
-const unauthorized = new Set<() => void>();
-export function onUnauthorized(f: () => void): () => void {
+const unauthorized = new Set<(message: string) => void>();
+export function onUnauthorized(f: (message: string) => void): () => void {
   unauthorized.add(f);
   return () => unauthorized.delete(f);
 }
@@ -64,7 +64,7 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
   }
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    if (res.status === 401) for (const f of unauthorized) f();
+    if (res.status === 401) for (const f of unauthorized) f(e?.message ?? "unauthorized");
     throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText}`, e?.details);
   }
   return json as T;
@@ -129,7 +129,10 @@ export async function followEvents(runId: string, onEvent: (e: RunEvent, seq: nu
   for (let tries = 0; !ended && !signal.aborted; tries++) {
     try {
       const res = await fetch(`/v1/runs/${encodeURIComponent(runId)}/events`, { headers: headers({ accept: "text/event-stream", ...(last ? { "last-event-id": String(last) } : {}) }), signal });
-      if (res.status === 401) for (const f of unauthorized) f();
+      if (res.status === 401) {
+        const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
+        for (const f of unauthorized) f(body?.error?.message ?? "unauthorized");
+      }
       if (!res.ok || !res.body) throw new ApiError(res.status, `http_${res.status}`, `events: ${res.status}`);
       onState?.(true);
       tries = 0;

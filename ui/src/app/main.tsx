@@ -17,14 +17,24 @@ import "../styles.css";
 function App() {
   const route = useRoute();
   const [needsKey, setNeedsKey] = useState(false);
+  // Why the key given was refused (a wrong key): shown above the prompt. None when none was given.
+  const [refused, setRefused] = useState<string | undefined>();
   const [epoch, setEpoch] = useState(0);
-  useEffect(() => onUnauthorized(() => setNeedsKey(true)), []);
+  useEffect(
+    () =>
+      onUnauthorized((message) => {
+        setRefused(apiKey() ? message : undefined);
+        setNeedsKey(true);
+      }),
+    [],
+  );
   const [section = "pipelines", id] = route.path;
 
   let page;
   if (needsKey)
     page = (
       <LoginPage
+        {...(refused ? { refused } : {})}
         onLogin={(key) => {
           setApiKey(key);
           setNeedsKey(false);
@@ -55,6 +65,7 @@ function App() {
             type="button"
             onClick={() => {
               setApiKey(undefined);
+              setRefused(undefined);
               setNeedsKey(true);
             }}
           >

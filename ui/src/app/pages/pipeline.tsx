@@ -16,7 +16,7 @@ export function PipelinePage({ name }: { name: string }) {
       const all = (await listPipelines(signal)).pipelines;
       const p = all.find((x) => x.name === name);
       setInfo(p);
-      if (!p) setError(`no pipeline named '${name}' in the live set`);
+      setError(p ? undefined : `no pipeline named '${name}' in the live set`);
     },
     2000,
     [name],
@@ -28,6 +28,20 @@ export function PipelinePage({ name }: { name: string }) {
     pipelineGraph(name, ac.signal).then(setGraph, (e: Error) => !ac.signal.aborted && setError(e.message));
     return () => ac.abort();
   }, [name, info?.version]);
+
+  // Not in the live set (a mistyped link, or a file that was removed): say so, nothing else.
+  if (!info && error)
+    return (
+      <section>
+        <p>
+          <a href={href(["pipelines"])}>← pipelines</a>
+        </p>
+        <h2>{name}</h2>
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      </section>
+    );
 
   return (
     <section>

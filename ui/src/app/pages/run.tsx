@@ -23,6 +23,7 @@ export function RunPage({ id }: { id: string }) {
   const [selected, setSelected] = useState<string | undefined>();
   const [now, setNow] = useState(Date.now());
   const [busy, setBusy] = useState(false);
+  const [missing, setMissing] = useState(false);
 
   useEffect(() => {
     const ac = new AbortController();
@@ -42,7 +43,13 @@ export function RunPage({ id }: { id: string }) {
         setSummary(s);
         pipelineGraph(s.pipeline, ac.signal).then(setGraph, () => undefined);
       },
-      (e: Error) => !ac.signal.aborted && setError(e instanceof ApiError && e.status === 404 ? `no run '${id}'` : e.message),
+      (e: Error) => {
+        if (ac.signal.aborted) return;
+        if (e instanceof ApiError && e.status === 404) {
+          setMissing(true);
+          ac.abort(); // no events to follow
+        } else setError(e.message);
+      },
     );
     followEvents(
       id,
@@ -75,6 +82,21 @@ export function RunPage({ id }: { id: string }) {
   };
   const status = view?.status ?? summary?.status;
   const resumable = summary?.status === "failed" || summary?.status === "cancelled" || summary?.status === "interrupted";
+
+  if (missing)
+    return (
+      <section>
+        <p>
+          <a href={href(["runs"])}>← runs</a>
+        </p>
+        <h2>
+          Run <code>{id}</code>
+        </h2>
+        <p class="error-text" role="alert">
+          no run '{id}' in this server's journal
+        </p>
+      </section>
+    );
 
   return (
     <section>
