@@ -183,7 +183,7 @@ async function onModel(
   let last: ErrorInfo | undefined;
   try {
     for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
-      const reservation = scope.budget ? await scope.budget.reserve(step, config, input) : undefined;
+      const reservation = scope.budget ? await scope.budget.reserve(step, config, input, scope.services.registry) : undefined;
       if (scope.observed)
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
       scope.trace?.startAttempt(step.id, itemField.item, config.name, attempt);
