@@ -49,8 +49,12 @@ export class RunBudget {
     return this.#reserved;
   }
 
-  /** Stops before a call that would pass the budget (StepError budget-exceeded); returns the reservation made. */
-  async reserve(step: Pick<CompiledStep, "id">, config: ModelConfig, input: unknown): Promise<Reservation | undefined> {
+  /**
+   * Stops before a call that would pass the budget (StepError budget-exceeded); returns the
+   * reservation made. `registry` prices the call: the calling run's, which for a nested run
+   * (a sub-pipeline sharing its parent's budget) holds the child's own models.
+   */
+  async reserve(step: Pick<CompiledStep, "id">, config: ModelConfig, input: unknown, registry: Pick<ModelRegistry, "cost"> = this.#registry): Promise<Reservation | undefined> {
     const { maxCost, maxTokens } = this.#limits;
     if (maxCost === undefined && maxTokens === undefined) return undefined;
     const inTok = await countTokens(input);
@@ -58,7 +62,7 @@ export class RunBudget {
     const avg = this.#avgOutput.get(config.name);
     const outTok = Number.isFinite(explicitMax) ? explicitMax : avg ? Math.round(avg.sum / avg.n) : 0;
     const tokens = inTok + outTok;
-    const cost = this.#registry.cost(config.name, inTok, outTok);
+    const cost = registry.cost(config.name, inTok, outTok);
     const fmt = (x: number) => `$${x.toFixed(6).replace(/0+$/, "").replace(/\.$/, "")}`;
     if (this.#ledger) {
       const r = await this.#ledger.reserve({ cost, tokens }, this.#limits);

@@ -137,7 +137,15 @@ async function lookup(scope: RunScope, step: CompiledStep, config: ModelConfig, 
       const usage = hit.usage ?? usageOf(hit.output) ?? zeroUsage();
       attempts.push({ model: config.name, attempt: 1, ok: true, durationMs: 0, cached: hit.source, ...itemField });
       if (scope.streams(step.id)) wholeDelta(scope, step.id, config.name, 1, itemField.item, hit.output);
-      return { output: hit.output, model: config.name, usage, usageEstimated: false, cost: 0, cached: true };
+      // A cache hit costs nothing. A replayed call stands for the recorded one: its tokens and
+      // cost count in the totals and the budget as they did (a test's `tokens:` and `cost:`
+      // checks hold in CI too), though no call is made.
+      let cost = 0;
+      if (hit.source === "replay") {
+        cost = scope.services.registry.cost(config.name, usage.inputTokens, usage.outputTokens);
+        scope.spend(config.name, usage, cost);
+      }
+      return { output: hit.output, model: config.name, usage, usageEstimated: false, cost, cached: true };
     }
     if (h.kind === "cache") {
       scope.emit({ type: "step.cache", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, hit: false, source: "cache", ...itemField });
@@ -175,7 +183,7 @@ async function onModel(
   let last: ErrorInfo | undefined;
   try {
     for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
-      const reservation = scope.budget ? await scope.budget.reserve(step, config, input) : undefined;
+      const reservation = scope.budget ? await scope.budget.reserve(step, config, input, scope.services.registry) : undefined;
       if (scope.observed)
         scope.emit({ type: "step.started", runId: scope.id, ts: Date.now(), stepId: step.id, model: config.name, attempt, ...itemField, ...(first && attempt === 1 ? { input } : {}) });
       scope.trace?.startAttempt(step.id, itemField.item, config.name, attempt);

@@ -256,6 +256,11 @@ export class RunScope {
   /** Counts a finished model call in the totals and the budget. */
   account(model: string, usage: Usage, cost: number): void {
     this.totals.calls++;
+    this.spend(model, usage, cost);
+  }
+
+  /** Counts tokens and cost in the totals and the budget: a call's, or a replayed call's (no call made). */
+  spend(model: string, usage: Usage, cost: number): void {
     this.totals.inputTokens += usage.inputTokens;
     this.totals.outputTokens += usage.outputTokens;
     this.totals.cost += cost;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { echoOpenAI } from "../helpers/fake-api-server.js";
 import { tempProject } from "../helpers/project.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -140,5 +141,45 @@ describe("mcp test", () => {
     const empty = await runCli(["test", "empty"], { cwd: dir });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain("empty:1:1: error MCP009: no *.test.yaml files in empty\n");
+  });
+
+  it("counts a replayed call's recorded tokens and cost, so tokens: and cost: checks hold in CI (no network, no key) as when recorded", async () => {
+    const api = await echoOpenAI({ prompt_tokens: 500, completion_tokens: 300 });
+    const dir = tempProject({
+      "p.yaml": `version: 1
+models:
+  gpt: { provider: openai, model: gpt-test, baseUrl: ${api.baseUrl}, apiKeyEnv: TEST_KEY, capabilities: [t], cost: { input: 10, output: 10 } }
+steps:
+  ask: { model: gpt, input: { prompt: "\${{ $input.q }}" } }
+output: \${{ $steps.ask.output.text }}
+`,
+      "p.test.yaml": `version: 1
+pipeline: ./p.yaml
+tests:
+  - name: small enough
+    input: { q: hi }
+    assert:
+      - tokens: { max: 1000 }
+        cost: { max: 0.01 }
+  - name: too big
+    input: { q: hi }
+    assert:
+      - tokens: { max: 100 }
+`,
+    });
+    try {
+      const recorded = await runCli(["test", "--record-mode", "new"], { cwd: dir, env: { CI: "", TEST_KEY: "sk-test" } });
+      expect(recorded.stdout).toContain("Tests: 1 passed, 1 failed");
+    } finally {
+      await api.close();
+    }
+    // Replayed with the server gone: the same checks pass and fail as when recorded.
+    const replayed = await runCli(["test"], { cwd: dir, env: { CI: "true" } });
+    expect(replayed.code).toBe(1);
+    expect(replayed.stdout).toContain("Tests: 1 passed, 1 failed");
+    expect(replayed.stdout).toContain("expected run tokens to be at most 100, got 800");
+    const run = await runCli(["run", "p.yaml", "--input", '{"q": "hi"}', "--replay", "p.test.recording.json", "--json"], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).totals).toMatchObject({ inputTokens: 500, outputTokens: 300, cost: 0.008, calls: 0, cacheHits: 1 });
   });
 });

@@ -123,6 +123,23 @@ steps:
     expect(report.totals.calls).toBe(1);
   });
 
+  it("prices the child's calls against the parent's maxCost with the child's own models, which the parent does not have", async () => {
+    const child = `version: 1
+models:
+  priced: { provider: mock, capabilities: [t], cost: { input: 1000, output: 1000 }, options: { usage: { inputTokens: 100, outputTokens: 100 } } }
+steps:
+  a: { model: priced }
+  b: { model: priced, needs: a }
+`;
+    // a spends $0.2; b, estimated at ~100 output tokens (a's), would bring it past $0.25.
+    const { pipeline } = compile({ "child.yaml": child, "main.yaml": "version: 1\nbudget: { maxCost: 0.25 }\nsteps:\n  sub:\n    pipeline: ./child.yaml\n" });
+    const report = await new TaskOrchestrator().runPipeline(pipeline, {});
+    expect(report.status).toBe("failed");
+    expect(report.error?.reason).toBe("budget-exceeded");
+    expect(report.error?.message).toMatch(/the call of step 'b' on 'priced' \(about \d+ tokens, \$0\.1\d*\) would pass maxCost \$0\.25 \(spent \$0\.2\)/);
+    expect(report.totals).toMatchObject({ calls: 1, cost: 0.2 });
+  });
+
   it("passes cancellation down: the child's running step is aborted", async () => {
     const { pipeline } = compile({ "child.yaml": SUMMARISE, "main.yaml": "version: 1\nsteps:\n  sub:\n    pipeline: ./child.yaml\n    input: { text: hi, ms: 5000 }\n" });
     const log = eventLog();
