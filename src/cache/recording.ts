@@ -14,7 +14,8 @@
  * x-api-key, cookie ...) and the value of every model's `apiKeyEnv` variable are replaced
  * by "[redacted]" wherever they appear.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { makeDirs } from "../util/make-dirs.js";
 import { basename, dirname } from "node:path";
 import YAML from "yaml";
 import type { Usage } from "../models/types.js";
@@ -133,7 +134,7 @@ export function writeRecording(path: string, recording: Recording): void {
   // file the user gave, not the temporary one.
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
@@ -148,7 +149,7 @@ export function writeRecording(path: string, recording: Recording): void {
  */
 export function ensureWritable(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     if (existsSync(path) && statSync(path).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
     accessSync(dirname(path), constants.W_OK);
   } catch (e) {

@@ -3,7 +3,8 @@
  * `GITHUB_STEP_SUMMARY` names a file, a Markdown summary appended to it. Both are drawn
  * from the run's events (recorded while it ran, or rebuilt from the journal).
  */
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { makeDirs } from "../util/make-dirs.js";
 import { dirname } from "node:path";
 import type { CompiledPipeline } from "../compiler/types.js";
 import { renderGraph } from "../compiler/render.js";
@@ -56,7 +57,7 @@ export async function writeRunReports(o: WriteReportOptions): Promise<string[]> 
   const written: string[] = [];
   if (o.htmlFile) {
     const html = renderHtmlReport(await reportData(o));
-    mkdirSync(dirname(o.htmlFile), { recursive: true });
+    makeDirs(dirname(o.htmlFile));
     writeFileSync(o.htmlFile, html);
     written.push(o.htmlFile);
   }

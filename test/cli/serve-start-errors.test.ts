@@ -4,7 +4,9 @@
  */
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
+import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
+import { serve } from "../helpers/mcp-serve.js";
 import { tempProject } from "../helpers/project.js";
 
 const PIPELINE = `version: 1
@@ -36,6 +38,16 @@ describe("mcp serve start errors", () => {
       const r = await runCli(["serve", "pipelines", "--port", bad], { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr.split("\n")[0]).toBe(`mcp serve: --port must be an integer from 0 to 65535 (0: any free port); got '${bad}'`);
+    }
+  });
+
+  it("the start line counts the pipelines and mcp.yaml's models, in good English", { timeout: 60_000 }, async () => {
+    const dir = tempProject({ "mcp.yaml": "version: 1\nmodels:\n  fast: { provider: mock, capabilities: [t] }\n", "pipelines/p.yaml": PIPELINE });
+    const s = await serve(join(dir, "pipelines"), { cwd: dir });
+    try {
+      expect(s.stderr()).toMatch(/^mcp serve: listening on http:\/\/127\.0\.0\.1:\d+ \(1 pipeline from \S+; 1 model in mcp\.yaml; no API keys: loopback only\)$/m);
+    } finally {
+      await s.stop();
     }
   });
 });

@@ -2,7 +2,7 @@
  * The HTML run report in a real browser: written by `mcp run --report` (a child process),
  * opened from file:// with every network request recorded (there must be none).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +49,13 @@ describe("mcp run --report", () => {
     const [last] = JSON.parse((await runCli(["runs", "--json"], { cwd: dir })).stdout) as { id: string }[];
     const past = await runCli(["runs", "show", last!.id, "--report", "p.yaml/past.html"], { cwd: dir });
     expect(past.code).toBe(1);
+  });
+
+  it.skipIf(!existsSync("/proc/self"))("exits 1 for a report under a folder mkdir cannot make though its parent exists (/proc), instead of spinning forever", async () => {
+    const r = await runCli(["run", "p.yaml", "--input", '{"text":"hi"}', "--report", "/proc/mcp-no-such/report.html", "--quiet"], { cwd: dir, timeoutMs: 30_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: could not write the run report: ENOENT: no such file or directory, mkdir '\/proc\/mcp-no-such'$/m);
   });
 
   it("writes the report of a past run from the journal with mcp runs show --report", async () => {

@@ -124,7 +124,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const valid = pipelines.filter((p) => p.pipeline).length;
   writeLine(
     io.stderr,
-    `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${server.runtime.handler.services.models().length} models; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
+    `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${plural(server.runtime.handler.services.models().length, "model")} in mcp.yaml; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
   );
   // Why a pipeline is not served, on the terminal (GET /v1/pipelines and the web UI say it too):
   // at start, and for each saved edit that breaks one. A broken mcp.yaml shared by several
@@ -213,4 +213,9 @@ async function openServeQueue(
     limits: q.fleetLimits(),
     close: () => q.close(),
   };
+}
+
+/** "1 model", "2 models". */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
