@@ -1,7 +1,7 @@
 /**
  * One attempt of a model call: the step's (or model's) timeout, the model's adaptive
  * limiter, a slot of the run's concurrency, then the model's process(). The attempt's signal
- * is the call's, combined with AbortSignal.timeout when there is a timeout.
+ * is the call's, combined with a timeout signal when there is a timeout.
  *
  * The common case goes straight through: no timeout, a free slot in the model's limiter and
  * in the run, and the model instance made already. The call then costs one promise of ours:
@@ -96,8 +96,8 @@ function direct(
 /** The call through the queues: the limiter's, then the run's; with its timeout, if any. */
 async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, input: unknown, attempt: number, callSignal: AbortSignal, item: number | undefined): Promise<unknown> {
   const timeout = step.timeoutMs ?? config.timeoutMs;
-  const timer = timeout !== undefined ? AbortSignal.timeout(timeout) : undefined;
-  const signal = timer ? AbortSignal.any([callSignal, timer]) : callSignal;
+  const timer = timeout !== undefined ? timeoutSignal(timeout) : undefined;
+  const signal = timer ? AbortSignal.any([callSignal, timer.signal]) : callSignal;
   const { slots, services } = scope;
   try {
     const model = services.ready?.(config) ?? (await services.model(config));
@@ -122,9 +122,23 @@ async function queued(scope: RunScope, step: CompiledStep, config: ModelConfig, 
       }
     }, signal);
   } catch (e) {
-    if (timer?.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
+    if (timer?.signal.aborted && !callSignal.aborted) throw new AttemptTimedOut(timeout!, e);
     throw e;
+  } finally {
+    timer?.clear();
   }
+}
+
+/**
+ * A signal that aborts (a TimeoutError) after `ms`. Unlike AbortSignal.timeout, whose timer
+ * is unref'd, this one keeps the process alive: a call that holds nothing else (a module
+ * model awaiting a promise that never settles) still times out, where the process would
+ * otherwise run out of work and exit mid-run.
+ */
+function timeoutSignal(ms: number): { signal: AbortSignal; clear: () => void } {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+  return { signal: ctl.signal, clear: () => clearTimeout(t) };
 }
 
 /** The model's process(), or stream() when the run streams answers (RunOptions.onDelta) and the model can. */

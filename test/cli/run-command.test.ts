@@ -231,6 +231,28 @@ steps:
     expect(r.stderr).toMatch(/✗\s+draft\s+m\s+2\s+1\s+\S+\s+6\/4\s/);
   });
 
+  it("times out a module model whose promise never settles (timeout:), and without a timeout says why it stopped instead of exiting 0 silently", async () => {
+    const pipeline = (timeout: string) => `version: 1
+models:
+  hang: { provider: module, module: ./hang.mjs, capabilities: [t] }
+steps:
+  a: { model: hang, ${timeout}retry: { attempts: 2, initialDelay: 10ms } }
+`;
+    const dir = project({
+      "hang.mjs": "export default async function () { return new Promise(() => {}); }\n",
+      "timed.yaml": pipeline("timeout: 300ms, "),
+      "untimed.yaml": pipeline(""),
+    });
+    const timed = await runCli(["run", "timed.yaml"], { cwd: dir });
+    expect(timed.code).toBe(1);
+    expect(timed.stderr).toContain("error: step 'a' failed on model 'hang' (module) after 2 attempts: timed out after 300ms");
+    const untimed = await runCli(["run", "untimed.yaml"], { cwd: dir });
+    expect(untimed.code).toBe(1);
+    expect(untimed.stdout).toBe("");
+    expect(untimed.stderr).toContain("mcp: stopped before the command finished: it was waiting for something that can never happen");
+    expect(untimed.stderr).toContain("give the step (or the model) a timeout");
+  });
+
   it("lists the registry with mcp models", async () => {
     const dir = project({ "p.yaml": ECHO });
     const r = await runCli(["models", "p.yaml"], { cwd: dir });
