@@ -142,10 +142,29 @@ export class AlertWebhook implements RunObserver {
         await res.arrayBuffer().catch(() => undefined);
         if (!res.ok) throw new Error(`the alert webhook answered HTTP ${res.status}`);
       } catch (e) {
-        this.#o.onError?.(e instanceof Error ? e : new Error(String(e)), alert);
+        this.#o.onError?.(e instanceof Error ? new Error(whyNot(e, url)) : new Error(String(e)), alert);
       }
     })();
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
   }
+}
+
+/**
+ * Why a POST failed, in words: fetch says only "fetch failed" and keeps the reason in
+ * `cause`. Names the webhook's origin only: its path often holds a secret (Slack, Teams).
+ */
+function whyNot(e: Error, url: string): string {
+  let origin = "the webhook";
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    // a malformed URL: fetch's own message says so
+  }
+  const code = (e as { cause?: { code?: unknown } }).cause?.code;
+  if (code === "ECONNREFUSED") return `cannot reach ${origin}: connection refused`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `cannot reach ${origin}: host not found`;
+  if (e.name === "TimeoutError") return `${origin} did not answer in time`;
+  if (e.message === "fetch failed" && typeof code === "string") return `cannot reach ${origin}: ${code}`;
+  return e.message;
 }
