@@ -7,6 +7,7 @@ import { formatHeadline } from "../diagnostics/printer.js";
 import type { SequencedEvent } from "../orchestrator/run-service.js";
 import type { LivePipelineInfo } from "../watch/live-pipeline-set.js";
 import { ProtocolError } from "./errors.js";
+import { didYouMean } from "../util/suggest.js";
 import { approvalContinuation, waitingStep, type ApprovalRequest } from "./approvals.js";
 import { checkInputLimits } from "./input-limits.js";
 import { chainFor, oneStepPipeline } from "./model-calls.js";
@@ -122,6 +123,11 @@ export const METHODS: readonly MethodSpec[] = [
       const input = p.input ?? {};
       checkInputLimits(input, s.limits);
       const stream = p.stream === true ? true : Array.isArray(p.stream) ? (p.stream as string[]) : undefined;
+      // A step id that is not there would stream nothing, silently (a typo): say so, as `mcp run --stream` does.
+      for (const id of Array.isArray(stream) ? stream : []) {
+        if (!pipeline.steps.has(id))
+          throw new ProtocolError("bad_request", `stream: no step '${id}' in pipeline '${pipelineName}'${didYouMean(id, pipeline.steps.keys())} (steps: ${[...pipeline.steps.keys()].join(", ")})`);
+      }
       const { runId } = await s.runs.start({ pipeline, input, ...(p.conversationId !== undefined ? { conversationId: p.conversationId as string } : {}), ...(stream ? { stream } : {}) });
       if (!p.wait) return { runId, status: "running" };
       const follow = ctx.progress ? forward(s.runs.events(runId, { signal: ctx.signal }), ctx.progress) : undefined;

@@ -148,7 +148,7 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
   });
 
   app.setErrorHandler((err: FastifyError | ProtocolError, req, reply) => {
-    const e = httpError(err);
+    const e = httpError(err, settings.bodyLimit);
     if (e.code === "internal") req.log.error({ err }, "internal error");
     if (e.retryAfterSeconds !== undefined) void reply.header("retry-after", String(e.retryAfterSeconds));
     void reply.code(e.status).send({ error: errorBody(e) });
@@ -207,7 +207,7 @@ export async function buildServer(options: BuildServerOptions): Promise<McpHttpS
 }
 
 /** The protocol error of a Fastify or route error. */
-function httpError(err: FastifyError | ProtocolError): ProtocolError {
+function httpError(err: FastifyError | ProtocolError, bodyLimit: number): ProtocolError {
   if (err instanceof ProtocolError) return err;
   const fe = err as FastifyError & { validation?: unknown; validationContext?: string };
   if (fe.validation) {
@@ -218,7 +218,7 @@ function httpError(err: FastifyError | ProtocolError): ProtocolError {
   }
   const status = fe.statusCode;
   if (status === 415) return new ProtocolError("bad_request", `the body must be JSON: send it with 'content-type: application/json'`);
-  if (status === 413) return new ProtocolError("payload_too_large", "the request body is larger than the server accepts");
+  if (status === 413) return new ProtocolError("payload_too_large", `the request body is larger than the server accepts (${formatBytes(bodyLimit)}: mcp.yaml server.bodyLimit)`);
   if (status !== undefined && status >= 400 && status < 500) {
     const code: ProtocolErrorCode = status === 404 ? "not_found" : status === 401 ? "unauthorized" : status === 429 ? "rate_limited" : "bad_request";
     const e = new ProtocolError(code, fe.message);
@@ -233,4 +233,11 @@ function httpError(err: FastifyError | ProtocolError): ProtocolError {
 async function readTls(tls: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
   const { readFile } = await import("node:fs/promises");
   return { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) };
+}
+
+/** 1048576 -> "1 MiB", 2048 -> "2 KiB", 1000 -> "1000 bytes". */
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }

@@ -77,7 +77,7 @@ describe("server security", () => {
     const big = JSON.stringify({ input: { text: "x".repeat(5000) } });
     const r = await api(s.url, "/v1/pipelines/three/runs", { key: "alpha-secret-key-1", body: big });
     expect(r.status).toBe(413);
-    expect(r.json.error.code).toBe("payload_too_large");
+    expect(r.json.error).toEqual({ code: "payload_too_large", message: "the request body is larger than the server accepts (2 KiB: mcp.yaml server.bodyLimit)" });
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
         `${s.url}/v1/pipelines/three/runs`,

@@ -39,4 +39,12 @@ describe("streamed runs on the server", () => {
     const quiet = await readSse(`${s.url}/v1/runs/${plain.json.runId}/events`);
     expect(quiet.messages.some((m) => m.event === "step.delta")).toBe(false);
   });
+
+  it("refuses a stream list naming a step the pipeline does not have (400), instead of streaming nothing", async () => {
+    const r = await api(s.url, "/v1/pipelines/talk/runs", { body: { input: {}, stream: ["sya"] } });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "bad_request", message: "stream: no step 'sya' in pipeline 'talk' (did you mean 'say'?) (steps: say)" });
+    const ok = await api(s.url, "/v1/pipelines/talk/runs", { body: { input: {}, stream: ["say"], wait: true } });
+    expect(ok.status).toBe(200);
+  });
 });
