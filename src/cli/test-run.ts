@@ -4,8 +4,8 @@
  * the exit code.
  */
 import { setMaxListeners } from "node:events";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { basename, isAbsolute, join } from "node:path";
 import { error, hasErrors, wholeFile, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { SourceMap } from "../diagnostics/source.js";
 import type { TestObserver, TestSummary } from "../testing/results.js";
@@ -45,7 +45,15 @@ export function collectTestFiles(paths: string[], cwd: string): { files: string[
       const before = files.length;
       walk(abs, p);
       if (files.length === before) diagnostics.push(error("MCP009", `no *.test.yaml files in ${p}`, wholeFile(p)));
-    } else files.push(p);
+    } else if (isTestFile(p)) files.push(p);
+    else {
+      // Any other YAML file is a pipeline (config/file-kinds.ts): the suite is another file.
+      const suite = p.replace(/\.ya?ml$/i, "") + ".test.yaml";
+      const hint = existsSync(isAbsolute(suite) ? suite : join(cwd, suite))
+        ? `its suite is ${suite}: mcp test ${suite}`
+        : `a suite is a *.test.yaml file naming it (pipeline: ./${basename(p)}), e.g. ${suite}; docs/testing.md`;
+      diagnostics.push(error("MCP009", `${p} is not a test suite: suites are *.test.yaml files`, wholeFile(p), { hint }));
+    }
   }
   return { files: [...new Set(files)], diagnostics };
 }

@@ -143,6 +143,21 @@ describe("mcp test", () => {
     expect(empty.stderr).toContain("empty:1:1: error MCP009: no *.test.yaml files in empty\n");
   });
 
+  it("refuses a pipeline file given instead of its suite, naming the suite when there is one (exit 2, nothing ran)", async () => {
+    const dir = examples();
+    const r = await runCli(["test", "pipelines/ticket-triage.yaml"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "pipelines/ticket-triage.yaml:1:1: error MCP009: pipelines/ticket-triage.yaml is not a test suite: suites are *.test.yaml files\n" +
+        "  hint: its suite is pipelines/ticket-triage.test.yaml: mcp test pipelines/ticket-triage.test.yaml\n",
+    );
+    expect(r.stdout).not.toContain("Tests:");
+    writeFileSync(join(dir, "lonely.yaml"), "version: 1\nsteps:\n  a: { model: m }\n");
+    const lonely = await runCli(["test", "lonely.yaml"], { cwd: dir });
+    expect(lonely.code).toBe(2);
+    expect(lonely.stderr).toContain("hint: a suite is a *.test.yaml file naming it (pipeline: ./lonely.yaml), e.g. lonely.test.yaml; docs/testing.md\n");
+  });
+
   it("counts a replayed call's recorded tokens and cost, so tokens: and cost: checks hold in CI (no network, no key) as when recorded", async () => {
     const api = await echoOpenAI({ prompt_tokens: 500, completion_tokens: 300 });
     const dir = tempProject({
