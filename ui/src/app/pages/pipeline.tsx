@@ -11,6 +11,7 @@ export function PipelinePage({ name }: { name: string }) {
   const [info, setInfo] = useState<PipelineInfo | undefined>();
   const [graph, setGraph] = useState<LaidOutGraph | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [graphError, setGraphError] = useState<string | undefined>();
   usePoll(
     async (signal) => {
       const all = (await listPipelines(signal)).pipelines;
@@ -25,7 +26,7 @@ export function PipelinePage({ name }: { name: string }) {
   useEffect(() => {
     if (!info?.version) return;
     const ac = new AbortController();
-    pipelineGraph(name, ac.signal).then(setGraph, (e: Error) => !ac.signal.aborted && setError(e.message));
+    pipelineGraph(name, ac.signal).then(setGraph, (e: Error) => !ac.signal.aborted && setGraphError(e.message));
     return () => ac.abort();
   }, [name, info?.version]);
 
@@ -52,7 +53,7 @@ export function PipelinePage({ name }: { name: string }) {
         {name} {info ? <span class={`pill status-${info.status}`}>{info.status}</span> : null}
       </h2>
       {info?.description ? <p class="muted">{info.description}</p> : null}
-      {error ? <p class="error-text">{error}</p> : null}
+      {error || graphError ? <p class="error-text">{error ?? graphError}</p> : null}
       {info?.diagnostics.map((d, i) => (
         <div key={i} class={`diag ${d.severity}`}>
           {d.text}
