@@ -49,7 +49,7 @@ export class Compilation {
       for (const p of problems) {
         const loc = map(p.offset, p.length);
         if (p.kind === "unclosed") {
-          this.report("MCP206", p.message, loc, { hint: 'close it with }}; inside flow mappings { } quote the value: key: "${{ expr }}"' });
+          this.report("MCP206", p.message, loc, { hint: unclosedHint(file.text, loc?.offset) });
         } else {
           this.report("MCP201", `expression syntax error: ${p.message}`, loc);
         }
@@ -111,4 +111,18 @@ export class Compilation {
     const o = this.#origins.get(e);
     return o ? scalarOffsetMapper(o.file, o.path)(o.base + offset, length) : e.location;
   }
+}
+
+/**
+ * The hint of MCP206: an unquoted value whose `}}` is still on its line after ' #' was cut
+ * there by YAML (the rest is a comment); otherwise the expression was not closed.
+ */
+function unclosedHint(text: string, offset: number | undefined): string {
+  if (offset !== undefined) {
+    const end = text.indexOf("\n", offset);
+    const line = text.slice(offset, end === -1 ? text.length : end);
+    const hash = line.indexOf(" #");
+    if (hash !== -1 && line.indexOf("}}", hash) !== -1) return `YAML read '${line.slice(hash + 1).trim()}' as a comment and cut the value before it: quote the value, key: "\${{ expr }}"`;
+  }
+  return 'close it with }}; inside flow mappings { } quote the value: key: "${{ expr }}"';
 }

@@ -12,7 +12,7 @@ import type { DiagnosticCode } from "../diagnostics/codes.js";
 import type { JsonPath, YamlFile } from "../config/yaml-file.js";
 import { closest } from "../util/suggest.js";
 import { safeRegExp } from "../util/safe-regex.js";
-import { configSchema, pipelineSchema } from "./definitions.js";
+import { configSchema, defs, pipelineSchema } from "./definitions.js";
 import { testSchema } from "./test-schema.js";
 
 const require = createRequire(import.meta.url);
@@ -223,6 +223,23 @@ export function schemaErrorToDiagnostic(e: ErrorObject, file: YamlFile): Diagnos
   return toDiagnostic(e, file);
 }
 
+/** Where a key belongs when it is a key of a step, a model or a task, but not of the mapping it is in. */
+const KEY_HOMES: readonly [string, string][] = [
+  ["step", "a step (steps.<id>)"],
+  ["model", "a model (models.<name>)"],
+  ["task", "a task (tasks.<name>)"],
+];
+
+/** `'latency' is a key of a model (models.<name>), not of this mapping`, or undefined: for keys in a step, model, task or defaults. */
+function misplacedHint(key: string, path: JsonPath, here: Record<string, unknown> | undefined): string | undefined {
+  if (!["steps", "models", "tasks", "defaults"].includes(String(path[0]))) return undefined;
+  const homes = KEY_HOMES.filter(([def]) => {
+    const props = (defs[def] as { properties?: Record<string, unknown> } | undefined)?.properties;
+    return props !== undefined && props !== here && Object.hasOwn(props, key);
+  }).map(([, name]) => name);
+  return homes.length ? `'${key}' is a key of ${homes.join(" or ")}, not of this mapping; move it there` : undefined;
+}
+
 function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
   const path = pathToJsonPath(e.instancePath);
   const where = displayPath(path);
@@ -238,7 +255,7 @@ function toDiagnostic(e: ErrorObject, file: YamlFile): Diagnostic | undefined {
         "MCP101",
         `unknown key '${extra}' in ${where}${near ? ` (did you mean '${near}'?)` : ""}`,
         [...path, extra],
-        near ? undefined : known.length ? `allowed keys: ${known.join(", ")}` : undefined,
+        near ? undefined : (misplacedHint(extra, path, parent.properties) ?? (known.length ? `allowed keys: ${known.join(", ")}` : undefined)),
         true,
       );
     }

@@ -126,10 +126,12 @@ describe("MCP206 unclosed template", () => {
   it("points at the opening ${{", () => {
     const r = load(pipeline(`  a:\n    model: writer\n    input: "Hi \${{ $input.name }"\n`));
     expect(headlines(r)).toEqual(["p.yaml:11:16: error MCP206: '${{' is not closed by '}}'"]);
+    expect(r.diagnostics[0]!.hint).toBe('close it with }}; inside flow mappings { } quote the value: key: "${{ expr }}"');
   });
 
   it("explains a comment that cut an unquoted expression short", () => {
     const r = load(pipeline(`  a:\n    model: writer\n    input: \${{ $input.n #1 }}\n`));
     expect(headlines(r)).toEqual(["p.yaml:11:12: error MCP206: '${{' is not closed by '}}'"]);
+    expect(r.diagnostics[0]!.hint).toBe(`YAML read '#1 }}' as a comment and cut the value before it: quote the value, key: "\${{ expr }}"`);
   });
 });

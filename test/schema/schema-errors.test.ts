@@ -25,6 +25,14 @@ describe("MCP101 unknown key", () => {
     expect(r.diagnostics[0]!.hint).toBe("allowed keys: attempts, backoff, initialDelay, maxDelay, jitter");
   });
 
+  it("says where a key of a model, a step or a task belongs when it is written in another of them", () => {
+    const r = load(`models:\n  writer: { provider: mock, capabilities: [t], retry: { attempts: 2 } }\nsteps:\n  a: { model: writer, latency: 5ms }\n`);
+    expect(r.diagnostics.map((d) => [d.message, d.hint])).toEqual([
+      ["unknown key 'retry' in models.writer", "'retry' is a key of a step (steps.<id>) or a task (tasks.<name>), not of this mapping; move it there"],
+      ["unknown key 'latency' in steps.a", "'latency' is a key of a model (models.<name>), not of this mapping; move it there"],
+    ]);
+  });
+
   it("checks mcp.yaml too, at the top level", () => {
     const dir = tempProject({ "mcp.yaml": "version: 1\nmodles: {}\n", "p.yaml": "steps: { a: { model: m } }\n" });
     const r = loadPipelineFile(join(dir, "p.yaml"));
