@@ -86,7 +86,8 @@ export function readRecording(path: string): Recording {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new McpError("RECORDING_INVALID", `cannot read the replay file ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" || code === "EPERM" ? "permission denied" : (e as Error).message;
+    throw new McpError("RECORDING_INVALID", `cannot read the replay file ${path}: ${why}`);
   }
   let doc: unknown;
   try {

@@ -145,6 +145,10 @@ output: \${{ $steps.second.output.text }}
     const missing = await runCli(["run", "p.yaml", "--input", '{"q": "x"}', "--replay", "nope.json"], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the replay file nope\.json: no such file/);
+    mkdirSync(join(dir, "calls"));
+    const folder = await runCli(["run", "p.yaml", "--input", '{"q": "x"}', "--replay", "calls"], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr.split("\n")[0]).toBe("mcp run: cannot read the replay file calls: it is a folder");
   });
 });
 

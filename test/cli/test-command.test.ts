@@ -143,6 +143,17 @@ describe("mcp test", () => {
     expect(empty.stderr).toContain("empty:1:1: error MCP009: no *.test.yaml files in empty\n");
   });
 
+  it("writes --output-file into a folder it makes, and refuses one it cannot write before any case runs (exit 2)", async () => {
+    const dir = examples();
+    const made = await runCli(["test", "pipelines/ticket-triage.test.yaml", "--reporter", "junit", "--output-file", "reports/ci/junit.xml"], { cwd: dir });
+    expect(made.code, made.stderr).toBe(0);
+    expect(readFileSync(join(dir, "reports/ci/junit.xml"), "utf8")).toContain("<testsuites");
+    const folder = await runCli(["test", "--reporter", "junit", "--output-file", "reports"], { cwd: dir });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr.split("\n")[0]).toBe("mcp test: cannot write reports: it is a folder");
+    expect(folder.stdout).toBe("");
+  });
+
   it("refuses a pipeline file given instead of its suite, naming the suite when there is one (exit 2, nothing ran)", async () => {
     const dir = examples();
     const r = await runCli(["test", "pipelines/ticket-triage.yaml"], { cwd: dir });

@@ -79,6 +79,15 @@ export async function testCommand(argv: string[], io: CliIo): Promise<number> {
     writeLine(io.stdout, help);
     return EXIT_CODES.ok;
   }
+  // A report that cannot be written is refused before any case runs (as --record is).
+  if (opts.outputFile !== undefined) {
+    const { ensureWritable } = await import("../../cache/recording.js");
+    try {
+      ensureWritable(opts.outputFile);
+    } catch (e) {
+      throw new UsageError((e as Error).message, "test");
+    }
+  }
   if (opts.watch) return (await import("../watch-test.js")).watchTest(opts, io);
   return runTestsOnce(opts, io);
 }
