@@ -11,7 +11,9 @@ export async function writeReports(io: CliIo, o: WriteReportOptions, quiet: bool
     if (!quiet && o.htmlFile !== undefined) writeLine(io.stderr, `report: ${o.htmlFile}`);
     return written.length > 0;
   } catch (e) {
-    writeLine(io.stderr, `error: could not write the run report: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" && o.htmlFile !== undefined ? `'${o.htmlFile}' is a folder; give a file name, like ${o.htmlFile.replace(/\/+$/, "")}/run.html` : (e as Error).message;
+    writeLine(io.stderr, `error: could not write the run report: ${why}`);
     return false;
   }
 }

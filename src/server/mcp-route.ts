@@ -25,6 +25,8 @@ export interface McpRouteOptions {
 }
 
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
+/** Marks a /mcp body that did not parse (its reason), for the handler to answer -32700. */
+const NOT_JSON = Symbol("not-json");
 
 /** Whether `host` is a loopback address. */
 export function isLoopback(host: string): boolean {
@@ -52,12 +54,27 @@ export function mcpRoute(options: McpRouteOptions): FastifyPluginAsync {
     });
 
     await app.register(async (scope) => {
+      // A body that is not JSON gets the JSON-RPC parse error (-32700) an MCP client reads,
+      // not the REST error shape of the other routes. `__proto__` keys are dropped, as /rpc does.
+      scope.removeContentTypeParser(["application/json"]);
+      scope.addContentTypeParser("application/json", { parseAs: "string" }, (_req, text, done) => {
+        try {
+          done(
+            null,
+            JSON.parse(text as string, (k, v: unknown) => (k === "__proto__" ? undefined : v)),
+          );
+        } catch (e) {
+          done(null, { [NOT_JSON]: (e as Error).message });
+        }
+      });
       scope.addHook("onRequest", originValidation([...LOOPBACK_NAMES, ...(options.allowedOrigins ?? [])]));
       if (isLoopback(options.host)) scope.addHook("onRequest", hostHeaderValidation(LOOPBACK_NAMES));
       scope.route({
         method: ["GET", "POST", "DELETE"],
         url: "/mcp",
         handler: async (req, reply) => {
+          const bad = (req.body as Record<symbol, unknown> | undefined)?.[NOT_JSON];
+          if (typeof bad === "string") return reply.code(400).send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: `Parse error: ${bad}` } });
           const raw = req.raw as typeof req.raw & { auth?: { token: string; clientId: string; scopes: string[] } };
           if (req.principal) raw.auth = { token: "", clientId: req.principal.name, scopes: [] };
           reply.hijack();

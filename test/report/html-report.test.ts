@@ -2,7 +2,7 @@
  * The HTML run report in a real browser: written by `mcp run --report` (a child process),
  * opened from file:// with every network request recorded (there must be none).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,6 +56,13 @@ describe("mcp run --report", () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: could not write the run report: ENOENT: no such file or directory, mkdir '\/proc\/mcp-no-such'$/m);
+  });
+
+  it("exits 1 saying to give a file name when --report names a folder", async () => {
+    mkdirSync(join(dir, "reports"), { recursive: true });
+    const r = await runCli(["run", "p.yaml", "--input", '{"text":"hi"}', "--report", "reports", "--quiet"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: could not write the run report: 'reports' is a folder; give a file name, like reports\/run\.html$/m);
   });
 
   it("writes the report of a past run from the journal with mcp runs show --report", async () => {

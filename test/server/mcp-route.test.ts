@@ -96,6 +96,15 @@ describe("/mcp over Streamable HTTP", () => {
     expect(status).toBe(403);
   });
 
+  it("answers a body that is not JSON with the JSON-RPC parse error (-32700), not the REST error shape", async () => {
+    const { url } = await project();
+    const res = await fetch(`${url}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: '{"jsonrpc": "2.0", "id": 1,' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { jsonrpc: string; id: null; error: { code: number; message: string } };
+    expect(body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32700 } });
+    expect(body.error.message).toMatch(/^Parse error: /);
+  });
+
   it("needs the server's bearer key like every other route", async () => {
     const dir = join(tempProject({ "mcp.yaml": CONFIG, ...PIPELINES }, "mcp-http-keys-"), "pipelines");
     const { url } = await serve(dir, { MCP_API_KEYS: "alice:s3cret-key-of-alice" });
