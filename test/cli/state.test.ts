@@ -292,3 +292,22 @@ describe("the run journal and resume", () => {
     expect(json((await runCli(["runs", "--json", "--limit", "2"], { cwd: dir })).stdout)).toHaveLength(2);
   });
 });
+
+describe("mcp runs show", () => {
+  it("lists a finished run's steps in the order of its report, as mcp run's table does", async () => {
+    // mcp init's example: its two nlp steps run side by side and the journal records them
+    // in another order than the report.
+    const dir = tempProject({}, "mcp-runs-order-");
+    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
+    const run = await runCli(["run", "pipelines/hello.yaml", "--input", '{"text": "I love this great tool"}', "--json", "--progress", "none"], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    const report = json(run.stdout);
+    const order = Object.keys(report.steps);
+    expect([...order].sort()).toEqual(["answer", "keywords", "sentiment"]);
+    const show = await runCli(["runs", "show", report.runId], { cwd: dir });
+    expect(show.code, show.stderr).toBe(0);
+    expect([...show.stdout.matchAll(/^ {2}✓ (\w+)/gm)].map((m) => m[1])).toEqual(order);
+    const shown = json((await runCli(["runs", "show", report.runId, "--json"], { cwd: dir })).stdout);
+    expect(Object.keys(shown.steps)).toEqual(order);
+  });
+});

@@ -152,8 +152,7 @@ function summary(run: StoredRun, steps: Record<string, StepRecord>): RunSummary 
 async function show(store: Store, id: string, io: CliIo, json: boolean): Promise<number> {
   const run = await findRun(store, "runs", id);
   const journal = await store.getSteps(run.id);
-  // The report has every step (failed, skipped too); a killed run has only the journal.
-  const steps: Record<string, StepRecord> = { ...journal, ...(run.report?.steps ?? {}) };
+  const steps = stepsOf(run, journal);
   const status = effectiveStatus(run);
   if (json) {
     const { report: _r, ...rest } = run;
@@ -187,6 +186,17 @@ async function show(store: Store, id: string, io: CliIo, json: boolean): Promise
   return EXIT_CODES.ok;
 }
 
+/**
+ * The step records of a run: the report's (every step, failed and skipped too, in the
+ * pipeline's order, as `mcp run` prints them), then any the journal has beyond it (a killed
+ * run has only the journal, in the order the steps finished).
+ */
+function stepsOf(run: StoredRun, journal: Record<string, StepRecord>): Record<string, StepRecord> {
+  const steps: Record<string, StepRecord> = { ...(run.report?.steps ?? {}) };
+  for (const [id, r] of Object.entries(journal)) if (!Object.hasOwn(steps, id)) steps[id] = r;
+  return steps;
+}
+
 /** Step keys with the work inside each step (`draft#2`, `summary/extract`) listed right after it, in order. */
 function withNestedAfter(keys: string[]): string[] {
   const head = (k: string) => /^[^#/[]*/.exec(k)![0];
@@ -198,7 +208,7 @@ function withNestedAfter(keys: string[]): string[] {
 async function writeStoredReport(store: Store, id: string, file: string, io: CliIo): Promise<boolean> {
   const run = await findRun(store, "runs", id);
   const journal = await store.getSteps(run.id);
-  const steps: Record<string, StepRecord> = { ...journal, ...(run.report?.steps ?? {}) };
+  const steps = stepsOf(run, journal);
   const status = effectiveStatus(run);
   // The events the server journalled for the run, when it ran there; else rebuilt from the step records.
   const stored = await store.listEvents(run.id);
