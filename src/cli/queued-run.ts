@@ -17,6 +17,8 @@ import { exitCodeOf, printRunResult, progressObserver, type OutputOptions } from
 export interface QueuedRunOptions {
   file: string;
   input: unknown;
+  /** Where the input came from (`--input`, the --input-file), for its diagnostics. */
+  inputOrigin?: string;
   url: string;
   concurrency?: number;
   conversation?: string;
@@ -44,6 +46,7 @@ export async function queuedRun(opts: QueuedRunOptions, io: CliIo): Promise<numb
     try {
       runId = await queue.enqueue(pipeline, opts.input, {
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.inputOrigin !== undefined ? { inputOrigin: opts.inputOrigin } : {}),
         ...(opts.conversation !== undefined ? { conversationId: opts.conversation } : {}),
       });
     } catch (e) {

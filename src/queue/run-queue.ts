@@ -40,6 +40,8 @@ export interface EnqueueOptions {
   resumeFrom?: string;
   conversationId?: string;
   concurrency?: number;
+  /** Where the input came from, for its diagnostics (`--input`, a file name). @default "input" */
+  inputOrigin?: string;
 }
 
 /** Where a queued run is, from BullMQ's point of view. */
@@ -97,7 +99,7 @@ export class RunQueue {
    * Resolves with the run id once Redis has the job.
    */
   async enqueue(pipeline: CompiledPipeline, input: unknown, opts: EnqueueOptions = {}): Promise<string> {
-    assertRunInput(pipeline, input);
+    assertRunInput(pipeline, input, {}, opts.inputOrigin !== undefined ? { file: opts.inputOrigin } : undefined);
     const runId = opts.runId ?? newRunId();
     const data: RunJobData = {
       runId,

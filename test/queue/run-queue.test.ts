@@ -72,10 +72,11 @@ describe("mcp run --queue and mcp worker", () => {
     expect(await worker.exited).toEqual({ code: 0, signal: null });
   });
 
-  it("refuses invalid input before enqueueing, and says when Redis cannot be reached", async () => {
+  it("refuses invalid input before enqueueing (the diagnostic at --input, as without --queue), and says when Redis cannot be reached", async () => {
     const bad = await runCli(["run", "--queue", redis.url, "pipelines/three.yaml", "--input", '{"text": 5}'], { cwd: project.dir });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/text/);
+    // As without --queue: the diagnostic names where the input came from.
+    expect(bad.stderr).toMatch(/^--input:1:1: error MCP501: invalid run input for pipeline 'three': .*text/m);
     expect(bad.stderr).not.toMatch(/queued run/);
     const down = await runCli(["run", "--queue", "redis://127.0.0.1:1", "pipelines/three.yaml", "--input", '{"text":"x"}'], { cwd: project.dir, timeoutMs: 30_000 });
     expect(down.code).toBe(2);

@@ -101,6 +101,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       {
         file,
         input,
+        inputOrigin,
         url: values.queue as string,
         ...(concurrency ? { concurrency } : {}),
         ...(flags.conversation !== undefined ? { conversation: flags.conversation } : {}),
