@@ -174,13 +174,13 @@ export function checkToolInputs(file: YamlFile, steps: ToolStepCheck[], models: 
         );
         continue;
       }
-      checkInput(file, step, modelName, tool.inputSchema, h);
+      checkInput(file, step, modelName, tool.name, tool.inputSchema, h);
     }
   }
 }
 
-function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, schema: Obj, h: Hooks): void {
-  const what = `step '${step.id}' input for tool of model '${modelName}'`;
+function checkInput(file: YamlFile, step: ToolStepCheck, modelName: string, toolName: string, schema: Obj, h: Hooks): void {
+  const what = `step '${step.id}' input for tool '${toolName}' (model '${modelName}')`;
   const input = step.input ?? {};
   const isObject = typeof input === "object" && input !== null && !Array.isArray(input);
   if (!isObject && isLiteral(input)) {

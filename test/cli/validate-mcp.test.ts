@@ -38,7 +38,7 @@ describe("mcp validate with MCP tool steps", () => {
 
     const online = await runCli(["validate", "--list-tools", "pipelines"], { cwd: dir, timeoutMs: 60_000 });
     expect(online.code).toBe(2);
-    expect(online.stdout).toContain("pipelines/add.yaml:5:17: error MCP421: step 'add' input for tool of model 'sum': argument 'a' must be number");
+    expect(online.stdout).toContain("pipelines/add.yaml:5:17: error MCP421: step 'add' input for tool 'get-sum' (model 'sum'): argument 'a' must be number");
 
     const offline = await runCli(["validate", "--offline", "pipelines"], { cwd: dir });
     expect(offline.code).toBe(2);

@@ -73,9 +73,9 @@ steps:
 `;
     const r = load(text, { toolListings: listings(text) });
     expect(headlines(r)).toEqual([
-      "p.yaml:10:12: error MCP421: step 'add' input for tool of model 'sum' lacks the required argument 'b'",
-      "p.yaml:10:17: error MCP421: step 'add' input for tool of model 'sum': argument 'a' must be number",
-      "p.yaml:10:24: error MCP421: step 'add' input for tool of model 'sum': the tool takes no argument 'c' (did you mean 'a'?)",
+      "p.yaml:10:12: error MCP421: step 'add' input for tool 'get-sum' (model 'sum') lacks the required argument 'b'",
+      "p.yaml:10:17: error MCP421: step 'add' input for tool 'get-sum' (model 'sum'): argument 'a' must be number",
+      "p.yaml:10:24: error MCP421: step 'add' input for tool 'get-sum' (model 'sum'): the tool takes no argument 'c' (did you mean 'a'?)",
     ]);
   });
 
