@@ -247,3 +247,26 @@ describe.skipIf(browserSkipReason)("the web UI behind API keys", () => {
     }
   });
 });
+
+describe.skipIf(browserSkipReason)("the web UI when the server stops", () => {
+  it("says it cannot reach the server instead of the browser's 'Failed to fetch'", async () => {
+    const dir = tempProject({}, "mcp-ui-down-");
+    cpSync(FIXTURES, dir, { recursive: true });
+    const [server, browser] = await Promise.all([serve(dir), startBrowser()]);
+    let stopped = false;
+    try {
+      const page = await browser.page();
+      await page.goto(`${server.url}/`);
+      await page.locator("[data-testid=pipelines]").waitFor();
+      await server.stop();
+      stopped = true;
+      // The list polls: its next request fails.
+      const error = page.locator("p.error-text");
+      await error.waitFor({ timeout: 20_000 });
+      expect(await error.textContent()).toBe("cannot reach the mcp server: is mcp serve still running?");
+    } finally {
+      await browser.close();
+      if (!stopped) await server.stop();
+    }
+  });
+});

@@ -48,13 +48,23 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
   return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
 }
 
+/** What the page says when the server does not answer at all (the browser's own words are "Failed to fetch"). */
+export const UNREACHABLE = "cannot reach the mcp server: is mcp serve still running?";
+
 export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: headers(body !== undefined ? { "content-type": "application/json" } : {}),
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    ...(signal ? { signal } : {}),
-  });
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: headers(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (e) {
+    // A request we stopped stays an abort; anything else is a network failure.
+    if (signal?.aborted || (e as Error).name === "AbortError") throw e;
+    throw new ApiError(0, "unreachable", UNREACHABLE);
+  }
   const text = await res.text();
   let json: unknown;
   try {
