@@ -11,6 +11,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, 
 import { error, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import { DEFAULT_LIMITS, FORBIDDEN_KEYS, type LoadLimits } from "./limits.js";
 import { nestingBeyond } from "./nesting.js";
+import { DEPTH_HINT, syntaxDiagnostics } from "./yaml-errors.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -57,9 +58,6 @@ class LimitExceeded extends Error {
   }
 }
 
-/** At most this many YAML syntax errors are reported per file; the rest are counted. */
-const MAX_SYNTAX_ERRORS = 20;
-
 export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAULT_LIMITS): YamlFile {
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number, length = 0): Location => ({ file: path, offset, length });
@@ -93,59 +91,7 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   // Offsets only: line and column are computed when printing (diagnostics/source.ts).
   const doc = parseDocument(text, PARSE_OPTIONS) as Document.Parsed;
 
-  const exprLinesReported = new Set<number>();
-  let syntaxErrors = 0;
-  const syntaxPlaces = new Set<number>();
-  // After an unquoted expression has broken a flow mapping, the parser is out of step with
-  // the text and every later line yields an error that goes away with the quotes.
-  let cascadeAfter = Infinity;
-  for (const e of doc.errors) {
-    const [start, end] = e.pos;
-    if (/call stack/i.test(e.message)) {
-      report(error("MCP003", `nesting is deeper than ${limits.maxDepth} levels`, at(start, 1), { hint: DEPTH_HINT }));
-      continue;
-    }
-    const lineStart = text.lastIndexOf("\n", start - 1) + 1;
-    const lineText = lineOf(text, start);
-    // An expression that is quoted on its line did not cause an error after the first one.
-    const quoted = /["'][^"']*\$\{\{/.test(lineText);
-    if (lineText.includes("${{") && !(quoted && start > cascadeAfter)) {
-      // One unquoted expression makes YAML report several errors on its line; one is enough.
-      if (exprLinesReported.has(lineStart)) continue;
-      exprLinesReported.add(lineStart);
-      cascadeAfter = Math.min(cascadeAfter, start);
-      if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
-      report(
-        error("MCP203", `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})`, expressionOnLine(path, lineText, lineStart, start), {
-          hint: "quote this value: YAML reads '{', '}', ': ' and '#' in a plain value as syntax, e.g. key: \"${{ expr }}\"",
-        }),
-      );
-      continue;
-    }
-    // A bare expression (`when:`, `forEach:`, `until:`) unquoted in a flow mapping, or
-    // holding ': ', breaks the YAML as `${{ }}` does: the same diagnostic, and quotes fix it.
-    const bare = start > cascadeAfter ? undefined : bareExpressionOnLine(path, lineText, lineStart, start);
-    if (bare) {
-      if (exprLinesReported.has(lineStart)) continue;
-      exprLinesReported.add(lineStart);
-      cascadeAfter = Math.min(cascadeAfter, start);
-      if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
-      report(
-        error("MCP203", `YAML cannot read this unquoted expression (${lowerFirst(cleanYamlMessage(e.message))})`, bare.location, {
-          hint: `quote this value: YAML reads ',', '[', ']', '{', '}' inside { ... }, and ': ' and ' #' anywhere, in a plain value as syntax${quotedExample(bare.key, bare.text)}`,
-        }),
-      );
-      continue;
-    }
-    // The parser may report several errors at one place; one is listed (or counted).
-    if (start > cascadeAfter || syntaxPlaces.has(start)) continue;
-    syntaxPlaces.add(start);
-    if (++syntaxErrors > MAX_SYNTAX_ERRORS) continue;
-    report(error("MCP001", cleanYamlMessage(e.message), at(start, Math.max(0, end - start))));
-  }
-  if (syntaxErrors > MAX_SYNTAX_ERRORS) {
-    report(error("MCP001", `${syntaxErrors - MAX_SYNTAX_ERRORS} more YAML syntax errors not shown`, at(text.length)));
-  }
+  for (const d of syntaxDiagnostics(path, text, doc.errors, limits.maxDepth)) report(d);
   if (doc.errors.length > 0) return makeFile(path, text, doc, undefined, diagnostics);
 
   let nodes = 0;
@@ -217,43 +163,6 @@ export function parseYaml(path: string, text: string, limits: LoadLimits = DEFAU
   return makeFile(path, text, doc, value, diagnostics);
 }
 
-const DEPTH_HINT = "flatten the structure; deeply nested values are refused to protect the parser";
-
-/** The `${{ ... }}` on a line that a YAML error at `errorAt` is about. */
-function expressionOnLine(path: string, lineText: string, lineStart: number, errorAt: number): Location {
-  let best = -1;
-  for (let k = lineText.indexOf("${{"); k !== -1; k = lineText.indexOf("${{", k + 3)) {
-    if (best === -1 || lineStart + k <= errorAt) best = k;
-  }
-  const close = lineText.indexOf("}}", best + 3);
-  const end = close === -1 ? lineText.length : close + 2;
-  return { file: path, offset: lineStart + best, length: end - best };
-}
-
-/** Keys whose values are bare JSONata (no `${{ }}`), written unquoted: `when: $x > 1`. */
-const BARE_EXPRESSION = /(?:^|[\s{,])(when|forEach|until)\s*:[ \t]+(?=[^\s"'|>&*!])/g;
-
-/** The unquoted bare expression on this line that a YAML error at `errorAt` falls in, if any. */
-function bareExpressionOnLine(path: string, lineText: string, lineStart: number, errorAt: number): { key: string; text: string; location: Location } | undefined {
-  let found: { key: string; at: number } | undefined;
-  for (const m of lineText.matchAll(BARE_EXPRESSION)) {
-    const at = m.index + m[0].length;
-    if (lineStart + at <= errorAt) found = { key: m[1]!, at };
-  }
-  if (!found) return undefined;
-  // To the end of the line, less a comment-free trailing `}` closing the flow mapping.
-  const text = lineText.slice(found.at).replace(/[\s}]+$/, "");
-  if (text === "") return undefined;
-  return { key: found.key, text, location: { file: path, offset: lineStart + found.at, length: text.length } };
-}
-
-/** `, e.g. key: '<text>'` in the quotes the text does not hold, or nothing when it holds both. */
-function quotedExample(key: string, text: string): string {
-  if (!text.includes("'")) return `, e.g. ${key}: '${text}'`;
-  if (!text.includes('"')) return `, e.g. ${key}: "${text}"`;
-  return "";
-}
-
 function mergeInto(target: Record<string, unknown>, source: unknown): void {
   const sources = Array.isArray(source) ? source : [source];
   for (const s of sources) {
@@ -311,21 +220,6 @@ function keyString(key: unknown, doc: Document.Parsed | undefined, depth = 0): s
   if (key === null || key === undefined) return "";
   if (isMap(key) || isSeq(key)) return JSON.stringify(key.toJSON());
   return String(key);
-}
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
-}
-
-function lineOf(text: string, offset: number): string {
-  const start = text.lastIndexOf("\n", offset - 1) + 1;
-  const end = text.indexOf("\n", offset);
-  return text.slice(start, end === -1 ? undefined : end);
-}
-
-/** yaml's messages end with "at line X, column Y" in some versions; our prefix says that already. */
-function cleanYamlMessage(msg: string): string {
-  return msg.replace(/ at line \d+, column \d+:?[\s\S]*$/, "").trim();
 }
 
 /** Mappings of at most this many entries are searched, not indexed (makeFile). */
