@@ -7,7 +7,8 @@
  * evaluates the pipeline's output and writes the report.
  *
  *   run.ts        the run: context, steps, output, report, journal
- *   step.ts       one step: dependencies, when, forEach, output, onError
+ *   step.ts       one step: dependencies, when, forEach, output; step-records.ts its
+ *                 record (success, resumed, failed) and the onError policy
  *   fallback-chain.ts  one logical call: hooks, the chain's models, retries, fallback
  *   attempt.ts    one attempt: timeout, limiter, queue, process()
  *   budget.ts     the pipeline's budget; step-errors.ts the failures
