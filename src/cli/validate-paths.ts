@@ -9,6 +9,7 @@ import { capDiagnostics } from "../diagnostics/cap.js";
 import { isTestFile } from "../config/file-kinds.js";
 import { toJson } from "../diagnostics/printer.js";
 import { printDiagnostics, writeLine, type CliIo } from "./io.js";
+import { plural } from "./reporters/format.js";
 
 const SKIP_DIRS = new Set(["node_modules", ".git", ".mcp", "dist"]);
 
@@ -120,7 +121,6 @@ export function printValidation(r: ValidateSummary, format: "text" | "json" | "g
       const errors = r.diagnostics.filter((d) => d.severity === "error").length;
       const warnings = r.diagnostics.length - errors;
       const tail = warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : "";
-      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
       const where = r.files === 0 ? "" : ` in ${r.files - r.valid} of ${plural(r.files, "file")}`;
       writeLine(io.stdout, failed ? `${plural(errors, "error")}${tail}${where}` : `${plural(r.files, "file")} valid${tail}`);
     }

@@ -12,6 +12,7 @@ import { ServerSettingsError } from "../../server/settings.js";
 import { parse } from "../args.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { printDiagnostics, UsageError, writeLine, type CliIo } from "../io.js";
+import { plural } from "../reporters/format.js";
 import type { Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { SourceMap } from "../../diagnostics/source.js";
 
@@ -124,7 +125,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const valid = pipelines.filter((p) => p.pipeline).length;
   writeLine(
     io.stderr,
-    `mcp serve: listening on ${address} (${valid} pipeline${valid === 1 ? "" : "s"} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${plural(server.runtime.handler.services.models().length, "model")} in mcp.yaml; ${server.settings.keys.length ? `${server.settings.keys.length} API key${server.settings.keys.length === 1 ? "" : "s"}` : "no API keys: loopback only"})`,
+    `mcp serve: listening on ${address} (${plural(valid, "pipeline")} from ${dir}${pipelines.length > valid ? `, ${pipelines.length - valid} with errors` : ""}; ${plural(server.runtime.handler.services.models().length, "model")} in mcp.yaml; ${server.settings.keys.length ? plural(server.settings.keys.length, "API key") : "no API keys: loopback only"})`,
   );
   // Why a pipeline is not served, on the terminal (GET /v1/pipelines and the web UI say it too):
   // at start, and for each saved edit that breaks one. A broken mcp.yaml shared by several
@@ -213,9 +214,4 @@ async function openServeQueue(
     limits: q.fleetLimits(),
     close: () => q.close(),
   };
-}
-
-/** "1 model", "2 models". */
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

@@ -17,6 +17,11 @@ export const MARK: Record<StepStatus, string> = {
 
 const COLOR: Partial<Record<StepStatus, string>> = { success: "32", failed: "31", skipped: "2", aborted: "33", running: "36", waiting: "35" };
 
+/** "1 model", "2 models". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function paint(on: boolean, code: string | undefined, s: string): string {
   return on && code ? `\u001b[${code}m${s}\u001b[0m` : s;
 }

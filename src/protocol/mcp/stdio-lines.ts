@@ -62,24 +62,26 @@ export function guardMessageLines(reject: (line: RejectedLine) => void, maxLineB
 /** undefined: a message, to pass on; null: a blank line, to skip; else what the line gets. */
 function checkLine(text: string): RejectedLine | null | undefined {
   if (text.trim() === "") return null;
+  // A message (the common case) is parsed once here; only a rejected line is parsed again, to say why.
+  try {
+    deserializeMessage(text);
+    return undefined;
+  } catch {
+    // Not a message: not JSON at all, or JSON of another shape.
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     return { reply: errorReply(null, -32700, "Parse error"), reason: `a line is not JSON (${(e as Error).message})` };
   }
-  try {
-    deserializeMessage(text);
-    return undefined;
-  } catch {
-    const id = (value as { id?: unknown } | null)?.id;
-    const kind = Array.isArray(value)
-      ? "an array (batches are not part of MCP)"
-      : value !== null && typeof value === "object"
-        ? "JSON but not a JSON-RPC 2.0 message"
-        : `a JSON ${value === null ? "null" : typeof value}`;
-    return { reply: errorReply(typeof id === "string" || typeof id === "number" ? id : null, -32600, "Invalid Request"), reason: `a line is ${kind}` };
-  }
+  const id = (value as { id?: unknown } | null)?.id;
+  const kind = Array.isArray(value)
+    ? "an array (batches are not part of MCP)"
+    : value !== null && typeof value === "object"
+      ? "JSON but not a JSON-RPC 2.0 message"
+      : `a JSON ${value === null ? "null" : typeof value}`;
+  return { reply: errorReply(typeof id === "string" || typeof id === "number" ? id : null, -32600, "Invalid Request"), reason: `a line is ${kind}` };
 }
 
 function errorReply(id: string | number | null, code: -32700 | -32600, message: "Parse error" | "Invalid Request"): LineErrorReply {
